@@ -1,0 +1,31 @@
+#pragma once
+// A small, strict flag parser: `--name value`, `--name=value` and boolean `--flag`. Unknown flags
+// and malformed numbers are usage errors (exit 2), reported in one line.
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace clubos::app {
+
+class UsageError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Flags {
+ public:
+  // `valued`: flags that take a value; `booleans`: flags that do not.
+  Flags(const std::vector<std::string>& args, std::set<std::string> valued, std::set<std::string> booleans);
+  bool Has(const std::string& name) const { return values_.count(name) != 0; }
+  std::string Str(const std::string& name, const std::string& def) const;
+  long long Int(const std::string& name, long long def, long long min, long long max) const;
+  std::vector<std::string> List(const std::string& name, const std::vector<std::string>& def) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+}  // namespace clubos::app

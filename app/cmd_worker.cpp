@@ -1,0 +1,122 @@
+// clubos migrate | worker | statemachine
+#include <pthread.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "app/cli.h"
+#include "app/commands.h"
+#include "core/log.h"
+#include "statemachines/job_machine.h"
+#include "store/db.h"
+#include "store/migrator.h"
+#include "workers/runtime.h"
+
+namespace clubos::app {
+
+std::string DatabaseUrl() {
+  const char* url = std::getenv("CLUBOS_DATABASE_URL");
+  if (!url || !*url) throw UsageError("set CLUBOS_DATABASE_URL to a libpq URI (postgresql://...)");
+  return url;
+}
+
+void BlockStopSignals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGTERM);
+  sigaddset(&s, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &s, nullptr);
+}
+
+int WaitForStopSignal() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGTERM);
+  sigaddset(&s, SIGINT);
+  int sig = 0;
+  sigwait(&s, &sig);
+  return sig;
+}
+
+int CmdMigrate(const Args& args) {
+  Flags f(args, {}, {"--help", "--status"});
+  if (f.Has("--help")) {
+    std::puts("usage: clubos migrate [--status]\n"
+              "  applies the migrations compiled into this binary, each in its own transaction under\n"
+              "  an advisory lock; refuses a database whose schema is newer than the binary.\n"
+              "  --status  print the code and database schema versions and change nothing");
+    return 0;
+  }
+  auto conn = store::Connect(DatabaseUrl());
+  if (f.Has("--status")) {
+    const auto s = store::ReadSchemaStatus(*conn);
+    std::printf("{\"code_version\":%d,\"db_version\":%d,\"current\":%s}\n", s.code_version, s.db_version,
+                s.Current() ? "true" : "false");
+    return 0;
+  }
+  const int n = store::Migrate(*conn);
+  const auto s = store::ReadSchemaStatus(*conn);
+  std::printf("migrated: %d applied, schema version %d\n", n, s.db_version);
+  return 0;
+}
+
+int CmdWorker(const Args& args) {
+  Flags f(args, {"--concurrency", "--queues", "--name", "--batch", "--lease-ms", "--grace-ms", "--poll-ms"},
+          {"--help"});
+  if (f.Has("--help")) {
+    std::puts("usage: clubos worker [--concurrency 10] [--queues default] [--name ID] [--batch 100]\n"
+              "                     [--lease-ms 30000] [--grace-ms 10000] [--poll-ms 1000]\n"
+              "  runs jobs from the queues until SIGTERM/SIGINT: then it stops fetching, lets running\n"
+              "  jobs finish within --grace-ms, hands back the rest and exits 0. Start as many workers\n"
+              "  as the load needs, on any machine that reaches the database; one of them is elected\n"
+              "  (advisory lock) to run timers, rescue jobs of lost workers and prune.");
+    return 0;
+  }
+  workers::RuntimeOptions opt;
+  opt.database_url = DatabaseUrl();
+  opt.concurrency = static_cast<int>(f.Int("--concurrency", 10, 1, 1000));
+  opt.queues = f.List("--queues", {"default"});
+  opt.name = f.Str("--name", "worker");
+  opt.fetch_batch_max = static_cast<int>(f.Int("--batch", 100, 1, 10'000));
+  opt.lease = Millis(f.Int("--lease-ms", 30'000, 100, 3'600'000));
+  opt.heartbeat_interval = opt.lease / 3;
+  opt.shutdown_grace = Millis(f.Int("--grace-ms", 10'000, 0, 3'600'000));
+  opt.poll_interval = Millis(f.Int("--poll-ms", 1'000, 10, 60'000));
+  {
+    auto conn = store::Connect(opt.database_url);
+    store::RequireCurrentSchema(*conn);
+  }
+  workers::Registry registry;
+  RegisterBuiltinKinds(registry);
+  BlockStopSignals();
+  workers::Runtime runtime(opt, registry, SystemClock::Instance());
+  runtime.Start();
+  const int sig = WaitForStopSignal();
+  log::Get()->info("received signal {}, stopping", sig);
+  const bool clean = runtime.Stop();
+  if (!clean) {
+    // Handlers still running were handed back to the queue; their threads cannot be joined.
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
+  return 0;
+}
+
+int CmdStatemachine(const Args& args) {
+  Flags f(args, {}, {"--help"});
+  const auto& pos = f.positional();
+  if (f.Has("--help") || pos.size() != 2 || pos[0] != "dot") {
+    std::puts("usage: clubos statemachine dot job\n  prints the transition table as a Graphviz diagram");
+    return f.Has("--help") ? 0 : 2;
+  }
+  if (pos[1] == "job") {
+    std::cout << sm::JobMachine().Dot();
+    return 0;
+  }
+  throw UsageError("unknown state machine '" + pos[1] + "' (known: job)");
+}
+
+}  // namespace clubos::app

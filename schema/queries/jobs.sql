@@ -1,0 +1,189 @@
+-- Named statements of the job queue. Parameters arrive as text and are cast here.
+-- Every statement that takes `now` accepts NULL for the database clock (production) or an explicit
+-- instant (tests with a fake clock). Every state-changing UPDATE compares-and-sets on the expected
+-- state, attempt and lease owner; zero rows means the job is no longer ours (a lost race).
+
+-- name: job_enqueue
+-- $1 queue, $2 kind, $3 args, $4 priority, $5 run_at (NULL: now), $6 max_attempts,
+-- $7 unique_key (NULL: none), $8 key mode ('keep' | 'replace'), $9 now
+WITH clock AS (SELECT coalesce($9::timestamptz, now()) AS t)
+INSERT INTO jobs AS j (queue, kind, args, priority, state, run_at, max_attempts, unique_key, created_at)
+SELECT $1, $2, $3::jsonb, $4::smallint,
+       CASE WHEN $5::timestamptz IS NULL OR $5::timestamptz <= clock.t THEN 'available' ELSE 'scheduled' END,
+       coalesce($5::timestamptz, clock.t), $6::int, $7, clock.t
+FROM clock
+ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available')
+DO UPDATE SET
+  run_at   = CASE WHEN $8 = 'replace' THEN EXCLUDED.run_at   ELSE j.run_at   END,
+  state    = CASE WHEN $8 = 'replace' THEN EXCLUDED.state    ELSE j.state    END,
+  args     = CASE WHEN $8 = 'replace' THEN EXCLUDED.args     ELSE j.args     END,
+  priority = CASE WHEN $8 = 'replace' THEN EXCLUDED.priority ELSE j.priority END
+RETURNING j.id, j.state, NOT (j.xmax = 0) AS existed
+
+-- name: job_enqueue_many
+-- $1 jsonb array of {queue, kind, args, priority, max_attempts}; all available now. $2 now
+INSERT INTO jobs (queue, kind, args, priority, state, run_at, max_attempts, created_at)
+SELECT coalesce(x.queue, 'default'), x.kind, coalesce(x.args, '{}'::jsonb), coalesce(x.priority, 100),
+       'available', coalesce($2::timestamptz, now()), coalesce(x.max_attempts, 10),
+       coalesce($2::timestamptz, now())
+FROM jsonb_to_recordset($1::jsonb) AS x(queue text, kind text, args jsonb, priority smallint, max_attempts int)
+
+-- name: job_fetch
+-- $1 queue, $2 limit, $3 lease owner, $4 lease ms, $5 now
+WITH clock AS (SELECT coalesce($5::timestamptz, now()) AS t),
+picked AS (
+  SELECT id FROM jobs
+  WHERE state = 'available' AND queue = $1
+  ORDER BY priority, run_at, id
+  LIMIT $2::int
+  FOR UPDATE SKIP LOCKED)
+UPDATE jobs j
+SET state = 'running', attempt = j.attempt + 1, lease_owner = $3,
+    lease_expires_at = clock.t + $4::bigint * interval '1 millisecond', started_at = clock.t
+FROM picked, clock
+WHERE j.id = picked.id
+RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.priority, j.attempt, j.max_attempts,
+          j.run_at, j.created_at
+
+-- name: job_complete_and_fetch
+-- Acknowledges finished jobs and claims the next batch in one statement: one round trip and one
+-- commit for both (Oban Pro acks in the fetch's transaction for the same reason).
+-- $1 ids, $2 attempts (parallel arrays), $3 lease owner, $4 queue, $5 limit, $6 lease ms, $7 now
+WITH done AS (
+  DELETE FROM jobs j USING unnest($1::bigint[], $2::int[]) AS c(id, attempt)
+  WHERE j.id = c.id AND j.attempt = c.attempt AND j.lease_owner = $3 AND j.state = 'running'
+  RETURNING j.id),
+clock AS (SELECT coalesce($7::timestamptz, now()) AS t),
+picked AS (
+  SELECT id FROM jobs
+  WHERE state = 'available' AND queue = $4
+  ORDER BY priority, run_at, id
+  LIMIT $5::int
+  FOR UPDATE SKIP LOCKED),
+fetched AS (
+  UPDATE jobs j
+  SET state = 'running', attempt = j.attempt + 1, lease_owner = $3,
+      lease_expires_at = clock.t + $6::bigint * interval '1 millisecond', started_at = clock.t
+  FROM picked, clock
+  WHERE j.id = picked.id
+  RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.priority, j.attempt, j.max_attempts,
+            j.run_at, j.created_at)
+SELECT d.completed, f.*
+FROM (SELECT count(*) AS completed FROM done) d LEFT JOIN fetched f ON true
+
+-- name: job_complete
+-- $1 ids, $2 attempts, $3 lease owner
+DELETE FROM jobs j USING unnest($1::bigint[], $2::int[]) AS c(id, attempt)
+WHERE j.id = c.id AND j.attempt = c.attempt AND j.lease_owner = $3 AND j.state = 'running'
+
+-- name: job_retry
+-- Back to the queue $4 ms from now. $7 = 1 refunds the attempt (a deferral is not a failure).
+-- $1 id, $2 attempt, $3 lease owner, $4 delay ms, $5 error, $6 now, $7 refund
+UPDATE jobs
+SET state = CASE WHEN $4::bigint <= 0 THEN 'available' ELSE 'scheduled' END,
+    run_at = coalesce($6::timestamptz, now()) + greatest($4::bigint, 0) * interval '1 millisecond',
+    last_error = coalesce($5, last_error), attempt = attempt - $7::int,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = $1 AND attempt = $2 AND lease_owner = $3 AND state = 'running'
+RETURNING queue, state
+
+-- name: job_kill
+-- $1 id, $2 attempt, $3 lease owner, $4 error, $5 now
+UPDATE jobs
+SET state = 'dead', last_error = $4, finished_at = coalesce($5::timestamptz, now()),
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = $1 AND attempt = $2 AND lease_owner = $3 AND state = 'running'
+RETURNING id
+
+-- name: job_heartbeat
+-- Extends the leases of jobs this worker still runs; the ids missing from the answer were lost.
+-- $1 ids, $2 lease owner, $3 lease ms, $4 now
+UPDATE jobs
+SET lease_expires_at = coalesce($4::timestamptz, now()) + $3::bigint * interval '1 millisecond'
+WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'running'
+RETURNING id
+
+-- name: job_release
+-- Hands jobs back untouched (graceful shutdown, or fetched but never started): the attempt is
+-- refunded and the job keeps its place in line.
+-- $1 ids, $2 lease owner
+UPDATE jobs
+SET state = 'available', attempt = attempt - 1, lease_owner = NULL, lease_expires_at = NULL
+WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'running'
+RETURNING queue
+
+-- name: job_promote_due
+-- $1 now, $2 limit
+WITH due AS (
+  SELECT id FROM jobs
+  WHERE state = 'scheduled' AND run_at <= coalesce($1::timestamptz, now())
+  ORDER BY run_at
+  LIMIT $2::int
+  FOR UPDATE SKIP LOCKED),
+promoted AS (
+  UPDATE jobs j SET state = 'available' FROM due WHERE j.id = due.id RETURNING j.queue)
+SELECT queue, count(*) AS n FROM promoted GROUP BY queue
+
+-- name: job_rescue_retryable
+-- Jobs whose lease ran out (worker killed, machine lost, job past its timeout) go back to the
+-- front of their queue. The attempt they used stays used: a job that kills its workers dies.
+-- $1 now, $2 limit
+WITH expired AS (
+  SELECT id FROM jobs
+  WHERE state = 'running' AND lease_expires_at < coalesce($1::timestamptz, now())
+    AND attempt < max_attempts
+  ORDER BY lease_expires_at
+  LIMIT $2::int
+  FOR UPDATE SKIP LOCKED),
+rescued AS (
+  UPDATE jobs j
+  SET state = 'available', lease_owner = NULL, lease_expires_at = NULL,
+      last_error = 'lease expired after attempt ' || j.attempt || ' (worker lost or job timed out)'
+  FROM expired WHERE j.id = expired.id
+  RETURNING j.queue)
+SELECT queue, count(*) AS n FROM rescued GROUP BY queue
+
+-- name: job_rescue_final
+-- Expired jobs on their last attempt; each dies with its dead hook in the same transaction.
+-- $1 now, $2 limit
+SELECT id, queue, kind, args::text AS args, priority, attempt, max_attempts, run_at, created_at,
+       lease_owner
+FROM jobs
+WHERE state = 'running' AND lease_expires_at < coalesce($1::timestamptz, now())
+  AND attempt >= max_attempts
+ORDER BY lease_expires_at
+LIMIT $2::int
+FOR UPDATE SKIP LOCKED
+
+-- name: job_prune_dead
+-- $1 now, $2 retention ms, $3 limit
+DELETE FROM jobs
+WHERE id IN (
+  SELECT id FROM jobs
+  WHERE state = 'dead'
+    AND finished_at < coalesce($1::timestamptz, now()) - $2::bigint * interval '1 millisecond'
+  ORDER BY finished_at
+  LIMIT $3::int)
+
+-- name: job_get
+SELECT id, queue, kind, args::text AS args, priority, state, run_at, attempt, max_attempts,
+       unique_key, lease_owner, lease_expires_at, last_error, created_at, started_at, finished_at
+FROM jobs WHERE id = $1
+
+-- name: job_counts
+SELECT queue, state, count(*) AS n FROM jobs GROUP BY queue, state ORDER BY queue, state
+
+-- name: periodic_claim
+-- Claims one firing of a periodic schedule; returns a row only when it was due.
+-- $1 name, $2 interval ms, $3 now
+INSERT INTO periodic_jobs AS p (name, last_run_at)
+VALUES ($1, coalesce($3::timestamptz, now()))
+ON CONFLICT (name) DO UPDATE SET last_run_at = EXCLUDED.last_run_at
+WHERE p.last_run_at <= EXCLUDED.last_run_at - $2::bigint * interval '1 millisecond'
+RETURNING name
+
+-- name: leader_try_acquire
+SELECT pg_try_advisory_lock(727002) AS acquired
+
+-- name: leader_release
+SELECT pg_advisory_unlock(727002) AS released

@@ -1,0 +1,270 @@
+#include "store/db.h"
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <thread>
+
+#include "core/log.h"
+#include "core/time_format.h"
+#include "store/catalog.h"
+
+namespace clubos::store {
+
+struct ResultData {
+  pqxx::result r;
+};
+
+struct TxState {
+  pqxx::transaction_base* tx = nullptr;
+  std::set<std::pair<std::string, std::string>> notifies;
+  std::vector<std::function<void()>> after_commit;
+};
+
+namespace {
+
+// One place that turns libpqxx's exceptions into ours.
+[[noreturn]] void Rethrow(const std::string& what) {
+  try {
+    throw;
+  } catch (const pqxx::in_doubt_error& e) {
+    throw CommitUnknown(what + ": commit outcome unknown: " + e.what());
+  } catch (const pqxx::broken_connection& e) {
+    throw ConnectionLost(what + ": connection lost: " + e.what());
+  } catch (const pqxx::transaction_rollback& e) {  // serialization_failure, deadlock_detected
+    throw TxConflict(what + ": " + e.what(), "40001");
+  } catch (const pqxx::integrity_constraint_violation& e) {
+    throw ConstraintViolation(what + ": " + e.what(), e.sqlstate());
+  } catch (const pqxx::sql_error& e) {
+    throw DbError(what + ": " + e.what(), e.sqlstate());
+  } catch (const pqxx::usage_error& e) {
+    throw DbError(what + ": usage: " + e.what());
+  } catch (const pqxx::failure& e) {
+    throw DbError(what + ": " + e.what());
+  }
+  throw;  // not a libpqxx exception: pass it on unchanged
+}
+
+std::vector<const char*> RawParams(const std::vector<Param>& params) {
+  std::vector<const char*> raw;
+  raw.reserve(params.size());
+  for (const auto& p : params) raw.push_back(p.value() ? p.value()->c_str() : nullptr);
+  return raw;
+}
+
+Result Wrap(pqxx::result r) { return MakeResult(std::make_shared<const ResultData>(ResultData{std::move(r)})); }
+
+template <typename T>
+std::string ArrayLiteralOfNumbers(const std::vector<T>& values) {
+  std::string s = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(values[i]);
+  }
+  s += '}';
+  return s;
+}
+
+}  // namespace
+
+Result MakeResult(std::shared_ptr<const ResultData> d) { return Result(std::move(d)); }
+
+// ---- Param -----------------------------------------------------------------------------------
+Param::Param(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  v_ = buf;
+}
+Param::Param(TimePoint t) : v_(FormatTimestamp(t)) {}
+
+std::string ArrayLiteral(const std::vector<int64_t>& values) { return ArrayLiteralOfNumbers(values); }
+std::string ArrayLiteral(const std::vector<int32_t>& values) { return ArrayLiteralOfNumbers(values); }
+std::string ArrayLiteral(const std::vector<std::string>& values) {
+  std::string s = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) s += ',';
+    s += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') s += '\\';
+      s += c;
+    }
+    s += '"';
+  }
+  s += '}';
+  return s;
+}
+
+// ---- Field / Result --------------------------------------------------------------------------
+const char* Field::Raw() const {
+  const auto& f = d_->r[static_cast<pqxx::result::size_type>(row_)][col_];
+  if (f.is_null()) throw DbError(std::string("unexpected NULL in column ") + d_->r.column_name(col_));
+  return f.c_str();
+}
+bool Field::IsNull() const { return d_->r[static_cast<pqxx::result::size_type>(row_)][col_].is_null(); }
+std::string Field::Str() const { return Raw(); }
+int64_t Field::Int64() const { return std::strtoll(Raw(), nullptr, 10); }
+int32_t Field::Int() const { return static_cast<int32_t>(std::strtol(Raw(), nullptr, 10)); }
+double Field::Double() const { return std::strtod(Raw(), nullptr); }
+bool Field::Bool() const { return Raw()[0] == 't'; }
+TimePoint Field::Time() const {
+  auto t = ParseTimestamp(Raw());
+  if (!t) throw DbError(std::string("malformed timestamp ") + Raw());
+  return *t;
+}
+std::optional<std::string> Field::OptStr() const {
+  if (IsNull()) return std::nullopt;
+  return Str();
+}
+std::optional<int64_t> Field::OptInt64() const {
+  if (IsNull()) return std::nullopt;
+  return Int64();
+}
+std::optional<TimePoint> Field::OptTime() const {
+  if (IsNull()) return std::nullopt;
+  return Time();
+}
+
+std::size_t Result::Size() const { return d_ ? d_->r.size() : 0; }
+std::size_t Result::AffectedRows() const { return d_ ? d_->r.affected_rows() : 0; }
+Field Result::At(std::size_t row, const char* column) const {
+  return Field(d_.get(), row, static_cast<int>(d_->r.column_number(column)));
+}
+Field Result::At(std::size_t row, int column) const { return Field(d_.get(), row, column); }
+
+// ---- Tx --------------------------------------------------------------------------------------
+Result Tx::Exec(const std::string& name, std::initializer_list<Param> params) {
+  return Exec(name, std::vector<Param>(params));
+}
+Result Tx::Exec(const std::string& name, const std::vector<Param>& params) {
+  try {
+    return Wrap(s_->tx->exec_prepared(name, pqxx::prepare::make_dynamic_params(RawParams(params))));
+  } catch (...) {
+    Rethrow(name);
+  }
+}
+Result Tx::ExecRaw(const std::string& sql) {
+  try {
+    return Wrap(s_->tx->exec(sql));
+  } catch (...) {
+    Rethrow("sql");
+  }
+}
+void Tx::Notify(const std::string& channel, const std::string& payload) {
+  s_->notifies.emplace(channel, payload);
+}
+void Tx::AfterCommit(std::function<void()> fn) { s_->after_commit.push_back(std::move(fn)); }
+
+// ---- Connection ------------------------------------------------------------------------------
+struct Connection::Impl {
+  std::unique_ptr<pqxx::connection> conn;
+};
+
+Connection::Connection(std::string url, const Catalog& catalog, ConnectionOptions options)
+    : url_(std::move(url)), catalog_(catalog), options_(std::move(options)), impl_(new Impl) {
+  Open();
+}
+Connection::~Connection() = default;
+
+void Connection::Open() {
+  try {
+    impl_->conn.reset();
+    auto c = std::make_unique<pqxx::connection>(url_);
+    c->set_variable("application_name", c->quote(options_.application_name));
+    c->set_variable("statement_timeout", std::to_string(options_.statement_timeout_ms));
+    c->set_variable("idle_in_transaction_session_timeout",
+                    std::to_string(options_.idle_in_transaction_timeout_ms));
+    for (const auto& [name, sql] : catalog_.Statements()) c->prepare(name, sql);
+    impl_->conn = std::move(c);
+  } catch (...) {
+    Rethrow("connect");
+  }
+}
+
+void Connection::Reconnect() { Open(); }
+
+int Connection::BackendPid() { return impl_->conn->backendpid(); }
+
+void Connection::Transact(const std::string& what, const std::function<void(Tx&)>& body) {
+  // Jitter for conflict retries only; not the job backoff (that one is seeded and injected).
+  thread_local std::minstd_rand rng(std::random_device{}());
+  for (int attempt = 1;; ++attempt) {
+    TxState state;
+    bool committing = false;
+    try {
+      if (!impl_->conn || !impl_->conn->is_open()) Open();
+      pqxx::work w(*impl_->conn, what);
+      state.tx = &w;
+      Tx tx(&state);
+      body(tx);
+      for (const auto& [channel, payload] : state.notifies)
+        w.exec_params("SELECT pg_notify($1, $2)", channel, payload);
+      committing = true;
+      w.commit();
+    } catch (const pqxx::in_doubt_error& e) {
+      throw CommitUnknown(what + ": commit outcome unknown: " + e.what());
+    } catch (const pqxx::broken_connection& e) {
+      if (committing) throw CommitUnknown(what + ": connection lost during commit: " + e.what());
+      if (attempt >= options_.max_tx_attempts) throw ConnectionLost(what + ": " + e.what());
+      log::Get()->warn("tx {} lost its connection (attempt {}), reconnecting", what, attempt);
+      try {
+        Open();
+      } catch (const ConnectionLost&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
+      }
+      continue;
+    } catch (const pqxx::transaction_rollback& e) {
+      if (attempt >= options_.max_tx_attempts) throw TxConflict(what + ": " + e.what(), "40001");
+      std::this_thread::sleep_for(std::chrono::microseconds(rng() % (500 * attempt)));
+      continue;
+    } catch (const DbError& e) {
+      // Raised by Tx::Exec for a statement; classes of retryable errors arrive here already mapped.
+      if (dynamic_cast<const TxConflict*>(&e) && attempt < options_.max_tx_attempts) continue;
+      if (dynamic_cast<const ConnectionLost*>(&e) && attempt < options_.max_tx_attempts) {
+        try {
+          Open();
+        } catch (const ConnectionLost&) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
+        }
+        continue;
+      }
+      throw;
+    } catch (const pqxx::failure&) {
+      Rethrow(what);
+    }
+    for (auto& fn : state.after_commit) fn();
+    return;
+  }
+}
+
+Result Connection::ExecOne(const std::string& name, std::initializer_list<Param> params) {
+  return ExecOne(name, std::vector<Param>(params));
+}
+Result Connection::ExecOne(const std::string& name, const std::vector<Param>& params) {
+  try {
+    if (!impl_->conn || !impl_->conn->is_open()) Open();
+    pqxx::nontransaction n(*impl_->conn, name);
+    return Wrap(n.exec_prepared(name, pqxx::prepare::make_dynamic_params(RawParams(params))));
+  } catch (const pqxx::broken_connection& e) {
+    throw CommitUnknown(name + ": connection lost, outcome unknown: " + e.what());
+  } catch (...) {
+    Rethrow(name);
+  }
+}
+Result Connection::ExecRawOne(const std::string& sql) {
+  try {
+    if (!impl_->conn || !impl_->conn->is_open()) Open();
+    pqxx::nontransaction n(*impl_->conn, "raw");
+    return Wrap(n.exec(sql));
+  } catch (...) {
+    Rethrow("sql");
+  }
+}
+
+std::unique_ptr<Connection> Connect(const std::string& url, ConnectionOptions options) {
+  return std::make_unique<Connection>(url, Catalog::Builtin(), std::move(options));
+}
+
+}  // namespace clubos::store

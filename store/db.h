@@ -1,0 +1,186 @@
+#pragma once
+// The database seam. Callers see named statements, text parameters and typed fields; libpqxx stays
+// inside store/. Operating errors are classified here, once:
+//   serialization failure / deadlock -> the transaction is retried (bounded)
+//   broken connection before commit  -> reconnect, retry (nothing was committed)
+//   broken connection during commit  -> CommitUnknown: the caller re-reads and reconciles
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace clubos::store {
+
+class Catalog;
+
+// ---- errors ----------------------------------------------------------------------------------
+class DbError : public std::runtime_error {
+ public:
+  DbError(const std::string& what, std::string sqlstate = "")
+      : std::runtime_error(what), sqlstate_(std::move(sqlstate)) {}
+  const std::string& sqlstate() const { return sqlstate_; }
+
+ private:
+  std::string sqlstate_;
+};
+// The connection is gone; nothing of the current transaction was committed.
+class ConnectionLost : public DbError {
+  using DbError::DbError;
+};
+// The connection broke while COMMIT was in flight: the transaction may or may not have committed.
+class CommitUnknown : public DbError {
+  using DbError::DbError;
+};
+// Serialization failure or deadlock that outlived the retry budget.
+class TxConflict : public DbError {
+  using DbError::DbError;
+};
+// A unique, check or foreign-key constraint refused the write (sqlstate class 23).
+class ConstraintViolation : public DbError {
+  using DbError::DbError;
+};
+
+// ---- parameters ------------------------------------------------------------------------------
+// Every parameter travels as text (or NULL); statements cast ($1::bigint). This keeps the
+// statement's types in the .sql file where a reader sees them.
+class Param {
+ public:
+  Param(std::nullptr_t) {}
+  Param(const char* s) : v_(s) {}
+  Param(std::string s) : v_(std::move(s)) {}
+  Param(bool b) : v_(b ? "true" : "false") {}
+  Param(int v) : v_(std::to_string(v)) {}
+  Param(long v) : v_(std::to_string(v)) {}
+  Param(long long v) : v_(std::to_string(v)) {}
+  Param(unsigned v) : v_(std::to_string(v)) {}
+  Param(unsigned long v) : v_(std::to_string(v)) {}
+  Param(double v);
+  Param(TimePoint t);
+  template <typename T>
+  Param(const std::optional<T>& o) {
+    if (o) v_ = Param(*o).v_;
+  }
+  const std::optional<std::string>& value() const { return v_; }
+
+ private:
+  std::optional<std::string> v_;
+};
+
+// "{1,2,3}": a Postgres array literal for `$1::bigint[]` (pqxx 6 has no array parameters).
+std::string ArrayLiteral(const std::vector<int64_t>& values);
+std::string ArrayLiteral(const std::vector<int32_t>& values);
+std::string ArrayLiteral(const std::vector<std::string>& values);
+
+// ---- results ---------------------------------------------------------------------------------
+struct ResultData;
+
+class Field {
+ public:
+  bool IsNull() const;
+  std::string Str() const;  // throws DbError on NULL
+  int64_t Int64() const;
+  int32_t Int() const;
+  double Double() const;
+  bool Bool() const;
+  TimePoint Time() const;
+  std::optional<std::string> OptStr() const;
+  std::optional<int64_t> OptInt64() const;
+  std::optional<TimePoint> OptTime() const;
+
+ private:
+  friend class Result;
+  Field(const ResultData* d, std::size_t row, int col) : d_(d), row_(row), col_(col) {}
+  const char* Raw() const;
+  const ResultData* d_;
+  std::size_t row_;
+  int col_;
+};
+
+class Result;
+Result MakeResult(std::shared_ptr<const ResultData> d);
+
+class Result {
+ public:
+  Result() = default;
+  std::size_t Size() const;
+  bool Empty() const { return Size() == 0; }
+  std::size_t AffectedRows() const;
+  Field At(std::size_t row, const char* column) const;
+  Field At(std::size_t row, int column) const;
+
+ private:
+  friend Result MakeResult(std::shared_ptr<const ResultData> d);
+  explicit Result(std::shared_ptr<const ResultData> d) : d_(std::move(d)) {}
+  std::shared_ptr<const ResultData> d_;
+};
+
+// ---- transactions ----------------------------------------------------------------------------
+struct TxState;
+
+class Tx {
+ public:
+  // Runs a named statement from the catalog.
+  Result Exec(const std::string& name, std::initializer_list<Param> params = {});
+  Result Exec(const std::string& name, const std::vector<Param>& params);
+  // Plain SQL (migrations, DDL, tests). Not for the hot path: named statements are prepared.
+  Result ExecRaw(const std::string& sql);
+  // NOTIFY sent once per (channel, payload) just before commit: a coalesced hint, never one per row.
+  void Notify(const std::string& channel, const std::string& payload = "");
+  // Runs after a successful commit, in order (e.g. wake an in-process worker without a round trip).
+  void AfterCommit(std::function<void()> fn);
+
+ private:
+  friend class Connection;
+  explicit Tx(TxState* s) : s_(s) {}
+  TxState* s_;
+};
+
+struct ConnectionOptions {
+  std::string application_name = "clubos";
+  int statement_timeout_ms = 30'000;
+  int idle_in_transaction_timeout_ms = 60'000;
+  int max_tx_attempts = 5;  // serialization failures, deadlocks, lost connections before commit
+};
+
+class Connection {
+ public:
+  Connection(std::string url, const Catalog& catalog, ConnectionOptions options = {});
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs `body` in one transaction and commits. The body may run more than once (retries), so it
+  // must only do database work and must not keep state across attempts. `what` names the
+  // transaction in errors and logs.
+  void Transact(const std::string& what, const std::function<void(Tx&)>& body);
+  // One named statement in its own implicit transaction: one round trip, no BEGIN/COMMIT.
+  // Not retried on a lost connection: the statement may have committed (CommitUnknown).
+  Result ExecOne(const std::string& name, std::initializer_list<Param> params = {});
+  Result ExecOne(const std::string& name, const std::vector<Param>& params);
+  Result ExecRawOne(const std::string& sql);
+
+  void Reconnect();
+  int BackendPid();
+  const std::string& url() const { return url_; }
+
+ private:
+  void Open();
+  std::string url_;
+  const Catalog& catalog_;
+  ConnectionOptions options_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Opens a connection with the built-in catalog.
+std::unique_ptr<Connection> Connect(const std::string& url, ConnectionOptions options = {});
+
+}  // namespace clubos::store

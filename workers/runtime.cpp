@@ -1,0 +1,495 @@
+#include "workers/runtime.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <random>
+
+#include "core/assert.h"
+#include "core/log.h"
+#include "store/db.h"
+#include "store/listener.h"
+#include "workers/queue.h"
+
+namespace clubos::workers {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+std::string MakeOwner(const std::string& name) {
+  std::random_device rd;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%06x", rd() & 0xffffff);
+  return (name.empty() ? "worker" : name) + "-" + std::to_string(::getpid()) + "-" + suffix;
+}
+
+int MillisUntil(Steady::time_point t) {
+  const auto d = std::chrono::duration_cast<Millis>(t - Steady::now()).count();
+  return static_cast<int>(std::clamp<int64_t>(d, 0, 60'000));
+}
+
+}  // namespace
+
+Runtime::Runtime(RuntimeOptions options, const Registry& registry, const Clock& clock)
+    : opt_(std::move(options)), registry_(registry), clock_(clock), owner_(MakeOwner(opt_.name)) {
+  CLUBOS_ASSERT(opt_.concurrency > 0, "concurrency must be positive");
+  CLUBOS_ASSERT(opt_.fetch_batch_max > 0, "fetch_batch_max must be positive");
+  CLUBOS_ASSERT(!opt_.queues.empty(), "a worker serves at least one queue");
+  if (opt_.prefetch < 0) opt_.prefetch = opt_.fetch_batch_max;
+  capacity_ = opt_.concurrency + opt_.prefetch;
+  for (const auto& q : opt_.queues) queues_.push_back({q, true});
+}
+
+Runtime::~Runtime() {
+  Stop();
+  for (auto& t : executors_)
+    if (t.joinable()) t.join();  // handlers that outlived the grace period
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Runtime::Start() {
+  CLUBOS_ASSERT(!started_, "Runtime::Start called twice");
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::runtime_error("eventfd failed");
+  store::ConnectionOptions copt;
+  copt.application_name = "clubos-dispatcher";
+  dispatch_db_ = store::Connect(opt_.database_url, copt);
+  listener_ = std::make_unique<store::Listener>(
+      opt_.database_url, kJobsChannel, [this](const std::string&, const std::string& queue) {
+        ++stats_.notifications;
+        for (auto& q : queues_)
+          if (q.name == queue) q.maybe_more = true;
+      });
+  std::vector<std::unique_ptr<store::Connection>> conns;
+  copt.application_name = "clubos-executor";
+  for (int i = 0; i < opt_.concurrency; ++i) conns.push_back(store::Connect(opt_.database_url, copt));
+  started_ = true;
+  const uint64_t seed = opt_.seed ? opt_.seed : static_cast<uint64_t>(Steady::now().time_since_epoch().count());
+  for (int i = 0; i < opt_.concurrency; ++i) {
+    executors_.emplace_back([this, db = std::move(conns[static_cast<std::size_t>(i)]), seed, i]() mutable {
+      std::mt19937_64 rng(seed + static_cast<uint64_t>(i));
+      ExecutorLoop(*db, rng);
+    });
+  }
+  dispatcher_ = std::thread([this] { DispatchLoop(); });
+  maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  log::Get()->info("worker {} started: queues={} concurrency={} batch={}", owner_, opt_.queues.size(),
+                   opt_.concurrency, opt_.fetch_batch_max);
+}
+
+void Runtime::SignalDispatcher() {
+  const uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Runtime::Wake() {
+  wake_all_ = true;
+  SignalDispatcher();
+}
+
+void Runtime::WaitForEvents(Millis timeout) {
+  pollfd fds[2];
+  nfds_t n = 0;
+  fds[n++] = {wake_fd_, POLLIN, 0};
+  if (listener_ && listener_->Socket() >= 0) fds[n++] = {listener_->Socket(), POLLIN, 0};
+  const int rc = ::poll(fds, n, static_cast<int>(timeout.count()));
+  if (rc > 0 && (fds[0].revents & POLLIN)) {
+    uint64_t v;
+    [[maybe_unused]] auto r = ::read(wake_fd_, &v, sizeof v);
+  }
+}
+
+void Runtime::Accept(std::vector<Job>& jobs) {
+  if (jobs.empty()) return;
+  stats_.fetched += static_cast<int64_t>(jobs.size());
+  const auto now = Steady::now();
+  {
+    std::lock_guard lk(mu_);
+    for (auto& j : jobs) {
+      const auto* spec = registry_.Find(j.kind);
+      held_[j.id] = Held{j.attempt, spec ? spec->timeout : Millis(60'000), now};
+      ready_.push_back(std::move(j));
+    }
+  }
+  if (jobs.size() == 1)
+    ready_cv_.notify_one();
+  else
+    ready_cv_.notify_all();
+}
+
+void Runtime::ReleaseQueued() {
+  std::vector<int64_t> ids;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& j : ready_) {
+      ids.push_back(j.id);
+      held_.erase(j.id);
+    }
+    ready_.clear();
+  }
+  if (ids.empty()) return;
+  try {
+    Release(*dispatch_db_, ids, owner_);
+  } catch (const std::exception& e) {
+    log::Get()->warn("could not hand back {} queued jobs ({}); their leases will expire", ids.size(), e.what());
+  }
+  idle_cv_.notify_all();
+}
+
+void Runtime::DispatchLoop() {
+  std::size_t rr = 0;
+  auto next_poll = Steady::now() + opt_.poll_interval;
+  bool listener_ok = true;
+  bool released_queued = false;
+  for (;;) {
+    // 1. Learn which queues may have work.
+    if (listener_ok) {
+      try {
+        listener_->Drain();
+      } catch (const store::ConnectionLost& e) {
+        log::Get()->warn("listener lost its connection: {}", e.what());
+        listener_ok = false;
+      }
+    }
+    if (!listener_ok) {
+      try {
+        listener_->Reconnect();
+        listener_ok = true;
+        log::Get()->info("listener reconnected");
+      } catch (const store::ConnectionLost&) {
+      }
+      // Notifications sent while disconnected are lost: catch up by looking.
+      for (auto& q : queues_) q.maybe_more = true;
+    }
+    if (wake_all_.exchange(false) || Steady::now() >= next_poll) {
+      for (auto& q : queues_) q.maybe_more = true;
+      next_poll = Steady::now() + opt_.poll_interval;
+    }
+
+    const bool stopping = stopping_.load();
+    if (stopping && !released_queued) {
+      ReleaseQueued();
+      released_queued = true;
+    }
+
+    // 2. Claim more work when there is room, acknowledging finished jobs in the same statement.
+    int free_slots;
+    {
+      std::lock_guard lk(mu_);
+      free_slots = capacity_ - static_cast<int>(ready_.size()) - running_;
+    }
+    QueueState* target = nullptr;
+    if (!stopping && free_slots > 0) {
+      for (std::size_t i = 0; i < queues_.size() && !target; ++i) {
+        auto& q = queues_[(rr + i) % queues_.size()];
+        if (q.maybe_more) target = &q;
+      }
+      ++rr;
+    }
+    std::vector<Ack> acks;
+    bool flush = false;
+    {
+      std::lock_guard lk(mu_);
+      flush = !acks_.empty() &&
+              (target || stopping || acks_.size() >= static_cast<std::size_t>(opt_.ack_batch_max) ||
+               Steady::now() - first_ack_at_ >= opt_.ack_flush);
+      if (flush) acks.swap(acks_);
+    }
+    if (target || flush) {
+      try {
+        const int limit = std::min(opt_.fetch_batch_max, free_slots);
+        FetchResult res;
+        if (target && !acks.empty())
+          res = CompleteAndFetch(*dispatch_db_, acks, target->name, limit, owner_, opt_.lease, clock_);
+        else if (target)
+          res = Fetch(*dispatch_db_, target->name, limit, owner_, opt_.lease, clock_);
+        else
+          res.completed = Complete(*dispatch_db_, acks, owner_);
+        if (target) {
+          ++stats_.fetch_statements;
+          target->maybe_more = static_cast<int>(res.jobs.size()) == limit;
+        }
+        if (!acks.empty()) {
+          stats_.completed += res.completed;
+          stats_.lost += static_cast<int64_t>(acks.size()) - res.completed;
+          std::lock_guard lk(mu_);
+          for (const auto& a : acks) held_.erase(a.id);
+        }
+        Accept(res.jobs);
+      } catch (const std::exception& e) {
+        // The statement may or may not have committed. Acks are idempotent (compare-and-set), so
+        // they are retried; jobs claimed by a lost statement come back when their lease expires.
+        log::Get()->warn("dispatcher: {}", e.what());
+        if (!acks.empty()) {
+          std::lock_guard lk(mu_);
+          acks_.insert(acks_.begin(), acks.begin(), acks.end());
+        }
+        try {
+          dispatch_db_->Reconnect();
+        } catch (const std::exception&) {
+        }
+        WaitForEvents(Millis(100));
+      }
+      continue;
+    }
+
+    if (stopping && dispatcher_exit_.load()) {
+      std::lock_guard lk(mu_);
+      if (acks_.empty()) break;
+      continue;
+    }
+
+    // 3. Sleep until a notification, a local signal, the ack flush or the fallback poll.
+    auto wake_at = next_poll;
+    {
+      std::lock_guard lk(mu_);
+      if (!acks_.empty()) wake_at = std::min(wake_at, first_ack_at_ + opt_.ack_flush);
+    }
+    WaitForEvents(Millis(MillisUntil(wake_at)));
+  }
+}
+
+void Runtime::ExecutorLoop(store::Connection& db, std::mt19937_64& rng) {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lk(mu_);
+      ready_cv_.wait(lk, [&] { return !ready_.empty() || executors_stop_; });
+      if (ready_.empty()) return;
+      job = std::move(ready_.front());
+      ready_.pop_front();
+      ++running_;
+    }
+    RunJob(db, job, rng);
+    {
+      std::lock_guard lk(mu_);
+      --running_;
+    }
+    if (stopping_) idle_cv_.notify_all();
+  }
+}
+
+void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
+  const KindSpec* spec = registry_.Find(job.kind);
+  Outcome out;
+  bool completed_in_tx = false;
+  if (!spec) {
+    out = Outcome::Retry("no handler for kind '" + job.kind + "' in worker " + owner_);
+  } else {
+    JobContext ctx(job, db, clock_, owner_);
+    try {
+      out = spec->handler(ctx);
+      completed_in_tx = ctx.completed_in_tx();
+    } catch (const LeaseLost& e) {
+      ++stats_.lost;
+      log::Get()->warn("job {} ({}): {}", job.id, job.kind, e.what());
+      std::lock_guard lk(mu_);
+      held_.erase(job.id);
+      return;
+    } catch (const std::exception& e) {
+      out = Outcome::Retry(std::string("handler threw: ") + e.what());
+    } catch (...) {
+      out = Outcome::Retry("handler threw a non-standard exception");
+    }
+  }
+
+  if (out.type == Outcome::Type::kComplete) {
+    bool signal = false;
+    {
+      std::lock_guard lk(mu_);
+      if (completed_in_tx) {
+        held_.erase(job.id);
+        ++stats_.completed;
+      } else {
+        if (acks_.empty()) first_ack_at_ = Steady::now();
+        acks_.push_back({job.id, job.attempt});
+        // The dispatcher needs a nudge only for the first ack of a batch or when capacity frees.
+        signal = acks_.size() == 1 || static_cast<int>(ready_.size()) + running_ >= capacity_;
+      }
+    }
+    if (signal) SignalDispatcher();
+    return;
+  }
+
+  try {
+    Resolution res = Resolution::kDone;
+    const bool dies = out.type == Outcome::Type::kFail ||
+                      (out.type == Outcome::Type::kRetry && job.LastAttempt());
+    if (dies) {
+      res = Kill(db, registry_, job, owner_, out.reason, clock_);
+      if (res == Resolution::kDone) {
+        ++stats_.dead;
+        log::Get()->error("job {} ({}) is dead after attempt {}/{}: {}", job.id, job.kind, job.attempt,
+                          job.max_attempts, out.reason);
+      }
+    } else if (out.type == Outcome::Type::kRetry) {
+      const Millis delay = out.retry_after ? *out.retry_after
+                                           : Backoff(spec ? spec->retry : RetryPolicy{}, job.attempt, rng);
+      res = Retry(db, job, owner_, delay, out.reason, false, clock_);
+      if (res == Resolution::kDone) {
+        ++stats_.retried;
+        log::Get()->warn("job {} ({}) attempt {}/{} failed, retry in {} ms: {}", job.id, job.kind,
+                         job.attempt, job.max_attempts, delay.count(), out.reason);
+      }
+    } else {  // kDefer
+      const auto delay = std::chrono::duration_cast<Millis>(out.defer_until - clock_.Now());
+      res = Retry(db, job, owner_, delay, out.reason, true, clock_);
+      if (res == Resolution::kDone) ++stats_.deferred;
+    }
+    if (res == Resolution::kLost) ++stats_.lost;
+  } catch (const std::exception& e) {
+    log::Get()->error("job {} ({}): could not record its outcome ({}); its lease will expire and it "
+                      "will be rescued", job.id, job.kind, e.what());
+  }
+  std::lock_guard lk(mu_);
+  held_.erase(job.id);
+}
+
+void Runtime::Heartbeats(store::Connection& db) {
+  std::vector<int64_t> ids;
+  const auto now = Steady::now();
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [id, h] : held_)
+      if (now - h.fetched_at < h.timeout) ids.push_back(id);  // past its timeout: let the lease lapse
+  }
+  if (ids.empty()) return;
+  auto alive = Heartbeat(db, ids, owner_, opt_.lease, clock_);
+  if (alive.size() == ids.size()) return;
+  std::sort(alive.begin(), alive.end());
+  std::vector<int64_t> lost;
+  for (auto id : ids)
+    if (!std::binary_search(alive.begin(), alive.end(), id)) lost.push_back(id);
+  std::sort(lost.begin(), lost.end());
+  {
+    std::lock_guard lk(mu_);
+    for (auto id : lost) held_.erase(id);
+    // A lost job that has not started yet must not start: someone else owns it now.
+    std::erase_if(ready_, [&](const Job& j) { return std::binary_search(lost.begin(), lost.end(), j.id); });
+  }
+  stats_.lost += static_cast<int64_t>(lost.size());
+  log::Get()->warn("worker {} lost the lease of {} jobs", owner_, lost.size());
+}
+
+void Runtime::MaintenanceLoop() {
+  std::unique_ptr<store::Connection> db;
+  auto now = Steady::now();
+  auto next_heartbeat = now + opt_.heartbeat_interval;
+  auto next_leader_try = now;
+  auto next_promote = now, next_rescue = now, next_prune = now, next_periodic = now;
+  for (;;) {
+    {
+      std::lock_guard lk(mu_);
+      if (maintenance_stop_) break;
+    }
+    now = Steady::now();
+    try {
+      if (!db) {
+        store::ConnectionOptions copt;
+        copt.application_name = "clubos-maintenance";
+        db = store::Connect(opt_.database_url, copt);
+      }
+      if (now >= next_heartbeat) {
+        Heartbeats(*db);
+        next_heartbeat = now + opt_.heartbeat_interval;
+      }
+      if (opt_.maintenance && !leader_ && now >= next_leader_try) {
+        leader_ = db->ExecOne("leader_try_acquire").At(0, 0).Bool();
+        next_leader_try = now + opt_.leader_retry;
+        if (leader_) log::Get()->info("worker {} is now the maintenance leader", owner_);
+      }
+      if (leader_) {
+        if (now >= next_promote) {
+          while (PromoteDue(*db, opt_.maintenance_batch, clock_) >= opt_.maintenance_batch) {
+          }
+          next_promote = now + opt_.promote_interval;
+        }
+        if (now >= next_rescue) {
+          const auto r = RescueExpired(*db, registry_, opt_.maintenance_batch, clock_);
+          if (r.requeued || r.killed)
+            log::Get()->warn("rescued {} jobs with expired leases; {} of them were on their last attempt",
+                             r.requeued + r.killed, r.killed);
+          next_rescue = now + opt_.rescue_interval;
+        }
+        if (now >= next_prune) {
+          PruneDead(*db, opt_.dead_retention, opt_.maintenance_batch, clock_);
+          next_prune = now + opt_.prune_interval;
+        }
+        if (!opt_.periodic.empty() && now >= next_periodic) {
+          FirePeriodic(*db, opt_.periodic, clock_);
+          next_periodic = now + Millis(500);
+        }
+      }
+    } catch (const std::exception& e) {
+      // Any database trouble: drop the connection (and with it the advisory lock, so another
+      // worker can lead) and start over.
+      log::Get()->warn("maintenance: {}", e.what());
+      if (leader_) log::Get()->warn("worker {} resigned leadership", owner_);
+      leader_ = false;
+      db.reset();
+      next_leader_try = Steady::now() + opt_.leader_retry;
+    }
+    auto wake = std::min(next_heartbeat, opt_.maintenance ? next_leader_try : next_heartbeat);
+    if (leader_) wake = std::min({wake, next_promote, next_rescue, next_prune});
+    std::unique_lock lk(mu_);
+    maint_cv_.wait_until(lk, wake, [&] { return maintenance_stop_; });
+  }
+  if (leader_ && db) {
+    try {
+      db->ExecOne("leader_release");
+    } catch (const std::exception&) {
+    }
+  }
+  leader_ = false;
+}
+
+bool Runtime::Stop() {
+  if (!started_ || stopped_) return clean_stop_;
+  stopped_ = true;
+  stopping_ = true;
+  SignalDispatcher();
+  const auto deadline = Steady::now() + opt_.shutdown_grace;
+  bool all_done;
+  {
+    std::unique_lock lk(mu_);
+    idle_cv_.wait_until(lk, deadline, [&] { return running_ == 0 && ready_.empty(); });
+    executors_stop_ = true;
+    all_done = running_ == 0;
+  }
+  ready_cv_.notify_all();
+  dispatcher_exit_ = true;
+  SignalDispatcher();
+  dispatcher_.join();
+  // Whatever still runs past the grace period goes back to the queue for another worker.
+  std::vector<int64_t> still_held;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [id, h] : held_) still_held.push_back(id);
+  }
+  if (!still_held.empty()) {
+    try {
+      const auto n = Release(*dispatch_db_, still_held, owner_);
+      log::Get()->warn("worker {} handed back {} jobs still running after the grace period", owner_, n);
+    } catch (const std::exception& e) {
+      log::Get()->warn("could not hand back {} jobs ({}); their leases will expire", still_held.size(), e.what());
+    }
+  }
+  if (all_done)
+    for (auto& t : executors_) t.join();
+  {
+    std::lock_guard lk(mu_);
+    maintenance_stop_ = true;
+  }
+  maint_cv_.notify_all();
+  maintenance_.join();
+  listener_.reset();
+  clean_stop_ = all_done;
+  log::Get()->info("worker {} stopped: completed={} retried={} dead={} lost={}", owner_,
+                   stats_.completed.load(), stats_.retried.load(), stats_.dead.load(), stats_.lost.load());
+  return all_done;
+}
+
+}  // namespace clubos::workers

@@ -1,0 +1,151 @@
+#pragma once
+// A worker: fetches jobs in batches, runs them on `concurrency` threads, acknowledges completions
+// in batches piggybacked on the next fetch, keeps leases alive, and takes part in the leader
+// election that runs maintenance (timers, rescue of lost jobs, pruning, periodic jobs).
+//
+// Threads and connections (one connection each, never shared):
+//   dispatcher   LISTEN connection + work connection; the only thread that claims and acks jobs
+//   executors    `concurrency` threads running handlers, each with its own connection
+//   maintenance  heartbeats for held jobs; when elected leader, the maintenance duties
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "workers/job.h"
+#include "workers/queue_ops.h"
+
+namespace clubos::store {
+class Connection;
+class Listener;
+}  // namespace clubos::store
+
+namespace clubos::workers {
+
+struct RuntimeOptions {
+  std::string database_url;
+  std::string name;  // lease owner prefix; a unique suffix is added per process start
+  std::vector<std::string> queues{"default"};
+  int concurrency = 10;
+  int fetch_batch_max = 100;  // jobs claimed per statement
+  int prefetch = -1;          // jobs held beyond the running ones; -1: fetch_batch_max
+  Millis lease{30'000};
+  Millis heartbeat_interval{10'000};
+  Millis poll_interval{1'000};  // fallback for lost notifications
+  Millis ack_flush{2};          // an ack waits at most this long for company
+  int ack_batch_max = 2'000;
+  Millis shutdown_grace{10'000};
+  // Maintenance (leader only).
+  bool maintenance = true;
+  Millis leader_retry{1'000};
+  Millis promote_interval{50};
+  Millis rescue_interval{1'000};
+  Millis prune_interval{60'000};
+  Millis dead_retention{7LL * 24 * 3600 * 1000};
+  int maintenance_batch = 1'000;
+  std::vector<PeriodicJob> periodic;
+  uint64_t seed = 0;  // backoff jitter; 0: from the clock
+};
+
+struct RuntimeStats {
+  std::atomic<int64_t> fetched{0};
+  std::atomic<int64_t> completed{0};
+  std::atomic<int64_t> retried{0};
+  std::atomic<int64_t> deferred{0};
+  std::atomic<int64_t> dead{0};
+  std::atomic<int64_t> lost{0};  // acks or resolutions that found the job no longer ours
+  std::atomic<int64_t> fetch_statements{0};
+  std::atomic<int64_t> notifications{0};
+};
+
+class Runtime {
+ public:
+  Runtime(RuntimeOptions options, const Registry& registry, const Clock& clock);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Connects and starts the threads; throws store::DbError when the database is unreachable.
+  void Start();
+  // Stops fetching, hands back jobs not started, waits up to shutdown_grace for running ones,
+  // flushes acks, hands back what is still running, resigns leadership. Returns true when every
+  // started job finished within the grace period. Idempotent.
+  bool Stop();
+  // A hint that `queue` has work (an in-process enqueue), saving the NOTIFY round trip.
+  void Wake();
+
+  bool IsLeader() const { return leader_.load(); }
+  // Jobs leased to this worker: queued locally, running, or finished but not yet acknowledged.
+  std::size_t HeldCount() {
+    std::lock_guard lk(mu_);
+    return held_.size();
+  }
+  const std::string& lease_owner() const { return owner_; }
+  const RuntimeStats& stats() const { return stats_; }
+
+ private:
+  struct Held {
+    int32_t attempt;
+    Millis timeout;
+    std::chrono::steady_clock::time_point fetched_at;
+  };
+  struct QueueState {
+    std::string name;
+    bool maybe_more = true;
+  };
+
+  void DispatchLoop();
+  void ExecutorLoop(store::Connection& db, std::mt19937_64& rng);
+  void MaintenanceLoop();
+  void RunJob(store::Connection& db, Job& job, std::mt19937_64& rng);
+  void Accept(std::vector<Job>& jobs);
+  void SignalDispatcher();
+  void WaitForEvents(Millis timeout);
+  void ReleaseQueued();
+  void Heartbeats(store::Connection& db);
+
+  RuntimeOptions opt_;
+  const Registry& registry_;
+  const Clock& clock_;
+  std::string owner_;
+  int capacity_;
+
+  std::mutex mu_;
+  std::condition_variable ready_cv_;     // executors wait for jobs
+  std::condition_variable idle_cv_;      // Stop() waits for running jobs
+  std::condition_variable maint_cv_;     // maintenance sleeps
+  std::deque<Job> ready_;                // fetched, not started
+  std::vector<Ack> acks_;                // finished, not yet acknowledged in the database
+  std::chrono::steady_clock::time_point first_ack_at_;
+  std::unordered_map<int64_t, Held> held_;  // leased to us: ready, running or awaiting ack
+  int running_ = 0;
+  bool executors_stop_ = false;
+  bool maintenance_stop_ = false;
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> dispatcher_exit_{false};
+  std::atomic<bool> leader_{false};
+  std::atomic<bool> wake_all_{false};
+  bool started_ = false;
+  bool stopped_ = false;
+  bool clean_stop_ = true;
+  int wake_fd_ = -1;
+
+  std::unique_ptr<store::Connection> dispatch_db_;
+  std::unique_ptr<store::Listener> listener_;
+  std::vector<QueueState> queues_;
+  std::thread dispatcher_;
+  std::vector<std::thread> executors_;
+  std::thread maintenance_;
+  RuntimeStats stats_;
+};
+
+}  // namespace clubos::workers
