@@ -46,8 +46,8 @@ EnqueueResult Enqueue(store::Tx& tx, const EnqueueRequest& req, const Clock& clo
   out.id = r.At(0, "id").Int64();
   out.existed = r.At(0, "existed").Bool();
   out.scheduled = r.At(0, "state").Str() == "scheduled";
-  // Scheduled jobs wake nobody now; the leader notifies when it promotes them.
-  if (!out.scheduled) tx.Notify(kJobsChannel, req.queue);
+  // A scheduled job wakes no worker now, only the leader's timer; it notifies again on promotion.
+  tx.Notify(kJobsChannel, out.scheduled ? kTimersPayload : req.queue);
   return out;
 }
 

@@ -14,6 +14,9 @@ class Tx;
 namespace clubos::workers {
 
 inline constexpr const char* kJobsChannel = "clubos_jobs";
+// Payload on kJobsChannel when a job was scheduled for later: the leader re-reads the next due
+// time instead of polling for it. Not a valid queue name, so no queue mistakes it for work.
+inline constexpr const char* kTimersPayload = ":timers";
 inline constexpr std::size_t kMaxArgsBytes = 64 * 1024;
 inline constexpr int kDefaultPriority = 100;  // smaller runs first; emergencies use 0..99
 

@@ -95,7 +95,7 @@ Resolution Retry(store::Connection& db, const Job& job, const std::string& owner
                                    error.empty() ? std::optional<std::string>() : error, clock.DbNow(),
                                    refund ? 1 : 0});
     res = r.Empty() ? Resolution::kLost : Resolution::kDone;
-    if (!r.Empty() && r.At(0, "state").Str() == "available") tx.Notify(kJobsChannel, job.queue);
+    if (!r.Empty()) tx.Notify(kJobsChannel, r.At(0, "state").Str() == "available" ? job.queue : kTimersPayload);
   });
   return res;
 }
@@ -169,6 +169,10 @@ RescueResult RescueExpired(store::Connection& db, const Registry& registry, int 
     }
   });
   return out;
+}
+
+std::optional<TimePoint> NextDue(store::Connection& db) {
+  return db.ExecOne("job_next_due").At(0, 0).OptTime();
 }
 
 int64_t PruneDead(store::Connection& db, Millis retention, int limit, const Clock& clock) {

@@ -2,6 +2,7 @@
 // The queue's steps, one statement (or one transaction) each. The runtime is a loop over these;
 // tests call them directly with a fake clock to exercise leases and timers without waiting.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,8 @@ int64_t Release(store::Connection& db, const std::vector<int64_t>& ids, const st
 // ---- maintenance (run by the elected leader) ----
 // Moves due scheduled jobs to available and notifies their queues; returns how many.
 int64_t PromoteDue(store::Connection& db, int limit, const Clock& clock);
+// When the earliest scheduled job is due (none: nothing scheduled).
+std::optional<TimePoint> NextDue(store::Connection& db);
 // Requeues jobs with expired leases; the ones on their last attempt die (dead hooks run).
 struct RescueResult {
   int64_t requeued = 0;

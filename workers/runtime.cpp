@@ -58,14 +58,23 @@ void Runtime::Start() {
   copt.application_name = "clubos-dispatcher";
   dispatch_db_ = store::Connect(opt_.database_url, copt);
   listener_ = std::make_unique<store::Listener>(
-      opt_.database_url, kJobsChannel, [this](const std::string&, const std::string& queue) {
+      opt_.database_url, kJobsChannel, [this](const std::string&, const std::string& payload) {
         ++stats_.notifications;
+        if (payload == kTimersPayload) {
+          if (leader_) {
+            timers_changed_ = true;
+            maint_cv_.notify_one();
+          }
+          return;
+        }
         for (auto& q : queues_)
-          if (q.name == queue) q.maybe_more = true;
+          if (q.name == payload) q.maybe_more = true;
       });
   std::vector<std::unique_ptr<store::Connection>> conns;
   copt.application_name = "clubos-executor";
   for (int i = 0; i < opt_.concurrency; ++i) conns.push_back(store::Connect(opt_.database_url, copt));
+  copt.application_name = "clubos-completer";
+  auto completer_db = store::Connect(opt_.database_url, copt);
   started_ = true;
   const uint64_t seed = opt_.seed ? opt_.seed : static_cast<uint64_t>(Steady::now().time_since_epoch().count());
   for (int i = 0; i < opt_.concurrency; ++i) {
@@ -74,6 +83,7 @@ void Runtime::Start() {
       ExecutorLoop(*db, rng);
     });
   }
+  completer_ = std::thread([this, db = std::move(completer_db)]() mutable { CompleterLoop(*db); });
   dispatcher_ = std::thread([this] { DispatchLoop(); });
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   log::Get()->info("worker {} started: queues={} concurrency={} batch={}", owner_, opt_.queues.size(),
@@ -189,66 +199,89 @@ void Runtime::DispatchLoop() {
       }
       ++rr;
     }
+    if (!target) {
+      if (stopping && dispatcher_exit_.load()) break;
+      // 3. Sleep until a notification, a local signal or the fallback poll.
+      WaitForEvents(Millis(MillisUntil(next_poll)));
+      continue;
+    }
+    // Acknowledgements ride along with the claim when there is one: one statement, one commit.
     std::vector<Ack> acks;
-    bool flush = false;
     {
       std::lock_guard lk(mu_);
-      flush = !acks_.empty() &&
-              (target || stopping || acks_.size() >= static_cast<std::size_t>(opt_.ack_batch_max) ||
-               Steady::now() - first_ack_at_ >= opt_.ack_flush);
-      if (flush) acks.swap(acks_);
+      acks.swap(acks_);
     }
-    if (target || flush) {
+    try {
+      const int limit = std::min(opt_.fetch_batch_max, free_slots);
+      FetchResult res = acks.empty()
+                            ? Fetch(*dispatch_db_, target->name, limit, owner_, opt_.lease, clock_)
+                            : CompleteAndFetch(*dispatch_db_, acks, target->name, limit, owner_, opt_.lease, clock_);
+      ++stats_.fetch_statements;
+      target->maybe_more = static_cast<int>(res.jobs.size()) == limit;
+      Acked(acks, res.completed);
+      Accept(res.jobs);
+    } catch (const std::exception& e) {
+      // The statement may or may not have committed. Acks are idempotent (compare-and-set), so
+      // they are retried; jobs claimed by a lost statement come back when their lease expires.
+      log::Get()->warn("dispatcher: {}", e.what());
+      Unacked(acks);
       try {
-        const int limit = std::min(opt_.fetch_batch_max, free_slots);
-        FetchResult res;
-        if (target && !acks.empty())
-          res = CompleteAndFetch(*dispatch_db_, acks, target->name, limit, owner_, opt_.lease, clock_);
-        else if (target)
-          res = Fetch(*dispatch_db_, target->name, limit, owner_, opt_.lease, clock_);
-        else
-          res.completed = Complete(*dispatch_db_, acks, owner_);
-        if (target) {
-          ++stats_.fetch_statements;
-          target->maybe_more = static_cast<int>(res.jobs.size()) == limit;
-        }
-        if (!acks.empty()) {
-          stats_.completed += res.completed;
-          stats_.lost += static_cast<int64_t>(acks.size()) - res.completed;
-          std::lock_guard lk(mu_);
-          for (const auto& a : acks) held_.erase(a.id);
-        }
-        Accept(res.jobs);
-      } catch (const std::exception& e) {
-        // The statement may or may not have committed. Acks are idempotent (compare-and-set), so
-        // they are retried; jobs claimed by a lost statement come back when their lease expires.
-        log::Get()->warn("dispatcher: {}", e.what());
-        if (!acks.empty()) {
-          std::lock_guard lk(mu_);
-          acks_.insert(acks_.begin(), acks.begin(), acks.end());
-        }
-        try {
-          dispatch_db_->Reconnect();
-        } catch (const std::exception&) {
-        }
-        WaitForEvents(Millis(100));
+        dispatch_db_->Reconnect();
+      } catch (const std::exception&) {
       }
-      continue;
+      WaitForEvents(Millis(100));
     }
+  }
+}
 
-    if (stopping && dispatcher_exit_.load()) {
-      std::lock_guard lk(mu_);
-      if (acks_.empty()) break;
-      continue;
-    }
+void Runtime::Acked(const std::vector<Ack>& acks, int64_t matched) {
+  if (acks.empty()) return;
+  stats_.completed += matched;
+  stats_.lost += static_cast<int64_t>(acks.size()) - matched;
+  std::lock_guard lk(mu_);
+  for (const auto& a : acks) held_.erase(a.id);
+}
 
-    // 3. Sleep until a notification, a local signal, the ack flush or the fallback poll.
-    auto wake_at = next_poll;
+void Runtime::Unacked(const std::vector<Ack>& acks) {
+  if (acks.empty()) return;
+  {
+    std::lock_guard lk(mu_);
+    if (acks_.empty()) first_ack_at_ = Steady::now();
+    acks_.insert(acks_.begin(), acks.begin(), acks.end());
+  }
+  completer_cv_.notify_one();
+}
+
+// Acknowledges finished jobs when no claim is going to carry them: a light load, or a full local
+// queue. Off the dispatcher's path, so a slow commit (an fsync stall of 4 ms was seen here) never
+// delays waking up for new work.
+void Runtime::CompleterLoop(store::Connection& db) {
+  for (;;) {
+    std::vector<Ack> acks;
     {
-      std::lock_guard lk(mu_);
-      if (!acks_.empty()) wake_at = std::min(wake_at, first_ack_at_ + opt_.ack_flush);
+      std::unique_lock lk(mu_);
+      completer_cv_.wait(lk, [&] { return !acks_.empty() || completer_stop_; });
+      if (acks_.empty()) return;  // stopping, and nothing left
+      const auto due = first_ack_at_ + opt_.ack_flush;
+      completer_cv_.wait_until(lk, due, [&] {
+        return completer_stop_ || acks_.empty() || acks_.size() >= static_cast<std::size_t>(opt_.ack_batch_max);
+      });
+      acks.swap(acks_);
     }
-    WaitForEvents(Millis(MillisUntil(wake_at)));
+    if (acks.empty()) continue;  // the dispatcher took them along with a claim
+    try {
+      Acked(acks, Complete(db, acks, owner_));
+    } catch (const std::exception& e) {
+      log::Get()->warn("completer: {}", e.what());
+      Unacked(acks);
+      try {
+        db.Reconnect();
+      } catch (const std::exception&) {
+      }
+      std::unique_lock lk(mu_);
+      if (completer_stop_) return;  // unacked jobs come back when their leases expire
+      completer_cv_.wait_for(lk, Millis(100), [&] { return completer_stop_; });
+    }
   }
 }
 
@@ -306,8 +339,9 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
       } else {
         if (acks_.empty()) first_ack_at_ = Steady::now();
         acks_.push_back({job.id, job.attempt});
-        // The dispatcher needs a nudge only for the first ack of a batch or when capacity frees.
-        signal = acks_.size() == 1 || static_cast<int>(ready_.size()) + running_ >= capacity_;
+        if (acks_.size() == 1) completer_cv_.notify_one();
+        // The dispatcher needs a nudge only when this job freed a slot it was waiting for.
+        signal = static_cast<int>(ready_.size()) + running_ >= capacity_;
       }
     }
     if (signal) SignalDispatcher();
@@ -402,10 +436,15 @@ void Runtime::MaintenanceLoop() {
         if (leader_) log::Get()->info("worker {} is now the maintenance leader", owner_);
       }
       if (leader_) {
-        if (now >= next_promote) {
+        if (now >= next_promote || timers_changed_.exchange(false)) {
           while (PromoteDue(*db, opt_.maintenance_batch, clock_) >= opt_.maintenance_batch) {
           }
-          next_promote = now + opt_.promote_interval;
+          // Sleep until the next timer is due; a newly scheduled job wakes us through NOTIFY.
+          next_promote = now + opt_.promote_poll;
+          if (const auto due = NextDue(*db)) {
+            const auto wait = std::chrono::duration_cast<Millis>(*due - clock_.Now()) + Millis(1);
+            next_promote = std::min(next_promote, now + std::max(wait, Millis(0)));
+          }
         }
         if (now >= next_rescue) {
           const auto r = RescueExpired(*db, registry_, opt_.maintenance_batch, clock_);
@@ -435,7 +474,7 @@ void Runtime::MaintenanceLoop() {
     auto wake = std::min(next_heartbeat, opt_.maintenance ? next_leader_try : next_heartbeat);
     if (leader_) wake = std::min({wake, next_promote, next_rescue, next_prune});
     std::unique_lock lk(mu_);
-    maint_cv_.wait_until(lk, wake, [&] { return maintenance_stop_; });
+    maint_cv_.wait_until(lk, wake, [&] { return maintenance_stop_ || timers_changed_.load(); });
   }
   if (leader_ && db) {
     try {
@@ -463,6 +502,12 @@ bool Runtime::Stop() {
   dispatcher_exit_ = true;
   SignalDispatcher();
   dispatcher_.join();
+  {
+    std::lock_guard lk(mu_);
+    completer_stop_ = true;  // flushes what is left, then exits
+  }
+  completer_cv_.notify_all();
+  completer_.join();
   // Whatever still runs past the grace period goes back to the queue for another worker.
   std::vector<int64_t> still_held;
   {

@@ -4,7 +4,9 @@
 // election that runs maintenance (timers, rescue of lost jobs, pruning, periodic jobs).
 //
 // Threads and connections (one connection each, never shared):
-//   dispatcher   LISTEN connection + work connection; the only thread that claims and acks jobs
+//   dispatcher   LISTEN connection + work connection; claims jobs, acking finished ones in the
+//                same statement
+//   completer    acks finished jobs that no claim carried (light load), off the claim path
 //   executors    `concurrency` threads running handlers, each with its own connection
 //   maintenance  heartbeats for held jobs; when elected leader, the maintenance duties
 #include <atomic>
@@ -46,7 +48,7 @@ struct RuntimeOptions {
   // Maintenance (leader only).
   bool maintenance = true;
   Millis leader_retry{1'000};
-  Millis promote_interval{50};
+  Millis promote_poll{1'000};  // timers are promoted when due (NOTIFY-driven); this is the fallback
   Millis rescue_interval{1'000};
   Millis prune_interval{60'000};
   Millis dead_retention{7LL * 24 * 3600 * 1000};
@@ -104,6 +106,9 @@ class Runtime {
 
   void DispatchLoop();
   void ExecutorLoop(store::Connection& db, std::mt19937_64& rng);
+  void CompleterLoop(store::Connection& db);
+  void Acked(const std::vector<Ack>& acks, int64_t matched);
+  void Unacked(const std::vector<Ack>& acks);
   void MaintenanceLoop();
   void RunJob(store::Connection& db, Job& job, std::mt19937_64& rng);
   void Accept(std::vector<Job>& jobs);
@@ -122,6 +127,7 @@ class Runtime {
   std::condition_variable ready_cv_;     // executors wait for jobs
   std::condition_variable idle_cv_;      // Stop() waits for running jobs
   std::condition_variable maint_cv_;     // maintenance sleeps
+  std::condition_variable completer_cv_; // acks waiting for a flush
   std::deque<Job> ready_;                // fetched, not started
   std::vector<Ack> acks_;                // finished, not yet acknowledged in the database
   std::chrono::steady_clock::time_point first_ack_at_;
@@ -129,11 +135,13 @@ class Runtime {
   int running_ = 0;
   bool executors_stop_ = false;
   bool maintenance_stop_ = false;
+  bool completer_stop_ = false;
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> dispatcher_exit_{false};
   std::atomic<bool> leader_{false};
   std::atomic<bool> wake_all_{false};
+  std::atomic<bool> timers_changed_{false};
   bool started_ = false;
   bool stopped_ = false;
   bool clean_stop_ = true;
@@ -143,6 +151,7 @@ class Runtime {
   std::unique_ptr<store::Listener> listener_;
   std::vector<QueueState> queues_;
   std::thread dispatcher_;
+  std::thread completer_;
   std::vector<std::thread> executors_;
   std::thread maintenance_;
   RuntimeStats stats_;

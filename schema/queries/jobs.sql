@@ -124,6 +124,9 @@ promoted AS (
   UPDATE jobs j SET state = 'available' FROM due WHERE j.id = due.id RETURNING j.queue)
 SELECT queue, count(*) AS n FROM promoted GROUP BY queue
 
+-- name: job_next_due
+SELECT min(run_at) AS next_due FROM jobs WHERE state = 'scheduled'
+
 -- name: job_rescue_retryable
 -- Jobs whose lease ran out (worker killed, machine lost, job past its timeout) go back to the
 -- front of their queue. The attempt they used stays used: a job that kills its workers dies.
