@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "store/db.h"
+#include "store/embedded.h"
 
 namespace clubos::store {
 
@@ -28,7 +29,7 @@ struct SchemaStatus {
 };
 
 // Parses and orders the migrations; throws SchemaError on a malformed name or duplicate version.
-std::vector<Migration> ParseMigrations(const std::vector<struct EmbeddedFile>& files);
+std::vector<Migration> ParseMigrations(const std::vector<EmbeddedFile>& files);
 const std::vector<Migration>& BuiltinMigrations();
 
 // Applies what is missing; returns how many were applied by this call. Throws SchemaError when

@@ -61,10 +61,15 @@ pg_up() {
   mkdir -p "$PG_DIR"
   if [ "$(id -u)" -eq 0 ]; then
     id -u postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
-    chown postgres "$PG_DIR"; chmod 755 "$PG_DIR"
-    # The server must reach its directory: every parent needs the x bit for the postgres user.
-    local d=$PG_DIR
-    while [ "$d" != "/" ]; do d=$(dirname "$d"); [ -x "$d" ] || chmod o+x "$d" 2>/dev/null || true; done
+    chown postgres "$PG_DIR"; chmod 700 "$PG_DIR"
+    # The server runs as postgres and must reach its folder; a checkout under /root (mode 700)
+    # is out of its reach, so the cluster then lives in /var/tmp, named after the folder.
+    if ! runuser -u postgres -- test -x "$PG_DIR"; then
+      local alt
+      alt=/var/tmp/clubos-pg-$(printf %s "$PG_DIR" | cksum | cut -d' ' -f1)
+      mkdir -p "$alt"; chown postgres "$alt"; chmod 700 "$alt"
+      PG_DIR=$alt
+    fi
   fi
   if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
     _as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 -N \

@@ -1,0 +1,83 @@
+#include "tests/support/pg.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#include "store/migrator.h"
+
+namespace clubos::pgtest {
+namespace {
+
+std::string AdminUrl() {
+  const char* url = std::getenv("CLUBOS_TEST_DATABASE_URL");
+  return url ? url : "";
+}
+
+std::string WithDatabase(const std::string& url, const std::string& db) {
+  const auto slash = url.rfind('/');
+  return url.substr(0, slash + 1) + db;
+}
+
+std::vector<std::string>& Created() {
+  static std::vector<std::string> names;
+  return names;
+}
+
+void DropAll() {
+  try {
+    auto admin = store::Connect(AdminUrl());
+    for (const auto& name : Created()) admin->ExecRawOne("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+  } catch (const std::exception&) {
+    // The cluster is thrown away by scripts/test anyway.
+  }
+}
+
+std::string Create(const std::string& suffix) {
+  std::string exe = "test";
+  char buf[512];
+  const auto n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    exe.assign(buf, static_cast<std::size_t>(n));
+    exe = exe.substr(exe.rfind('/') + 1);
+  }
+  std::string name = "t_" + exe + "_" + std::to_string(::getpid()) + suffix;
+  for (auto& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  auto admin = store::Connect(AdminUrl());
+  admin->ExecRawOne("CREATE DATABASE " + name);
+  if (Created().empty()) std::atexit(DropAll);
+  Created().push_back(name);
+  return WithDatabase(AdminUrl(), name);
+}
+
+}  // namespace
+
+bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string(ci) == "true";
+}
+
+const std::string& TestDatabaseUrl() {
+  static const std::string url = [] {
+    if (AdminUrl().empty()) return std::string();
+    const std::string u = Create("");
+    auto conn = store::Connect(u);
+    store::Migrate(*conn);
+    return u;
+  }();
+  return url;
+}
+
+std::string CreateScratchDatabase(const std::string& suffix) { return Create("_" + suffix); }
+
+std::unique_ptr<store::Connection> Connect() { return store::Connect(TestDatabaseUrl()); }
+
+void ResetDatabase() {
+  auto c = Connect();
+  c->ExecRawOne("TRUNCATE jobs, periodic_jobs RESTART IDENTITY");
+}
+
+}  // namespace clubos::pgtest

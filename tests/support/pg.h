@@ -1,0 +1,32 @@
+#pragma once
+// Real Postgres for tests. scripts/test starts a throwaway cluster and exports
+// CLUBOS_TEST_DATABASE_URL (an admin URL); each test binary creates its own database from it,
+// migrates it, and drops it at exit. Without the variable a test skips, except under CI=true,
+// where it fails: CI must never pass by running nothing.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "store/db.h"
+
+namespace clubos::pgtest {
+
+// The migrated database of this test binary, or "" when none is configured.
+const std::string& TestDatabaseUrl();
+// Empties every table the queue and flows write (between tests).
+void ResetDatabase();
+std::unique_ptr<store::Connection> Connect();
+// A second, unmigrated database (for migrator tests); dropped at exit.
+std::string CreateScratchDatabase(const std::string& suffix);
+bool InCi();
+
+}  // namespace clubos::pgtest
+
+#define CLUBOS_REQUIRE_PG()                                                                   \
+  do {                                                                                        \
+    if (::clubos::pgtest::TestDatabaseUrl().empty()) {                                       \
+      if (::clubos::pgtest::InCi()) FAIL() << "CI=true but CLUBOS_TEST_DATABASE_URL is unset"; \
+      GTEST_SKIP() << "CLUBOS_TEST_DATABASE_URL is unset (scripts/test sets it)";              \
+    }                                                                                         \
+  } while (0)
