@@ -40,6 +40,7 @@ Runtime::Runtime(RuntimeOptions options, const Registry& registry, const Clock& 
   CLUBOS_ASSERT(!opt_.queues.empty(), "a worker serves at least one queue");
   if (opt_.prefetch < 0) opt_.prefetch = opt_.fetch_batch_max;
   capacity_ = opt_.concurrency + opt_.prefetch;
+  refill_at_ = std::max(1, std::min(opt_.fetch_batch_max, capacity_) / 2);
   for (const auto& q : opt_.queues) queues_.push_back({q, true});
 }
 
@@ -297,10 +298,15 @@ void Runtime::ExecutorLoop(store::Connection& db, std::mt19937_64& rng) {
       ++running_;
     }
     RunJob(db, job, rng);
+    bool refill;
     {
       std::lock_guard lk(mu_);
       --running_;
+      // Ask for more when half a batch of room has opened: fewer, larger claims. Room grows by
+      // one per finished job, so exactly one executor sees the crossing.
+      refill = capacity_ - static_cast<int>(ready_.size()) - running_ == refill_at_;
     }
+    if (refill) SignalDispatcher();
     if (stopping_) idle_cv_.notify_all();
   }
 }
@@ -330,21 +336,15 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
   }
 
   if (out.type == Outcome::Type::kComplete) {
-    bool signal = false;
-    {
-      std::lock_guard lk(mu_);
-      if (completed_in_tx) {
-        held_.erase(job.id);
-        ++stats_.completed;
-      } else {
-        if (acks_.empty()) first_ack_at_ = Steady::now();
-        acks_.push_back({job.id, job.attempt});
-        if (acks_.size() == 1) completer_cv_.notify_one();
-        // The dispatcher needs a nudge only when this job freed a slot it was waiting for.
-        signal = static_cast<int>(ready_.size()) + running_ >= capacity_;
-      }
+    std::lock_guard lk(mu_);
+    if (completed_in_tx) {
+      held_.erase(job.id);
+      ++stats_.completed;
+    } else {
+      if (acks_.empty()) first_ack_at_ = Steady::now();
+      acks_.push_back({job.id, job.attempt});
+      if (acks_.size() == 1) completer_cv_.notify_one();
     }
-    if (signal) SignalDispatcher();
     return;
   }
 

@@ -122,6 +122,7 @@ class Runtime {
   const Clock& clock_;
   std::string owner_;
   int capacity_;
+  int refill_at_;  // free slots at which executors ask the dispatcher for more
 
   std::mutex mu_;
   std::condition_variable ready_cv_;     // executors wait for jobs

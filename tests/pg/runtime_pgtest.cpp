@@ -280,3 +280,19 @@ TEST_F(Runtimes, AJobPastItsTimeoutIsRescuedAndItsLateResultDiscarded) {
   EXPECT_EQ(r.At(0, 0).Int(), 1);
   EXPECT_EQ(r.At(0, 1).Int(), 2);
 }
+
+TEST_F(Runtimes, FinishedJobsMakeRoomForMoreWithoutWaitingForThePoll) {
+  // Jobs that complete in their own transaction send no ack; freed capacity alone must trigger the
+  // next claim. With a one-minute poll, anything else would stall after the first batch.
+  Registry reg;
+  reg.Register(Kind("record", RecordExactlyOnce));
+  Enq({.kind = "record"}, 300);
+  auto opt = Options();
+  opt.poll_interval = Millis(60'000);
+  opt.fetch_batch_max = 10;
+  Runtime rt(opt, reg, SystemClock::Instance());
+  rt.Start();
+  EXPECT_TRUE(WaitFor([&] { return Count() == 0; }, Millis(20'000))) << Count() << " left";
+  rt.Stop();
+  EXPECT_GE(rt.stats().fetch_statements.load(), 300 / 10);
+}
