@@ -52,7 +52,8 @@ long long Flags::Int(const std::string& name, long long def, long long min, long
   return v;
 }
 
-std::vector<std::string> Flags::List(const std::string& name, const std::vector<std::string>& def) const {
+std::vector<std::string> Flags::List(const std::string& name,
+                                     const std::vector<std::string>& def) const {
   auto it = values_.find(name);
   if (it == values_.end()) return def;
   std::vector<std::string> out;

@@ -16,7 +16,8 @@ class UsageError : public std::runtime_error {
 class Flags {
  public:
   // `valued`: flags that take a value; `booleans`: flags that do not.
-  Flags(const std::vector<std::string>& args, std::set<std::string> valued, std::set<std::string> booleans);
+  Flags(const std::vector<std::string>& args, std::set<std::string> valued,
+        std::set<std::string> booleans);
   bool Has(const std::string& name) const { return values_.count(name) != 0; }
   std::string Str(const std::string& name, const std::string& def) const;
   long long Int(const std::string& name, long long def, long long min, long long max) const;

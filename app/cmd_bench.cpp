@@ -36,7 +36,8 @@ constexpr const char* kBenchQueue = "bench";
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto idx = std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
+  const auto idx =
+      std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
   return v[idx];
 }
 
@@ -88,7 +89,8 @@ int RunChild(const Flags& f) {
                      [&](workers::JobContext& ctx) {
                        const auto now = clock.Now();
                        const int64_t us = now.time_since_epoch().count();
-                       const double lat = static_cast<double>((now - ctx.job().created_at).count()) / 1000.0;
+                       const double lat =
+                           static_cast<double>((now - ctx.job().created_at).count()) / 1000.0;
                        std::lock_guard lk(mu);
                        if (!rep.first_start_us) rep.first_start_us = us;
                        rep.last_end_us = clock.Now().time_since_epoch().count();
@@ -96,15 +98,21 @@ int RunChild(const Flags& f) {
                        rep.latencies_ms.push_back(lat);
                        return workers::Outcome::Complete();
                      },
-                     {}, Millis(60'000), {}});
+                     {},
+                     Millis(60'000),
+                     {}});
   workers::Runtime runtime(opt, registry, clock);
   runtime.Start();
   auto probe = store::Connect(opt.database_url);
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     if (runtime.HeldCount() != 0) continue;
-    const bool more = probe->ExecRawOne(
-        "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = 'bench' AND state = 'available')").At(0, 0).Bool();
+    const bool more =
+        probe
+            ->ExecRawOne(
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = 'bench' AND state = 'available')")
+            .At(0, 0)
+            .Bool();
     if (!more && runtime.HeldCount() == 0) break;
   }
   runtime.Stop();
@@ -164,7 +172,8 @@ int RunDrain(const Flags& f) {
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&fa, pipefd[0]);
     const std::string c = std::to_string(concurrency), b = std::to_string(batch);
-    std::vector<std::string> argv_s = {"clubos", "bench", "queue-child", "--concurrency", c, "--batch", b};
+    std::vector<std::string> argv_s = {"clubos",  "bench", "queue-child", "--concurrency", c,
+                                       "--batch", b};
     std::vector<char*> argv;
     for (auto& s : argv_s) argv.push_back(s.data());
     argv.push_back(nullptr);
@@ -185,7 +194,8 @@ int RunDrain(const Flags& f) {
     ::close(fds[i]);
     int status = 0;
     ::waitpid(pids[i], &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("a bench worker process failed");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      throw std::runtime_error("a bench worker process failed");
     reports.push_back(ParseChild(text));
   }
   const double wall_s = std::chrono::duration<double>(Steady::now() - t0).count();
@@ -197,18 +207,21 @@ int RunDrain(const Flags& f) {
     last = std::max(last, r.last_end_us);
     lat.insert(lat.end(), r.latencies_ms.begin(), r.latencies_ms.end());
   }
-  const int64_t left = conn->ExecRawOne("SELECT count(*) FROM jobs WHERE queue = 'bench'").At(0, 0).Int64();
+  const int64_t left =
+      conn->ExecRawOne("SELECT count(*) FROM jobs WHERE queue = 'bench'").At(0, 0).Int64();
   if (count != jobs || left != 0)
-    throw std::runtime_error("drain incomplete: ran " + std::to_string(count) + " of " + std::to_string(jobs) +
-                             ", " + std::to_string(left) + " left in the table");
+    throw std::runtime_error("drain incomplete: ran " + std::to_string(count) + " of " +
+                             std::to_string(jobs) + ", " + std::to_string(left) +
+                             " left in the table");
   const double span_s = static_cast<double>(last - first) / 1e6;
   std::printf(
       "{\"bench\":\"queue\",\"jobs\":%lld,\"processes\":%d,\"concurrency\":%d,\"batch\":%d,"
       "\"seconds\":%s,\"jobs_per_sec\":%.0f,\"wall_seconds\":%s,\"wall_jobs_per_sec\":%.0f,"
       "\"enqueue_jobs_per_sec\":%.0f,\"latency_ms\":{\"p50\":%s,\"p99\":%s}}\n",
       static_cast<long long>(jobs), processes, concurrency, batch, Fixed(span_s, 3).c_str(),
-      static_cast<double>(count) / span_s, Fixed(wall_s, 3).c_str(), static_cast<double>(count) / wall_s,
-      static_cast<double>(jobs) / enq_s, Fixed(Percentile(lat, 0.5)).c_str(), Fixed(Percentile(lat, 0.99)).c_str());
+      static_cast<double>(count) / span_s, Fixed(wall_s, 3).c_str(),
+      static_cast<double>(count) / wall_s, static_cast<double>(jobs) / enq_s,
+      Fixed(Percentile(lat, 0.5)).c_str(), Fixed(Percentile(lat, 0.99)).c_str());
   return 0;
 }
 
@@ -229,7 +242,9 @@ int RunIdleLatency(const Flags& f) {
                        cv.notify_one();
                        return workers::Outcome::Complete();
                      },
-                     {}, Millis(60'000), {}});
+                     {},
+                     Millis(60'000),
+                     {}});
   workers::RuntimeOptions opt;
   opt.database_url = db.url;
   opt.queues = {"bench_latency"};
@@ -261,7 +276,8 @@ int RunIdleLatency(const Flags& f) {
   }
   runtime.Stop();
   std::printf(
-      "{\"bench\":\"queue_idle_latency\",\"samples\":%d,\"latency_ms\":{\"p50\":%s,\"p95\":%s,\"p99\":%s,"
+      "{\"bench\":\"queue_idle_latency\",\"samples\":%d,\"latency_ms\":{\"p50\":%s,\"p95\":%s,"
+      "\"p99\":%s,"
       "\"max\":%s},\"enqueue_ms\":{\"p50\":%s,\"p99\":%s}}\n",
       samples, Fixed(Percentile(lat, 0.5)).c_str(), Fixed(Percentile(lat, 0.95)).c_str(),
       Fixed(Percentile(lat, 0.99)).c_str(), Fixed(Percentile(lat, 1.0)).c_str(),
@@ -277,9 +293,11 @@ int CmdBench(const Args& args) {
   const auto& pos = f.positional();
   if (f.Has("--help") || pos.empty()) {
     std::puts(
-        "usage: clubos bench queue [--jobs 20000] [--concurrency 10] [--processes 1] [--batch 100] [--json]\n"
+        "usage: clubos bench queue [--jobs 20000] [--concurrency 10] [--processes 1] [--batch 100] "
+        "[--json]\n"
         "       clubos bench queue --idle-latency [--samples 300] [--json]\n"
-        "  drain: enqueues N no-op jobs, then P worker processes drain them with the real worker code;\n"
+        "  drain: enqueues N no-op jobs, then P worker processes drain them with the real worker "
+        "code;\n"
         "  idle latency: one job at a time into an idle queue, enqueue-to-start.\n"
         "  Uses CLUBOS_DATABASE_URL, or starts a private durable Postgres when it is unset.\n"
         "  The last line of output is one JSON object.");

@@ -26,14 +26,17 @@ workers::KindSpec Kind(std::string kind, workers::Handler h) {
 int CmdDemo(const Args& args) {
   Flags f(args, {"--jobs"}, {"--help"});
   if (f.Has("--help")) {
-    std::puts("usage: clubos demo [--jobs 500]\n  plays a short queue scenario on CLUBOS_DATABASE_URL and prints what happened");
+    std::puts(
+        "usage: clubos demo [--jobs 500]\n  plays a short queue scenario on CLUBOS_DATABASE_URL "
+        "and prints what happened");
     return 0;
   }
   const int n = static_cast<int>(f.Int("--jobs", 500, 1, 100'000));
   const std::string url = DatabaseUrl();
   auto conn = store::Connect(url);
   const int applied = store::Migrate(*conn);
-  std::printf("schema: %d migrations applied, version %d\n", applied, store::ReadSchemaStatus(*conn).db_version);
+  std::printf("schema: %d migrations applied, version %d\n", applied,
+              store::ReadSchemaStatus(*conn).db_version);
   conn->ExecRawOne("DELETE FROM jobs WHERE kind LIKE 'demo.%'");
 
   workers::Registry registry;
@@ -44,7 +47,8 @@ int CmdDemo(const Args& args) {
   }));
   registry.Register(Kind("demo.flaky", [](workers::JobContext& ctx) {
     if (ctx.job().attempt < 3)
-      return workers::Outcome::Retry("the bay PC did not answer (attempt " + std::to_string(ctx.job().attempt) + ")");
+      return workers::Outcome::Retry("the bay PC did not answer (attempt " +
+                                     std::to_string(ctx.job().attempt) + ")");
     return workers::Outcome::Complete();
   }));
   registry.Register(Kind("demo.broken", [](workers::JobContext&) {
@@ -53,8 +57,9 @@ int CmdDemo(const Args& args) {
   std::atomic<int> dead_hooks{0};
   registry.OnDead([&](store::Tx&, const workers::Job& job, const std::string& reason) {
     ++dead_hooks;
-    std::printf("  dead hook: job %lld (%s) after %d attempts: %s -> an operator would be alerted here\n",
-                static_cast<long long>(job.id), job.kind.c_str(), job.attempt, reason.c_str());
+    std::printf(
+        "  dead hook: job %lld (%s) after %d attempts: %s -> an operator would be alerted here\n",
+        static_cast<long long>(job.id), job.kind.c_str(), job.attempt, reason.c_str());
   });
   std::optional<Steady::time_point> later_ran;
   registry.Register(Kind("demo.later", [&](workers::JobContext&) {
@@ -77,10 +82,11 @@ int CmdDemo(const Args& args) {
     workers::EnqueueRequest keyed{.kind = "demo.greet", .unique_key = "demo:customer-42"};
     const auto first = workers::Enqueue(tx, keyed, clock);
     const auto second = workers::Enqueue(tx, keyed, clock);
-    std::printf("enqueued %d jobs in one transaction; the same unique key twice gave jobs %lld and %lld "
-                "(second: existed=%s)\n",
-                n + 4, static_cast<long long>(first.id), static_cast<long long>(second.id),
-                second.existed ? "true" : "false");
+    std::printf(
+        "enqueued %d jobs in one transaction; the same unique key twice gave jobs %lld and %lld "
+        "(second: existed=%s)\n",
+        n + 4, static_cast<long long>(first.id), static_cast<long long>(second.id),
+        second.existed ? "true" : "false");
   });
 
   std::vector<std::unique_ptr<workers::Runtime>> workers_;
@@ -101,8 +107,8 @@ int CmdDemo(const Args& args) {
     const auto pending = r.At(0, 0).Int64(), dead = r.At(0, 1).Int64();
     if (tick % 4 == 0)
       std::printf("  t=%.1fs pending=%lld dead=%lld greeted=%d\n",
-                  std::chrono::duration<double>(Steady::now() - t0).count(), static_cast<long long>(pending),
-                  static_cast<long long>(dead), greeted.load());
+                  std::chrono::duration<double>(Steady::now() - t0).count(),
+                  static_cast<long long>(pending), static_cast<long long>(dead), greeted.load());
     if (pending == 0) break;
     if (tick > 240) throw std::runtime_error("demo did not finish within 60 s");
   }
@@ -113,25 +119,30 @@ int CmdDemo(const Args& args) {
   for (auto& w : workers_) {
     std::printf("worker %s: completed %lld, retried %lld, dead %lld\n", w->lease_owner().c_str(),
                 static_cast<long long>(w->stats().completed.load()),
-                static_cast<long long>(w->stats().retried.load()), static_cast<long long>(w->stats().dead.load()));
+                static_cast<long long>(w->stats().retried.load()),
+                static_cast<long long>(w->stats().dead.load()));
     completed += w->stats().completed;
     retried += w->stats().retried;
     dead += w->stats().dead;
   }
   for (auto& w : workers_) w->Stop();
-  auto deadrow = conn->ExecRawOne("SELECT id, attempt, max_attempts, last_error FROM jobs WHERE kind = 'demo.broken'");
+  auto deadrow = conn->ExecRawOne(
+      "SELECT id, attempt, max_attempts, last_error FROM jobs WHERE kind = 'demo.broken'");
   std::puts("\nsummary");
   std::printf("  completed %lld jobs (%d greetings), %lld retries, %lld dead, %d dead hooks ran\n",
               static_cast<long long>(completed), greeted.load(), static_cast<long long>(retried),
               static_cast<long long>(dead), dead_hooks.load());
   if (!deadrow.Empty())
-    std::printf("  dead job %lld: attempt %d of %d, last error: %s\n", static_cast<long long>(deadrow.At(0, 0).Int64()),
-                deadrow.At(0, 1).Int(), deadrow.At(0, 2).Int(), deadrow.At(0, 3).Str().c_str());
+    std::printf("  dead job %lld: attempt %d of %d, last error: %s\n",
+                static_cast<long long>(deadrow.At(0, 0).Int64()), deadrow.At(0, 1).Int(),
+                deadrow.At(0, 2).Int(), deadrow.At(0, 3).Str().c_str());
   if (later_ran)
     std::printf("  scheduled job ran %.2f s after enqueue (asked for 1.5 s)\n",
                 std::chrono::duration<double>(*later_ran - t0).count());
   std::printf("  maintenance leader: %s\n", leader.c_str());
-  std::printf("  inspect: psql \"%s\" -c \"SELECT id, kind, state, attempt, last_error FROM jobs\"\n", url.c_str());
+  std::printf(
+      "  inspect: psql \"%s\" -c \"SELECT id, kind, state, attempt, last_error FROM jobs\"\n",
+      url.c_str());
   return 0;
 }
 

@@ -44,17 +44,18 @@ int WaitForStopSignal() {
 int CmdMigrate(const Args& args) {
   Flags f(args, {}, {"--help", "--status"});
   if (f.Has("--help")) {
-    std::puts("usage: clubos migrate [--status]\n"
-              "  applies the migrations compiled into this binary, each in its own transaction under\n"
-              "  an advisory lock; refuses a database whose schema is newer than the binary.\n"
-              "  --status  print the code and database schema versions and change nothing");
+    std::puts(
+        "usage: clubos migrate [--status]\n"
+        "  applies the migrations compiled into this binary, each in its own transaction under\n"
+        "  an advisory lock; refuses a database whose schema is newer than the binary.\n"
+        "  --status  print the code and database schema versions and change nothing");
     return 0;
   }
   auto conn = store::Connect(DatabaseUrl());
   if (f.Has("--status")) {
     const auto s = store::ReadSchemaStatus(*conn);
-    std::printf("{\"code_version\":%d,\"db_version\":%d,\"current\":%s}\n", s.code_version, s.db_version,
-                s.Current() ? "true" : "false");
+    std::printf("{\"code_version\":%d,\"db_version\":%d,\"current\":%s}\n", s.code_version,
+                s.db_version, s.Current() ? "true" : "false");
     return 0;
   }
   const int n = store::Migrate(*conn);
@@ -64,15 +65,18 @@ int CmdMigrate(const Args& args) {
 }
 
 int CmdWorker(const Args& args) {
-  Flags f(args, {"--concurrency", "--queues", "--name", "--batch", "--lease-ms", "--grace-ms", "--poll-ms"},
-          {"--help"});
+  Flags f(
+      args,
+      {"--concurrency", "--queues", "--name", "--batch", "--lease-ms", "--grace-ms", "--poll-ms"},
+      {"--help"});
   if (f.Has("--help")) {
-    std::puts("usage: clubos worker [--concurrency 10] [--queues default] [--name ID] [--batch 100]\n"
-              "                     [--lease-ms 30000] [--grace-ms 10000] [--poll-ms 1000]\n"
-              "  runs jobs from the queues until SIGTERM/SIGINT: then it stops fetching, lets running\n"
-              "  jobs finish within --grace-ms, hands back the rest and exits 0. Start as many workers\n"
-              "  as the load needs, on any machine that reaches the database; one of them is elected\n"
-              "  (advisory lock) to run timers, rescue jobs of lost workers and prune.");
+    std::puts(
+        "usage: clubos worker [--concurrency 10] [--queues default] [--name ID] [--batch 100]\n"
+        "                     [--lease-ms 30000] [--grace-ms 10000] [--poll-ms 1000]\n"
+        "  runs jobs from the queues until SIGTERM/SIGINT: then it stops fetching, lets running\n"
+        "  jobs finish within --grace-ms, hands back the rest and exits 0. Start as many workers\n"
+        "  as the load needs, on any machine that reaches the database; one of them is elected\n"
+        "  (advisory lock) to run timers, rescue jobs of lost workers and prune.");
     return 0;
   }
   workers::RuntimeOptions opt;
@@ -109,7 +113,8 @@ int CmdStatemachine(const Args& args) {
   Flags f(args, {}, {"--help"});
   const auto& pos = f.positional();
   if (f.Has("--help") || pos.size() != 2 || pos[0] != "dot") {
-    std::puts("usage: clubos statemachine dot job\n  prints the transition table as a Graphviz diagram");
+    std::puts(
+        "usage: clubos statemachine dot job\n  prints the transition table as a Graphviz diagram");
     return f.Has("--help") ? 0 : 2;
   }
   if (pos[1] == "job") {

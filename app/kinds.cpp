@@ -12,7 +12,11 @@ namespace clubos::app {
 
 void RegisterBuiltinKinds(workers::Registry& registry) {
   // Health probes and queue benchmarks against a real deployment.
-  registry.Register({"noop", [](workers::JobContext&) { return workers::Outcome::Complete(); }, {}, Millis(60'000), {}});
+  registry.Register({"noop",
+                     [](workers::JobContext&) { return workers::Outcome::Complete(); },
+                     {},
+                     Millis(60'000),
+                     {}});
 
   // Crash tests: records the job in the test's own table in the transaction that completes the
   // job, so "done exactly once" is checkable with SQL. Enabled only by CLUBOS_SELFTEST=1.
@@ -21,10 +25,12 @@ void RegisterBuiltinKinds(workers::Registry& registry) {
     const int sleep_ms = sleep_env ? std::atoi(sleep_env) : 0;
     registry.Register({"selftest.record",
                        [sleep_ms](workers::JobContext& ctx) {
-                         if (sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+                         if (sleep_ms > 0)
+                           std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
                          ctx.db().Transact("selftest_record", [&](store::Tx& tx) {
                            tx.ExecRaw("INSERT INTO selftest_records (job_id, attempt) VALUES (" +
-                                      std::to_string(ctx.job().id) + ", " + std::to_string(ctx.job().attempt) + ")");
+                                      std::to_string(ctx.job().id) + ", " +
+                                      std::to_string(ctx.job().attempt) + ")");
                            ctx.CompleteInTx(tx);
                          });
                          return workers::Outcome::Complete();

@@ -29,7 +29,8 @@ std::string FindBinDir() {
     }
   }
   if (best.empty())
-    throw std::runtime_error("no PostgreSQL server found under /usr/lib/postgresql (apt-get install postgresql)");
+    throw std::runtime_error(
+        "no PostgreSQL server found under /usr/lib/postgresql (apt-get install postgresql)");
   return best;
 }
 
@@ -64,26 +65,31 @@ PrivatePostgres::PrivatePostgres() : bin_(FindBinDir()) {
   const std::string log = root_ + "/server.log";
   if (as_postgres_) {
     if (!::getpwnam("postgres"))
-      Run("useradd --system --no-create-home --shell /usr/sbin/nologin postgres", "useradd postgres", log);
+      Run("useradd --system --no-create-home --shell /usr/sbin/nologin postgres",
+          "useradd postgres", log);
     Run("chown postgres " + root_ + " && chmod 755 " + root_, "chown", log);
   }
   fs::create_directories(root_ + "/sock");
   if (as_postgres_) Run("chown postgres " + root_ + "/sock", "chown", log);
-  Run(as + bin_ + "/initdb -D " + root_ + "/data -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 -N >" +
-          root_ + "/initdb.log 2>&1",
+  Run(as + bin_ + "/initdb -D " + root_ +
+          "/data -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 -N >" + root_ +
+          "/initdb.log 2>&1",
       "initdb", root_ + "/initdb.log");
   const int port = FreePort();
-  Run(as + bin_ + "/pg_ctl -D " + root_ + "/data -l " + log + " -w -t 60 start -o \"-c listen_addresses=127.0.0.1 -p " +
-          std::to_string(port) + " -k " + root_ + "/sock -c max_connections=200 -c shared_buffers=256MB\" >/dev/null",
+  Run(as + bin_ + "/pg_ctl -D " + root_ + "/data -l " + log +
+          " -w -t 60 start -o \"-c listen_addresses=127.0.0.1 -p " + std::to_string(port) + " -k " +
+          root_ + "/sock -c max_connections=200 -c shared_buffers=256MB\" >/dev/null",
       "pg_ctl start", log);
-  Run(bin_ + "/createdb -h 127.0.0.1 -p " + std::to_string(port) + " -U postgres clubos", "createdb", log);
+  Run(bin_ + "/createdb -h 127.0.0.1 -p " + std::to_string(port) + " -U postgres clubos",
+      "createdb", log);
   url_ = "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/clubos";
   log::Get()->info("private PostgreSQL on 127.0.0.1:{} in {}", port, root_);
 }
 
 PrivatePostgres::~PrivatePostgres() {
   const std::string as = as_postgres_ ? "cd / && runuser -u postgres -- " : "";
-  [[maybe_unused]] int rc = std::system((as + bin_ + "/pg_ctl -D " + root_ + "/data -m fast -w stop >/dev/null 2>&1").c_str());
+  [[maybe_unused]] int rc = std::system(
+      (as + bin_ + "/pg_ctl -D " + root_ + "/data -m fast -w stop >/dev/null 2>&1").c_str());
   std::error_code ec;
   fs::remove_all(root_, ec);
 }

@@ -4,11 +4,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define CLUBOS_ASSERT(cond, msg)                                                            \
-  do {                                                                                      \
-    if (!(cond)) {                                                                          \
+#define CLUBOS_ASSERT(cond, msg)                                                         \
+  do {                                                                                   \
+    if (!(cond)) {                                                                       \
       std::fprintf(stderr, "assertion failed: %s (%s) at %s:%d\n", #cond, msg, __FILE__, \
-                   __LINE__);                                                               \
-      std::abort();                                                                         \
-    }                                                                                       \
+                   __LINE__);                                                            \
+      std::abort();                                                                      \
+    }                                                                                    \
   } while (0)

@@ -16,8 +16,8 @@ class Clock {
   virtual ~Clock() = default;
   virtual TimePoint Now() const = 0;
   // The time to hand to SQL. A real clock answers nullopt: the database's now() is then the single
-  // time source shared by every worker machine (no skew between hosts decides a lease). A fake clock
-  // answers its own time, so SQL sees the same instant as the test.
+  // time source shared by every worker machine (no skew between hosts decides a lease). A fake
+  // clock answers its own time, so SQL sees the same instant as the test.
   virtual std::optional<TimePoint> DbNow() const = 0;
 };
 
@@ -41,6 +41,8 @@ class FakeClock final : public Clock {
 };
 
 // Monotonic time for measuring durations inside one process (latencies, deadlines of local waits).
-inline std::chrono::steady_clock::time_point MonoNow() { return std::chrono::steady_clock::now(); }
+inline std::chrono::steady_clock::time_point MonoNow() {
+  return std::chrono::steady_clock::now();
+}
 
 }  // namespace clubos

@@ -11,7 +11,8 @@ namespace {
 
 class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& m, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& m, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     const auto escaped = nlohmann::json(std::string(m.payload.data(), m.payload.size())).dump();
     dest.append(escaped.data(), escaped.data() + escaped.size());
   }
@@ -33,7 +34,9 @@ void Init(std::string_view logger_name) {
   spdlog::set_default_logger(logger);
 }
 
-std::shared_ptr<spdlog::logger> Get() { return spdlog::default_logger(); }
+std::shared_ptr<spdlog::logger> Get() {
+  return spdlog::default_logger();
+}
 
 std::string MaskPhone(std::string_view phone) {
   std::string digits;

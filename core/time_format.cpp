@@ -24,7 +24,8 @@ std::string FormatTimestamp(TimePoint t) {
 std::optional<TimePoint> ParseTimestamp(const std::string& text) {
   int y, mo, d, h, mi, s;
   int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6)
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) !=
+      6)
     return std::nullopt;
   std::size_t pos = static_cast<std::size_t>(consumed);
   long frac_us = 0;

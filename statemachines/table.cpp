@@ -36,13 +36,15 @@ std::optional<std::string_view> Table::Next(std::string_view from, std::string_v
 }
 
 std::string Table::Dot() const {
-  std::string out = "digraph " + std::string(name_) + " {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n";
+  std::string out =
+      "digraph " + std::string(name_) + " {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n";
   for (const auto& s : states_) out += "  \"" + std::string(s) + "\";\n";
   for (const auto& r : rows_) {
     const auto froms = r.from == "*" ? states_ : std::vector<std::string_view>{r.from};
     for (const auto& f : froms) {
       const std::string to = r.to == "=" ? std::string(f) : std::string(r.to);
-      out += "  \"" + std::string(f) + "\" -> \"" + to + "\" [label=\"" + std::string(r.event) + "\"];\n";
+      out += "  \"" + std::string(f) + "\" -> \"" + to + "\" [label=\"" + std::string(r.event) +
+             "\"];\n";
     }
   }
   out += "}\n";

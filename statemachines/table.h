@@ -10,16 +10,16 @@
 namespace clubos::sm {
 
 struct Row {
-  std::string_view from;   // "*" matches any state listed in `states`
+  std::string_view from;  // "*" matches any state listed in `states`
   std::string_view event;
-  std::string_view to;     // "=" keeps the current state
+  std::string_view to;  // "=" keeps the current state
   std::string_view note;
 };
 
 class Table {
  public:
-  Table(std::string_view name, std::vector<std::string_view> states, std::vector<std::string_view> events,
-        std::vector<Row> rows);
+  Table(std::string_view name, std::vector<std::string_view> states,
+        std::vector<std::string_view> events, std::vector<Row> rows);
 
   std::string_view name() const { return name_; }
   const std::vector<std::string_view>& states() const { return states_; }

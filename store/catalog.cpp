@@ -23,7 +23,8 @@ Catalog Catalog::Parse(const std::vector<EmbeddedFile>& files) {
     auto flush = [&] {
       if (name.empty()) return;
       const std::string sql = Trim(body);
-      if (sql.empty()) throw std::invalid_argument(std::string(f.path) + ": empty statement " + name);
+      if (sql.empty())
+        throw std::invalid_argument(std::string(f.path) + ": empty statement " + name);
       if (!c.statements_.emplace(name, sql).second)
         throw std::invalid_argument(std::string(f.path) + ": duplicate statement name " + name);
     };

@@ -55,7 +55,9 @@ std::vector<const char*> RawParams(const std::vector<Param>& params) {
   return raw;
 }
 
-Result Wrap(pqxx::result r) { return MakeResult(std::make_shared<const ResultData>(ResultData{std::move(r)})); }
+Result Wrap(pqxx::result r) {
+  return MakeResult(std::make_shared<const ResultData>(ResultData{std::move(r)}));
+}
 
 template <typename T>
 std::string ArrayLiteralOfNumbers(const std::vector<T>& values) {
@@ -70,7 +72,9 @@ std::string ArrayLiteralOfNumbers(const std::vector<T>& values) {
 
 }  // namespace
 
-Result MakeResult(std::shared_ptr<const ResultData> d) { return Result(std::move(d)); }
+Result MakeResult(std::shared_ptr<const ResultData> d) {
+  return Result(std::move(d));
+}
 
 // ---- Param -----------------------------------------------------------------------------------
 Param::Param(double v) {
@@ -80,8 +84,12 @@ Param::Param(double v) {
 }
 Param::Param(TimePoint t) : v_(FormatTimestamp(t)) {}
 
-std::string ArrayLiteral(const std::vector<int64_t>& values) { return ArrayLiteralOfNumbers(values); }
-std::string ArrayLiteral(const std::vector<int32_t>& values) { return ArrayLiteralOfNumbers(values); }
+std::string ArrayLiteral(const std::vector<int64_t>& values) {
+  return ArrayLiteralOfNumbers(values);
+}
+std::string ArrayLiteral(const std::vector<int32_t>& values) {
+  return ArrayLiteralOfNumbers(values);
+}
 std::string ArrayLiteral(const std::vector<std::string>& values) {
   std::string s = "{";
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -100,15 +108,28 @@ std::string ArrayLiteral(const std::vector<std::string>& values) {
 // ---- Field / Result --------------------------------------------------------------------------
 const char* Field::Raw() const {
   const auto& f = d_->r[static_cast<pqxx::result::size_type>(row_)][col_];
-  if (f.is_null()) throw DbError(std::string("unexpected NULL in column ") + d_->r.column_name(col_));
+  if (f.is_null())
+    throw DbError(std::string("unexpected NULL in column ") + d_->r.column_name(col_));
   return f.c_str();
 }
-bool Field::IsNull() const { return d_->r[static_cast<pqxx::result::size_type>(row_)][col_].is_null(); }
-std::string Field::Str() const { return Raw(); }
-int64_t Field::Int64() const { return std::strtoll(Raw(), nullptr, 10); }
-int32_t Field::Int() const { return static_cast<int32_t>(std::strtol(Raw(), nullptr, 10)); }
-double Field::Double() const { return std::strtod(Raw(), nullptr); }
-bool Field::Bool() const { return Raw()[0] == 't'; }
+bool Field::IsNull() const {
+  return d_->r[static_cast<pqxx::result::size_type>(row_)][col_].is_null();
+}
+std::string Field::Str() const {
+  return Raw();
+}
+int64_t Field::Int64() const {
+  return std::strtoll(Raw(), nullptr, 10);
+}
+int32_t Field::Int() const {
+  return static_cast<int32_t>(std::strtol(Raw(), nullptr, 10));
+}
+double Field::Double() const {
+  return std::strtod(Raw(), nullptr);
+}
+bool Field::Bool() const {
+  return Raw()[0] == 't';
+}
 TimePoint Field::Time() const {
   auto t = ParseTimestamp(Raw());
   if (!t) throw DbError(std::string("malformed timestamp ") + Raw());
@@ -127,12 +148,18 @@ std::optional<TimePoint> Field::OptTime() const {
   return Time();
 }
 
-std::size_t Result::Size() const { return d_ ? d_->r.size() : 0; }
-std::size_t Result::AffectedRows() const { return d_ ? d_->r.affected_rows() : 0; }
+std::size_t Result::Size() const {
+  return d_ ? d_->r.size() : 0;
+}
+std::size_t Result::AffectedRows() const {
+  return d_ ? d_->r.affected_rows() : 0;
+}
 Field Result::At(std::size_t row, const char* column) const {
   return Field(d_.get(), row, static_cast<int>(d_->r.column_number(column)));
 }
-Field Result::At(std::size_t row, int column) const { return Field(d_.get(), row, column); }
+Field Result::At(std::size_t row, int column) const {
+  return Field(d_.get(), row, column);
+}
 
 // ---- Tx --------------------------------------------------------------------------------------
 Result Tx::Exec(const std::string& name, std::initializer_list<Param> params) {
@@ -155,7 +182,9 @@ Result Tx::ExecRaw(const std::string& sql) {
 void Tx::Notify(const std::string& channel, const std::string& payload) {
   s_->notifies.emplace(channel, payload);
 }
-void Tx::AfterCommit(std::function<void()> fn) { s_->after_commit.push_back(std::move(fn)); }
+void Tx::AfterCommit(std::function<void()> fn) {
+  s_->after_commit.push_back(std::move(fn));
+}
 
 // ---- Connection ------------------------------------------------------------------------------
 struct Connection::Impl {
@@ -183,9 +212,13 @@ void Connection::Open() {
   }
 }
 
-void Connection::Reconnect() { Open(); }
+void Connection::Reconnect() {
+  Open();
+}
 
-int Connection::BackendPid() { return impl_->conn->backendpid(); }
+int Connection::BackendPid() {
+  return impl_->conn->backendpid();
+}
 
 void Connection::Transact(const std::string& what, const std::function<void(Tx&)>& body) {
   // Jitter for conflict retries only; not the job backoff (that one is seeded and injected).

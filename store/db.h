@@ -132,7 +132,8 @@ class Tx {
   Result Exec(const std::string& name, const std::vector<Param>& params);
   // Plain SQL (migrations, DDL, tests). Not for the hot path: named statements are prepared.
   Result ExecRaw(const std::string& sql);
-  // NOTIFY sent once per (channel, payload) just before commit: a coalesced hint, never one per row.
+  // NOTIFY sent once per (channel, payload) just before commit: a coalesced hint, never one per
+  // row.
   void Notify(const std::string& channel, const std::string& payload = "");
   // Runs after a successful commit, in order (e.g. wake an in-process worker without a round trip).
   void AfterCommit(std::function<void()> fn);

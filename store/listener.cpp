@@ -24,7 +24,10 @@ struct Listener::Impl {
 };
 
 Listener::Listener(std::string url, std::string channel, Callback on_notify)
-    : impl_(new Impl), url_(std::move(url)), channel_(std::move(channel)), on_notify_(std::move(on_notify)) {
+    : impl_(new Impl),
+      url_(std::move(url)),
+      channel_(std::move(channel)),
+      on_notify_(std::move(on_notify)) {
   Reconnect();
 }
 
@@ -52,9 +55,13 @@ void Listener::Reconnect() {
   }
 }
 
-int Listener::Socket() const { return impl_->conn ? impl_->conn->sock() : -1; }
+int Listener::Socket() const {
+  return impl_->conn ? impl_->conn->sock() : -1;
+}
 
-int Listener::BackendPid() const { return impl_->conn ? impl_->conn->backendpid() : 0; }
+int Listener::BackendPid() const {
+  return impl_->conn ? impl_->conn->backendpid() : 0;
+}
 
 int Listener::Drain() {
   if (!impl_->conn) throw ConnectionLost("listener: not connected");

@@ -42,9 +42,11 @@ void CheckCompatible(const std::map<int, std::string>& applied, const std::vecto
       throw SchemaError("database schema version " + std::to_string(version) +
                         " is newer than this binary (" + std::to_string(code_version) +
                         "): upgrade clubos before running it against this database");
-    auto it = std::find_if(ms.begin(), ms.end(), [&](const Migration& m) { return m.version == version; });
+    auto it = std::find_if(ms.begin(), ms.end(),
+                           [&](const Migration& m) { return m.version == version; });
     if (it == ms.end())
-      throw SchemaError("database has migration " + std::to_string(version) + " that this binary lacks");
+      throw SchemaError("database has migration " + std::to_string(version) +
+                        " that this binary lacks");
     if (it->checksum != checksum)
       throw SchemaError("migration " + std::to_string(version) + " (" + it->name +
                         ") was edited after it was applied; add a new migration instead");
@@ -64,7 +66,8 @@ std::vector<Migration> ParseMigrations(const std::vector<EmbeddedFile>& files) {
       throw SchemaError("migration file name must be NNNN_name.sql: " + path);
     out.push_back({version, name, f.content, Checksum(f.content)});
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.version < b.version; });
   for (std::size_t i = 1; i < out.size(); ++i)
     if (out[i].version == out[i - 1].version)
       throw SchemaError("duplicate migration version " + std::to_string(out[i].version));

@@ -35,9 +35,9 @@ void Registry::RunDeadHooks(store::Tx& tx, const Job& job, const std::string& re
 }
 
 void JobContext::CompleteInTx(store::Tx& tx) {
-  auto r = tx.Exec("job_complete", {store::ArrayLiteral(std::vector<int64_t>{job_.id}),
-                                    store::ArrayLiteral(std::vector<int32_t>{job_.attempt}),
-                                    lease_owner_});
+  auto r = tx.Exec("job_complete",
+                   {store::ArrayLiteral(std::vector<int64_t>{job_.id}),
+                    store::ArrayLiteral(std::vector<int32_t>{job_.attempt}), lease_owner_});
   if (r.AffectedRows() != 1)
     throw LeaseLost("job " + std::to_string(job_.id) + " attempt " + std::to_string(job_.attempt) +
                     " is no longer leased to " + lease_owner_);

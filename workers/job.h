@@ -48,7 +48,9 @@ struct Outcome {
     return {Type::kDefer, std::nullopt, until, std::move(reason)};
   }
   // Will never succeed: dead now, whatever attempts are left.
-  static Outcome Fail(std::string reason) { return {Type::kFail, std::nullopt, {}, std::move(reason)}; }
+  static Outcome Fail(std::string reason) {
+    return {Type::kFail, std::nullopt, {}, std::move(reason)};
+  }
 };
 
 struct RetryPolicy {

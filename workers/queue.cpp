@@ -38,10 +38,10 @@ void Validate(const EnqueueRequest& req) {
 
 EnqueueResult Enqueue(store::Tx& tx, const EnqueueRequest& req, const Clock& clock) {
   Validate(req);
-  auto r = tx.Exec("job_enqueue", {req.queue, req.kind, req.args, req.priority, req.run_at,
-                                   req.max_attempts, req.unique_key,
-                                   req.key_mode == KeyMode::kReplace ? "replace" : "keep",
-                                   clock.DbNow()});
+  auto r = tx.Exec(
+      "job_enqueue",
+      {req.queue, req.kind, req.args, req.priority, req.run_at, req.max_attempts, req.unique_key,
+       req.key_mode == KeyMode::kReplace ? "replace" : "keep", clock.DbNow()});
   EnqueueResult out;
   out.id = r.At(0, "id").Int64();
   out.existed = r.At(0, "existed").Bool();
@@ -63,8 +63,8 @@ int64_t EnqueueMany(store::Tx& tx, const std::vector<EnqueueRequest>& reqs, cons
     if (i) array += ',';
     // kind and queue are validated to [a-z0-9_.:-], so they need no JSON escaping.
     array += R"({"queue":")" + q.queue + R"(","kind":")" + q.kind + R"(","args":)" + q.args +
-             R"(,"priority":)" + std::to_string(q.priority) +
-             R"(,"max_attempts":)" + std::to_string(q.max_attempts) + "}";
+             R"(,"priority":)" + std::to_string(q.priority) + R"(,"max_attempts":)" +
+             std::to_string(q.max_attempts) + "}";
     if (queues.empty() || queues.back() != q.queue) queues.push_back(q.queue);
   }
   array += ']';

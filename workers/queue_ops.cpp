@@ -63,9 +63,10 @@ int64_t SumCounts(const store::Result& per_queue) {
 
 }  // namespace
 
-FetchResult Fetch(store::Connection& db, const std::string& queue, int limit, const std::string& owner,
-                  Millis lease, const Clock& clock) {
-  auto r = db.ExecOne("job_fetch", {queue, limit, owner, static_cast<int64_t>(lease.count()), clock.DbNow()});
+FetchResult Fetch(store::Connection& db, const std::string& queue, int limit,
+                  const std::string& owner, Millis lease, const Clock& clock) {
+  auto r = db.ExecOne("job_fetch",
+                      {queue, limit, owner, static_cast<int64_t>(lease.count()), clock.DbNow()});
   return {ReadJobs(r), 0};
 }
 
@@ -73,8 +74,9 @@ FetchResult CompleteAndFetch(store::Connection& db, const std::vector<Ack>& acks
                              const std::string& queue, int limit, const std::string& owner,
                              Millis lease, const Clock& clock) {
   const auto [ids, attempts] = AckArrays(acks);
-  auto r = db.ExecOne("job_complete_and_fetch", {ids, attempts, owner, queue, limit,
-                                                 static_cast<int64_t>(lease.count()), clock.DbNow()});
+  auto r = db.ExecOne(
+      "job_complete_and_fetch",
+      {ids, attempts, owner, queue, limit, static_cast<int64_t>(lease.count()), clock.DbNow()});
   FetchResult out;
   out.jobs = ReadJobs(r);
   out.completed = r.Empty() ? 0 : r.At(0, "completed").Int64();
@@ -92,10 +94,11 @@ Resolution Retry(store::Connection& db, const Job& job, const std::string& owner
   Resolution res = Resolution::kLost;
   db.Transact("job_retry", [&](store::Tx& tx) {
     auto r = tx.Exec("job_retry", {job.id, job.attempt, owner, static_cast<int64_t>(delay.count()),
-                                   error.empty() ? std::optional<std::string>() : error, clock.DbNow(),
-                                   refund ? 1 : 0});
+                                   error.empty() ? std::optional<std::string>() : error,
+                                   clock.DbNow(), refund ? 1 : 0});
     res = r.Empty() ? Resolution::kLost : Resolution::kDone;
-    if (!r.Empty()) tx.Notify(kJobsChannel, r.At(0, "state").Str() == "available" ? job.queue : kTimersPayload);
+    if (!r.Empty())
+      tx.Notify(kJobsChannel, r.At(0, "state").Str() == "available" ? job.queue : kTimersPayload);
   });
   return res;
 }
@@ -163,7 +166,8 @@ RescueResult RescueExpired(store::Connection& db, const Registry& registry, int 
       j.created_at = finals.At(i, "created_at").Time();
       const std::string reason = "lease expired on the last attempt (" + std::to_string(j.attempt) +
                                  " of " + std::to_string(j.max_attempts) + ")";
-      tx.Exec("job_kill", {j.id, j.attempt, finals.At(i, "lease_owner").Str(), reason, clock.DbNow()});
+      tx.Exec("job_kill",
+              {j.id, j.attempt, finals.At(i, "lease_owner").Str(), reason, clock.DbNow()});
       registry.RunDeadHooks(tx, j, reason);
       ++out.killed;
     }
@@ -181,13 +185,15 @@ int64_t PruneDead(store::Connection& db, Millis retention, int limit, const Cloc
           .AffectedRows());
 }
 
-int FirePeriodic(store::Connection& db, const std::vector<PeriodicJob>& schedule, const Clock& clock) {
+int FirePeriodic(store::Connection& db, const std::vector<PeriodicJob>& schedule,
+                 const Clock& clock) {
   int fired = 0;
   for (const auto& p : schedule) {
     bool due = false;
     db.Transact("periodic_fire", [&](store::Tx& tx) {
       due = false;
-      auto r = tx.Exec("periodic_claim", {p.name, static_cast<int64_t>(p.interval.count()), clock.DbNow()});
+      auto r = tx.Exec("periodic_claim",
+                       {p.name, static_cast<int64_t>(p.interval.count()), clock.DbNow()});
       if (r.Empty()) return;
       EnqueueRequest req;
       req.kind = p.kind;

@@ -26,8 +26,8 @@ struct FetchResult {
 };
 
 // Claims up to `limit` available jobs of `queue` for `owner`, leased for `lease`.
-FetchResult Fetch(store::Connection& db, const std::string& queue, int limit, const std::string& owner,
-                  Millis lease, const Clock& clock);
+FetchResult Fetch(store::Connection& db, const std::string& queue, int limit,
+                  const std::string& owner, Millis lease, const Clock& clock);
 // Acknowledges `acks` and claims the next batch in one statement.
 FetchResult CompleteAndFetch(store::Connection& db, const std::vector<Ack>& acks,
                              const std::string& queue, int limit, const std::string& owner,
@@ -70,6 +70,7 @@ struct PeriodicJob {
   std::string queue = "default";
 };
 // Enqueues each periodic job that is due, exactly once across all leaders; returns how many fired.
-int FirePeriodic(store::Connection& db, const std::vector<PeriodicJob>& schedule, const Clock& clock);
+int FirePeriodic(store::Connection& db, const std::vector<PeriodicJob>& schedule,
+                 const Clock& clock);
 
 }  // namespace clubos::workers

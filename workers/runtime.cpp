@@ -73,22 +73,25 @@ void Runtime::Start() {
       });
   std::vector<std::unique_ptr<store::Connection>> conns;
   copt.application_name = "clubos-executor";
-  for (int i = 0; i < opt_.concurrency; ++i) conns.push_back(store::Connect(opt_.database_url, copt));
+  for (int i = 0; i < opt_.concurrency; ++i)
+    conns.push_back(store::Connect(opt_.database_url, copt));
   copt.application_name = "clubos-completer";
   auto completer_db = store::Connect(opt_.database_url, copt);
   started_ = true;
-  const uint64_t seed = opt_.seed ? opt_.seed : static_cast<uint64_t>(Steady::now().time_since_epoch().count());
+  const uint64_t seed =
+      opt_.seed ? opt_.seed : static_cast<uint64_t>(Steady::now().time_since_epoch().count());
   for (int i = 0; i < opt_.concurrency; ++i) {
-    executors_.emplace_back([this, db = std::move(conns[static_cast<std::size_t>(i)]), seed, i]() mutable {
-      std::mt19937_64 rng(seed + static_cast<uint64_t>(i));
-      ExecutorLoop(*db, rng);
-    });
+    executors_.emplace_back(
+        [this, db = std::move(conns[static_cast<std::size_t>(i)]), seed, i]() mutable {
+          std::mt19937_64 rng(seed + static_cast<uint64_t>(i));
+          ExecutorLoop(*db, rng);
+        });
   }
   completer_ = std::thread([this, db = std::move(completer_db)]() mutable { CompleterLoop(*db); });
   dispatcher_ = std::thread([this] { DispatchLoop(); });
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
-  log::Get()->info("worker {} started: queues={} concurrency={} batch={}", owner_, opt_.queues.size(),
-                   opt_.concurrency, opt_.fetch_batch_max);
+  log::Get()->info("worker {} started: queues={} concurrency={} batch={}", owner_,
+                   opt_.queues.size(), opt_.concurrency, opt_.fetch_batch_max);
 }
 
 void Runtime::SignalDispatcher() {
@@ -145,7 +148,8 @@ void Runtime::ReleaseQueued() {
   try {
     Release(*dispatch_db_, ids, owner_);
   } catch (const std::exception& e) {
-    log::Get()->warn("could not hand back {} queued jobs ({}); their leases will expire", ids.size(), e.what());
+    log::Get()->warn("could not hand back {} queued jobs ({}); their leases will expire",
+                     ids.size(), e.what());
   }
   idle_cv_.notify_all();
 }
@@ -216,7 +220,8 @@ void Runtime::DispatchLoop() {
       const int limit = std::min(opt_.fetch_batch_max, free_slots);
       FetchResult res = acks.empty()
                             ? Fetch(*dispatch_db_, target->name, limit, owner_, opt_.lease, clock_)
-                            : CompleteAndFetch(*dispatch_db_, acks, target->name, limit, owner_, opt_.lease, clock_);
+                            : CompleteAndFetch(*dispatch_db_, acks, target->name, limit, owner_,
+                                               opt_.lease, clock_);
       ++stats_.fetch_statements;
       target->maybe_more = static_cast<int>(res.jobs.size()) == limit;
       Acked(acks, res.completed);
@@ -265,7 +270,8 @@ void Runtime::CompleterLoop(store::Connection& db) {
       if (acks_.empty()) return;  // stopping, and nothing left
       const auto due = first_ack_at_ + opt_.ack_flush;
       completer_cv_.wait_until(lk, due, [&] {
-        return completer_stop_ || acks_.empty() || acks_.size() >= static_cast<std::size_t>(opt_.ack_batch_max);
+        return completer_stop_ || acks_.empty() ||
+               acks_.size() >= static_cast<std::size_t>(opt_.ack_batch_max);
       });
       acks.swap(acks_);
     }
@@ -356,12 +362,13 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
       res = Kill(db, registry_, job, owner_, out.reason, clock_);
       if (res == Resolution::kDone) {
         ++stats_.dead;
-        log::Get()->error("job {} ({}) is dead after attempt {}/{}: {}", job.id, job.kind, job.attempt,
-                          job.max_attempts, out.reason);
+        log::Get()->error("job {} ({}) is dead after attempt {}/{}: {}", job.id, job.kind,
+                          job.attempt, job.max_attempts, out.reason);
       }
     } else if (out.type == Outcome::Type::kRetry) {
-      const Millis delay = out.retry_after ? *out.retry_after
-                                           : Backoff(spec ? spec->retry : RetryPolicy{}, job.attempt, rng);
+      const Millis delay = out.retry_after
+                               ? *out.retry_after
+                               : Backoff(spec ? spec->retry : RetryPolicy{}, job.attempt, rng);
       res = Retry(db, job, owner_, delay, out.reason, false, clock_);
       if (res == Resolution::kDone) {
         ++stats_.retried;
@@ -375,8 +382,10 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
     }
     if (res == Resolution::kLost) ++stats_.lost;
   } catch (const std::exception& e) {
-    log::Get()->error("job {} ({}): could not record its outcome ({}); its lease will expire and it "
-                      "will be rescued", job.id, job.kind, e.what());
+    log::Get()->error(
+        "job {} ({}): could not record its outcome ({}); its lease will expire and it "
+        "will be rescued",
+        job.id, job.kind, e.what());
   }
   std::lock_guard lk(mu_);
   held_.erase(job.id);
@@ -388,7 +397,8 @@ void Runtime::Heartbeats(store::Connection& db) {
   {
     std::lock_guard lk(mu_);
     for (const auto& [id, h] : held_)
-      if (now - h.fetched_at < h.timeout) ids.push_back(id);  // past its timeout: let the lease lapse
+      if (now - h.fetched_at < h.timeout)
+        ids.push_back(id);  // past its timeout: let the lease lapse
   }
   if (ids.empty()) return;
   auto alive = Heartbeat(db, ids, owner_, opt_.lease, clock_);
@@ -402,7 +412,8 @@ void Runtime::Heartbeats(store::Connection& db) {
     std::lock_guard lk(mu_);
     for (auto id : lost) held_.erase(id);
     // A lost job that has not started yet must not start: someone else owns it now.
-    std::erase_if(ready_, [&](const Job& j) { return std::binary_search(lost.begin(), lost.end(), j.id); });
+    std::erase_if(ready_,
+                  [&](const Job& j) { return std::binary_search(lost.begin(), lost.end(), j.id); });
   }
   stats_.lost += static_cast<int64_t>(lost.size());
   log::Get()->warn("worker {} lost the lease of {} jobs", owner_, lost.size());
@@ -449,8 +460,9 @@ void Runtime::MaintenanceLoop() {
         if (now >= next_rescue) {
           const auto r = RescueExpired(*db, registry_, opt_.maintenance_batch, clock_);
           if (r.requeued || r.killed)
-            log::Get()->warn("rescued {} jobs with expired leases; {} of them were on their last attempt",
-                             r.requeued + r.killed, r.killed);
+            log::Get()->warn(
+                "rescued {} jobs with expired leases; {} of them were on their last attempt",
+                r.requeued + r.killed, r.killed);
           next_rescue = now + opt_.rescue_interval;
         }
         if (now >= next_prune) {
@@ -517,9 +529,11 @@ bool Runtime::Stop() {
   if (!still_held.empty()) {
     try {
       const auto n = Release(*dispatch_db_, still_held, owner_);
-      log::Get()->warn("worker {} handed back {} jobs still running after the grace period", owner_, n);
+      log::Get()->warn("worker {} handed back {} jobs still running after the grace period", owner_,
+                       n);
     } catch (const std::exception& e) {
-      log::Get()->warn("could not hand back {} jobs ({}); their leases will expire", still_held.size(), e.what());
+      log::Get()->warn("could not hand back {} jobs ({}); their leases will expire",
+                       still_held.size(), e.what());
     }
   }
   if (all_done)
@@ -533,7 +547,8 @@ bool Runtime::Stop() {
   listener_.reset();
   clean_stop_ = all_done;
   log::Get()->info("worker {} stopped: completed={} retried={} dead={} lost={}", owner_,
-                   stats_.completed.load(), stats_.retried.load(), stats_.dead.load(), stats_.lost.load());
+                   stats_.completed.load(), stats_.retried.load(), stats_.dead.load(),
+                   stats_.lost.load());
   return all_done;
 }
 

@@ -125,12 +125,12 @@ class Runtime {
   int refill_at_;  // free slots at which executors ask the dispatcher for more
 
   std::mutex mu_;
-  std::condition_variable ready_cv_;     // executors wait for jobs
-  std::condition_variable idle_cv_;      // Stop() waits for running jobs
-  std::condition_variable maint_cv_;     // maintenance sleeps
-  std::condition_variable completer_cv_; // acks waiting for a flush
-  std::deque<Job> ready_;                // fetched, not started
-  std::vector<Ack> acks_;                // finished, not yet acknowledged in the database
+  std::condition_variable ready_cv_;      // executors wait for jobs
+  std::condition_variable idle_cv_;       // Stop() waits for running jobs
+  std::condition_variable maint_cv_;      // maintenance sleeps
+  std::condition_variable completer_cv_;  // acks waiting for a flush
+  std::deque<Job> ready_;                 // fetched, not started
+  std::vector<Ack> acks_;                 // finished, not yet acknowledged in the database
   std::chrono::steady_clock::time_point first_ack_at_;
   std::unordered_map<int64_t, Held> held_;  // leased to us: ready, running or awaiting ack
   int running_ = 0;

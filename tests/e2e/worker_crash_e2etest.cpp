@@ -21,17 +21,23 @@ using namespace clubos;
 namespace {
 
 pid_t SpawnWorker(const std::string& url, int index) {
-  std::vector<std::string> env_s = {"CLUBOS_DATABASE_URL=" + url, "CLUBOS_SELFTEST=1", "CLUBOS_SELFTEST_SLEEP_MS=3",
-                                    "CLUBOS_LOG_LEVEL=error"};
-  std::vector<std::string> argv_s = {"clubos", "worker", "--concurrency", "4", "--lease-ms", "1000", "--batch", "20",
-                                     "--poll-ms", "200", "--grace-ms", "5000", "--name", "crash" + std::to_string(index)};
+  std::vector<std::string> env_s = {"CLUBOS_DATABASE_URL=" + url, "CLUBOS_SELFTEST=1",
+                                    "CLUBOS_SELFTEST_SLEEP_MS=3", "CLUBOS_LOG_LEVEL=error"};
+  std::vector<std::string> argv_s = {"clubos",        "worker",
+                                     "--concurrency", "4",
+                                     "--lease-ms",    "1000",
+                                     "--batch",       "20",
+                                     "--poll-ms",     "200",
+                                     "--grace-ms",    "5000",
+                                     "--name",        "crash" + std::to_string(index)};
   std::vector<char*> argv, envp;
   for (auto& s : argv_s) argv.push_back(s.data());
   argv.push_back(nullptr);
   for (auto& s : env_s) envp.push_back(s.data());
   envp.push_back(nullptr);
   pid_t pid = 0;
-  if (posix_spawn(&pid, CLUBOS_BIN_PATH, nullptr, nullptr, argv.data(), envp.data()) != 0) return -1;
+  if (posix_spawn(&pid, CLUBOS_BIN_PATH, nullptr, nullptr, argv.data(), envp.data()) != 0)
+    return -1;
   return pid;
 }
 
@@ -47,10 +53,13 @@ TEST(WorkerCrash, KilledWorkersLoseNothingAndRepeatNothing) {
   CLUBOS_REQUIRE_PG();
   pgtest::ResetDatabase();
   auto db = pgtest::Connect();
-  db->ExecRawOne("CREATE TABLE IF NOT EXISTS selftest_records (job_id bigint, attempt int); TRUNCATE selftest_records");
+  db->ExecRawOne(
+      "CREATE TABLE IF NOT EXISTS selftest_records (job_id bigint, attempt int); TRUNCATE "
+      "selftest_records");
   constexpr int kJobs = 4'000;
   db->Transact("enqueue", [&](store::Tx& tx) {
-    std::vector<workers::EnqueueRequest> reqs(kJobs, workers::EnqueueRequest{.kind = "selftest.record", .max_attempts = 50});
+    std::vector<workers::EnqueueRequest> reqs(
+        kJobs, workers::EnqueueRequest{.kind = "selftest.record", .max_attempts = 50});
     workers::EnqueueMany(tx, reqs, SystemClock::Instance());
   });
 
@@ -73,7 +82,8 @@ TEST(WorkerCrash, KilledWorkersLoseNothingAndRepeatNothing) {
   }
   EXPECT_GE(kills, 3) << "the run ended before the workers were killed enough to mean anything";
 
-  for (int i = 0; i < 600 && left() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 600 && left() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   for (auto pid : workers) ::kill(pid, SIGTERM);
   for (auto pid : workers) EXPECT_EQ(WaitExit(pid), 0) << "SIGTERM must stop a worker cleanly";
 
@@ -81,7 +91,8 @@ TEST(WorkerCrash, KilledWorkersLoseNothingAndRepeatNothing) {
   EXPECT_EQ(r.At(0, 1).Int(), kJobs) << "jobs were lost";
   EXPECT_EQ(r.At(0, 0).Int(), kJobs) << "jobs were completed more than once";
   EXPECT_EQ(left(), 0) << "jobs left in the table (running, available or dead)";
-  const auto rescued = db->ExecRawOne("SELECT count(*) FROM selftest_records WHERE attempt > 1").At(0, 0).Int();
+  const auto rescued =
+      db->ExecRawOne("SELECT count(*) FROM selftest_records WHERE attempt > 1").At(0, 0).Int();
   EXPECT_GT(rescued, 0) << "no kill hit a worker holding jobs: the test proved nothing";
   RecordProperty("kills", kills);
   RecordProperty("jobs_rescued_after_a_kill", rescued);

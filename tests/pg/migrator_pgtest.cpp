@@ -46,7 +46,8 @@ TEST(Migrator, RefusesADatabaseNewerThanTheCode) {
   CLUBOS_REQUIRE_PG();
   auto conn = store::Connect(pgtest::CreateScratchDatabase("newer"));
   Migrate(*conn);
-  conn->ExecRawOne("INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')");
+  conn->ExecRawOne(
+      "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')");
   EXPECT_THROW(Migrate(*conn), SchemaError);
   EXPECT_THROW(RequireCurrentSchema(*conn), SchemaError);
 }
@@ -73,7 +74,8 @@ TEST(Migrator, AFailingMigrationChangesNothing) {
 // schema/schema.sql is the dump of the migrated schema; regenerate it with scripts/dump-schema.
 TEST(Migrator, SchemaDumpMatchesTheMigrations) {
   CLUBOS_REQUIRE_PG();
-  const std::string cmd = std::string(CLUBOS_SOURCE_DIR) + "/scripts/dump-schema '" + pgtest::TestDatabaseUrl() + "'";
+  const std::string cmd =
+      std::string(CLUBOS_SOURCE_DIR) + "/scripts/dump-schema '" + pgtest::TestDatabaseUrl() + "'";
   FILE* p = ::popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string dumped;
@@ -84,5 +86,6 @@ TEST(Migrator, SchemaDumpMatchesTheMigrations) {
   std::ifstream f(std::string(CLUBOS_SOURCE_DIR) + "/schema/schema.sql");
   std::stringstream committed;
   committed << f.rdbuf();
-  EXPECT_EQ(dumped, committed.str()) << "schema/schema.sql drifted: run scripts/dump-schema > schema/schema.sql";
+  EXPECT_EQ(dumped, committed.str())
+      << "schema/schema.sql drifted: run scripts/dump-schema > schema/schema.sql";
 }

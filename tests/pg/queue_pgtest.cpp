@@ -26,7 +26,8 @@ class Queue : public ::testing::Test {
     CLUBOS_REQUIRE_PG();
     pgtest::ResetDatabase();
     db_ = pgtest::Connect();
-    db_->ExecRawOne("CREATE TABLE IF NOT EXISTS hook_log (job_id bigint, reason text); TRUNCATE hook_log");
+    db_->ExecRawOne(
+        "CREATE TABLE IF NOT EXISTS hook_log (job_id bigint, reason text); TRUNCATE hook_log");
     registry_.OnDead([](store::Tx& tx, const Job& j, const std::string& reason) {
       tx.ExecRaw("INSERT INTO hook_log VALUES (" + std::to_string(j.id) + ", " +
                  (reason.find('\'') == std::string::npos ? "'" + reason + "'" : "'?'") + ")");
@@ -87,7 +88,8 @@ TEST_F(Queue, ConcurrentFetchersClaimDisjointJobs) {
       for (;;) {
         auto r = Fetch(*c, "default", 7, "w" + std::to_string(w), kLease, clock_).jobs;
         if (r.empty()) break;
-        got[static_cast<std::size_t>(w)].insert(got[static_cast<std::size_t>(w)].end(), r.begin(), r.end());
+        got[static_cast<std::size_t>(w)].insert(got[static_cast<std::size_t>(w)].end(), r.begin(),
+                                                r.end());
       }
     });
   for (auto& t : ts) t.join();
@@ -133,10 +135,14 @@ TEST_F(Queue, UniqueKeyKeepsThePendingJob) {
 }
 
 TEST_F(Queue, UniqueKeyReplaceMovesTheJobLater) {  // the debounce of route_message
-  const auto first = Enq({.kind = "route", .run_at = kStart + Millis(3'000), .unique_key = "route:1",
+  const auto first = Enq({.kind = "route",
+                          .run_at = kStart + Millis(3'000),
+                          .unique_key = "route:1",
                           .key_mode = KeyMode::kReplace});
   clock_.Advance(Millis(2'000));
-  const auto second = Enq({.kind = "route", .run_at = clock_.Now() + Millis(3'000), .unique_key = "route:1",
+  const auto second = Enq({.kind = "route",
+                           .run_at = clock_.Now() + Millis(3'000),
+                           .unique_key = "route:1",
                            .key_mode = KeyMode::kReplace});
   EXPECT_EQ(first.id, second.id);
   EXPECT_TRUE(second.existed);
@@ -151,7 +157,8 @@ TEST_F(Queue, RetryBacksOffThenTheLastAttemptDiesWithItsHook) {
   const auto j = Enq({.kind = "k", .max_attempts = 2});
   auto jobs = FetchAll();
   ASSERT_EQ(jobs.size(), 1u);
-  EXPECT_EQ(Retry(*db_, jobs[0], "w1", Millis(1'000), "vendor timed out", false, clock_), Resolution::kDone);
+  EXPECT_EQ(Retry(*db_, jobs[0], "w1", Millis(1'000), "vendor timed out", false, clock_),
+            Resolution::kDone);
   EXPECT_EQ(State(j.id), "scheduled");
   EXPECT_EQ(Row(j.id).At(0, "attempt").Int(), 1);
   EXPECT_EQ(Row(j.id).At(0, "last_error").Str(), "vendor timed out");
@@ -164,14 +171,18 @@ TEST_F(Queue, RetryBacksOffThenTheLastAttemptDiesWithItsHook) {
   EXPECT_TRUE(jobs[0].LastAttempt());
   EXPECT_EQ(Kill(*db_, registry_, jobs[0], "w1", "vendor timed out", clock_), Resolution::kDone);
   EXPECT_EQ(State(j.id), "dead");
-  EXPECT_EQ(db_->ExecRawOne("SELECT count(*) FROM hook_log WHERE job_id = " + std::to_string(j.id)).At(0, 0).Int(), 1);
+  EXPECT_EQ(db_->ExecRawOne("SELECT count(*) FROM hook_log WHERE job_id = " + std::to_string(j.id))
+                .At(0, 0)
+                .Int(),
+            1);
 }
 
 TEST_F(Queue, AFailingDeadHookLeavesTheJobAsItWas) {
   const auto j = Enq({.kind = "k"});
   auto jobs = FetchAll();
   Registry bad;
-  bad.OnDead([](store::Tx&, const Job&, const std::string&) { throw std::runtime_error("hook failed"); });
+  bad.OnDead(
+      [](store::Tx&, const Job&, const std::string&) { throw std::runtime_error("hook failed"); });
   EXPECT_THROW(Kill(*db_, bad, jobs[0], "w1", "boom", clock_), std::runtime_error);
   EXPECT_EQ(State(j.id), "running");
 }
@@ -179,7 +190,8 @@ TEST_F(Queue, AFailingDeadHookLeavesTheJobAsItWas) {
 TEST_F(Queue, DeferralDoesNotConsumeAnAttempt) {
   const auto j = Enq({.kind = "k", .max_attempts = 1});
   auto jobs = FetchAll();
-  EXPECT_EQ(Retry(*db_, jobs[0], "w1", Millis(60'000), "cooldown", true, clock_), Resolution::kDone);
+  EXPECT_EQ(Retry(*db_, jobs[0], "w1", Millis(60'000), "cooldown", true, clock_),
+            Resolution::kDone);
   EXPECT_EQ(Row(j.id).At(0, "attempt").Int(), 0);
   clock_.Advance(Millis(60'000));
   PromoteDue(*db_, 100, clock_);
@@ -203,7 +215,11 @@ TEST_F(Queue, ExpiredLeasesAreRescuedAndTheLastAttemptDies) {
   EXPECT_EQ(Row(retryable.id).At(0, "attempt").Int(), 1) << "the crashed attempt stays used";
   EXPECT_NE(Row(retryable.id).At(0, "last_error").Str().find("lease expired"), std::string::npos);
   EXPECT_EQ(State(final.id), "dead");
-  EXPECT_EQ(db_->ExecRawOne("SELECT count(*) FROM hook_log WHERE job_id = " + std::to_string(final.id)).At(0, 0).Int(), 1);
+  EXPECT_EQ(
+      db_->ExecRawOne("SELECT count(*) FROM hook_log WHERE job_id = " + std::to_string(final.id))
+          .At(0, 0)
+          .Int(),
+      1);
   // The crashed worker's late ack finds the job no longer its own.
   EXPECT_EQ(Complete(*db_, {{retryable.id, 1}}, "crashed-worker"), 0);
 }
@@ -223,7 +239,8 @@ TEST_F(Queue, CompleteAndFetchAcksAndClaimsInOneStatement) {
   const auto a = Enq({.kind = "k"});
   ASSERT_EQ(FetchAll("w1", 1).size(), 1u);
   const auto b = Enq({.kind = "k"});
-  auto res = CompleteAndFetch(*db_, {{a.id, 1}, {b.id + 1000, 1}}, "default", 10, "w1", kLease, clock_);
+  auto res =
+      CompleteAndFetch(*db_, {{a.id, 1}, {b.id + 1000, 1}}, "default", 10, "w1", kLease, clock_);
   EXPECT_EQ(res.completed, 1);
   ASSERT_EQ(res.jobs.size(), 1u);
   EXPECT_EQ(res.jobs[0].id, b.id);
@@ -247,7 +264,8 @@ TEST_F(Queue, CompletingInTheHandlersTransactionIsExactlyOnce) {
     return ctx.completed_in_tx();
   };
   EXPECT_THROW(run("someone-else"), LeaseLost);
-  EXPECT_EQ(db_->ExecRawOne("SELECT count(*) FROM effects").At(0, 0).Int(), 0) << "rolled back with the lost lease";
+  EXPECT_EQ(db_->ExecRawOne("SELECT count(*) FROM effects").At(0, 0).Int(), 0)
+      << "rolled back with the lost lease";
   EXPECT_TRUE(run("w1"));
   EXPECT_THROW(run("w1"), LeaseLost);
   EXPECT_EQ(db_->ExecRawOne("SELECT count(*) FROM effects").At(0, 0).Int(), 1);
@@ -292,7 +310,8 @@ TEST_F(Queue, DeadJobsArePrunedAfterRetention) {
 }
 
 TEST_F(Queue, PeriodicJobsFireOncePerIntervalWhoeverLeads) {
-  const std::vector<PeriodicJob> schedule = {{"close_quiet_threads", Millis(60'000), "close_threads"}};
+  const std::vector<PeriodicJob> schedule = {
+      {"close_quiet_threads", Millis(60'000), "close_threads"}};
   auto other_leader = pgtest::Connect();
   EXPECT_EQ(FirePeriodic(*db_, schedule, clock_), 1);
   EXPECT_EQ(FirePeriodic(*other_leader, schedule, clock_), 0);
@@ -300,16 +319,21 @@ TEST_F(Queue, PeriodicJobsFireOncePerIntervalWhoeverLeads) {
   EXPECT_EQ(FirePeriodic(*db_, schedule, clock_), 0);
   clock_.Advance(Millis(30'000));
   EXPECT_EQ(FirePeriodic(*other_leader, schedule, clock_), 1);
-  EXPECT_EQ(Count("kind = 'close_threads'"), 1) << "the pending firing absorbs the second (unique key)";
+  EXPECT_EQ(Count("kind = 'close_threads'"), 1)
+      << "the pending firing absorbs the second (unique key)";
 }
 
 TEST_F(Queue, BadInputChangesNothing) {
   EXPECT_THROW(Enq({.kind = "k", .args = "{not json"}), store::DbError);
   EXPECT_THROW(Enq({.kind = "BAD KIND"}), std::invalid_argument);
-  EXPECT_THROW(db_->Transact("mixed", [&](store::Tx& tx) {
-    Enqueue(tx, {.kind = "k"}, clock_);
-    Enqueue(tx, {.kind = "k", .args = std::string(kMaxArgsBytes + 1, 'x')}, clock_);
-  }), std::invalid_argument);
+  EXPECT_THROW(db_->Transact("mixed",
+                             [&](store::Tx& tx) {
+                               Enqueue(tx, {.kind = "k"}, clock_);
+                               Enqueue(tx,
+                                       {.kind = "k", .args = std::string(kMaxArgsBytes + 1, 'x')},
+                                       clock_);
+                             }),
+               std::invalid_argument);
   EXPECT_EQ(Count(), 0);
 }
 

@@ -51,7 +51,8 @@ class Runtimes : public ::testing::Test {
     CLUBOS_REQUIRE_PG();
     pgtest::ResetDatabase();
     db_ = pgtest::Connect();
-    db_->ExecRawOne("CREATE TABLE IF NOT EXISTS effects (job_id bigint, attempt int); TRUNCATE effects");
+    db_->ExecRawOne(
+        "CREATE TABLE IF NOT EXISTS effects (job_id bigint, attempt int); TRUNCATE effects");
   }
   RuntimeOptions Options(const std::string& name = "t") {
     RuntimeOptions o;
@@ -170,7 +171,9 @@ TEST_F(Runtimes, AKilledLeaderIsReplaced) {
   auto b = std::make_unique<Runtime>(Options("b"), reg, SystemClock::Instance());
   b->Start();
   // The leader's session dies (machine lost): its advisory lock goes with it.
-  db_->ExecRawOne("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'clubos-maintenance'");
+  db_->ExecRawOne(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+      "'clubos-maintenance'");
   EXPECT_TRUE(WaitFor([&] { return a->IsLeader() != b->IsLeader(); }, Millis(5'000)));
 }
 
@@ -209,7 +212,8 @@ TEST_F(Runtimes, StopHandsBackWhatOutlivesTheGracePeriod) {
   rt->Start();
   ASSERT_TRUE(WaitFor([&] { return started.load(); }));
   EXPECT_FALSE(rt->Stop());
-  EXPECT_EQ(Count("state = 'available' AND attempt = 0"), 21) << "all handed back, attempts refunded";
+  EXPECT_EQ(Count("state = 'available' AND attempt = 0"), 21)
+      << "all handed back, attempts refunded";
   release.Open();
   rt.reset();  // joins the handler thread
   EXPECT_EQ(Count(), 21) << "the late completion of a handed-back job must not delete it";
@@ -227,10 +231,15 @@ TEST_F(Runtimes, TheListenerReconnectsAfterItsBackendIsKilled) {
   Runtime rt(opt, reg, SystemClock::Instance());
   rt.Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  db_->ExecRawOne("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'clubos-listener'");
+  db_->ExecRawOne(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+      "'clubos-listener'");
   ASSERT_TRUE(WaitFor([&] {
-    return db_->ExecRawOne("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'clubos-listener'")
-               .At(0, 0).Int() == 1;
+    return db_->ExecRawOne(
+                  "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                  "'clubos-listener'")
+               .At(0, 0)
+               .Int() == 1;
   }));
   Enq({.kind = "k"});
   EXPECT_TRUE(WaitFor([&] { return ran.load() == 1; }, Millis(3'000)));
@@ -254,27 +263,31 @@ TEST_F(Runtimes, WorkersSurviveTheirConnectionsBeingKilledMidRun) {
   }
   ASSERT_TRUE(WaitFor([&] { return Count() == 0; }, Millis(30'000))) << Count() << " left";
   rt.Stop();
-  EXPECT_EQ(db_->ExecRawOne("SELECT count(DISTINCT job_id), count(*) FROM effects").At(0, 0).Int(), 2'000);
-  EXPECT_EQ(db_->ExecRawOne("SELECT count(*) FROM effects").At(0, 0).Int(), 2'000) << "an effect ran twice";
+  EXPECT_EQ(db_->ExecRawOne("SELECT count(DISTINCT job_id), count(*) FROM effects").At(0, 0).Int(),
+            2'000);
+  EXPECT_EQ(db_->ExecRawOne("SELECT count(*) FROM effects").At(0, 0).Int(), 2'000)
+      << "an effect ran twice";
 }
 
 TEST_F(Runtimes, AJobPastItsTimeoutIsRescuedAndItsLateResultDiscarded) {
   Registry reg;
   std::atomic<int> attempts{0};
-  reg.Register(Kind("hang_once",
-                    [&](JobContext& ctx) {
-                      ++attempts;
-                      if (ctx.job().attempt == 1) std::this_thread::sleep_for(std::chrono::milliseconds(1'500));
-                      return RecordExactlyOnce(ctx);
-                    },
-                    Millis(200)));
+  reg.Register(Kind(
+      "hang_once",
+      [&](JobContext& ctx) {
+        ++attempts;
+        if (ctx.job().attempt == 1) std::this_thread::sleep_for(std::chrono::milliseconds(1'500));
+        return RecordExactlyOnce(ctx);
+      },
+      Millis(200)));
   Enq({.kind = "hang_once"});
   auto opt = Options();
   opt.lease = Millis(400);
   opt.heartbeat_interval = Millis(100);
   Runtime rt(opt, reg, SystemClock::Instance());
   rt.Start();
-  ASSERT_TRUE(WaitFor([&] { return Count() == 0 && attempts.load() == 2 && rt.stats().lost.load() >= 1; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return Count() == 0 && attempts.load() == 2 && rt.stats().lost.load() >= 1; }));
   rt.Stop();
   auto r = db_->ExecRawOne("SELECT count(*), max(attempt) FROM effects");
   EXPECT_EQ(r.At(0, 0).Int(), 1);

@@ -14,7 +14,8 @@ class Store : public ::testing::Test {
   void SetUp() override {
     CLUBOS_REQUIRE_PG();
     conn_ = pgtest::Connect();
-    conn_->ExecRawOne("DROP TABLE IF EXISTS store_t; CREATE TABLE store_t (id int PRIMARY KEY, v int NOT NULL)");
+    conn_->ExecRawOne(
+        "DROP TABLE IF EXISTS store_t; CREATE TABLE store_t (id int PRIMARY KEY, v int NOT NULL)");
     conn_->ExecRawOne("INSERT INTO store_t VALUES (1, 0), (2, 0)");
   }
   std::unique_ptr<store::Connection> conn_;
@@ -22,7 +23,8 @@ class Store : public ::testing::Test {
 
 TEST_F(Store, ParamsRoundTripThroughNamedStatements) {
   conn_->Transact("t", [](store::Tx& tx) {
-    auto r = tx.ExecRaw("SELECT 42::bigint, 'x'::text, NULL::text, true, '2026-11-21 10:00:00+00'::timestamptz");
+    auto r = tx.ExecRaw(
+        "SELECT 42::bigint, 'x'::text, NULL::text, true, '2026-11-21 10:00:00+00'::timestamptz");
     EXPECT_EQ(r.At(0, 0).Int64(), 42);
     EXPECT_EQ(r.At(0, 1).Str(), "x");
     EXPECT_TRUE(r.At(0, 2).IsNull());
@@ -33,10 +35,12 @@ TEST_F(Store, ParamsRoundTripThroughNamedStatements) {
 }
 
 TEST_F(Store, ConstraintViolationsAreTypedAndRollBack) {
-  EXPECT_THROW(conn_->Transact("dup", [](store::Tx& tx) {
-    tx.ExecRaw("UPDATE store_t SET v = 5 WHERE id = 1");
-    tx.ExecRaw("INSERT INTO store_t VALUES (1, 1)");
-  }), store::ConstraintViolation);
+  EXPECT_THROW(conn_->Transact("dup",
+                               [](store::Tx& tx) {
+                                 tx.ExecRaw("UPDATE store_t SET v = 5 WHERE id = 1");
+                                 tx.ExecRaw("INSERT INTO store_t VALUES (1, 1)");
+                               }),
+               store::ConstraintViolation);
   EXPECT_EQ(conn_->ExecRawOne("SELECT v FROM store_t WHERE id = 1").At(0, 0).Int(), 0);
 }
 
@@ -63,24 +67,26 @@ TEST_F(Store, ALostConnectionIsReopenedAndTheTransactionRetried) {
   auto victim = pgtest::Connect();
   const int pid = victim->BackendPid();
   conn_->ExecRawOne("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
-  victim->Transact("after_kill", [](store::Tx& tx) { tx.ExecRaw("UPDATE store_t SET v = 7 WHERE id = 2"); });
+  victim->Transact("after_kill",
+                   [](store::Tx& tx) { tx.ExecRaw("UPDATE store_t SET v = 7 WHERE id = 2"); });
   EXPECT_EQ(conn_->ExecRawOne("SELECT v FROM store_t WHERE id = 2").At(0, 0).Int(), 7);
   EXPECT_NE(victim->BackendPid(), pid);
 }
 
 TEST_F(Store, NotifyIsCoalescedAndSentOnlyOnCommit) {
   std::vector<std::string> got;
-  store::Listener l(pgtest::TestDatabaseUrl(), "store_test", [&](const std::string&, const std::string& p) {
-    got.push_back(p);
-  });
+  store::Listener l(pgtest::TestDatabaseUrl(), "store_test",
+                    [&](const std::string&, const std::string& p) { got.push_back(p); });
   conn_->Transact("n", [](store::Tx& tx) {
     for (int i = 0; i < 100; ++i) tx.Notify("store_test", "q");
     tx.Notify("store_test", "other");
   });
-  EXPECT_THROW(conn_->Transact("rolled_back", [](store::Tx& tx) {
-    tx.Notify("store_test", "never");
-    throw std::runtime_error("abort");
-  }), std::runtime_error);
+  EXPECT_THROW(conn_->Transact("rolled_back",
+                               [](store::Tx& tx) {
+                                 tx.Notify("store_test", "never");
+                                 throw std::runtime_error("abort");
+                               }),
+               std::runtime_error);
   conn_->Transact("marker", [](store::Tx& tx) { tx.Notify("store_test", "end"); });
   for (int i = 0; i < 200 && (got.empty() || got.back() != "end"); ++i) {
     l.Drain();
@@ -92,16 +98,19 @@ TEST_F(Store, NotifyIsCoalescedAndSentOnlyOnCommit) {
 TEST_F(Store, AfterCommitRunsOnlyAfterACommit) {
   int ran = 0;
   conn_->Transact("ok", [&](store::Tx& tx) { tx.AfterCommit([&] { ++ran; }); });
-  EXPECT_THROW(conn_->Transact("fail", [&](store::Tx& tx) {
-    tx.AfterCommit([&] { ran += 100; });
-    tx.ExecRaw("SELECT no_such_function()");
-  }), store::DbError);
+  EXPECT_THROW(conn_->Transact("fail",
+                               [&](store::Tx& tx) {
+                                 tx.AfterCommit([&] { ran += 100; });
+                                 tx.ExecRaw("SELECT no_such_function()");
+                               }),
+               store::DbError);
   EXPECT_EQ(ran, 1);
 }
 
 TEST_F(Store, ListenerReportsALostConnectionAndReconnects) {
   int n = 0;
-  store::Listener l(pgtest::TestDatabaseUrl(), "store_test2", [&](const std::string&, const std::string&) { ++n; });
+  store::Listener l(pgtest::TestDatabaseUrl(), "store_test2",
+                    [&](const std::string&, const std::string&) { ++n; });
   conn_->ExecRawOne("SELECT pg_terminate_backend(" + std::to_string(l.BackendPid()) + ")");
   bool lost = false;
   for (int i = 0; i < 100 && !lost; ++i) {

@@ -29,7 +29,8 @@ std::vector<std::string>& Created() {
 void DropAll() {
   try {
     auto admin = store::Connect(AdminUrl());
-    for (const auto& name : Created()) admin->ExecRawOne("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    for (const auto& name : Created())
+      admin->ExecRawOne("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
   } catch (const std::exception&) {
     // The cluster is thrown away by scripts/test anyway.
   }
@@ -71,9 +72,13 @@ const std::string& TestDatabaseUrl() {
   return url;
 }
 
-std::string CreateScratchDatabase(const std::string& suffix) { return Create("_" + suffix); }
+std::string CreateScratchDatabase(const std::string& suffix) {
+  return Create("_" + suffix);
+}
 
-std::unique_ptr<store::Connection> Connect() { return store::Connect(TestDatabaseUrl()); }
+std::unique_ptr<store::Connection> Connect() {
+  return store::Connect(TestDatabaseUrl());
+}
 
 void ResetDatabase() {
   auto c = Connect();

@@ -23,10 +23,10 @@ bool InCi();
 
 }  // namespace clubos::pgtest
 
-#define CLUBOS_REQUIRE_PG()                                                                   \
-  do {                                                                                        \
-    if (::clubos::pgtest::TestDatabaseUrl().empty()) {                                       \
+#define CLUBOS_REQUIRE_PG()                                                                    \
+  do {                                                                                         \
+    if (::clubos::pgtest::TestDatabaseUrl().empty()) {                                         \
       if (::clubos::pgtest::InCi()) FAIL() << "CI=true but CLUBOS_TEST_DATABASE_URL is unset"; \
       GTEST_SKIP() << "CLUBOS_TEST_DATABASE_URL is unset (scripts/test sets it)";              \
-    }                                                                                         \
+    }                                                                                          \
   } while (0)

@@ -37,5 +37,6 @@ TEST(Backoff, JitterStaysWithinItsBand) {
 TEST(Backoff, SameSeedSameSequence) {
   std::mt19937_64 a(99), b(99);
   const RetryPolicy p;
-  for (int attempt = 1; attempt < 20; ++attempt) EXPECT_EQ(Backoff(p, attempt, a), Backoff(p, attempt, b));
+  for (int attempt = 1; attempt < 20; ++attempt)
+    EXPECT_EQ(Backoff(p, attempt, a), Backoff(p, attempt, b));
 }

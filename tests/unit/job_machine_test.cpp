@@ -9,12 +9,18 @@ using clubos::sm::JobMachine;
 // Every (state, event) pair, legal or not: the expected destination, or "" for illegal.
 TEST(JobMachine, EveryStateEventPair) {
   const std::map<std::pair<std::string, std::string>, std::string> legal = {
-      {{"available", "enqueued"}, "available"},     {{"scheduled", "enqueued_for_later"}, "scheduled"},
-      {{"scheduled", "promoted"}, "available"},     {{"available", "fetched"}, "running"},
-      {{"running", "completed"}, "deleted"},        {{"running", "retried"}, "available"},
-      {{"running", "retried_later"}, "scheduled"},  {{"running", "deferred"}, "scheduled"},
-      {{"running", "released"}, "available"},       {{"running", "lease_expired"}, "available"},
-      {{"running", "failed"}, "dead"},              {{"running", "lease_expired_final"}, "dead"},
+      {{"available", "enqueued"}, "available"},
+      {{"scheduled", "enqueued_for_later"}, "scheduled"},
+      {{"scheduled", "promoted"}, "available"},
+      {{"available", "fetched"}, "running"},
+      {{"running", "completed"}, "deleted"},
+      {{"running", "retried"}, "available"},
+      {{"running", "retried_later"}, "scheduled"},
+      {{"running", "deferred"}, "scheduled"},
+      {{"running", "released"}, "available"},
+      {{"running", "lease_expired"}, "available"},
+      {{"running", "failed"}, "dead"},
+      {{"running", "lease_expired_final"}, "dead"},
       {{"dead", "pruned"}, "deleted"},
   };
   const auto& t = JobMachine();
