@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "store/db.h"
 #include "store/listener.h"
+#include "store/pool.h"
 #include "tests/support/pg.h"
 
 using namespace clubos;
@@ -129,4 +131,34 @@ TEST_F(Store, ListenerReportsALostConnectionAndReconnects) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_EQ(n, 1);
+}
+
+TEST_F(Store, ThePoolReusesConnectionsAndBoundsThem) {
+  store::Pool pool(pgtest::TestDatabaseUrl(), 2);
+  std::set<int> pids;
+  {
+    auto a = pool.Acquire();
+    auto b = pool.Acquire();
+    pids = {a->BackendPid(), b->BackendPid()};
+    EXPECT_EQ(pids.size(), 2u);
+    EXPECT_EQ(pool.open(), 2);
+    EXPECT_THROW(pool.Acquire(std::chrono::milliseconds(50)), store::PoolExhausted);
+  }
+  EXPECT_EQ(pool.idle(), 2);
+  auto again = pool.Acquire();
+  EXPECT_EQ(pids.count(again->BackendPid()), 1u) << "a returned connection is reused";
+  EXPECT_EQ(pool.open(), 2);
+}
+
+TEST_F(Store, APooledConnectionWhoseBackendDiedRecoversOnNextUse) {
+  store::Pool pool(pgtest::TestDatabaseUrl(), 1);
+  int pid;
+  {
+    auto c = pool.Acquire();
+    pid = c->BackendPid();
+  }
+  conn_->ExecRawOne("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+  auto c = pool.Acquire();
+  c->Transact("after", [](store::Tx& tx) { tx.ExecRaw("UPDATE store_t SET v = 3 WHERE id = 1"); });
+  EXPECT_EQ(conn_->ExecRawOne("SELECT v FROM store_t WHERE id = 1").At(0, 0).Int(), 3);
 }
