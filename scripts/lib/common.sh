@@ -37,7 +37,11 @@ build() {
   cmake --build "$CLUBOS_BUILD" -- -j"$(nproc)"
 }
 
-PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+# The newest installed server (looked up when needed: it may be installed by ensure_packages).
+pg_bin() {
+  [ -n "${PG_BIN:-}" ] || PG_BIN=$( (ls -d /usr/lib/postgresql/*/bin 2>/dev/null || true) | sort -V | tail -1)
+  export PG_BIN
+}
 
 _as_pg() {  # initdb refuses root: run the server as the postgres user then
   if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
@@ -57,6 +61,7 @@ _free_port() {
 pg_up() {
   PG_DIR=$1
   local mode=${2:-fast}
+  pg_bin
   [ -x "$PG_BIN/initdb" ] || die "PostgreSQL server binaries not found (apt-get install postgresql)"
   mkdir -p "$PG_DIR"
   if [ "$(id -u)" -eq 0 ]; then
