@@ -66,6 +66,12 @@ pg_up() {
   mkdir -p "$PG_DIR"
   if [ "$(id -u)" -eq 0 ]; then
     id -u postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+    # A root folder of mode 700 (seen in chroots made from mktemp -d) locks every other user out
+    # of the whole system; a normal Debian root is 755.
+    if ! runuser -u postgres -- true 2>/dev/null; then
+      say "the postgres user cannot reach / (mode $(stat -c %a /)); adding o+x to /"
+      chmod o+x /
+    fi
     chown postgres "$PG_DIR"; chmod 700 "$PG_DIR"
     # The server runs as postgres and must reach its folder; a checkout under /root (mode 700)
     # is out of its reach, so the cluster then lives in /var/tmp, named after the folder.
