@@ -197,10 +197,48 @@ Connection::Connection(std::string url, const Catalog& catalog, ConnectionOption
 }
 Connection::~Connection() = default;
 
+namespace {
+// Bounds on how long a dead network can block a call; the server's statement_timeout cannot help
+// when packets are silently dropped. Settings already in the URL win.
+std::string WithNetworkDefaults(const std::string& url, const ConnectionOptions& o) {
+  const bool uri = url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
+  const std::pair<const char*, std::string> defaults[] = {
+      {"connect_timeout", std::to_string(o.connect_timeout_s)},
+      {"keepalives", "1"},
+      {"keepalives_idle", "30"},
+      {"keepalives_interval", "10"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", "60000"}};
+  std::string out = url;
+  for (const auto& [key, value] : defaults) {
+    if (url.find(std::string(key) + "=") != std::string::npos) continue;
+    if (uri)
+      out += (out.find('?') == std::string::npos ? "?" : "&") + std::string(key) + "=" + value;
+    else
+      out += " " + std::string(key) + "=" + value;
+  }
+  return out;
+}
+}  // namespace
+
+void Connection::EnsureOpen() {
+  if (impl_->conn && impl_->conn->is_open()) return;
+  if (impl_->conn && !options_.auto_reconnect)
+    throw ConnectionLost("connection lost, and this session does not reconnect by itself");
+  Open();
+}
+
 void Connection::Open() {
   try {
     impl_->conn.reset();
-    auto c = std::make_unique<pqxx::connection>(url_);
+    auto c = std::make_unique<pqxx::connection>(WithNetworkDefaults(url_, options_));
+    // libpqxx 6 would silently reopen a broken connection on next use, dropping session state
+    // (advisory locks, LISTEN) behind our back; we reconnect explicitly instead.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored \
+    "-Wdeprecated-declarations"  // deprecated in 6, gone with reactivation in 7
+    c->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
     c->set_variable("application_name", c->quote(options_.application_name));
     c->set_variable("statement_timeout", std::to_string(options_.statement_timeout_ms));
     c->set_variable("idle_in_transaction_session_timeout",
@@ -227,7 +265,7 @@ void Connection::Transact(const std::string& what, const std::function<void(Tx&)
     TxState state;
     bool committing = false;
     try {
-      if (!impl_->conn || !impl_->conn->is_open()) Open();
+      EnsureOpen();
       pqxx::work w(*impl_->conn, what);
       state.tx = &w;
       Tx tx(&state);
@@ -240,7 +278,8 @@ void Connection::Transact(const std::string& what, const std::function<void(Tx&)
       throw CommitUnknown(what + ": commit outcome unknown: " + e.what());
     } catch (const pqxx::broken_connection& e) {
       if (committing) throw CommitUnknown(what + ": connection lost during commit: " + e.what());
-      if (attempt >= options_.max_tx_attempts) throw ConnectionLost(what + ": " + e.what());
+      if (attempt >= options_.max_tx_attempts || !options_.auto_reconnect)
+        throw ConnectionLost(what + ": " + e.what());
       log::Get()->warn("tx {} lost its connection (attempt {}), reconnecting", what, attempt);
       try {
         Open();
@@ -254,8 +293,12 @@ void Connection::Transact(const std::string& what, const std::function<void(Tx&)
       continue;
     } catch (const DbError& e) {
       // Raised by Tx::Exec for a statement; classes of retryable errors arrive here already mapped.
-      if (dynamic_cast<const TxConflict*>(&e) && attempt < options_.max_tx_attempts) continue;
-      if (dynamic_cast<const ConnectionLost*>(&e) && attempt < options_.max_tx_attempts) {
+      if (dynamic_cast<const TxConflict*>(&e) && attempt < options_.max_tx_attempts) {
+        std::this_thread::sleep_for(std::chrono::microseconds(rng() % (500 * attempt)));
+        continue;
+      }
+      if (dynamic_cast<const ConnectionLost*>(&e) && attempt < options_.max_tx_attempts &&
+          options_.auto_reconnect) {
         try {
           Open();
         } catch (const ConnectionLost&) {
@@ -277,7 +320,7 @@ Result Connection::ExecOne(const std::string& name, std::initializer_list<Param>
 }
 Result Connection::ExecOne(const std::string& name, const std::vector<Param>& params) {
   try {
-    if (!impl_->conn || !impl_->conn->is_open()) Open();
+    EnsureOpen();
     pqxx::nontransaction n(*impl_->conn, name);
     return Wrap(n.exec_prepared(name, pqxx::prepare::make_dynamic_params(RawParams(params))));
   } catch (const pqxx::broken_connection& e) {
@@ -288,7 +331,7 @@ Result Connection::ExecOne(const std::string& name, const std::vector<Param>& pa
 }
 Result Connection::ExecRawOne(const std::string& sql) {
   try {
-    if (!impl_->conn || !impl_->conn->is_open()) Open();
+    EnsureOpen();
     pqxx::nontransaction n(*impl_->conn, "raw");
     return Wrap(n.exec(sql));
   } catch (...) {

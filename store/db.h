@@ -149,6 +149,10 @@ struct ConnectionOptions {
   int statement_timeout_ms = 30'000;
   int idle_in_transaction_timeout_ms = 60'000;
   int max_tx_attempts = 5;  // serialization failures, deadlocks, lost connections before commit
+  // Reopen a lost connection by itself. Off for sessions that hold session state (advisory locks):
+  // their owner must notice the loss.
+  bool auto_reconnect = true;
+  int connect_timeout_s = 10;
 };
 
 class Connection {
@@ -174,6 +178,7 @@ class Connection {
 
  private:
   void Open();
+  void EnsureOpen();
   std::string url_;
   const Catalog& catalog_;
   ConnectionOptions options_;

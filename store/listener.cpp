@@ -41,6 +41,11 @@ void Listener::Reconnect() {
     impl_->receiver.reset();
     impl_->conn.reset();
     impl_->conn = std::make_unique<pqxx::connection>(url_);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored \
+    "-Wdeprecated-declarations"               // deprecated in 6, gone with reactivation in 7
+    impl_->conn->inhibit_reactivation(true);  // a silent reopen would drop the LISTEN
+#pragma GCC diagnostic pop
     impl_->conn->set_variable("application_name", "'clubos-listener'");
     impl_->receiver = std::make_unique<Receiver>(*impl_->conn, channel_, &on_notify_);
     impl_->conn->get_notifs();  // issues the LISTEN now rather than lazily

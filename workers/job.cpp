@@ -41,7 +41,8 @@ void JobContext::CompleteInTx(store::Tx& tx) {
   if (r.AffectedRows() != 1)
     throw LeaseLost("job " + std::to_string(job_.id) + " attempt " + std::to_string(job_.attempt) +
                     " is no longer leased to " + lease_owner_);
-  completed_in_tx_ = true;
+  // Only a committed completion counts: the transaction may still fail or be retried.
+  tx.AfterCommit([this] { completed_in_tx_ = true; });
 }
 
 }  // namespace clubos::workers

@@ -35,7 +35,10 @@ std::vector<Job> ReadJobs(const store::Result& r) {
   return jobs;
 }
 
-std::pair<std::string, std::string> AckArrays(const std::vector<Ack>& acks) {
+std::pair<std::string, std::string> AckArrays(std::vector<Ack> acks) {
+  // One lock order (by id) for every statement that touches many jobs: no deadlock between an ack
+  // and a heartbeat or a hand-back.
+  std::sort(acks.begin(), acks.end(), [](const Ack& a, const Ack& b) { return a.id < b.id; });
   std::vector<int64_t> ids;
   std::vector<int32_t> attempts;
   ids.reserve(acks.size());
@@ -114,10 +117,11 @@ Resolution Kill(store::Connection& db, const Registry& registry, const Job& job,
   return res;
 }
 
-std::vector<int64_t> Heartbeat(store::Connection& db, const std::vector<int64_t>& ids,
+std::vector<int64_t> Heartbeat(store::Connection& db, std::vector<int64_t> ids,
                                const std::string& owner, Millis lease, const Clock& clock) {
   std::vector<int64_t> alive;
   if (ids.empty()) return alive;
+  std::sort(ids.begin(), ids.end());
   auto r = db.ExecOne("job_heartbeat", {store::ArrayLiteral(ids), owner,
                                         static_cast<int64_t>(lease.count()), clock.DbNow()});
   alive.reserve(r.Size());
@@ -125,11 +129,26 @@ std::vector<int64_t> Heartbeat(store::Connection& db, const std::vector<int64_t>
   return alive;
 }
 
-int64_t Release(store::Connection& db, const std::vector<int64_t>& ids, const std::string& owner) {
+int64_t Release(store::Connection& db, std::vector<int64_t> ids, const std::string& owner) {
   if (ids.empty()) return 0;
+  std::sort(ids.begin(), ids.end());
   int64_t n = 0;
   db.Transact("job_release", [&](store::Tx& tx) {
     auto r = tx.Exec("job_release", {store::ArrayLiteral(ids), owner});
+    n = static_cast<int64_t>(r.Size());
+    std::set<std::string> queues;
+    for (std::size_t i = 0; i < r.Size(); ++i) queues.insert(r.At(i, "queue").Str());
+    for (const auto& q : queues) tx.Notify(kJobsChannel, q);
+  });
+  return n;
+}
+
+int64_t ReleaseOrphans(store::Connection& db, const std::string& owner,
+                       std::vector<int64_t> known) {
+  std::sort(known.begin(), known.end());
+  int64_t n = 0;
+  db.Transact("job_release_orphans", [&](store::Tx& tx) {
+    auto r = tx.Exec("job_release_orphans", {owner, store::ArrayLiteral(known)});
     n = static_cast<int64_t>(r.Size());
     std::set<std::string> queues;
     for (std::size_t i = 0; i < r.Size(); ++i) queues.insert(r.At(i, "queue").Str());

@@ -43,10 +43,14 @@ Resolution Retry(store::Connection& db, const Job& job, const std::string& owner
 Resolution Kill(store::Connection& db, const Registry& registry, const Job& job,
                 const std::string& owner, const std::string& error, const Clock& clock);
 // Extends leases; returns the ids that are still this owner's.
-std::vector<int64_t> Heartbeat(store::Connection& db, const std::vector<int64_t>& ids,
+std::vector<int64_t> Heartbeat(store::Connection& db, std::vector<int64_t> ids,
                                const std::string& owner, Millis lease, const Clock& clock);
 // Hands jobs back (attempt refunded, place in line kept); returns how many were still ours.
-int64_t Release(store::Connection& db, const std::vector<int64_t>& ids, const std::string& owner);
+int64_t Release(store::Connection& db, std::vector<int64_t> ids, const std::string& owner);
+
+// Hands back jobs leased to `owner` other than `known` (claimed by a statement whose answer was
+// lost); returns how many.
+int64_t ReleaseOrphans(store::Connection& db, const std::string& owner, std::vector<int64_t> known);
 
 // ---- maintenance (run by the elected leader) ----
 // Moves due scheduled jobs to available and notifies their queues; returns how many.

@@ -119,12 +119,11 @@ void Runtime::WaitForEvents(Millis timeout) {
 void Runtime::Accept(std::vector<Job>& jobs) {
   if (jobs.empty()) return;
   stats_.fetched += static_cast<int64_t>(jobs.size());
-  const auto now = Steady::now();
   {
     std::lock_guard lk(mu_);
     for (auto& j : jobs) {
       const auto* spec = registry_.Find(j.kind);
-      held_[j.id] = Held{j.attempt, spec ? spec->timeout : Millis(60'000), now};
+      held_[j.id] = Held{j.attempt, spec ? spec->timeout : Millis(60'000), std::nullopt};
       ready_.push_back(std::move(j));
     }
   }
@@ -233,6 +232,7 @@ void Runtime::DispatchLoop() {
       Unacked(acks);
       try {
         dispatch_db_->Reconnect();
+        HandBackOrphans();
       } catch (const std::exception&) {
       }
       WaitForEvents(Millis(100));
@@ -240,12 +240,31 @@ void Runtime::DispatchLoop() {
   }
 }
 
+// A claim whose answer was lost may have leased jobs to us that we never saw; hand them back now
+// rather than let them sit until their lease expires (using up an attempt that never ran).
+void Runtime::HandBackOrphans() {
+  std::vector<int64_t> known;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [id, h] : held_) known.push_back(id);
+  }
+  const auto n = ReleaseOrphans(*dispatch_db_, owner_, known);
+  if (n)
+    log::Get()->warn("worker {} handed back {} jobs claimed by a statement whose answer was lost",
+                     owner_, n);
+}
+
+void Runtime::ForgetLocked(int64_t id, int32_t attempt) {
+  auto it = held_.find(id);
+  if (it != held_.end() && it->second.attempt == attempt) held_.erase(it);
+}
+
 void Runtime::Acked(const std::vector<Ack>& acks, int64_t matched) {
   if (acks.empty()) return;
   stats_.completed += matched;
   stats_.lost += static_cast<int64_t>(acks.size()) - matched;
   std::lock_guard lk(mu_);
-  for (const auto& a : acks) held_.erase(a.id);
+  for (const auto& a : acks) ForgetLocked(a.id, a.attempt);
 }
 
 void Runtime::Unacked(const std::vector<Ack>& acks) {
@@ -302,6 +321,7 @@ void Runtime::ExecutorLoop(store::Connection& db, std::mt19937_64& rng) {
       job = std::move(ready_.front());
       ready_.pop_front();
       ++running_;
+      if (auto it = held_.find(job.id); it != held_.end()) it->second.started_at = Steady::now();
     }
     RunJob(db, job, rng);
     bool refill;
@@ -332,7 +352,7 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
       ++stats_.lost;
       log::Get()->warn("job {} ({}): {}", job.id, job.kind, e.what());
       std::lock_guard lk(mu_);
-      held_.erase(job.id);
+      ForgetLocked(job.id, job.attempt);
       return;
     } catch (const std::exception& e) {
       out = Outcome::Retry(std::string("handler threw: ") + e.what());
@@ -344,7 +364,7 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
   if (out.type == Outcome::Type::kComplete) {
     std::lock_guard lk(mu_);
     if (completed_in_tx) {
-      held_.erase(job.id);
+      ForgetLocked(job.id, job.attempt);
       ++stats_.completed;
     } else {
       if (acks_.empty()) first_ack_at_ = Steady::now();
@@ -388,19 +408,23 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
         job.id, job.kind, e.what());
   }
   std::lock_guard lk(mu_);
-  held_.erase(job.id);
+  ForgetLocked(job.id, job.attempt);
 }
 
 void Runtime::Heartbeats(store::Connection& db) {
   std::vector<int64_t> ids;
+  std::unordered_map<int64_t, int32_t> attempts;
   const auto now = Steady::now();
   {
     std::lock_guard lk(mu_);
-    for (const auto& [id, h] : held_)
-      if (now - h.fetched_at < h.timeout)
-        ids.push_back(id);  // past its timeout: let the lease lapse
+    for (const auto& [id, h] : held_) {
+      if (h.started_at && now - *h.started_at >= h.timeout) continue;  // let the lease lapse
+      ids.push_back(id);
+      attempts[id] = h.attempt;
+    }
   }
   if (ids.empty()) return;
+  std::sort(ids.begin(), ids.end());  // one lock order for every statement touching many jobs
   auto alive = Heartbeat(db, ids, owner_, opt_.lease, clock_);
   if (alive.size() == ids.size()) return;
   std::sort(alive.begin(), alive.end());
@@ -410,11 +434,13 @@ void Runtime::Heartbeats(store::Connection& db) {
   std::sort(lost.begin(), lost.end());
   {
     std::lock_guard lk(mu_);
-    for (auto id : lost) held_.erase(id);
+    for (auto id : lost) ForgetLocked(id, attempts[id]);
     // A lost job that has not started yet must not start: someone else owns it now.
-    std::erase_if(ready_,
-                  [&](const Job& j) { return std::binary_search(lost.begin(), lost.end(), j.id); });
+    std::erase_if(ready_, [&](const Job& j) {
+      return std::binary_search(lost.begin(), lost.end(), j.id) && j.attempt == attempts[j.id];
+    });
   }
+  SignalDispatcher();  // room may have opened
   stats_.lost += static_cast<int64_t>(lost.size());
   log::Get()->warn("worker {} lost the lease of {} jobs", owner_, lost.size());
 }
@@ -435,6 +461,9 @@ void Runtime::MaintenanceLoop() {
       if (!db) {
         store::ConnectionOptions copt;
         copt.application_name = "clubos-maintenance";
+        // The advisory lock lives and dies with this session: a silent reconnect would leave a
+        // worker believing it leads while another one does.
+        copt.auto_reconnect = false;
         db = store::Connect(opt_.database_url, copt);
       }
       if (now >= next_heartbeat) {
@@ -448,11 +477,17 @@ void Runtime::MaintenanceLoop() {
       }
       if (leader_) {
         if (now >= next_promote || timers_changed_.exchange(false)) {
-          while (PromoteDue(*db, opt_.maintenance_batch, clock_) >= opt_.maintenance_batch) {
+          // Bounded, so a flood of due timers cannot starve this thread's heartbeats.
+          bool more = false;
+          for (int round = 0; round < 10; ++round) {
+            more = PromoteDue(*db, opt_.maintenance_batch, clock_) >= opt_.maintenance_batch;
+            if (!more) break;
           }
           // Sleep until the next timer is due; a newly scheduled job wakes us through NOTIFY.
           next_promote = now + opt_.promote_poll;
-          if (const auto due = NextDue(*db)) {
+          if (more) {
+            next_promote = now;
+          } else if (const auto due = NextDue(*db)) {
             const auto wait = std::chrono::duration_cast<Millis>(*due - clock_.Now()) + Millis(1);
             next_promote = std::min(next_promote, now + std::max(wait, Millis(0)));
           }
@@ -480,13 +515,18 @@ void Runtime::MaintenanceLoop() {
       log::Get()->warn("maintenance: {}", e.what());
       if (leader_) log::Get()->warn("worker {} resigned leadership", owner_);
       leader_ = false;
+      timers_changed_ = false;
       db.reset();
-      next_leader_try = Steady::now() + opt_.leader_retry;
+      // Back off every duty, so an unreachable database is retried, not spun on.
+      const auto retry_at = Steady::now() + opt_.leader_retry;
+      next_leader_try = retry_at;
+      next_heartbeat = std::max(next_heartbeat, retry_at);
     }
     auto wake = std::min(next_heartbeat, opt_.maintenance ? next_leader_try : next_heartbeat);
     if (leader_) wake = std::min({wake, next_promote, next_rescue, next_prune});
     std::unique_lock lk(mu_);
-    maint_cv_.wait_until(lk, wake, [&] { return maintenance_stop_ || timers_changed_.load(); });
+    maint_cv_.wait_until(lk, wake,
+                         [&] { return maintenance_stop_ || (leader_ && timers_changed_.load()); });
   }
   if (leader_ && db) {
     try {

@@ -15,6 +15,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -97,7 +98,9 @@ class Runtime {
   struct Held {
     int32_t attempt;
     Millis timeout;
-    std::chrono::steady_clock::time_point fetched_at;
+    // Set when an executor starts the job: the timeout counts from here, not from the claim, and
+    // a job waiting in the local queue keeps its lease alive.
+    std::optional<std::chrono::steady_clock::time_point> started_at;
   };
   struct QueueState {
     std::string name;
@@ -109,6 +112,10 @@ class Runtime {
   void CompleterLoop(store::Connection& db);
   void Acked(const std::vector<Ack>& acks, int64_t matched);
   void Unacked(const std::vector<Ack>& acks);
+  // Drops the entry of `id` only if it still describes `attempt` (a rescued job may have come back
+  // to this worker as a newer attempt). Requires mu_.
+  void ForgetLocked(int64_t id, int32_t attempt);
+  void HandBackOrphans();
   void MaintenanceLoop();
   void RunJob(store::Connection& db, Job& job, std::mt19937_64& rng);
   void Accept(std::vector<Job>& jobs);

@@ -29,6 +29,9 @@ SELECT coalesce(x.queue, 'default'), x.kind, coalesce(x.args, '{}'::jsonb), coal
 FROM jsonb_to_recordset($1::jsonb) AS x(queue text, kind text, args jsonb, priority smallint, max_attempts int)
 
 -- name: job_fetch
+-- A claimed job gives up its unique key: new work with the key may queue behind it, and a retry
+-- or hand-back of the claimed job can never collide with that newer job (graphile-worker does
+-- the same).
 -- $1 queue, $2 limit, $3 lease owner, $4 lease ms, $5 now
 WITH clock AS (SELECT coalesce($5::timestamptz, now()) AS t),
 picked AS (
@@ -39,7 +42,8 @@ picked AS (
   FOR UPDATE SKIP LOCKED)
 UPDATE jobs j
 SET state = 'running', attempt = j.attempt + 1, lease_owner = $3,
-    lease_expires_at = clock.t + $4::bigint * interval '1 millisecond', started_at = clock.t
+    lease_expires_at = clock.t + $4::bigint * interval '1 millisecond', started_at = clock.t,
+    unique_key = NULL
 FROM picked, clock
 WHERE j.id = picked.id
 RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.priority, j.attempt, j.max_attempts,
@@ -63,7 +67,8 @@ picked AS (
 fetched AS (
   UPDATE jobs j
   SET state = 'running', attempt = j.attempt + 1, lease_owner = $3,
-      lease_expires_at = clock.t + $6::bigint * interval '1 millisecond', started_at = clock.t
+      lease_expires_at = clock.t + $6::bigint * interval '1 millisecond', started_at = clock.t,
+      unique_key = NULL
   FROM picked, clock
   WHERE j.id = picked.id
   RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.priority, j.attempt, j.max_attempts,
@@ -110,6 +115,13 @@ RETURNING id
 UPDATE jobs
 SET state = 'available', attempt = attempt - 1, lease_owner = NULL, lease_expires_at = NULL
 WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'running'
+RETURNING queue
+
+-- name: job_release_orphans
+-- $1 lease owner, $2 ids the owner knows it holds
+UPDATE jobs
+SET state = 'available', attempt = attempt - 1, lease_owner = NULL, lease_expires_at = NULL
+WHERE state = 'running' AND lease_owner = $1 AND NOT (id = ANY($2::bigint[]))
 RETURNING queue
 
 -- name: job_promote_due

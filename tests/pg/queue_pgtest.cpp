@@ -134,6 +134,23 @@ TEST_F(Queue, UniqueKeyKeepsThePendingJob) {
   EXPECT_NE(third.id, first.id);
 }
 
+TEST_F(Queue, AClaimedJobGoingBackNeverCollidesWithANewerJobOfItsKey) {
+  const auto old = Enq({.kind = "k", .max_attempts = 5, .unique_key = "periodic:x"});
+  const auto other = Enq({.kind = "k", .max_attempts = 5});
+  auto jobs = FetchAll("w1");
+  ASSERT_EQ(jobs.size(), 2u);
+  const auto newer = Enq({.kind = "k", .unique_key = "periodic:x"});
+  EXPECT_FALSE(newer.existed);
+  EXPECT_EQ(Retry(*db_, jobs[0], "w1", Millis(0), "again", false, clock_), Resolution::kDone);
+  ASSERT_EQ(FetchAll("w2", 1).size(), 1u);  // the retried one or the newer one, both keyed before
+  EXPECT_EQ(Release(*db_, {old.id, newer.id}, "w2"), 1);
+  clock_.Advance(kLease + Millis(1));
+  EXPECT_NO_THROW(RescueExpired(*db_, registry_, 100, clock_));
+  EXPECT_EQ(State(other.id), "available") << "the rescue of unrelated jobs must not be blocked";
+  EXPECT_EQ(Count("unique_key = 'periodic:x'"), 1)
+      << "only the never-claimed job still holds the key";
+}
+
 TEST_F(Queue, UniqueKeyReplaceMovesTheJobLater) {  // the debounce of route_message
   const auto first = Enq({.kind = "route",
                           .run_at = kStart + Millis(3'000),

@@ -163,18 +163,35 @@ TEST_F(Runtimes, ExactlyOneLeaderAndAnotherTakesOverWhenItStops) {
   EXPECT_TRUE(WaitFor([&] { return follower->IsLeader(); }, Millis(5'000)));
 }
 
-TEST_F(Runtimes, AKilledLeaderIsReplaced) {
+TEST_F(Runtimes, AKilledLeaderSessionResignsAndExactlyOneLeaderRemains) {
   Registry reg;
   auto a = std::make_unique<Runtime>(Options("a"), reg, SystemClock::Instance());
   a->Start();
   ASSERT_TRUE(WaitFor([&] { return a->IsLeader(); }));
   auto b = std::make_unique<Runtime>(Options("b"), reg, SystemClock::Instance());
   b->Start();
-  // The leader's session dies (machine lost): its advisory lock goes with it.
+  // The leader's session dies (machine lost, connection cut): its advisory lock goes with it, and
+  // the worker must notice rather than reconnect and go on believing it leads.
   db_->ExecRawOne(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
-      "'clubos-maintenance'");
-  EXPECT_TRUE(WaitFor([&] { return a->IsLeader() != b->IsLeader(); }, Millis(5'000)));
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+      "AND application_name = 'clubos-maintenance'");
+  auto lock_holders = [&] {
+    return db_
+        ->ExecRawOne(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 727002 AND "
+            "granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+        .At(0, 0)
+        .Int();
+  };
+  ASSERT_TRUE(
+      WaitFor([&] { return lock_holders() == 1 && int(a->IsLeader()) + int(b->IsLeader()) == 1; },
+              Millis(5'000)));
+  for (int i = 0; i < 10; ++i) {  // and it stays that way
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(int(a->IsLeader()) + int(b->IsLeader()), 1);
+    EXPECT_EQ(lock_holders(), 1);
+  }
 }
 
 TEST_F(Runtimes, GracefulStopLetsRunningJobsFinish) {
@@ -232,11 +249,13 @@ TEST_F(Runtimes, TheListenerReconnectsAfterItsBackendIsKilled) {
   rt.Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   db_->ExecRawOne(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+      "AND application_name = "
       "'clubos-listener'");
   ASSERT_TRUE(WaitFor([&] {
     return db_->ExecRawOne(
-                  "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                  "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                  "application_name = "
                   "'clubos-listener'")
                .At(0, 0)
                .Int() == 1;
@@ -258,7 +277,8 @@ TEST_F(Runtimes, WorkersSurviveTheirConnectionsBeingKilledMidRun) {
   for (int round = 0; round < 5; ++round) {
     std::this_thread::sleep_for(std::chrono::milliseconds(40));
     db_->ExecRawOne(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN "
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name IN "
         "('clubos-dispatcher', 'clubos-executor', 'clubos-completer', 'clubos-maintenance')");
   }
   ASSERT_TRUE(WaitFor([&] { return Count() == 0; }, Millis(30'000))) << Count() << " left";
