@@ -44,7 +44,7 @@ struct RuntimeOptions {
   Millis heartbeat_interval{10'000};
   Millis poll_interval{1'000};  // fallback for lost notifications
   Millis ack_flush{2};          // an ack waits at most this long for company
-  int ack_batch_max = 2'000;
+  int ack_batch_max = 1'000;
   Millis shutdown_grace{10'000};
   // Maintenance (leader only).
   bool maintenance = true;

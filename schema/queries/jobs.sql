@@ -1,4 +1,7 @@
 -- Named statements of the job queue. Parameters arrive as text and are cast here.
+-- Plans are generic (prepared statements), so a batch never joins a CTE to jobs: the planner,
+-- not knowing the LIMIT, picked a hash join over a sequential scan of the whole table (5.4 ms for a
+-- 100-job claim-and-ack on 20k rows); `id = ANY (ARRAY(...))` keeps it on the primary key (1.1 ms).
 -- Every statement that takes `now` accepts NULL for the database clock (production) or an explicit
 -- instant (tests with a fake clock). Every state-changing UPDATE compares-and-sets on the expected
 -- state, attempt and lease owner; zero rows means the job is no longer ours (a lost race).
@@ -44,8 +47,8 @@ UPDATE jobs j
 SET state = 'running', attempt = j.attempt + 1, lease_owner = $3,
     lease_expires_at = clock.t + $4::bigint * interval '1 millisecond', started_at = clock.t,
     unique_key = NULL
-FROM picked, clock
-WHERE j.id = picked.id
+FROM clock
+WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
 RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.priority, j.attempt, j.max_attempts,
           j.run_at, j.created_at
 
@@ -54,8 +57,9 @@ RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.priority, j.attempt, j.
 -- commit for both (Oban Pro acks in the fetch's transaction for the same reason).
 -- $1 ids, $2 attempts (parallel arrays), $3 lease owner, $4 queue, $5 limit, $6 lease ms, $7 now
 WITH done AS (
-  DELETE FROM jobs j USING unnest($1::bigint[], $2::int[]) AS c(id, attempt)
-  WHERE j.id = c.id AND j.attempt = c.attempt AND j.lease_owner = $3 AND j.state = 'running'
+  DELETE FROM jobs j
+  WHERE j.id = ANY ($1::bigint[]) AND j.attempt = ($2::int[])[array_position($1::bigint[], j.id)]
+    AND j.lease_owner = $3 AND j.state = 'running'
   RETURNING j.id),
 clock AS (SELECT coalesce($7::timestamptz, now()) AS t),
 picked AS (
@@ -69,8 +73,8 @@ fetched AS (
   SET state = 'running', attempt = j.attempt + 1, lease_owner = $3,
       lease_expires_at = clock.t + $6::bigint * interval '1 millisecond', started_at = clock.t,
       unique_key = NULL
-  FROM picked, clock
-  WHERE j.id = picked.id
+  FROM clock
+  WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
   RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.priority, j.attempt, j.max_attempts,
             j.run_at, j.created_at)
 SELECT d.completed, f.*
@@ -78,8 +82,9 @@ FROM (SELECT count(*) AS completed FROM done) d LEFT JOIN fetched f ON true
 
 -- name: job_complete
 -- $1 ids, $2 attempts, $3 lease owner
-DELETE FROM jobs j USING unnest($1::bigint[], $2::int[]) AS c(id, attempt)
-WHERE j.id = c.id AND j.attempt = c.attempt AND j.lease_owner = $3 AND j.state = 'running'
+DELETE FROM jobs j
+WHERE j.id = ANY ($1::bigint[]) AND j.attempt = ($2::int[])[array_position($1::bigint[], j.id)]
+  AND j.lease_owner = $3 AND j.state = 'running'
 
 -- name: job_retry
 -- Back to the queue $4 ms from now. $7 = 1 refunds the attempt (a deferral is not a failure).
@@ -133,7 +138,7 @@ WITH due AS (
   LIMIT $2::int
   FOR UPDATE SKIP LOCKED),
 promoted AS (
-  UPDATE jobs j SET state = 'available' FROM due WHERE j.id = due.id RETURNING j.queue)
+  UPDATE jobs j SET state = 'available' WHERE j.id = ANY (ARRAY(SELECT id FROM due)) RETURNING j.queue)
 SELECT queue, count(*) AS n FROM promoted GROUP BY queue
 
 -- name: job_next_due
@@ -154,7 +159,7 @@ rescued AS (
   UPDATE jobs j
   SET state = 'available', lease_owner = NULL, lease_expires_at = NULL,
       last_error = 'lease expired after attempt ' || j.attempt || ' (worker lost or job timed out)'
-  FROM expired WHERE j.id = expired.id
+  WHERE j.id = ANY (ARRAY(SELECT id FROM expired))
   RETURNING j.queue)
 SELECT queue, count(*) AS n FROM rescued GROUP BY queue
 
