@@ -10,7 +10,9 @@
 #include "app/cli.h"
 #include "app/commands.h"
 #include "core/log.h"
+#include "statemachines/action_machine.h"
 #include "statemachines/job_machine.h"
+#include "statemachines/thread_machine.h"
 #include "store/db.h"
 #include "store/migrator.h"
 #include "workers/runtime.h"
@@ -117,11 +119,13 @@ int CmdStatemachine(const Args& args) {
         "usage: clubos statemachine dot job\n  prints the transition table as a Graphviz diagram");
     return f.Has("--help") ? 0 : 2;
   }
-  if (pos[1] == "job") {
-    std::cout << sm::JobMachine().Dot();
-    return 0;
+  for (const sm::Table* t : {&sm::ThreadMachine(), &sm::ActionMachine(), &sm::JobMachine()}) {
+    if (t->name() == pos[1]) {
+      std::cout << t->Dot();
+      return 0;
+    }
   }
-  throw UsageError("unknown state machine '" + pos[1] + "' (known: job)");
+  throw UsageError("unknown state machine '" + pos[1] + "' (known: thread, action, job)");
 }
 
 }  // namespace clubos::app

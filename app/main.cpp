@@ -22,7 +22,8 @@ commands:
   worker                         run a queue worker; start as many as the load needs
   bench queue                    queue benchmarks (drain throughput, idle wake-up latency)
   demo                           a short queue demonstration on CLUBOS_DATABASE_URL
-  statemachine dot job           a state machine's transition table as a Graphviz diagram
+  statemachine dot thread|action|job
+                                 a state machine's transition table as a Graphviz diagram
 
 environment:
   CLUBOS_DATABASE_URL            libpq URI, e.g. postgresql://user@host:5432/clubos

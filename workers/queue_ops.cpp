@@ -9,22 +9,26 @@
 namespace clubos::workers {
 namespace {
 
+Job JobFromRow(const store::Result& r, std::size_t i) {
+  Job j;
+  j.id = r.At(i, "id").Int64();
+  j.queue = r.At(i, "queue").Str();
+  j.kind = r.At(i, "kind").Str();
+  j.args = r.At(i, "args").Str();
+  j.priority = r.At(i, "priority").Int();
+  j.attempt = r.At(i, "attempt").Int();
+  j.max_attempts = r.At(i, "max_attempts").Int();
+  j.run_at = r.At(i, "run_at").Time();
+  j.created_at = r.At(i, "created_at").Time();
+  return j;
+}
+
 std::vector<Job> ReadJobs(const store::Result& r) {
   std::vector<Job> jobs;
   jobs.reserve(r.Size());
   for (std::size_t i = 0; i < r.Size(); ++i) {
-    if (r.At(i, "id").IsNull()) continue;  // CompleteAndFetch's row when nothing was fetched
-    Job j;
-    j.id = r.At(i, "id").Int64();
-    j.queue = r.At(i, "queue").Str();
-    j.kind = r.At(i, "kind").Str();
-    j.args = r.At(i, "args").Str();
-    j.priority = r.At(i, "priority").Int();
-    j.attempt = r.At(i, "attempt").Int();
-    j.max_attempts = r.At(i, "max_attempts").Int();
-    j.run_at = r.At(i, "run_at").Time();
-    j.created_at = r.At(i, "created_at").Time();
-    jobs.push_back(std::move(j));
+    if (r.At(i, "id").IsNull()) continue;  // the one row of a claim that found nothing
+    jobs.push_back(JobFromRow(r, i));
   }
   // UPDATE ... RETURNING has no order; dispatch in the queue's order.
   std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
@@ -68,9 +72,7 @@ int64_t SumCounts(const store::Result& per_queue) {
 
 FetchResult Fetch(store::Connection& db, const std::string& queue, int limit,
                   const std::string& owner, Millis lease, const Clock& clock) {
-  auto r = db.ExecOne("job_fetch",
-                      {queue, limit, owner, static_cast<int64_t>(lease.count()), clock.DbNow()});
-  return {ReadJobs(r), 0};
+  return CompleteAndFetch(db, {}, queue, limit, owner, lease, clock);  // nothing to ack
 }
 
 FetchResult CompleteAndFetch(store::Connection& db, const std::vector<Ack>& acks,
@@ -173,16 +175,7 @@ RescueResult RescueExpired(store::Connection& db, const Registry& registry, int 
     out.killed = 0;
     auto finals = tx.Exec("job_rescue_final", {clock.DbNow(), limit});
     for (std::size_t i = 0; i < finals.Size(); ++i) {
-      Job j;
-      j.id = finals.At(i, "id").Int64();
-      j.queue = finals.At(i, "queue").Str();
-      j.kind = finals.At(i, "kind").Str();
-      j.args = finals.At(i, "args").Str();
-      j.priority = finals.At(i, "priority").Int();
-      j.attempt = finals.At(i, "attempt").Int();
-      j.max_attempts = finals.At(i, "max_attempts").Int();
-      j.run_at = finals.At(i, "run_at").Time();
-      j.created_at = finals.At(i, "created_at").Time();
+      const Job j = JobFromRow(finals, i);
       const std::string reason = "lease expired on the last attempt (" + std::to_string(j.attempt) +
                                  " of " + std::to_string(j.max_attempts) + ")";
       tx.Exec("job_kill",

@@ -31,30 +31,12 @@ SELECT coalesce(x.queue, 'default'), x.kind, coalesce(x.args, '{}'::jsonb), coal
        coalesce($2::timestamptz, now())
 FROM jsonb_to_recordset($1::jsonb) AS x(queue text, kind text, args jsonb, priority smallint, max_attempts int)
 
--- name: job_fetch
+-- name: job_complete_and_fetch
+-- Claims the next batch of a queue, acknowledging finished jobs in the same statement: one round
+-- trip and one commit for both (Oban Pro acks in the fetch's transaction for the same reason).
 -- A claimed job gives up its unique key: new work with the key may queue behind it, and a retry
 -- or hand-back of the claimed job can never collide with that newer job (graphile-worker does
 -- the same).
--- $1 queue, $2 limit, $3 lease owner, $4 lease ms, $5 now
-WITH clock AS (SELECT coalesce($5::timestamptz, now()) AS t),
-picked AS (
-  SELECT id FROM jobs
-  WHERE state = 'available' AND queue = $1
-  ORDER BY priority, run_at, id
-  LIMIT $2::int
-  FOR UPDATE SKIP LOCKED)
-UPDATE jobs j
-SET state = 'running', attempt = j.attempt + 1, lease_owner = $3,
-    lease_expires_at = clock.t + $4::bigint * interval '1 millisecond', started_at = clock.t,
-    unique_key = NULL
-FROM clock
-WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
-RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.priority, j.attempt, j.max_attempts,
-          j.run_at, j.created_at
-
--- name: job_complete_and_fetch
--- Acknowledges finished jobs and claims the next batch in one statement: one round trip and one
--- commit for both (Oban Pro acks in the fetch's transaction for the same reason).
 -- $1 ids, $2 attempts (parallel arrays), $3 lease owner, $4 queue, $5 limit, $6 lease ms, $7 now
 WITH done AS (
   DELETE FROM jobs j

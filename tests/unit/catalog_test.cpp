@@ -30,8 +30,8 @@ TEST(Catalog, RejectsEmptyStatementsAndNames) {
 TEST(Catalog, BuiltinHasEveryStatementTheQueueCalls) {
   const auto& c = Catalog::Builtin();
   for (const char* name :
-       {"job_enqueue", "job_enqueue_many", "job_fetch", "job_complete_and_fetch", "job_complete",
-        "job_retry", "job_kill", "job_heartbeat", "job_release", "job_promote_due", "job_next_due",
+       {"job_enqueue", "job_enqueue_many", "job_complete_and_fetch", "job_complete", "job_retry",
+        "job_kill", "job_heartbeat", "job_release", "job_promote_due", "job_next_due",
         "job_rescue_retryable", "job_rescue_final", "job_prune_dead", "job_get", "periodic_claim",
         "leader_try_acquire", "leader_release"})
     EXPECT_TRUE(c.Has(name)) << name;

@@ -1,0 +1,46 @@
+#pragma once
+// A thread: one customer issue on one conversation (customer phone + facility line).
+// The names are a contract (design/state-machines.md): the API, audit SQL and outside tests use
+// them. Rows added beyond the contract are marked "ext".
+#include "statemachines/table.h"
+
+namespace clubos::sm {
+
+// clang-format off
+inline const Table& ThreadMachine() {
+  static const Table t(
+      "thread",
+      {"received", "routed", "awaiting_confirmation", "executed", "verified", "escalated", "closed"},
+      {"message_received", "routed", "confirmation_requested", "action_executed", "escalated", "confirmed",
+       "rejected", "confirmation_expired", "verified", "closed", "claimed", "resolved"},
+      {
+          // from                     event                     to                       note
+          {"received",              "message_received",       "=",                     "ext: more text before routing; the debounced route job moves later"},
+          {"received",              "routed",                 "routed",                "intent, decision and reasons stored"},
+          {"received",              "escalated",              "escalated",             "ext: routing itself failed (retries_exhausted)"},
+          {"routed",                "confirmation_requested", "awaiting_confirmation", "an action awaits the customer's YES"},
+          {"routed",                "action_executed",        "executed",              "the target system accepted the action"},
+          {"routed",                "escalated",              "escalated",             "reason code required"},
+          {"routed",                "message_received",       "received",              "new text: route again"},
+          {"awaiting_confirmation", "confirmed",              "=",                     "customer YES or API; the action starts executing"},
+          {"awaiting_confirmation", "rejected",               "closed",                "customer NO or operator"},
+          {"awaiting_confirmation", "confirmation_expired",   "escalated",             "reason not_confirmed"},
+          {"awaiting_confirmation", "action_executed",        "executed",              ""},
+          {"awaiting_confirmation", "escalated",              "escalated",             ""},
+          {"awaiting_confirmation", "message_received",       "received",              "other text: the pending action is cancelled, route again"},
+          {"executed",              "verified",               "verified",              "post-action state check passed"},
+          {"executed",              "escalated",              "escalated",             ""},
+          {"executed",              "message_received",       "=",                     "ext: stored; verification goes on"},
+          {"verified",              "closed",                 "closed",                "after a quiet period, or operator"},
+          {"verified",              "message_received",       "received",              "ext: the customer wrote again: route again"},
+          {"escalated",             "claimed",                "=",                     "an operator took it"},
+          {"escalated",             "resolved",               "closed",                "carries what the operator did"},
+          {"escalated",             "message_received",       "=",                     "ext: stored for the operator"},
+      });
+  return t;
+}
+// clang-format on
+
+inline bool ThreadIsOpen(std::string_view state) { return state != "closed"; }
+
+}  // namespace clubos::sm
