@@ -13,9 +13,92 @@ SET xmloption = content;
 SET client_min_messages = warning;
 SET row_security = off;
 
+--
+-- Name: transitions_append_only(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.transitions_append_only() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  RAISE EXCEPTION 'transitions is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+END $$;
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
+
+--
+-- Name: actions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.actions (
+    id bigint NOT NULL,
+    thread_id bigint,
+    kind text NOT NULL,
+    target jsonb NOT NULL,
+    params jsonb DEFAULT '{}'::jsonb NOT NULL,
+    triggered_by text NOT NULL,
+    reason text NOT NULL,
+    booking_id text,
+    state text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    attempt integer DEFAULT 0 NOT NULL,
+    idempotency_key text NOT NULL,
+    result text,
+    error text,
+    decision jsonb,
+    rollback_needed boolean DEFAULT false NOT NULL,
+    human_override boolean DEFAULT false NOT NULL,
+    confirm_expires_at timestamp with time zone,
+    executed_at timestamp with time zone,
+    verify_deadline timestamp with time zone,
+    baseline jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT actions_kind_check CHECK ((kind = ANY (ARRAY['reset_trackman'::text, 'reboot_pc'::text, 'unlock_door'::text, 'send_message'::text, 'notify_operator'::text, 'create_ticket'::text]))),
+    CONSTRAINT actions_result_check CHECK ((result = ANY (ARRAY['success'::text, 'failed'::text, 'inconclusive'::text]))),
+    CONSTRAINT actions_result_when_done CHECK (((state = 'verified'::text) <= (result = 'success'::text))),
+    CONSTRAINT actions_state_check CHECK ((state = ANY (ARRAY['received'::text, 'routed'::text, 'awaiting_confirmation'::text, 'executing'::text, 'executed'::text, 'verified'::text, 'escalated'::text, 'rejected'::text, 'cancelled'::text]))),
+    CONSTRAINT actions_triggered_by_check CHECK ((triggered_by ~ '^(router|chain|operator:.+)$'::text))
+);
+
+--
+-- Name: action_outcomes; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.action_outcomes AS
+ SELECT a.id AS action_id,
+    a.kind AS action,
+    ((a.target ->> 'bay'::text))::integer AS bay,
+    (a.target ->> 'location'::text) AS location,
+    a.result,
+    a.reason AS followed_sop,
+    a.triggered_by AS trigger_source,
+    a.human_override,
+    a.thread_id AS linked_thread,
+    a.rollback_needed,
+    a.state,
+    a.updated_at AS "timestamp",
+    1 AS schema_version
+   FROM public.actions a;
+
+--
+-- Name: actions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.actions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: actions_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.actions_id_seq OWNED BY public.actions.id;
 
 --
 -- Name: jobs; Type: TABLE; Schema: public; Owner: -
@@ -67,6 +150,40 @@ CREATE SEQUENCE public.jobs_id_seq
 ALTER SEQUENCE public.jobs_id_seq OWNED BY public.jobs.id;
 
 --
+-- Name: messages; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.messages (
+    id bigint NOT NULL,
+    thread_id bigint NOT NULL,
+    direction text NOT NULL,
+    external_id text,
+    from_phone text NOT NULL,
+    to_phone text NOT NULL,
+    body text NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT messages_body_check CHECK ((octet_length(body) <= 16384)),
+    CONSTRAINT messages_direction_check CHECK ((direction = ANY (ARRAY['in'::text, 'out'::text])))
+);
+
+--
+-- Name: messages_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.messages_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: messages_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.messages_id_seq OWNED BY public.messages.id;
+
+--
 -- Name: periodic_jobs; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -87,10 +204,124 @@ CREATE TABLE public.schema_migrations (
 );
 
 --
+-- Name: threads; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.threads (
+    id bigint NOT NULL,
+    location text NOT NULL,
+    customer_phone text NOT NULL,
+    facility_line text NOT NULL,
+    state text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    priority smallint DEFAULT 100 NOT NULL,
+    intent jsonb,
+    decision jsonb,
+    escalation_reason text,
+    escalation jsonb,
+    claimed_by text,
+    last_routed_message_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT threads_escalation_reason CHECK (((state = 'escalated'::text) <= (escalation_reason IS NOT NULL))),
+    CONSTRAINT threads_state_check CHECK ((state = ANY (ARRAY['received'::text, 'routed'::text, 'awaiting_confirmation'::text, 'executed'::text, 'verified'::text, 'escalated'::text, 'closed'::text])))
+);
+
+--
+-- Name: threads_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.threads_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: threads_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.threads_id_seq OWNED BY public.threads.id;
+
+--
+-- Name: transitions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.transitions (
+    id bigint NOT NULL,
+    entity text NOT NULL,
+    entity_id bigint NOT NULL,
+    from_state text,
+    event text NOT NULL,
+    to_state text NOT NULL,
+    actor text NOT NULL,
+    reason text,
+    data jsonb DEFAULT '{}'::jsonb NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT transitions_entity_check CHECK ((entity = ANY (ARRAY['thread'::text, 'action'::text])))
+);
+
+--
+-- Name: transitions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.transitions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: transitions_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.transitions_id_seq OWNED BY public.transitions.id;
+
+--
+-- Name: actions id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.actions ALTER COLUMN id SET DEFAULT nextval('public.actions_id_seq'::regclass);
+
+--
 -- Name: jobs id; Type: DEFAULT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.jobs ALTER COLUMN id SET DEFAULT nextval('public.jobs_id_seq'::regclass);
+
+--
+-- Name: messages id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.messages ALTER COLUMN id SET DEFAULT nextval('public.messages_id_seq'::regclass);
+
+--
+-- Name: threads id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.threads ALTER COLUMN id SET DEFAULT nextval('public.threads_id_seq'::regclass);
+
+--
+-- Name: transitions id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transitions ALTER COLUMN id SET DEFAULT nextval('public.transitions_id_seq'::regclass);
+
+--
+-- Name: actions actions_idempotency_key_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.actions
+    ADD CONSTRAINT actions_idempotency_key_key UNIQUE (idempotency_key);
+
+--
+-- Name: actions actions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.actions
+    ADD CONSTRAINT actions_pkey PRIMARY KEY (id);
 
 --
 -- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -98,6 +329,13 @@ ALTER TABLE ONLY public.jobs ALTER COLUMN id SET DEFAULT nextval('public.jobs_id
 
 ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
+
+--
+-- Name: messages messages_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.messages
+    ADD CONSTRAINT messages_pkey PRIMARY KEY (id);
 
 --
 -- Name: periodic_jobs periodic_jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -112,6 +350,32 @@ ALTER TABLE ONLY public.periodic_jobs
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+--
+-- Name: threads threads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.threads
+    ADD CONSTRAINT threads_pkey PRIMARY KEY (id);
+
+--
+-- Name: transitions transitions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transitions
+    ADD CONSTRAINT transitions_pkey PRIMARY KEY (id);
+
+--
+-- Name: actions_target_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX actions_target_idx ON public.actions USING btree (kind, ((target ->> 'device_id'::text)), created_at);
+
+--
+-- Name: actions_thread_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX actions_thread_idx ON public.actions USING btree (thread_id, id);
 
 --
 -- Name: jobs_dead_idx; Type: INDEX; Schema: public; Owner: -
@@ -142,6 +406,62 @@ CREATE INDEX jobs_scheduled_idx ON public.jobs USING btree (run_at) WHERE (state
 --
 
 CREATE UNIQUE INDEX jobs_unique_key_idx ON public.jobs USING btree (unique_key) WHERE ((unique_key IS NOT NULL) AND (state = ANY (ARRAY['scheduled'::text, 'available'::text])));
+
+--
+-- Name: messages_external_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX messages_external_id_idx ON public.messages USING btree (external_id) WHERE (external_id IS NOT NULL);
+
+--
+-- Name: messages_thread_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX messages_thread_idx ON public.messages USING btree (thread_id, id);
+
+--
+-- Name: threads_open_conversation_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX threads_open_conversation_idx ON public.threads USING btree (customer_phone, facility_line) WHERE (state <> 'closed'::text);
+
+--
+-- Name: threads_state_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX threads_state_idx ON public.threads USING btree (state, id);
+
+--
+-- Name: transitions_entity_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transitions_entity_idx ON public.transitions USING btree (entity, entity_id, id);
+
+--
+-- Name: transitions transitions_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER transitions_no_truncate BEFORE TRUNCATE ON public.transitions FOR EACH STATEMENT EXECUTE FUNCTION public.transitions_append_only();
+
+--
+-- Name: transitions transitions_no_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER transitions_no_update BEFORE DELETE OR UPDATE ON public.transitions FOR EACH ROW EXECUTE FUNCTION public.transitions_append_only();
+
+--
+-- Name: actions actions_thread_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.actions
+    ADD CONSTRAINT actions_thread_id_fkey FOREIGN KEY (thread_id) REFERENCES public.threads(id);
+
+--
+-- Name: messages messages_thread_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.messages
+    ADD CONSTRAINT messages_thread_id_fkey FOREIGN KEY (thread_id) REFERENCES public.threads(id);
 
 --
 -- PostgreSQL database dump complete

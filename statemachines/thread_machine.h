@@ -41,6 +41,8 @@ inline const Table& ThreadMachine() {
 }
 // clang-format on
 
-inline bool ThreadIsOpen(std::string_view state) { return state != "closed"; }
+inline bool ThreadIsOpen(std::string_view state) {
+  return state != "closed";
+}
 
 }  // namespace clubos::sm

@@ -82,7 +82,11 @@ std::unique_ptr<store::Connection> Connect() {
 
 void ResetDatabase() {
   auto c = Connect();
-  c->ExecRawOne("TRUNCATE jobs, periodic_jobs RESTART IDENTITY");
+  // transitions is append-only for everyone else; a test database may start over.
+  c->ExecRawOne(
+      "ALTER TABLE transitions DISABLE TRIGGER USER; "
+      "TRUNCATE jobs, periodic_jobs, transitions, actions, messages, threads RESTART IDENTITY; "
+      "ALTER TABLE transitions ENABLE TRIGGER USER");
 }
 
 }  // namespace clubos::pgtest

@@ -1,0 +1,160 @@
+#include "core/config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace clubos {
+namespace {
+
+using nlohmann::json;
+
+const json& Need(const json& j, const char* key, const std::string& where) {
+  if (!j.is_object() || !j.contains(key)) throw ConfigError(where + ": missing \"" + key + "\"");
+  return j.at(key);
+}
+
+std::string Str(const json& j, const char* key, const std::string& where) {
+  const auto& v = Need(j, key, where);
+  if (!v.is_string() || v.get<std::string>().empty())
+    throw ConfigError(where + "." + key + ": must be a non-empty string");
+  return v.get<std::string>();
+}
+
+std::vector<std::string> Strings(const json& j, const std::string& where) {
+  if (!j.is_array()) throw ConfigError(where + ": must be an array of strings");
+  std::vector<std::string> out;
+  for (const auto& v : j) {
+    if (!v.is_string()) throw ConfigError(where + ": must be an array of strings");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+Millis Ms(const json& j, const char* key, Millis def, const std::string& where) {
+  if (!j.is_object() || !j.contains(key)) return def;
+  const auto& v = j.at(key);
+  if (!v.is_number_integer() || v.get<int64_t>() < 0)
+    throw ConfigError(where + "." + key + ": must be a non-negative whole number of milliseconds");
+  return Millis(v.get<int64_t>());
+}
+
+}  // namespace
+
+const Bay* Location::FindBay(int number) const {
+  for (const auto& b : bays)
+    if (b.number == number) return &b;
+  return nullptr;
+}
+
+const Location* Config::LocationForLine(const std::string& phone_line) const {
+  for (const auto& l : locations)
+    for (const auto& p : l.phone_lines)
+      if (p == phone_line) return &l;
+  return nullptr;
+}
+
+const Location* Config::FindLocation(const std::string& id) const {
+  for (const auto& l : locations)
+    if (l.id == id) return &l;
+  return nullptr;
+}
+
+Config Config::Parse(const std::string& text) {
+  const json root = json::parse(text, nullptr, false);
+  if (root.is_discarded()) throw ConfigError("config is not valid JSON");
+  Config c;
+  const auto& facility = Need(root, "facility", "config");
+  c.facility_name = Str(facility, "name", "facility");
+  std::set<std::string> lines, ids;
+  for (const auto& lj : Need(facility, "locations", "facility")) {
+    Location l;
+    l.id = Str(lj, "id", "facility.locations[]");
+    const std::string where = "location " + l.id;
+    if (!ids.insert(l.id).second) throw ConfigError(where + ": duplicate id");
+    l.name = Str(lj, "name", where);
+    l.time_zone = Str(lj, "time_zone", where);
+    l.phone_lines = Strings(Need(lj, "phone_lines", where), where + ".phone_lines");
+    for (const auto& p : l.phone_lines)
+      if (!lines.insert(p).second)
+        throw ConfigError(where + ": phone line " + p + " belongs to two locations");
+    for (const auto& bj : Need(lj, "bays", where)) {
+      Bay b;
+      if (!bj.contains("number") || !bj.at("number").is_number_integer())
+        throw ConfigError(where + ".bays[]: number must be a whole number");
+      b.number = bj.at("number").get<int>();
+      b.device_id = Str(bj, "device_id", where + ".bays[" + std::to_string(b.number) + "]");
+      l.bays.push_back(b);
+    }
+    for (const auto& dj : Need(lj, "doors", where))
+      l.doors.push_back({Str(dj, "id", where + ".doors[]"), Str(dj, "name", where + ".doors[]"),
+                         Str(dj, "device_id", where + ".doors[]")});
+    c.locations.push_back(std::move(l));
+  }
+  if (c.locations.empty()) throw ConfigError("facility.locations: at least one location");
+
+  const json flow = root.value("flow", json::object());
+  c.flow.debounce = Ms(flow, "debounce_ms", c.flow.debounce, "flow");
+  c.flow.confirmation_ttl = Ms(flow, "confirmation_ttl_ms", c.flow.confirmation_ttl, "flow");
+  c.flow.verify_timeout = Ms(flow, "verify_timeout_ms", c.flow.verify_timeout, "flow");
+  c.flow.verify_poll = Ms(flow, "verify_poll_ms", c.flow.verify_poll, "flow");
+  c.flow.close_after = Ms(flow, "close_after_ms", c.flow.close_after, "flow");
+  if (flow.contains("rapid_messages")) {
+    const auto& r = flow.at("rapid_messages");
+    c.flow.rapid_count = r.value("count", c.flow.rapid_count);
+    c.flow.rapid_window = Ms(r, "window_ms", c.flow.rapid_window, "flow.rapid_messages");
+  }
+
+  const json policy = root.value("policy", json::object());
+  for (const auto& [category, pj] : policy.items()) {
+    CategoryPolicy p;
+    p.autonomy = pj.value("autonomy", false);
+    p.confidence_threshold = pj.value("confidence_threshold", 1.0);
+    p.confirmation_required = pj.value("confirmation", std::string()) == "required";
+    if (p.confidence_threshold < 0 || p.confidence_threshold > 1)
+      throw ConfigError("policy." + category + ".confidence_threshold: must be within 0..1");
+    c.policy[category] = p;
+  }
+
+  const json router = Need(root, "router", "config");
+  c.router.emergency = Strings(router.value("emergency", json::array()), "router.emergency");
+  c.router.human = Strings(router.value("human", json::array()), "router.human");
+  c.router.positive = Strings(router.value("positive", json::array()), "router.positive");
+  const json sensitive = router.value("sensitive", json::object());
+  for (const auto& [topic, phrases] : sensitive.items())
+    c.router.sensitive[topic] = Strings(phrases, "router.sensitive." + topic);
+  for (const auto& [category, phrases] : Need(router, "categories", "router").items()) {
+    for (const auto& [phrase, weight] : phrases.items()) {
+      if (!weight.is_number())
+        throw ConfigError("router.categories." + category + "." + phrase +
+                          ": weight must be a number");
+      c.router.categories[category][phrase] = weight.get<double>();
+    }
+  }
+  const json actions = router.value("actions", json::object());
+  for (const auto& [action, aj] : actions.items())
+    c.router.actions[action] = {
+        Str(aj, "category", "router.actions." + action),
+        Strings(Need(aj, "any", "router.actions." + action), "router.actions." + action + ".any")};
+  const json faq = router.value("faq", json::object());
+  for (const auto& [topic, fj] : faq.items())
+    c.router.faq[topic] = {
+        Strings(Need(fj, "match", "router.faq." + topic), "router.faq." + topic + ".match"),
+        Str(fj, "answer", "router.faq." + topic)};
+  return c;
+}
+
+Config Config::Load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return Parse(ss.str());
+  } catch (const ConfigError& e) {
+    throw ConfigError(path + ": " + e.what());
+  }
+}
+
+}  // namespace clubos
