@@ -121,6 +121,7 @@ Config Config::Parse(const std::string& text) {
   c.router.emergency = Strings(router.value("emergency", json::array()), "router.emergency");
   c.router.human = Strings(router.value("human", json::array()), "router.human");
   c.router.positive = Strings(router.value("positive", json::array()), "router.positive");
+  c.router.problem = Strings(router.value("problem", json::array()), "router.problem");
   const json sensitive = router.value("sensitive", json::object());
   for (const auto& [topic, phrases] : sensitive.items())
     c.router.sensitive[topic] = Strings(phrases, "router.sensitive." + topic);

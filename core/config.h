@@ -67,6 +67,7 @@ struct RouterConfig {
   std::vector<std::string> human;
   std::map<std::string, std::map<std::string, double>> categories;  // category -> phrase -> weight
   std::vector<std::string> positive;
+  std::vector<std::string> problem;  // a fault is reported: "thanks, but it froze again" still acts
   std::map<std::string, ActionPattern> actions;
   std::map<std::string, FaqEntry> faq;
 };

@@ -1,0 +1,48 @@
+#pragma once
+// Routing: what a customer's texts are about and what they ask for. The default router is
+// deterministic (weighted phrases from config, never compiled in); an LLM router can sit behind
+// the same interface and be consulted only when the patterns are not confident.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace clubos::workflows {
+
+struct Intent {
+  std::string category;    // tech | booking | access | faq | emergency | "" (unknown)
+  std::string action;      // reset_trackman | unlock_door | answer | "" (none)
+  std::optional<int> bay;  // as the customer wrote it; the policy checks it exists
+  std::string faq_topic;   // for action "answer"
+  double confidence = 0;   // 0..1
+  // A human must take it whatever the policy says, with this reason code.
+  std::string must_escalate;       // "" | emergency | operator_requested | policy_denied
+  std::vector<std::string> flags;  // why: "sensitive:refund", "positive", "emergency:smoke", ...
+  std::string router = "patterns";
+};
+
+class Router {
+ public:
+  virtual ~Router() = default;
+  // `texts`: every customer message since the last routing, oldest first.
+  virtual Intent Route(const std::vector<std::string>& texts) const = 0;
+};
+
+class PatternRouter final : public Router {
+ public:
+  explicit PatternRouter(const RouterConfig& config) : config_(config) {}
+  Intent Route(const std::vector<std::string>& texts) const override;
+
+ private:
+  const RouterConfig& config_;
+};
+
+// " text like this " : lower case, punctuation to spaces, padded, so a phrase matches whole words.
+std::string NormalizeForMatching(const std::string& text);
+// The bay a text names ("bay 3", "box two", "trackman 5", "bahía 2"), if any.
+std::optional<int> ExtractBay(const std::string& normalized);
+// YES / NO replies to a pending confirmation; nullopt for anything else.
+std::optional<bool> ParseConfirmation(const std::string& text);
+
+}  // namespace clubos::workflows
