@@ -100,6 +100,8 @@ Config Config::Parse(const std::string& text) {
   c.flow.verify_timeout = Ms(flow, "verify_timeout_ms", c.flow.verify_timeout, "flow");
   c.flow.verify_poll = Ms(flow, "verify_poll_ms", c.flow.verify_poll, "flow");
   c.flow.close_after = Ms(flow, "close_after_ms", c.flow.close_after, "flow");
+  c.flow.retry_base = Ms(flow, "retry_base_ms", c.flow.retry_base, "flow");
+  c.flow.retry_cap = Ms(flow, "retry_cap_ms", c.flow.retry_cap, "flow");
   if (flow.contains("rapid_messages")) {
     const auto& r = flow.at("rapid_messages");
     c.flow.rapid_count = r.value("count", c.flow.rapid_count);

@@ -56,6 +56,7 @@ CREATE TABLE public.actions (
     baseline jsonb,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    confirmed_by text,
     CONSTRAINT actions_kind_check CHECK ((kind = ANY (ARRAY['reset_trackman'::text, 'reboot_pc'::text, 'unlock_door'::text, 'send_message'::text, 'notify_operator'::text, 'create_ticket'::text]))),
     CONSTRAINT actions_result_check CHECK ((result = ANY (ARRAY['success'::text, 'failed'::text, 'inconclusive'::text]))),
     CONSTRAINT actions_result_when_done CHECK (((state = 'verified'::text) <= (result = 'success'::text))),

@@ -339,6 +339,16 @@ Result Connection::ExecRawOne(const std::string& sql) {
   }
 }
 
+Result Connection::ExecSql(const std::string& sql, const std::vector<Param>& params) {
+  try {
+    EnsureOpen();
+    pqxx::nontransaction n(*impl_->conn, "sql");
+    return Wrap(n.exec_params(sql, pqxx::prepare::make_dynamic_params(RawParams(params))));
+  } catch (...) {
+    Rethrow("sql");
+  }
+}
+
 std::unique_ptr<Connection> Connect(const std::string& url, ConnectionOptions options) {
   return std::make_unique<Connection>(url, Catalog::Builtin(), std::move(options));
 }

@@ -171,6 +171,9 @@ class Connection {
   Result ExecOne(const std::string& name, std::initializer_list<Param> params = {});
   Result ExecOne(const std::string& name, const std::vector<Param>& params);
   Result ExecRawOne(const std::string& sql);
+  // Plain SQL with parameters, autocommitted (test doubles and tools; the product uses named
+  // statements).
+  Result ExecSql(const std::string& sql, const std::vector<Param>& params);
 
   void Reconnect();
   int BackendPid();

@@ -1,0 +1,108 @@
+-- Named statements of the customer flow: threads, messages, actions, transitions.
+
+-- name: message_by_external_id
+SELECT id, thread_id FROM messages WHERE external_id = $1
+
+-- name: thread_open_lock
+SELECT id, state FROM threads
+WHERE customer_phone = $1 AND facility_line = $2 AND state <> 'closed'
+FOR UPDATE
+
+-- name: thread_insert
+-- $1 location, $2 customer phone, $3 facility line; NULL when another intake opened it first.
+INSERT INTO threads (location, customer_phone, facility_line, state)
+VALUES ($1, $2, $3, 'received')
+ON CONFLICT (customer_phone, facility_line) WHERE state <> 'closed' DO NOTHING
+RETURNING id
+
+-- name: message_insert
+-- $1 thread, $2 direction, $3 external id, $4 from, $5 to, $6 body, $7 at
+INSERT INTO messages (thread_id, direction, external_id, from_phone, to_phone, body, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now()))
+ON CONFLICT (external_id) WHERE external_id IS NOT NULL DO NOTHING
+RETURNING id
+
+-- name: thread_lock
+SELECT id, state, version, location, customer_phone, facility_line, last_routed_message_id, priority
+FROM threads WHERE id = $1 FOR UPDATE
+
+-- name: thread_set_state
+-- $1 id, $2 new state, $3 expected state
+UPDATE threads SET state = $2, version = version + 1, updated_at = now()
+WHERE id = $1 AND state = $3
+RETURNING version
+
+-- name: thread_set_routing
+-- $1 id, $2 intent, $3 decision, $4 priority, $5 last routed message
+UPDATE threads SET intent = $2::jsonb, decision = $3::jsonb, priority = $4::smallint,
+                   last_routed_message_id = $5
+WHERE id = $1
+
+-- name: thread_set_escalation
+UPDATE threads SET escalation_reason = $2, escalation = $3::jsonb WHERE id = $1
+
+-- name: thread_set_claim
+UPDATE threads SET claimed_by = $2 WHERE id = $1
+
+-- name: messages_since
+-- The customer's messages not yet routed, oldest first.
+SELECT id, body FROM messages
+WHERE thread_id = $1 AND direction = 'in' AND id > coalesce($2::bigint, 0)
+ORDER BY id
+
+-- name: messages_recent_count
+-- $1 thread, $2 window ms, $3 now
+SELECT count(*) AS n FROM messages
+WHERE thread_id = $1 AND direction = 'in'
+  AND received_at > coalesce($3::timestamptz, now()) - $2::bigint * interval '1 millisecond'
+
+-- name: action_insert
+-- $1 thread, $2 kind, $3 target, $4 params, $5 triggered_by, $6 reason, $7 idempotency key,
+-- $8 decision, $9 confirm expires at
+INSERT INTO actions (thread_id, kind, target, params, triggered_by, reason, state, idempotency_key,
+                     decision, confirm_expires_at)
+VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, 'received', $7, $8::jsonb, $9::timestamptz)
+RETURNING id
+
+-- name: action_lock
+SELECT id, thread_id, kind, target::text AS target, params::text AS params, state, attempt,
+       idempotency_key, baseline::text AS baseline, confirmed_by, confirm_expires_at, verify_deadline,
+       triggered_by
+FROM actions WHERE id = $1 FOR UPDATE
+
+-- name: action_get
+SELECT id, thread_id, kind, target::text AS target, params::text AS params, state, attempt,
+       idempotency_key, baseline::text AS baseline, confirmed_by, confirm_expires_at, verify_deadline,
+       triggered_by
+FROM actions WHERE id = $1
+
+-- name: action_set_state
+-- $1 id, $2 new state, $3 expected state
+UPDATE actions SET state = $2, version = version + 1, updated_at = now()
+WHERE id = $1 AND state = $3
+RETURNING version
+
+-- name: action_start
+-- Committed before the external call: the attempt and the state the call is measured against.
+UPDATE actions SET attempt = attempt + 1, baseline = $2::jsonb WHERE id = $1
+
+-- name: action_executed
+-- $1 id, $2 verify deadline
+UPDATE actions SET executed_at = now(), verify_deadline = $2::timestamptz WHERE id = $1
+
+-- name: action_set_result
+UPDATE actions SET result = $2, error = $3 WHERE id = $1
+
+-- name: action_confirm
+UPDATE actions SET confirmed_by = $2 WHERE id = $1
+
+-- name: action_pending_confirmation
+SELECT id FROM actions
+WHERE thread_id = $1 AND state = 'awaiting_confirmation' AND params ->> 'role' = 'primary'
+ORDER BY id DESC
+FOR UPDATE
+
+-- name: transition_insert
+-- $1 entity, $2 id, $3 from, $4 event, $5 to, $6 actor, $7 reason, $8 data
+INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
+VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::jsonb, '{}'::jsonb))

@@ -1,0 +1,315 @@
+// The customer flow end to end against real Postgres, real workers and the database-backed fake
+// facility: every path of the flow issue, and the history of every thread checked as a valid walk
+// through the transition table.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <thread>
+
+#include "statemachines/thread_machine.h"
+#include "store/db.h"
+#include "tests/support/pg.h"
+#include "workers/runtime.h"
+#include "workflows/engine.h"
+#include "workflows/fake_facility.h"
+#include "workflows/flow.h"
+
+using namespace clubos;
+using namespace clubos::workflows;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kCustomer = "+15555550100";
+constexpr const char* kBedford = "+15555550199";
+
+bool WaitFor(const std::function<bool()>& pred, Millis timeout = Millis(15'000)) {
+  const auto deadline = Steady::now() + timeout;
+  while (Steady::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
+
+Config TestConfig() {
+  Config c = Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
+  c.flow.debounce = Millis(0);
+  c.flow.confirmation_ttl = Millis(600);
+  c.flow.verify_timeout = Millis(500);
+  c.flow.verify_poll = Millis(50);
+  c.flow.close_after = Millis(60'000);
+  c.flow.retry_base = Millis(10);
+  c.flow.retry_cap = Millis(40);
+  return c;
+}
+
+class FlowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CLUBOS_REQUIRE_PG();
+    pgtest::ResetDatabase();
+    db_ = pgtest::Connect();
+    facility_ = std::make_unique<FakeFacility>(pgtest::TestDatabaseUrl());
+    db_->ExecRawOne("TRUNCATE fake_facility_calls, fake_facility_faults");
+    StartWorkers();
+  }
+  void TearDown() override {
+    if (runtime_) runtime_->Stop();
+  }
+  void StartWorkers() {
+    router_ = std::make_unique<PatternRouter>(config_.router);
+    flow_ = std::make_unique<Flow>(config_, *router_, *facility_, SystemClock::Instance());
+    registry_ = std::make_unique<workers::Registry>();
+    flow_->Register(*registry_);
+    workers::RuntimeOptions opt;
+    opt.database_url = pgtest::TestDatabaseUrl();
+    opt.concurrency = 4;
+    opt.rescue_interval = Millis(100);
+    runtime_ = std::make_unique<workers::Runtime>(opt, *registry_, SystemClock::Instance());
+    runtime_->Start();
+  }
+  IntakeResult Text(const std::string& body, const std::string& external_id = "") {
+    return flow_->Intake(*db_, {kCustomer, kBedford, body, external_id});
+  }
+  std::string ThreadState(int64_t id) {
+    return db_->ExecSql("SELECT state FROM threads WHERE id = $1", {id}).At(0, 0).Str();
+  }
+  std::string Escalation(int64_t id) {
+    return db_->ExecSql("SELECT coalesce(escalation_reason, '') FROM threads WHERE id = $1", {id})
+        .At(0, 0)
+        .Str();
+  }
+  bool ReachesState(int64_t thread, const std::string& state, Millis timeout = Millis(15'000)) {
+    return WaitFor([&] { return ThreadState(thread) == state; }, timeout);
+  }
+  int64_t Scalar(const std::string& sql, const std::vector<store::Param>& params = {}) {
+    return db_->ExecSql(sql, params).At(0, 0).Int64();
+  }
+  // Every thread's history is a walk through the table: each row starts where the last one ended.
+  void ExpectValidHistories() {
+    auto r = db_->ExecRawOne(
+        "SELECT entity, entity_id, from_state, event, to_state, "
+        "lag(to_state) OVER (PARTITION BY entity, entity_id ORDER BY id) AS prev FROM transitions "
+        "ORDER BY id");
+    ASSERT_GT(r.Size(), 0u);
+    for (std::size_t i = 0; i < r.Size(); ++i) {
+      const auto machine =
+          r.At(i, "entity").Str() == "thread" ? Machine::kThread : Machine::kAction;
+      const auto from = r.At(i, "from_state").OptStr();
+      const auto prev = r.At(i, "prev").OptStr();
+      EXPECT_EQ(from, prev) << "row " << i << ": history must be contiguous";
+      if (from) {
+        const auto next = TableOf(machine).Next(*from, r.At(i, "event").Str());
+        ASSERT_TRUE(next.has_value()) << *from << " + " << r.At(i, "event").Str();
+        EXPECT_EQ(std::string(*next), r.At(i, "to_state").Str());
+      }
+    }
+  }
+
+  Config config_ = TestConfig();
+  std::unique_ptr<store::Connection> db_;
+  std::unique_ptr<FakeFacility> facility_;
+  std::unique_ptr<PatternRouter> router_;
+  std::unique_ptr<Flow> flow_;
+  std::unique_ptr<workers::Registry> registry_;
+  std::unique_ptr<workers::Runtime> runtime_;
+};
+
+}  // namespace
+
+TEST_F(FlowTest, AFaqIsAnsweredAutonomouslyAndVerified) {
+  const auto in = Text("how much for an hour?");
+  ASSERT_TRUE(ReachesState(in.thread_id, "verified"));
+  EXPECT_EQ(facility_->Calls("send_message"), 1);
+  EXPECT_EQ(
+      Scalar("SELECT count(*) FROM action_outcomes WHERE linked_thread = $1 AND result = 'success'",
+             {in.thread_id}),
+      1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM fake_facility_calls WHERE detail LIKE '%$45/hour%'"), 1);
+  ExpectValidHistories();
+}
+
+TEST_F(FlowTest, AResetConfirmedByYesIsExecutedAndVerified) {
+  const auto in = Text("the trackman in bay 3 is frozen");
+  ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
+  ASSERT_TRUE(WaitFor([&] { return facility_->Calls("send_message") == 1; }))
+      << "the prompt went out";
+  EXPECT_EQ(facility_->Calls("reset_trackman"), 0) << "nothing physical before the YES";
+  const auto yes = Text("Yes please");
+  EXPECT_EQ(yes.thread_id, in.thread_id);
+  ASSERT_TRUE(ReachesState(in.thread_id, "verified"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM fake_facility_calls WHERE kind = 'reset_trackman' AND "
+                   "device = '103'"),
+            1);
+  ASSERT_TRUE(WaitFor([&] { return facility_->Calls("send_message") == 2; }))
+      << "and the customer is told";
+  ExpectValidHistories();
+}
+
+TEST_F(FlowTest, ANoClosesTheThreadAndTouchesNothing) {
+  const auto in = Text("door keypad is dead");
+  ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
+  Text("no");
+  ASSERT_TRUE(ReachesState(in.thread_id, "closed"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // past the confirmation's expiry
+  EXPECT_EQ(ThreadState(in.thread_id), "closed");
+  EXPECT_EQ(facility_->Calls("unlock_door"), 0);
+  ExpectValidHistories();
+}
+
+TEST_F(FlowTest, NoAnswerEscalatesAtExpiry) {
+  const auto in = Text("my code isn't opening the front door");
+  ASSERT_TRUE(ReachesState(in.thread_id, "escalated", Millis(5'000)));
+  EXPECT_EQ(Escalation(in.thread_id), "not_confirmed");
+  EXPECT_EQ(facility_->Calls("unlock_door"), 0);
+  ASSERT_TRUE(WaitFor([&] { return facility_->Calls("notify_operator") == 1; }));
+  EXPECT_THROW(
+      flow_->Confirm(*db_, Scalar("SELECT max(id) FROM actions WHERE kind = 'unlock_door'"), true,
+                     "api"),
+      IllegalTransition)
+      << "a late YES is refused";
+  ExpectValidHistories();
+}
+
+TEST_F(FlowTest, AResetWhoseDeviceNeverComesBackEscalatesStateUnchanged) {
+  facility_->SetFault("104", "stuck_offline", 100);
+  const auto in = Text("hey the simulator in bay 4 froze mid round");
+  ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
+  Text("YES");
+  ASSERT_TRUE(ReachesState(in.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(in.thread_id), "state_unchanged");
+  EXPECT_EQ(
+      Scalar("SELECT count(*) FROM actions WHERE kind = 'reset_trackman' AND result = 'failed'"),
+      1);
+  ExpectValidHistories();
+}
+
+TEST_F(FlowTest, ARefusedCallEscalatesActionFailed) {
+  facility_->SetFault("bedford-front", "reject", 1);
+  facility_->SetFault("0ed545f8-2fcd-4839-9021-b39e707f6aa9", "reject", 1);
+  const auto in = Text("I'm outside and locked out, booking at 7");
+  ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
+  Text("yes");
+  ASSERT_TRUE(ReachesState(in.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(in.thread_id), "action_failed");
+  ExpectValidHistories();
+}
+
+TEST_F(FlowTest, ATransientErrorIsRetriedThenEscalatedWhenItPersists) {
+  facility_->SetFault("102", "transient", 1'000);
+  const auto in = Text("TM not picking up my shots in box 2");
+  ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
+  Text("ok do it");
+  ASSERT_TRUE(ReachesState(in.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(in.thread_id), "retries_exhausted");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM jobs WHERE kind = 'execute_action' AND state = 'dead'"),
+            1);
+  EXPECT_EQ(
+      Scalar(
+          "SELECT count(*) FROM actions WHERE kind = 'reset_trackman' AND result = 'inconclusive'"),
+      1);
+  ExpectValidHistories();
+}
+
+TEST_F(FlowTest, ATransientErrorThatClearsIsRetriedToSuccess) {
+  facility_->SetFault("105", "transient", 2);
+  const auto in = Text("can you restart trackman 5 please");
+  ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
+  Text("y");
+  ASSERT_TRUE(ReachesState(in.thread_id, "verified"));
+  EXPECT_EQ(facility_->Calls("reset_trackman"), 1);
+}
+
+TEST_F(FlowTest, ADuplicateDeliveryStoresOneMessage) {
+  const auto a = Text("do you sell memberships", "AC123");
+  const auto b = Text("do you sell memberships", "AC123");
+  EXPECT_FALSE(a.duplicate);
+  EXPECT_TRUE(b.duplicate);
+  EXPECT_EQ(a.message_id, b.message_id);
+  EXPECT_EQ(a.thread_id, b.thread_id);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM messages WHERE external_id = 'AC123'"), 1);
+}
+
+TEST_F(FlowTest, ConcurrentMessagesOnOneConversationAreSerialized) {
+  runtime_->Stop();  // look at intake alone
+  std::vector<std::thread> ts;
+  std::vector<IntakeResult> out(8);
+  for (int i = 0; i < 8; ++i)
+    ts.emplace_back([&, i] {
+      auto c = pgtest::Connect();
+      out[static_cast<std::size_t>(i)] =
+          flow_->Intake(*c, {kCustomer, kBedford, "message " + std::to_string(i), ""});
+    });
+  for (auto& t : ts) t.join();
+  for (const auto& o : out) EXPECT_EQ(o.thread_id, out[0].thread_id);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM threads"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM messages"), 8);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM transitions WHERE entity = 'thread'"), 8);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM jobs WHERE kind = 'route_message'"), 1)
+      << "one pending route per thread";
+  EXPECT_EQ(Scalar("SELECT version FROM threads"), 8) << "no lost update";
+}
+
+TEST_F(FlowTest, SplitTextsAreRoutedOnceAfterTheDebounce) {
+  runtime_->Stop();
+  config_.flow.debounce = Millis(400);
+  StartWorkers();
+  const auto a = Text("hey");
+  Text("trackman frozen");
+  Text("bay 3");
+  ASSERT_TRUE(ReachesState(a.thread_id, "awaiting_confirmation"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM transitions WHERE entity = 'thread' AND event = 'routed'"),
+            1);
+  EXPECT_EQ(Scalar("SELECT (target ->> 'bay')::int FROM actions WHERE kind = 'reset_trackman'"), 3);
+}
+
+TEST_F(FlowTest, AnIllegalTransitionIsRefusedAndChangesNothing) {
+  const auto in = Text("how much for an hour?");
+  ASSERT_TRUE(ReachesState(in.thread_id, "verified"));
+  const auto before = Scalar("SELECT count(*) FROM transitions");
+  const auto action = Scalar("SELECT id FROM actions WHERE thread_id = $1", {in.thread_id});
+  try {
+    flow_->Confirm(*db_, action, true, "operator:sam");
+    FAIL() << "confirming a finished action must be refused";
+  } catch (const IllegalTransition& e) {
+    EXPECT_EQ(e.event(), "confirmed");
+    EXPECT_EQ(e.state(), "verified");
+  }
+  EXPECT_THROW(flow_->Claim(*db_, in.thread_id, "sam"), IllegalTransition);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM transitions"), before);
+  EXPECT_EQ(ThreadState(in.thread_id), "verified");
+}
+
+TEST_F(FlowTest, EmergenciesAndSensitiveMessagesGoStraightToAHuman) {
+  const auto fire = Text("the fire alarm is going off");
+  ASSERT_TRUE(ReachesState(fire.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(fire.thread_id), "emergency");
+  EXPECT_EQ(Scalar("SELECT priority FROM threads WHERE id = $1", {fire.thread_id}), 0);
+  ASSERT_TRUE(WaitFor([&] { return facility_->Calls("notify_operator") == 1; }));
+  flow_->Claim(*db_, fire.thread_id, "sam");
+  flow_->Resolve(*db_, fire.thread_id, "sam", "called the fire department",
+                 "false alarm, reset panel");
+  EXPECT_EQ(ThreadState(fire.thread_id), "closed");
+  EXPECT_EQ(
+      Scalar(
+          "SELECT count(*) FROM transitions WHERE entity_id = $1 AND entity = 'thread' AND actor = "
+          "'operator:sam'",
+          {fire.thread_id}),
+      2);
+  EXPECT_EQ(facility_->Calls("reset_trackman") + facility_->Calls("unlock_door"), 0);
+  ExpectValidHistories();
+}
+
+TEST_F(FlowTest, BadInputIsRefusedBeforeAnythingIsStored) {
+  EXPECT_THROW(flow_->Intake(*db_, {"5555", kBedford, "hi", ""}), InvalidInput);
+  EXPECT_THROW(flow_->Intake(*db_, {kCustomer, "+15550000000", "hi", ""}), InvalidInput);
+  EXPECT_THROW(flow_->Intake(*db_, {kCustomer, kBedford, "", ""}), InvalidInput);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM messages"), 0);
+}
+
+TEST_F(FlowTest, TheHistoryTableIsAppendOnly) {
+  Text("how much for an hour?");
+  EXPECT_THROW(db_->ExecRawOne("UPDATE transitions SET actor = 'someone else'"), store::DbError);
+  EXPECT_THROW(db_->ExecRawOne("DELETE FROM transitions"), store::DbError);
+}

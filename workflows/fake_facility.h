@@ -1,0 +1,45 @@
+#pragma once
+// A facility in the database: every call the flow makes is a row in fake_facility_calls,
+// autocommitted on the fake's own connection, so it survives the worker that made it (crash tests
+// count those rows) and the world's state is what those rows say. Faults per device come from
+// fake_facility_faults, so a test can set them from another process.
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "workflows/integration.h"
+
+namespace clubos::store {
+class Connection;
+}
+
+namespace clubos::workflows {
+
+class FakeFacility final : public Integration {
+ public:
+  explicit FakeFacility(const std::string& database_url);
+  ~FakeFacility() override;
+
+  bool Idempotent(const std::string& kind) const override;
+  std::string Baseline(const ActionView& action) override;
+  CallOutcome Execute(const ActionView& action) override;
+  StateCheck Check(const ActionView& action) override;
+  CallOutcome NotifyOperators(int64_t thread_id, const std::string& summary) override;
+
+  // Fault modes for a device (bay PC id, door id, or "sms" / "slack"):
+  //   stuck_offline  the call is accepted, the device never comes back (state unchanged)
+  //   reject         the call is refused (4xx)
+  //   transient      the next `count` calls fail with a temporary error, then it recovers
+  //   unknown        state checks cannot tell
+  void SetFault(const std::string& device, const std::string& mode, int count = 1);
+  void ClearFaults();
+  // How many calls of `kind` reached the facility for `idempotency_key` ("" for all keys).
+  int Calls(const std::string& kind, const std::string& idempotency_key = "");
+
+ private:
+  std::string FaultOf(const std::string& device, bool consume);
+  std::mutex mu_;
+  std::unique_ptr<store::Connection> db_;
+};
+
+}  // namespace clubos::workflows

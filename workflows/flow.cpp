@@ -1,0 +1,605 @@
+#include "workflows/flow.h"
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/log.h"
+#include "statemachines/thread_machine.h"
+#include "store/db.h"
+#include "workers/queue.h"
+#include "workflows/engine.h"
+#include "workflows/policy.h"
+
+namespace clubos::workflows {
+
+using nlohmann::json;
+using workers::EnqueueRequest;
+using workers::JobContext;
+using workers::Outcome;
+
+// A locked or read action row, parsed.
+class ActionRow {
+ public:
+  explicit ActionRow(const store::Result& r)
+      : id(r.At(0, "id").Int64()),
+        thread_id(r.At(0, "thread_id").OptInt64().value_or(0)),
+        kind(r.At(0, "kind").Str()),
+        state(r.At(0, "state").Str()),
+        key(r.At(0, "idempotency_key").Str()),
+        baseline(r.At(0, "baseline").OptStr().value_or("{}")),
+        confirmed_by(r.At(0, "confirmed_by").OptStr()),
+        confirm_expires_at(r.At(0, "confirm_expires_at").OptTime()),
+        verify_deadline(r.At(0, "verify_deadline").OptTime()),
+        target(json::parse(r.At(0, "target").Str())),
+        params(json::parse(r.At(0, "params").Str())) {}
+  int64_t id;
+  int64_t thread_id;
+  std::string kind, state, key, baseline;
+  std::optional<std::string> confirmed_by;
+  std::optional<TimePoint> confirm_expires_at, verify_deadline;
+  json target, params;
+  bool Primary() const { return params.value("role", "") == "primary"; }
+};
+
+namespace {
+
+constexpr int kActionJobAttempts = 5;
+
+std::string RandomKey() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+int64_t ArgId(const JobContext& ctx, const char* field) {
+  const json args = json::parse(ctx.job().args, nullptr, false);
+  if (args.is_discarded() || !args.contains(field) || !args.at(field).is_number_integer())
+    throw std::invalid_argument(std::string("job args lack ") + field);
+  return args.at(field).get<int64_t>();
+}
+
+bool ValidPhone(const std::string& p) {
+  if (p.size() < 8 || p.size() > 16 || p[0] != '+' || p[1] == '0') return false;
+  for (std::size_t i = 1; i < p.size(); ++i)
+    if (p[i] < '0' || p[i] > '9') return false;
+  return true;
+}
+
+std::string PromptFor(const ActionPlan& plan, const Location& location) {
+  if (plan.kind == "reset_trackman")
+    return "Sorry about that! Reply YES to restart the TrackMan in bay " +
+           std::to_string(*plan.bay) + " at " + location.name +
+           " (takes about a minute), or NO to leave it.";
+  if (plan.kind == "unlock_door")
+    return "Reply YES and we'll unlock the front door at " + location.name +
+           " for you now, or NO to cancel.";
+  return "Reply YES to go ahead, or NO to cancel.";
+}
+
+std::string DoneNotice(const ActionRow& a) {
+  if (a.kind == "reset_trackman")
+    return "Done: the TrackMan in bay " + std::to_string(a.target.value("bay", 0)) +
+           " has restarted and is back online. Enjoy your round!";
+  if (a.kind == "unlock_door") return "The door is unlocked now; come on in!";
+  return "Done.";
+}
+
+}  // namespace
+
+Flow::Flow(const Config& config, const Router& router, Integration& integration, const Clock& clock)
+    : config_(config), router_(router), integration_(integration), clock_(clock) {}
+
+ActionView Flow::ViewOf(const ActionRow& row) {
+  ActionView v;
+  v.id = row.id;
+  v.kind = row.kind;
+  v.idempotency_key = row.key;
+  v.location = row.target.value("location", "");
+  if (row.target.contains("bay")) v.bay = row.target.at("bay").get<int>();
+  v.device_id = row.target.value("device_id", "");
+  v.phone = row.target.value("phone", "");
+  v.from_line = row.target.value("from_line", "");
+  v.text = row.params.value("text", "");
+  v.baseline = row.baseline;
+  return v;
+}
+
+void Flow::Register(workers::Registry& registry) {
+  const workers::RetryPolicy retry{config_.flow.retry_base, config_.flow.retry_cap, 0.25};
+  auto add = [&](const char* kind, Outcome (Flow::*fn)(JobContext&)) {
+    registry.Register({kind,
+                       [this, fn](JobContext& ctx) { return (this->*fn)(ctx); },
+                       retry,
+                       Millis(60'000),
+                       {}});
+  };
+  add(kRouteMessage, &Flow::Route);
+  add(kExecuteAction, &Flow::Execute);
+  add(kSendMessage, &Flow::Execute);
+  add(kVerifyAction, &Flow::Verify);
+  add(kExpireConfirmation, &Flow::ExpireConfirmation);
+  add(kNotifyOperator, &Flow::Notify);
+  add(kCloseThread, &Flow::Close);
+  // A flow job that died after its last attempt hands its thread to a human.
+  registry.OnDead([this](store::Tx& tx, const workers::Job& job, const std::string& reason) {
+    const json args = json::parse(job.args, nullptr, false);
+    if (args.is_discarded()) return;
+    int64_t thread_id = args.value("thread_id", int64_t{0});
+    if (args.contains("action_id")) {
+      auto r = tx.Exec("action_lock", {args.at("action_id").get<int64_t>()});
+      if (r.Empty()) return;
+      const ActionRow a(r);
+      thread_id = a.thread_id;
+      if (a.state == "executing") {
+        Apply(tx, Machine::kAction, a.id, "execution_unknown", "worker", reason);
+        tx.Exec("action_set_result", {a.id, "inconclusive", reason});
+      }
+    }
+    if (thread_id && job.kind != kNotifyOperator)
+      Escalate(tx, thread_id, "retries_exhausted", job.kind + ": " + reason, "worker");
+  });
+}
+
+// ---- intake ------------------------------------------------------------------------------------
+
+IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
+  if (!ValidPhone(msg.from)) throw InvalidInput("from must be an E.164 phone number");
+  if (!ValidPhone(msg.to)) throw InvalidInput("to must be an E.164 phone number");
+  if (msg.body.empty() || msg.body.size() > 1600) throw InvalidInput("body must be 1..1600 bytes");
+  if (msg.external_id.size() > 200) throw InvalidInput("external_id is longer than 200 bytes");
+  const Location* location = config_.LocationForLine(msg.to);
+  if (!location)
+    throw InvalidInput("to " + msg.to + " is not a facility line in the configuration");
+  const std::optional<std::string> external =
+      msg.external_id.empty() ? std::nullopt : std::optional<std::string>(msg.external_id);
+
+  IntakeResult out;
+  db.Transact("intake", [&](store::Tx& tx) {
+    out = {};
+    if (external) {
+      auto dup = tx.Exec("message_by_external_id", {*external});
+      if (!dup.Empty()) {
+        out = {dup.At(0, "thread_id").Int64(), dup.At(0, "id").Int64(), true};
+        return;
+      }
+    }
+    auto open = tx.Exec("thread_open_lock", {msg.from, msg.to});
+    bool created = false;
+    if (open.Empty()) {
+      auto ins = tx.Exec("thread_insert", {location->id, msg.from, msg.to});
+      if (!ins.Empty()) {
+        out.thread_id = ins.At(0, "id").Int64();
+        created = true;
+      } else {  // another intake opened it a moment ago; it has committed now
+        open = tx.Exec("thread_open_lock", {msg.from, msg.to});
+      }
+    }
+    std::string state = "received";
+    if (!created) {
+      out.thread_id = open.At(0, "id").Int64();
+      state = open.At(0, "state").Str();
+    }
+    auto m = tx.Exec("message_insert",
+                     {out.thread_id, "in", external, msg.from, msg.to, msg.body, clock_.DbNow()});
+    if (m.Empty()) {  // the same provider id raced in through another request
+      auto dup = tx.Exec("message_by_external_id", {*external});
+      out = {dup.At(0, "thread_id").Int64(), dup.At(0, "id").Int64(), true};
+      return;
+    }
+    out.message_id = m.At(0, "id").Int64();
+    const std::string data = json{{"message_id", out.message_id}}.dump();
+
+    if (created) {
+      RecordCreated(tx, Machine::kThread, out.thread_id, "message_received", "received", "customer",
+                    data);
+    } else if (state == "awaiting_confirmation") {
+      auto pending = tx.Exec("action_pending_confirmation", {out.thread_id});
+      const auto reply = ParseConfirmation(msg.body);
+      if (!pending.Empty() && reply) {  // a YES/NO is not debounced
+        ConfirmLocked(tx, pending.At(0, "id").Int64(), *reply, "customer");
+        return;
+      }
+      for (std::size_t i = 0; i < pending.Size(); ++i)
+        Apply(tx, Machine::kAction, pending.At(i, "id").Int64(), "cancelled", "customer",
+              "the customer wrote again");
+      state =
+          Apply(tx, Machine::kThread, out.thread_id, "message_received", "customer", "", data).to;
+    } else {
+      state =
+          Apply(tx, Machine::kThread, out.thread_id, "message_received", "customer", "", data).to;
+    }
+    if (state == "received") {
+      // Debounced: a newer message moves the pending routing later instead of adding another.
+      EnqueueRequest route{
+          .kind = kRouteMessage,
+          .args = json{{"thread_id", out.thread_id}}.dump(),
+          .run_at = config_.flow.debounce.count() > 0
+                        ? std::optional<TimePoint>(clock_.Now() + config_.flow.debounce)
+                        : std::nullopt,
+          .unique_key = "route:" + std::to_string(out.thread_id),
+          .key_mode = workers::KeyMode::kReplace};
+      workers::Enqueue(tx, route, clock_);
+    }
+  });
+  return out;
+}
+
+// ---- routing and decision ----------------------------------------------------------------------
+
+Outcome Flow::Route(JobContext& ctx) {
+  const int64_t thread_id = ArgId(ctx, "thread_id");
+  ctx.db().Transact("route", [&](store::Tx& tx) {
+    auto t = tx.Exec("thread_lock", {thread_id});
+    if (t.Empty() || t.At(0, "state").Str() != "received") return ctx.CompleteInTx(tx);
+    const auto last_routed = t.At(0, "last_routed_message_id").OptInt64();
+    auto msgs = tx.Exec("messages_since", {thread_id, last_routed});
+    if (msgs.Empty()) return ctx.CompleteInTx(tx);
+    std::vector<std::string> texts;
+    for (std::size_t i = 0; i < msgs.Size(); ++i) texts.push_back(msgs.At(i, "body").Str());
+    const int64_t last_id = msgs.At(msgs.Size() - 1, "id").Int64();
+    const Location* location = config_.FindLocation(t.At(0, "location").Str());
+    if (!location) throw std::runtime_error("thread location is not in the configuration");
+
+    const Intent intent = router_.Route(texts);
+    const bool rapid =
+        last_routed && tx.Exec("messages_recent_count",
+                               {thread_id, static_cast<int64_t>(config_.flow.rapid_window.count()),
+                                clock_.DbNow()})
+                               .At(0, "n")
+                               .Int() >= config_.flow.rapid_count;
+    const Decision d = Decide({intent, *location, config_, rapid});
+
+    json intent_j = {{"category", intent.category},
+                     {"action", intent.action},
+                     {"entities", {{"location", location->id}}},
+                     {"confidence", intent.confidence},
+                     {"router", intent.router},
+                     {"flags", intent.flags}};
+    if (intent.bay) intent_j["entities"]["bay"] = *intent.bay;
+    if (!intent.faq_topic.empty()) intent_j["entities"]["faq_topic"] = intent.faq_topic;
+    json decision_j = {{"outcome", d.outcome}, {"reasons", d.reasons}, {"policy", "default-v1"}};
+    if (!d.escalation_reason.empty()) decision_j["escalation_reason"] = d.escalation_reason;
+    Apply(tx, Machine::kThread, thread_id, "routed", "router", d.outcome,
+          json{{"intent", intent_j}, {"decision", decision_j}}.dump());
+    tx.Exec("thread_set_routing",
+            {thread_id, intent_j.dump(), decision_j.dump(), d.priority, last_id});
+
+    if (d.outcome == "escalate") {
+      std::string detail;
+      for (const auto& r : d.reasons) detail += (detail.empty() ? "" : "; ") + r;
+      Escalate(tx, thread_id, d.escalation_reason, detail, "router", d.priority);
+      return ctx.CompleteInTx(tx);
+    }
+    const ActionPlan& plan = *d.action;
+    json target = {{"location", plan.location}};
+    if (plan.bay) target["bay"] = *plan.bay;
+    if (!plan.device_id.empty()) target["device_id"] = plan.device_id;
+    if (!plan.door_id.empty()) target["door_id"] = plan.door_id;
+    json params = {{"role", "primary"}};
+    if (plan.kind == "send_message") {
+      target["phone"] = t.At(0, "customer_phone").Str();
+      target["from_line"] = t.At(0, "facility_line").Str();
+      params["text"] = plan.text;
+    }
+    const bool confirm = d.outcome == "confirm_first";
+    const auto expires =
+        confirm ? std::optional<TimePoint>(clock_.Now() + config_.flow.confirmation_ttl)
+                : std::nullopt;
+    const int64_t action_id = CreateAction(tx, thread_id, plan.kind, target.dump(), params.dump(),
+                                           "router", plan.reason, decision_j.dump(), expires);
+    Apply(tx, Machine::kAction, action_id, "policy_decided", "router", d.outcome);
+    if (confirm) {
+      Apply(tx, Machine::kAction, action_id, "confirmation_requested", "router");
+      Apply(tx, Machine::kThread, thread_id, "confirmation_requested", "router", "",
+            json{{"action_id", action_id}}.dump());
+      Reply(tx, thread_id, "prompt", PromptFor(plan, *location),
+            "SOP confirm-before-physical-action", d.priority);
+      EnqueueRequest expire{.kind = kExpireConfirmation,
+                            .args = json{{"action_id", action_id}}.dump(),
+                            .priority = d.priority,
+                            .run_at = expires,
+                            .unique_key = "expire:" + std::to_string(action_id)};
+      workers::Enqueue(tx, expire, clock_);
+    } else {
+      EnqueueExecution(tx, action_id, plan.kind, d.priority);
+    }
+    ctx.CompleteInTx(tx);
+  });
+  return Outcome::Complete();
+}
+
+int64_t Flow::CreateAction(store::Tx& tx, int64_t thread_id, const std::string& kind,
+                           const std::string& target, const std::string& params,
+                           const std::string& triggered_by, const std::string& reason,
+                           const std::string& decision,
+                           std::optional<TimePoint> confirm_expires_at) {
+  const std::string key = "thread-" + std::to_string(thread_id) + "-" + kind + "-" + RandomKey();
+  auto r = tx.Exec("action_insert", {thread_id, kind, target, params, triggered_by, reason, key,
+                                     decision, confirm_expires_at});
+  const int64_t id = r.At(0, "id").Int64();
+  RecordCreated(tx, Machine::kAction, id, "requested", "received", triggered_by,
+                json{{"thread_id", thread_id}, {"kind", kind}}.dump());
+  return id;
+}
+
+void Flow::Reply(store::Tx& tx, int64_t thread_id, const std::string& role, const std::string& text,
+                 const std::string& reason, int priority) {
+  auto t = tx.Exec("thread_lock", {thread_id});
+  const json target = {{"location", t.At(0, "location").Str()},
+                       {"phone", t.At(0, "customer_phone").Str()},
+                       {"from_line", t.At(0, "facility_line").Str()}};
+  const json params = {{"role", role}, {"text", text}};
+  const int64_t id =
+      CreateAction(tx, thread_id, "send_message", target.dump(), params.dump(), "chain", reason,
+                   json{{"outcome", "execute"}}.dump(), std::nullopt);
+  Apply(tx, Machine::kAction, id, "policy_decided", "chain", "execute");
+  EnqueueExecution(tx, id, "send_message", priority);
+}
+
+void Flow::EnqueueExecution(store::Tx& tx, int64_t action_id, const std::string& kind,
+                            int priority) {
+  EnqueueRequest req{.kind = kind == "send_message" ? kSendMessage : kExecuteAction,
+                     .args = json{{"action_id", action_id}}.dump(),
+                     .priority = priority,
+                     .max_attempts = kActionJobAttempts,
+                     .unique_key = "exec:" + std::to_string(action_id)};
+  workers::Enqueue(tx, req, clock_);
+}
+
+// ---- confirmation ------------------------------------------------------------------------------
+
+void Flow::ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes, const std::string& actor) {
+  auto r = tx.Exec("action_lock", {action_id});
+  if (r.Empty()) throw NotFound("action " + std::to_string(action_id) + " does not exist");
+  const ActionRow a(r);
+  const std::string event = yes ? "confirmed" : "rejected";
+  if (a.state != "awaiting_confirmation" || a.confirmed_by)
+    throw IllegalTransition("action", action_id, a.confirmed_by ? "confirmed" : a.state, event);
+  if (a.confirm_expires_at && *a.confirm_expires_at <= clock_.Now())
+    throw IllegalTransition("action", action_id, "awaiting_confirmation (expired)", event);
+  const std::string data = json{{"action_id", action_id}}.dump();
+  if (yes) {
+    tx.Exec("action_confirm", {action_id, actor});
+    Apply(tx, Machine::kThread, a.thread_id, "confirmed", actor, "", data);
+    EnqueueExecution(tx, action_id, a.kind, 50);
+  } else {
+    Apply(tx, Machine::kAction, action_id, "rejected", actor);
+    Apply(tx, Machine::kThread, a.thread_id, "rejected", actor, "", data);
+  }
+}
+
+void Flow::Confirm(store::Connection& db, int64_t action_id, bool yes, const std::string& actor) {
+  db.Transact("confirm", [&](store::Tx& tx) { ConfirmLocked(tx, action_id, yes, actor); });
+}
+
+Outcome Flow::ExpireConfirmation(JobContext& ctx) {
+  const int64_t action_id = ArgId(ctx, "action_id");
+  ctx.db().Transact("expire_confirmation", [&](store::Tx& tx) {
+    auto r = tx.Exec("action_lock", {action_id});
+    if (r.Empty()) return ctx.CompleteInTx(tx);
+    const ActionRow a(r);
+    if (a.state != "awaiting_confirmation" || a.confirmed_by)
+      return ctx.CompleteInTx(tx);  // it moved on
+    Apply(tx, Machine::kAction, action_id, "confirmation_expired", "timer");
+    auto t = tx.Exec("thread_lock", {a.thread_id});
+    if (t.At(0, "state").Str() == "awaiting_confirmation") {
+      tx.Exec("thread_set_escalation",
+              {a.thread_id, "not_confirmed",
+               json{{"detail", "no reply before the confirmation expired"}}.dump()});
+      Apply(tx, Machine::kThread, a.thread_id, "confirmation_expired", "timer", "not_confirmed");
+      workers::Enqueue(tx,
+                       {.kind = kNotifyOperator,
+                        .args = json{{"thread_id", a.thread_id}}.dump(),
+                        .priority = 50},
+                       clock_);
+    }
+    ctx.CompleteInTx(tx);
+  });
+  return Outcome::Complete();
+}
+
+// ---- execution ---------------------------------------------------------------------------------
+
+Outcome Flow::Execute(JobContext& ctx) {
+  const int64_t action_id = ArgId(ctx, "action_id");
+  auto r = ctx.db().ExecOne("action_get", {action_id});
+  if (r.Empty()) return Outcome::Complete();
+  ActionRow a(r);
+  const bool startable =
+      a.state == "routed" || (a.state == "awaiting_confirmation" && a.confirmed_by);
+  CallOutcome call;
+  if (startable) {
+    ActionView view = ViewOf(a);
+    const std::string baseline = integration_.Baseline(view);
+    bool started = false;
+    ctx.db().Transact("execution_started", [&](store::Tx& tx) {
+      started = false;
+      const ActionRow locked(tx.Exec("action_lock", {action_id}));
+      if (!(locked.state == "routed" ||
+            (locked.state == "awaiting_confirmation" && locked.confirmed_by)))
+        return;
+      tx.Exec("action_start", {action_id, baseline});
+      Apply(tx, Machine::kAction, action_id, "execution_started", "worker");
+      started = true;
+    });
+    if (!started) return Outcome::Complete();
+    view.baseline = baseline;
+    // `executing` is committed: from here on a crash leaves a trace the next attempt checks.
+    call = integration_.Execute(view);
+  } else if (a.state == "executing") {
+    // Found mid-flight: a worker died, or the last call's outcome was unknown. Look before acting.
+    const ActionView view = ViewOf(a);
+    const StateCheck seen = integration_.Check(view);
+    if (seen == StateCheck::kChanged) {
+      call = {CallResult::kAccepted, "found done when recovering"};
+    } else if (integration_.Idempotent(a.kind)) {
+      call = integration_.Execute(view);  // same idempotency key
+    } else {
+      ctx.db().Transact("execution_unknown", [&](store::Tx& tx) {
+        const ActionRow locked(tx.Exec("action_lock", {action_id}));
+        if (locked.state == "executing") {
+          const std::string why =
+              "a non-idempotent call's outcome is unknown and the target shows no change";
+          Apply(tx, Machine::kAction, action_id, "execution_unknown", "worker", why);
+          tx.Exec("action_set_result", {action_id, "inconclusive", why});
+          Escalate(tx, locked.thread_id, "inconclusive", a.kind + ": " + why, "worker");
+        }
+        ctx.CompleteInTx(tx);
+      });
+      return Outcome::Complete();
+    }
+  } else {
+    return Outcome::Complete();  // cancelled, rejected, expired or already done
+  }
+  if (call.result == CallResult::kTransient) return Outcome::Retry(a.kind + ": " + call.detail);
+  ctx.db().Transact("execution_finished", [&](store::Tx& tx) {
+    FinishExecution(tx, action_id, call);
+    ctx.CompleteInTx(tx);
+  });
+  return Outcome::Complete();
+}
+
+void Flow::FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& outcome) {
+  const ActionRow a(tx.Exec("action_lock", {action_id}));
+  if (a.state != "executing") return;
+  if (outcome.result == CallResult::kAccepted) {
+    Apply(tx, Machine::kAction, action_id, "execution_succeeded", "worker", outcome.detail);
+    tx.Exec("action_executed", {action_id, clock_.Now() + config_.flow.verify_timeout});
+    workers::Enqueue(tx,
+                     {.kind = kVerifyAction,
+                      .args = json{{"action_id", action_id}}.dump(),
+                      .priority = 50,
+                      .unique_key = "verify:" + std::to_string(action_id)},
+                     clock_);
+    if (a.Primary()) {
+      auto t = tx.Exec("thread_lock", {a.thread_id});
+      const std::string ts = t.At(0, "state").Str();
+      if (ts == "routed" || ts == "awaiting_confirmation")
+        Apply(tx, Machine::kThread, a.thread_id, "action_executed", "worker", "",
+              json{{"action_id", action_id}}.dump());
+    }
+    return;
+  }
+  Apply(tx, Machine::kAction, action_id, "execution_failed", "worker", outcome.detail);
+  tx.Exec("action_set_result", {action_id, "failed", outcome.detail});
+  Escalate(tx, a.thread_id, "action_failed", a.kind + ": " + outcome.detail, "worker");
+}
+
+// ---- verification ------------------------------------------------------------------------------
+
+Outcome Flow::Verify(JobContext& ctx) {
+  const int64_t action_id = ArgId(ctx, "action_id");
+  auto r = ctx.db().ExecOne("action_get", {action_id});
+  if (r.Empty()) return Outcome::Complete();
+  const ActionRow a(r);
+  if (a.state != "executed") return Outcome::Complete();
+  const StateCheck seen = integration_.Check(ViewOf(a));
+  if (seen != StateCheck::kChanged && a.verify_deadline && clock_.Now() < *a.verify_deadline)
+    return Outcome::DeferUntil(clock_.Now() + config_.flow.verify_poll, "state not changed yet");
+  ctx.db().Transact("verification", [&](store::Tx& tx) {
+    const ActionRow locked(tx.Exec("action_lock", {action_id}));
+    if (locked.state != "executed") return ctx.CompleteInTx(tx);
+    if (seen == StateCheck::kChanged) {
+      Apply(tx, Machine::kAction, action_id, "verification_passed", "worker");
+      tx.Exec("action_set_result", {action_id, "success", nullptr});
+      if (locked.Primary()) {
+        auto t = tx.Exec("thread_lock", {locked.thread_id});
+        if (t.At(0, "state").Str() == "executed") {
+          Apply(tx, Machine::kThread, locked.thread_id, "verified", "worker", "",
+                json{{"action_id", action_id}}.dump());
+          workers::Enqueue(tx,
+                           {.kind = kCloseThread,
+                            .args = json{{"thread_id", locked.thread_id}}.dump(),
+                            .run_at = clock_.Now() + config_.flow.close_after,
+                            .unique_key = "close:" + std::to_string(locked.thread_id)},
+                           clock_);
+          if (locked.kind != "send_message")
+            Reply(tx, locked.thread_id, "notice", DoneNotice(locked), "SOP tell-the-customer", 100);
+        }
+      }
+    } else {
+      const bool unchanged = seen == StateCheck::kUnchanged;
+      const std::string why = unchanged
+                                  ? "the target shows no change before the verification deadline"
+                                  : "the target's state could not be read before the deadline";
+      Apply(tx, Machine::kAction, action_id,
+            unchanged ? "verification_failed" : "verification_timeout", "worker", why);
+      tx.Exec("action_set_result", {action_id, unchanged ? "failed" : "inconclusive", why});
+      Escalate(tx, locked.thread_id, unchanged ? "state_unchanged" : "inconclusive",
+               locked.kind + ": " + why, "worker");
+    }
+    ctx.CompleteInTx(tx);
+  });
+  return Outcome::Complete();
+}
+
+// ---- escalation, operators, closing ------------------------------------------------------------
+
+void Flow::Escalate(store::Tx& tx, int64_t thread_id, const std::string& reason,
+                    const std::string& detail, const std::string& actor, int priority) {
+  auto t = tx.Exec("thread_lock", {thread_id});
+  if (t.Empty()) return;
+  const std::string state = t.At(0, "state").Str();
+  if (!sm::ThreadMachine().Next(state, "escalated")) return;  // already with a human, or finished
+  // The reason first: the table's CHECK refuses an escalated thread without one.
+  tx.Exec("thread_set_escalation", {thread_id, reason, json{{"detail", detail}}.dump()});
+  Apply(tx, Machine::kThread, thread_id, "escalated", actor, reason,
+        json{{"reason", reason}, {"detail", detail}}.dump());
+  workers::Enqueue(tx,
+                   {.kind = kNotifyOperator,
+                    .args = json{{"thread_id", thread_id}}.dump(),
+                    .priority = priority},
+                   clock_);
+}
+
+Outcome Flow::Notify(JobContext& ctx) {
+  const int64_t thread_id = ArgId(ctx, "thread_id");
+  auto r = ctx.db().ExecSql(
+      "SELECT location, customer_phone, escalation_reason, escalation ->> 'detail' AS detail, "
+      "(SELECT body FROM messages WHERE thread_id = t.id AND direction = 'in' ORDER BY id DESC "
+      "LIMIT 1) AS last "
+      "FROM threads t WHERE id = $1",
+      {thread_id});
+  if (r.Empty()) return Outcome::Complete();
+  const std::string summary = "ClubOS escalation, thread " + std::to_string(thread_id) + " at " +
+                              r.At(0, "location").Str() + ", customer " +
+                              log::MaskPhone(r.At(0, "customer_phone").Str()) + ": " +
+                              r.At(0, "escalation_reason").OptStr().value_or("?") + " (" +
+                              r.At(0, "detail").OptStr().value_or("") + "). Last message: \"" +
+                              r.At(0, "last").OptStr().value_or("") + "\"";
+  const auto sent = integration_.NotifyOperators(thread_id, summary);
+  if (sent.result == CallResult::kTransient)
+    return Outcome::Retry("operator notification: " + sent.detail);
+  if (sent.result == CallResult::kRejected)
+    return Outcome::Fail("operator notification refused: " + sent.detail);
+  return Outcome::Complete();
+}
+
+Outcome Flow::Close(JobContext& ctx) {
+  const int64_t thread_id = ArgId(ctx, "thread_id");
+  ctx.db().Transact("close_thread", [&](store::Tx& tx) {
+    auto t = tx.Exec("thread_lock", {thread_id});
+    if (!t.Empty() && t.At(0, "state").Str() == "verified")
+      Apply(tx, Machine::kThread, thread_id, "closed", "timer", "quiet period after verification");
+    ctx.CompleteInTx(tx);
+  });
+  return Outcome::Complete();
+}
+
+void Flow::Claim(store::Connection& db, int64_t thread_id, const std::string& operator_name) {
+  db.Transact("claim", [&](store::Tx& tx) {
+    Apply(tx, Machine::kThread, thread_id, "claimed", "operator:" + operator_name);
+    tx.Exec("thread_set_claim", {thread_id, operator_name});
+  });
+}
+
+void Flow::Resolve(store::Connection& db, int64_t thread_id, const std::string& operator_name,
+                   const std::string& resolution, const std::string& note) {
+  db.Transact("resolve", [&](store::Tx& tx) {
+    Apply(tx, Machine::kThread, thread_id, "resolved", "operator:" + operator_name, resolution,
+          json{{"resolution", resolution}, {"note", note}}.dump());
+  });
+}
+
+}  // namespace clubos::workflows

@@ -1,0 +1,99 @@
+#pragma once
+// The customer flow: intake, routing, decision, confirmation, execution, verification, escalation,
+// closing. Each step is a job handler over the queue; each state change goes through Apply() in
+// the same transaction as the jobs it causes.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "workers/job.h"
+#include "workflows/integration.h"
+#include "workflows/router.h"
+
+namespace clubos::store {
+class Connection;
+class Tx;
+}  // namespace clubos::store
+
+namespace clubos::workflows {
+
+struct InboundMessage {
+  std::string from;  // the customer, E.164
+  std::string to;    // the facility line, E.164
+  std::string body;
+  std::string external_id;  // the provider's message id ("" when none): deduplication key
+};
+
+struct IntakeResult {
+  int64_t thread_id = 0;
+  int64_t message_id = 0;
+  bool duplicate = false;
+};
+
+// Bad input from the outside world: the API answers 400/422 with this message, nothing changes.
+class InvalidInput : public std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+// Job kinds (a contract: design/state-machines.md).
+inline constexpr const char* kRouteMessage = "route_message";
+inline constexpr const char* kExecuteAction = "execute_action";
+inline constexpr const char* kSendMessage = "send_message";
+inline constexpr const char* kVerifyAction = "verify_action";
+inline constexpr const char* kExpireConfirmation = "expire_confirmation";
+inline constexpr const char* kNotifyOperator = "notify_operator";
+inline constexpr const char* kCloseThread = "close_thread";
+
+class Flow {
+ public:
+  Flow(const Config& config, const Router& router, Integration& integration, const Clock& clock);
+
+  // Registers every job kind of the flow, and the dead-job hook that escalates its thread.
+  void Register(workers::Registry& registry);
+
+  // Stores an inbound message once (deduplicated on external_id) on the open thread of that
+  // conversation or a new one, and applies message_received in the same transaction. A YES/NO
+  // reply to a pending confirmation confirms or rejects it; anything else is routed (debounced).
+  IntakeResult Intake(store::Connection& db, const InboundMessage& msg);
+
+  // The same transition as a customer's YES/NO, for the API. Throws IllegalTransition when the
+  // action no longer awaits confirmation (too late, expired, already answered).
+  void Confirm(store::Connection& db, int64_t action_id, bool yes, const std::string& actor);
+
+  // An operator takes or closes an escalated thread.
+  void Claim(store::Connection& db, int64_t thread_id, const std::string& operator_name);
+  void Resolve(store::Connection& db, int64_t thread_id, const std::string& operator_name,
+               const std::string& resolution, const std::string& note);
+
+ private:
+  workers::Outcome Route(workers::JobContext& ctx);
+  workers::Outcome Execute(workers::JobContext& ctx);
+  workers::Outcome Verify(workers::JobContext& ctx);
+  workers::Outcome ExpireConfirmation(workers::JobContext& ctx);
+  workers::Outcome Notify(workers::JobContext& ctx);
+  workers::Outcome Close(workers::JobContext& ctx);
+
+  void ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes, const std::string& actor);
+  void Escalate(store::Tx& tx, int64_t thread_id, const std::string& reason,
+                const std::string& detail, const std::string& actor, int priority = 100);
+  int64_t CreateAction(store::Tx& tx, int64_t thread_id, const std::string& kind,
+                       const std::string& target, const std::string& params,
+                       const std::string& triggered_by, const std::string& reason,
+                       const std::string& decision, std::optional<TimePoint> confirm_expires_at);
+  void Reply(store::Tx& tx, int64_t thread_id, const std::string& role, const std::string& text,
+             const std::string& reason, int priority);
+  void EnqueueExecution(store::Tx& tx, int64_t action_id, const std::string& kind, int priority);
+  void FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& outcome);
+  ActionView ViewOf(const class ActionRow& row);
+
+  const Config& config_;
+  const Router& router_;
+  Integration& integration_;
+  const Clock& clock_;
+};
+
+}  // namespace clubos::workflows
