@@ -9,6 +9,7 @@
 
 #include "app/cli.h"
 #include "app/commands.h"
+#include "app/flow_wiring.h"
 #include "core/log.h"
 #include "statemachines/action_machine.h"
 #include "statemachines/job_machine.h"
@@ -67,14 +68,18 @@ int CmdMigrate(const Args& args) {
 }
 
 int CmdWorker(const Args& args) {
-  Flags f(
-      args,
-      {"--concurrency", "--queues", "--name", "--batch", "--lease-ms", "--grace-ms", "--poll-ms"},
-      {"--help"});
+  Flags f(args,
+          {"--concurrency", "--queues", "--name", "--batch", "--lease-ms", "--grace-ms",
+           "--poll-ms", "--config"},
+          {"--help"});
   if (f.Has("--help")) {
     std::puts(
         "usage: clubos worker [--concurrency 10] [--queues default] [--name ID] [--batch 100]\n"
-        "                     [--lease-ms 30000] [--grace-ms 10000] [--poll-ms 1000]\n"
+        "                     [--lease-ms 30000] [--grace-ms 10000] [--poll-ms 1000] [--config "
+        "clubos.json]\n"
+        "  with --config it runs the customer flow (route, execute, verify, ...) for that "
+        "facility;\n"
+        "  until the integrations land, actions reach the database-backed simulated facility.\n"
         "  runs jobs from the queues until SIGTERM/SIGINT: then it stops fetching, lets running\n"
         "  jobs finish within --grace-ms, hands back the rest and exits 0. Start as many workers\n"
         "  as the load needs, on any machine that reaches the database; one of them is elected\n"
@@ -97,6 +102,9 @@ int CmdWorker(const Args& args) {
   }
   workers::Registry registry;
   RegisterBuiltinKinds(registry);
+  std::unique_ptr<FlowWiring> flow;
+  if (f.Has("--config"))
+    flow = std::make_unique<FlowWiring>(f.Str("--config", ""), opt.database_url, registry);
   BlockStopSignals();
   workers::Runtime runtime(opt, registry, SystemClock::Instance());
   runtime.Start();

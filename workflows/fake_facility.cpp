@@ -1,5 +1,9 @@
 #include "workflows/fake_facility.h"
 
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
 #include "store/db.h"
 
 namespace clubos::workflows {
@@ -52,6 +56,12 @@ std::string FakeFacility::Baseline(const ActionView& a) {
 }
 
 CallOutcome FakeFacility::Execute(const ActionView& a) {
+  // Crash tests widen the window between the committed `executing` and the call's effect.
+  static const int latency_ms = [] {
+    const char* v = std::getenv("CLUBOS_FAKE_FACILITY_LATENCY_MS");
+    return v ? std::atoi(v) : 0;
+  }();
+  if (latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms));
   std::lock_guard lk(mu_);
   const std::string device = DeviceOf(a);
   const std::string fault = FaultOf(device, /*consume=*/true);
