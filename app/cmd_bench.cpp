@@ -16,14 +16,19 @@
 #include <thread>
 #include <vector>
 
+#include <atomic>
+#include <unordered_map>
 #include "app/cli.h"
 #include "app/commands.h"
 #include "app/private_pg.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "store/db.h"
 #include "store/migrator.h"
 #include "workers/queue.h"
 #include "workers/runtime.h"
+#include "workflows/fake_facility.h"
+#include "workflows/flow.h"
 
 extern char** environ;
 
@@ -285,10 +290,98 @@ int RunIdleLatency(const Flags& f) {
   return 0;
 }
 
+// Customer messages through the whole flow (routing, policy, action against a zero-latency
+// in-memory facility, verification), measured from the message's intake to its thread at rest.
+int RunFlow(const Flags& f) {
+  const int threads = static_cast<int>(f.Int("--threads", 2'000, 1, 1'000'000));
+  const int rate = static_cast<int>(f.Int("--rate", 0, 0, 100'000));
+  const int concurrency = static_cast<int>(f.Int("--concurrency", 8, 1, 1000));
+  Config config = Config::Load(f.Str("--config", "config/clubos.example.json"));
+  config.flow.debounce = Millis(0);  // the engine, not the wait for the customer to finish typing
+  config.flow.verify_poll = Millis(5);
+  config.policy["tech"].confirmation_required =
+      false;  // autonomous, so every thread reaches verified
+  BenchDb db;
+  const auto& clock = SystemClock::Instance();
+  auto facility = workflows::FakeFacility::InMemory();
+  workflows::PatternRouter router(config.router);
+  workflows::Flow flow(config, router, *facility, clock);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::unordered_map<int64_t, Steady::time_point> started;
+  std::vector<double> latencies;
+  int rested = 0, escalated = 0;
+  flow.OnRest([&](int64_t thread_id, const std::string& state) {
+    const auto now = Steady::now();
+    std::lock_guard lk(mu);
+    if (auto it = started.find(thread_id); it != started.end())
+      latencies.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
+    ++rested;
+    escalated += state == "escalated";
+    cv.notify_all();
+  });
+  workers::Registry registry;
+  flow.Register(registry);
+  workers::RuntimeOptions opt;
+  opt.database_url = db.url;
+  opt.concurrency = concurrency;
+  workers::Runtime runtime(opt, registry, clock);
+  auto probe = store::Connect(db.url);
+  const int64_t transitions_before =
+      probe->ExecRawOne("SELECT count(*) FROM transitions").At(0, 0).Int64();
+  runtime.Start();
+
+  const Location& bedford = config.locations.front();
+  const int senders = rate > 0 ? 1 : 4;
+  const auto t0 = Steady::now();
+  std::vector<std::thread> ts;
+  std::atomic<int> next{0};
+  for (int s = 0; s < senders; ++s) {
+    ts.emplace_back([&] {
+      auto conn = store::Connect(db.url);
+      for (int i; (i = next++) < threads;) {
+        if (rate > 0)
+          std::this_thread::sleep_until(t0 +
+                                        std::chrono::microseconds(int64_t{1'000'000} * i / rate));
+        char phone[24];
+        std::snprintf(phone, sizeof phone, "+1666%07d", i);
+        const auto bay = bedford.bays[static_cast<std::size_t>(i) % bedford.bays.size()].number;
+        const auto begin = Steady::now();
+        const auto in =
+            flow.Intake(*conn, {phone, bedford.phone_lines.front(),
+                                "the trackman in bay " + std::to_string(bay) + " is frozen", ""});
+        std::lock_guard lk(mu);
+        started.emplace(in.thread_id, begin);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  {
+    std::unique_lock lk(mu);
+    if (!cv.wait_for(lk, std::chrono::seconds(300), [&] { return rested >= threads; }))
+      throw std::runtime_error("only " + std::to_string(rested) + " of " + std::to_string(threads) +
+                               " threads came to rest within 300 s");
+  }
+  const double seconds = std::chrono::duration<double>(Steady::now() - t0).count();
+  runtime.Stop();
+  const int64_t transitions =
+      probe->ExecRawOne("SELECT count(*) FROM transitions").At(0, 0).Int64() - transitions_before;
+  std::printf(
+      "{\"bench\":\"flow\",\"threads\":%d,\"rate\":%d,\"concurrency\":%d,\"seconds\":%s,"
+      "\"threads_per_sec\":%.0f,\"transitions\":%lld,\"transitions_per_sec\":%.0f,\"escalated\":%d,"
+      "\"latency_ms\":{\"p50\":%s,\"p99\":%s}}\n",
+      threads, rate, concurrency, Fixed(seconds, 3).c_str(), threads / seconds,
+      static_cast<long long>(transitions), static_cast<double>(transitions) / seconds, escalated,
+      Fixed(Percentile(latencies, 0.5)).c_str(), Fixed(Percentile(latencies, 0.99)).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int CmdBench(const Args& args) {
-  Flags f(args, {"--jobs", "--concurrency", "--processes", "--batch", "--samples"},
+  Flags f(args,
+          {"--jobs", "--concurrency", "--processes", "--batch", "--samples", "--threads", "--rate",
+           "--config"},
           {"--help", "--json", "--idle-latency"});
   const auto& pos = f.positional();
   if (f.Has("--help") || pos.empty()) {
@@ -300,10 +393,16 @@ int CmdBench(const Args& args) {
         "code;\n"
         "  idle latency: one job at a time into an idle queue, enqueue-to-start.\n"
         "  Uses CLUBOS_DATABASE_URL, or starts a private durable Postgres when it is unset.\n"
+        "       clubos bench flow [--threads 2000] [--rate R] [--concurrency 8] [--config "
+        "clubos.json] [--json]\n"
+        "  flow: N customer messages (all at once, or R per second) through routing, policy, "
+        "action against a\n"
+        "  zero-latency in-memory facility and verification; message-to-verified latency.\n"
         "  The last line of output is one JSON object.");
     return f.Has("--help") ? 0 : 2;
   }
   if (pos[0] == "queue-child") return RunChild(f);
+  if (pos[0] == "flow") return RunFlow(f);
   if (pos[0] != "queue") throw UsageError("unknown benchmark '" + pos[0] + "' (known: queue)");
   return f.Has("--idle-latency") ? RunIdleLatency(f) : RunDrain(f);
 }

@@ -18,20 +18,29 @@ const sm::Table& TableOf(Machine machine) {
 }
 
 Applied Apply(store::Tx& tx, Machine machine, int64_t id, const std::string& event,
-              const std::string& actor, const std::string& reason, const std::string& data) {
+              const std::string& actor, const std::string& reason, const std::string& data,
+              const std::optional<std::string>& locked_state) {
   const bool thread = machine == Machine::kThread;
-  auto row = tx.Exec(thread ? "thread_lock" : "action_lock", {id});
-  if (row.Empty())
-    throw NotFound(std::string(EntityName(machine)) + " " + std::to_string(id) + " does not exist");
-  const std::string from = row.At(0, "state").Str();
+  std::string from;
+  if (locked_state) {
+    from = *locked_state;
+  } else {
+    auto row = tx.Exec(thread ? "thread_state_lock" : "action_state_lock", {id});
+    if (row.Empty())
+      throw NotFound(std::string(EntityName(machine)) + " " + std::to_string(id) +
+                     " does not exist");
+    from = row.At(0, "state").Str();
+  }
   const auto to = TableOf(machine).Next(from, event);
   if (!to) throw IllegalTransition(EntityName(machine), id, from, event);
-  // The row is locked, so the compare-and-set cannot lose; it guards against a caller bug.
-  auto set =
-      tx.Exec(thread ? "thread_set_state" : "action_set_state", {id, std::string(*to), from});
-  if (set.Empty()) throw std::logic_error("state changed under a row lock");
-  tx.Exec("transition_insert", {EntityName(machine), id, from, event, std::string(*to), actor,
-                                reason.empty() ? std::optional<std::string>() : reason, data});
+  auto moved = tx.Exec(thread ? "thread_transition" : "action_transition",
+                       {id, from, std::string(*to), event, actor,
+                        reason.empty() ? std::optional<std::string>() : reason, data});
+  // The row is locked by this transaction, so the compare-and-set cannot lose a race; no row means
+  // the caller's `locked_state` was wrong.
+  if (moved.Empty())
+    throw std::logic_error(std::string(EntityName(machine)) + " " + std::to_string(id) +
+                           " is not " + from);
   return {from, std::string(*to)};
 }
 

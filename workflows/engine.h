@@ -4,6 +4,7 @@
 // version, append the history row. The caller enqueues the consequences in the same transaction,
 // so a transition and its effects commit together or not at all.
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -42,9 +43,12 @@ struct Applied {
 };
 
 // Throws IllegalTransition (nothing written) or NotFound. `data` is a JSON object for the history.
+// `locked_state`: the caller already holds the row's lock in this transaction and read this state;
+// the transition then costs one statement instead of two.
 Applied Apply(store::Tx& tx, Machine machine, int64_t id, const std::string& event,
               const std::string& actor, const std::string& reason = "",
-              const std::string& data = "{}");
+              const std::string& data = "{}",
+              const std::optional<std::string>& locked_state = std::nullopt);
 // Records the birth of a row (from no state) in the history.
 void RecordCreated(store::Tx& tx, Machine machine, int64_t id, const std::string& event,
                    const std::string& to, const std::string& actor, const std::string& data = "{}");

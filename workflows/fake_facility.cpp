@@ -30,12 +30,35 @@ FakeFacility::FakeFacility(const std::string& database_url) : db_(store::Connect
 
 FakeFacility::~FakeFacility() = default;
 
+std::unique_ptr<FakeFacility> FakeFacility::InMemory() {
+  return std::unique_ptr<FakeFacility>(new FakeFacility());
+}
+
+void FakeFacility::Record(const std::string& kind, const std::string& device,
+                          const std::string& key, const std::string& detail) {
+  if (!db_) {
+    calls_.push_back({kind, device, key, detail != "no effect"});
+    effect_by_key_[key] = effect_by_key_[key] || detail != "no effect";
+    return;
+  }
+  db_->ExecSql(
+      "INSERT INTO fake_facility_calls (kind, device, idempotency_key, detail) VALUES ($1, $2, $3, "
+      "$4)",
+      {kind, device, key, detail});
+}
+
 bool FakeFacility::Idempotent(const std::string& kind) const {
   // Restarting TrackMan twice is harmless; a door opened twice or an SMS sent twice is not.
   return kind == "reset_trackman" || kind == "reboot_pc";
 }
 
 std::string FakeFacility::FaultOf(const std::string& device, bool consume) {
+  if (!db_) {
+    auto it = faults_.find(device);
+    if (it == faults_.end() || it->second.second <= 0) return "";
+    if (consume) --it->second.second;
+    return it->second.first;
+  }
   auto r = db_->ExecSql(
       consume ? "UPDATE fake_facility_faults SET remaining = remaining - 1 WHERE device = $1 AND "
                 "remaining > 0 "
@@ -47,6 +70,11 @@ std::string FakeFacility::FaultOf(const std::string& device, bool consume) {
 
 std::string FakeFacility::Baseline(const ActionView& a) {
   std::lock_guard lk(mu_);
+  if (!db_) {
+    std::size_t n = 0;
+    for (const auto& c : calls_) n += c.device == DeviceOf(a) && c.kind == a.kind;
+    return "{\"calls_before\":" + std::to_string(n) + "}";
+  }
   const auto n =
       db_->ExecSql("SELECT count(*) FROM fake_facility_calls WHERE device = $1 AND kind = $2",
                    {DeviceOf(a), a.kind})
@@ -67,10 +95,7 @@ CallOutcome FakeFacility::Execute(const ActionView& a) {
   const std::string fault = FaultOf(device, /*consume=*/true);
   if (fault == "reject") return {CallResult::kRejected, "400 refused by " + device};
   if (fault == "transient") return {CallResult::kTransient, "503 from " + device};
-  db_->ExecSql(
-      "INSERT INTO fake_facility_calls (kind, device, idempotency_key, detail) VALUES ($1, $2, $3, "
-      "$4)",
-      {a.kind, device, a.idempotency_key, fault == "stuck_offline" ? "no effect" : a.text});
+  Record(a.kind, device, a.idempotency_key, fault == "stuck_offline" ? "no effect" : a.text);
   return {CallResult::kAccepted, "accepted"};
 }
 
@@ -79,6 +104,10 @@ StateCheck FakeFacility::Check(const ActionView& a) {
   const std::string device = DeviceOf(a);
   const std::string fault = FaultOf(device, /*consume=*/false);
   if (fault == "unknown") return StateCheck::kUnknown;
+  if (!db_) {
+    const auto it = effect_by_key_.find(a.idempotency_key);
+    return it != effect_by_key_.end() && it->second ? StateCheck::kChanged : StateCheck::kUnchanged;
+  }
   const bool effect =
       !db_->ExecSql(
               "SELECT 1 FROM fake_facility_calls WHERE idempotency_key = $1 AND detail <> "
@@ -91,15 +120,16 @@ StateCheck FakeFacility::Check(const ActionView& a) {
 CallOutcome FakeFacility::NotifyOperators(int64_t thread_id, const std::string& summary) {
   std::lock_guard lk(mu_);
   if (FaultOf("slack", true) == "transient") return {CallResult::kTransient, "500 from slack"};
-  db_->ExecSql(
-      "INSERT INTO fake_facility_calls (kind, device, idempotency_key, detail) VALUES ($1, $2, $3, "
-      "$4)",
-      {"notify_operator", "slack", "thread:" + std::to_string(thread_id), summary});
+  Record("notify_operator", "slack", "thread:" + std::to_string(thread_id), summary);
   return {CallResult::kAccepted, "ok"};
 }
 
 void FakeFacility::SetFault(const std::string& device, const std::string& mode, int count) {
   std::lock_guard lk(mu_);
+  if (!db_) {
+    faults_[device] = {mode, count};
+    return;
+  }
   db_->ExecSql(
       "INSERT INTO fake_facility_faults (device, mode, remaining) VALUES ($1, $2, $3) ON CONFLICT "
       "(device) DO "
@@ -109,11 +139,20 @@ void FakeFacility::SetFault(const std::string& device, const std::string& mode, 
 
 void FakeFacility::ClearFaults() {
   std::lock_guard lk(mu_);
+  if (!db_) {
+    faults_.clear();
+    return;
+  }
   db_->ExecRawOne("DELETE FROM fake_facility_faults");
 }
 
 int FakeFacility::Calls(const std::string& kind, const std::string& key) {
   std::lock_guard lk(mu_);
+  if (!db_) {
+    int n = 0;
+    for (const auto& c : calls_) n += c.kind == kind && (key.empty() || c.key == key);
+    return n;
+  }
   return db_
       ->ExecSql(
           "SELECT count(*) FROM fake_facility_calls WHERE kind = $1 AND ($2 = '' OR "

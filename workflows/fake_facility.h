@@ -3,9 +3,11 @@
 // autocommitted on the fake's own connection, so it survives the worker that made it (crash tests
 // count those rows) and the world's state is what those rows say. Faults per device come from
 // fake_facility_faults, so a test can set them from another process.
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "workflows/integration.h"
 
@@ -18,6 +20,9 @@ namespace clubos::workflows {
 class FakeFacility final : public Integration {
  public:
   explicit FakeFacility(const std::string& database_url);
+  // The same facility kept in this process's memory: zero latency, nothing to count across
+  // processes (benchmarks of the engine itself).
+  static std::unique_ptr<FakeFacility> InMemory();
   ~FakeFacility() override;
 
   bool Idempotent(const std::string& kind) const override;
@@ -37,9 +42,19 @@ class FakeFacility final : public Integration {
   int Calls(const std::string& kind, const std::string& idempotency_key = "");
 
  private:
+  FakeFacility() = default;
   std::string FaultOf(const std::string& device, bool consume);
+  void Record(const std::string& kind, const std::string& device, const std::string& key,
+              const std::string& detail);
   std::mutex mu_;
-  std::unique_ptr<store::Connection> db_;
+  std::unique_ptr<store::Connection> db_;  // null: in memory
+  struct Call {
+    std::string kind, device, key;
+    bool effect;
+  };
+  std::vector<Call> calls_;
+  std::map<std::string, bool> effect_by_key_;
+  std::map<std::string, std::pair<std::string, int>> faults_;
 };
 
 }  // namespace clubos::workflows

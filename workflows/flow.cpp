@@ -132,7 +132,7 @@ void Flow::Register(workers::Registry& registry) {
       const ActionRow a(r);
       thread_id = a.thread_id;
       if (a.state == "executing") {
-        Apply(tx, Machine::kAction, a.id, "execution_unknown", "worker", reason);
+        Apply(tx, Machine::kAction, a.id, "execution_unknown", "worker", reason, "{}", a.state);
         tx.Exec("action_set_result", {a.id, "inconclusive", reason});
       }
     }
@@ -202,12 +202,14 @@ IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
       }
       for (std::size_t i = 0; i < pending.Size(); ++i)
         Apply(tx, Machine::kAction, pending.At(i, "id").Int64(), "cancelled", "customer",
-              "the customer wrote again");
-      state =
-          Apply(tx, Machine::kThread, out.thread_id, "message_received", "customer", "", data).to;
+              "the customer wrote again", "{}", std::string("awaiting_confirmation"));
+      state = Apply(tx, Machine::kThread, out.thread_id, "message_received", "customer", "", data,
+                    state)
+                  .to;
     } else {
-      state =
-          Apply(tx, Machine::kThread, out.thread_id, "message_received", "customer", "", data).to;
+      state = Apply(tx, Machine::kThread, out.thread_id, "message_received", "customer", "", data,
+                    state)
+                  .to;
     }
     if (state == "received") {
       // Debounced: a newer message moves the pending routing later instead of adding another.
@@ -261,7 +263,7 @@ Outcome Flow::Route(JobContext& ctx) {
     json decision_j = {{"outcome", d.outcome}, {"reasons", d.reasons}, {"policy", "default-v1"}};
     if (!d.escalation_reason.empty()) decision_j["escalation_reason"] = d.escalation_reason;
     Apply(tx, Machine::kThread, thread_id, "routed", "router", d.outcome,
-          json{{"intent", intent_j}, {"decision", decision_j}}.dump());
+          json{{"intent", intent_j}, {"decision", decision_j}}.dump(), std::string("received"));
     tx.Exec("thread_set_routing",
             {thread_id, intent_j.dump(), decision_j.dump(), d.priority, last_id});
 
@@ -288,11 +290,14 @@ Outcome Flow::Route(JobContext& ctx) {
                 : std::nullopt;
     const int64_t action_id = CreateAction(tx, thread_id, plan.kind, target.dump(), params.dump(),
                                            "router", plan.reason, decision_j.dump(), expires);
-    Apply(tx, Machine::kAction, action_id, "policy_decided", "router", d.outcome);
+    // Rows this transaction created or locked: their state is known, no lock query needed.
+    Apply(tx, Machine::kAction, action_id, "policy_decided", "router", d.outcome, "{}",
+          std::string("received"));
     if (confirm) {
-      Apply(tx, Machine::kAction, action_id, "confirmation_requested", "router");
+      Apply(tx, Machine::kAction, action_id, "confirmation_requested", "router", "", "{}",
+            std::string("routed"));
       Apply(tx, Machine::kThread, thread_id, "confirmation_requested", "router", "",
-            json{{"action_id", action_id}}.dump());
+            json{{"action_id", action_id}}.dump(), std::string("routed"));
       Reply(tx, thread_id, "prompt", PromptFor(plan, *location),
             "SOP confirm-before-physical-action", d.priority);
       EnqueueRequest expire{.kind = kExpireConfirmation,
@@ -333,7 +338,8 @@ void Flow::Reply(store::Tx& tx, int64_t thread_id, const std::string& role, cons
   const int64_t id =
       CreateAction(tx, thread_id, "send_message", target.dump(), params.dump(), "chain", reason,
                    json{{"outcome", "execute"}}.dump(), std::nullopt);
-  Apply(tx, Machine::kAction, id, "policy_decided", "chain", "execute");
+  Apply(tx, Machine::kAction, id, "policy_decided", "chain", "execute", "{}",
+        std::string("received"));
   EnqueueExecution(tx, id, "send_message", priority);
 }
 
@@ -364,7 +370,7 @@ void Flow::ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes, const std::
     Apply(tx, Machine::kThread, a.thread_id, "confirmed", actor, "", data);
     EnqueueExecution(tx, action_id, a.kind, 50);
   } else {
-    Apply(tx, Machine::kAction, action_id, "rejected", actor);
+    Apply(tx, Machine::kAction, action_id, "rejected", actor, "", "{}", a.state);
     Apply(tx, Machine::kThread, a.thread_id, "rejected", actor, "", data);
   }
 }
@@ -381,13 +387,14 @@ Outcome Flow::ExpireConfirmation(JobContext& ctx) {
     const ActionRow a(r);
     if (a.state != "awaiting_confirmation" || a.confirmed_by)
       return ctx.CompleteInTx(tx);  // it moved on
-    Apply(tx, Machine::kAction, action_id, "confirmation_expired", "timer");
+    Apply(tx, Machine::kAction, action_id, "confirmation_expired", "timer", "", "{}", a.state);
     auto t = tx.Exec("thread_lock", {a.thread_id});
     if (t.At(0, "state").Str() == "awaiting_confirmation") {
       tx.Exec("thread_set_escalation",
               {a.thread_id, "not_confirmed",
                json{{"detail", "no reply before the confirmation expired"}}.dump()});
-      Apply(tx, Machine::kThread, a.thread_id, "confirmation_expired", "timer", "not_confirmed");
+      Apply(tx, Machine::kThread, a.thread_id, "confirmation_expired", "timer", "not_confirmed",
+            "{}", std::string("awaiting_confirmation"));
       workers::Enqueue(tx,
                        {.kind = kNotifyOperator,
                         .args = json{{"thread_id", a.thread_id}}.dump(),
@@ -420,7 +427,7 @@ Outcome Flow::Execute(JobContext& ctx) {
             (locked.state == "awaiting_confirmation" && locked.confirmed_by)))
         return;
       tx.Exec("action_start", {action_id, baseline});
-      Apply(tx, Machine::kAction, action_id, "execution_started", "worker");
+      Apply(tx, Machine::kAction, action_id, "execution_started", "worker", "", "{}", locked.state);
       started = true;
     });
     if (!started) return Outcome::Complete();
@@ -441,7 +448,8 @@ Outcome Flow::Execute(JobContext& ctx) {
         if (locked.state == "executing") {
           const std::string why =
               "a non-idempotent call's outcome is unknown and the target shows no change";
-          Apply(tx, Machine::kAction, action_id, "execution_unknown", "worker", why);
+          Apply(tx, Machine::kAction, action_id, "execution_unknown", "worker", why, "{}",
+                locked.state);
           tx.Exec("action_set_result", {action_id, "inconclusive", why});
           Escalate(tx, locked.thread_id, "inconclusive", a.kind + ": " + why, "worker");
         }
@@ -453,37 +461,70 @@ Outcome Flow::Execute(JobContext& ctx) {
     return Outcome::Complete();  // cancelled, rejected, expired or already done
   }
   if (call.result == CallResult::kTransient) return Outcome::Retry(a.kind + ": " + call.detail);
+  const StateCheck seen =
+      call.result == CallResult::kAccepted ? integration_.Check(ViewOf(a)) : StateCheck::kUnknown;
   ctx.db().Transact("execution_finished", [&](store::Tx& tx) {
-    FinishExecution(tx, action_id, call);
+    FinishExecution(tx, action_id, call, seen);
     ctx.CompleteInTx(tx);
   });
   return Outcome::Complete();
 }
 
-void Flow::FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& outcome) {
+void Flow::FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& outcome,
+                           StateCheck seen) {
   const ActionRow a(tx.Exec("action_lock", {action_id}));
   if (a.state != "executing") return;
   if (outcome.result == CallResult::kAccepted) {
-    Apply(tx, Machine::kAction, action_id, "execution_succeeded", "worker", outcome.detail);
+    Apply(tx, Machine::kAction, action_id, "execution_succeeded", "worker", outcome.detail, "{}",
+          a.state);
     tx.Exec("action_executed", {action_id, clock_.Now() + config_.flow.verify_timeout});
-    workers::Enqueue(tx,
-                     {.kind = kVerifyAction,
-                      .args = json{{"action_id", action_id}}.dump(),
-                      .priority = 50,
-                      .unique_key = "verify:" + std::to_string(action_id)},
-                     clock_);
     if (a.Primary()) {
       auto t = tx.Exec("thread_lock", {a.thread_id});
       const std::string ts = t.At(0, "state").Str();
       if (ts == "routed" || ts == "awaiting_confirmation")
         Apply(tx, Machine::kThread, a.thread_id, "action_executed", "worker", "",
-              json{{"action_id", action_id}}.dump());
+              json{{"action_id", action_id}}.dump(), ts);
+    }
+    // The change is often visible at once (an SMS accepted, a door event logged): verify in this
+    // transaction instead of another job and another commit. Otherwise poll until the deadline.
+    if (seen == StateCheck::kChanged) {
+      Verified(tx, a);
+    } else {
+      workers::Enqueue(tx,
+                       {.kind = kVerifyAction,
+                        .args = json{{"action_id", action_id}}.dump(),
+                        .priority = 50,
+                        .run_at = clock_.Now() + config_.flow.verify_poll,
+                        .unique_key = "verify:" + std::to_string(action_id)},
+                       clock_);
     }
     return;
   }
-  Apply(tx, Machine::kAction, action_id, "execution_failed", "worker", outcome.detail);
+  Apply(tx, Machine::kAction, action_id, "execution_failed", "worker", outcome.detail, "{}",
+        a.state);
   tx.Exec("action_set_result", {action_id, "failed", outcome.detail});
   Escalate(tx, a.thread_id, "action_failed", a.kind + ": " + outcome.detail, "worker");
+}
+
+// The action's effect is visible: the action is verified, and a primary action's thread with it.
+void Flow::Verified(store::Tx& tx, const ActionRow& a) {
+  Apply(tx, Machine::kAction, a.id, "verification_passed", "worker", "", "{}",
+        std::string("executed"));
+  tx.Exec("action_set_result", {a.id, "success", nullptr});
+  if (!a.Primary()) return;
+  auto t = tx.Exec("thread_lock", {a.thread_id});
+  if (t.At(0, "state").Str() != "executed") return;
+  Apply(tx, Machine::kThread, a.thread_id, "verified", "worker", "",
+        json{{"action_id", a.id}}.dump(), std::string("executed"));
+  if (on_rest_) tx.AfterCommit([this, id = a.thread_id] { on_rest_(id, "verified"); });
+  workers::Enqueue(tx,
+                   {.kind = kCloseThread,
+                    .args = json{{"thread_id", a.thread_id}}.dump(),
+                    .run_at = clock_.Now() + config_.flow.close_after,
+                    .unique_key = "close:" + std::to_string(a.thread_id)},
+                   clock_);
+  if (a.kind != "send_message")
+    Reply(tx, a.thread_id, "notice", DoneNotice(a), "SOP tell-the-customer", 100);
 }
 
 // ---- verification ------------------------------------------------------------------------------
@@ -501,30 +542,15 @@ Outcome Flow::Verify(JobContext& ctx) {
     const ActionRow locked(tx.Exec("action_lock", {action_id}));
     if (locked.state != "executed") return ctx.CompleteInTx(tx);
     if (seen == StateCheck::kChanged) {
-      Apply(tx, Machine::kAction, action_id, "verification_passed", "worker");
-      tx.Exec("action_set_result", {action_id, "success", nullptr});
-      if (locked.Primary()) {
-        auto t = tx.Exec("thread_lock", {locked.thread_id});
-        if (t.At(0, "state").Str() == "executed") {
-          Apply(tx, Machine::kThread, locked.thread_id, "verified", "worker", "",
-                json{{"action_id", action_id}}.dump());
-          workers::Enqueue(tx,
-                           {.kind = kCloseThread,
-                            .args = json{{"thread_id", locked.thread_id}}.dump(),
-                            .run_at = clock_.Now() + config_.flow.close_after,
-                            .unique_key = "close:" + std::to_string(locked.thread_id)},
-                           clock_);
-          if (locked.kind != "send_message")
-            Reply(tx, locked.thread_id, "notice", DoneNotice(locked), "SOP tell-the-customer", 100);
-        }
-      }
+      Verified(tx, locked);
     } else {
       const bool unchanged = seen == StateCheck::kUnchanged;
       const std::string why = unchanged
                                   ? "the target shows no change before the verification deadline"
                                   : "the target's state could not be read before the deadline";
       Apply(tx, Machine::kAction, action_id,
-            unchanged ? "verification_failed" : "verification_timeout", "worker", why);
+            unchanged ? "verification_failed" : "verification_timeout", "worker", why, "{}",
+            locked.state);
       tx.Exec("action_set_result", {action_id, unchanged ? "failed" : "inconclusive", why});
       Escalate(tx, locked.thread_id, unchanged ? "state_unchanged" : "inconclusive",
                locked.kind + ": " + why, "worker");
@@ -545,7 +571,8 @@ void Flow::Escalate(store::Tx& tx, int64_t thread_id, const std::string& reason,
   // The reason first: the table's CHECK refuses an escalated thread without one.
   tx.Exec("thread_set_escalation", {thread_id, reason, json{{"detail", detail}}.dump()});
   Apply(tx, Machine::kThread, thread_id, "escalated", actor, reason,
-        json{{"reason", reason}, {"detail", detail}}.dump());
+        json{{"reason", reason}, {"detail", detail}}.dump(), state);
+  if (on_rest_) tx.AfterCommit([this, thread_id] { on_rest_(thread_id, "escalated"); });
   workers::Enqueue(tx,
                    {.kind = kNotifyOperator,
                     .args = json{{"thread_id", thread_id}}.dump(),
@@ -581,7 +608,8 @@ Outcome Flow::Close(JobContext& ctx) {
   ctx.db().Transact("close_thread", [&](store::Tx& tx) {
     auto t = tx.Exec("thread_lock", {thread_id});
     if (!t.Empty() && t.At(0, "state").Str() == "verified")
-      Apply(tx, Machine::kThread, thread_id, "closed", "timer", "quiet period after verification");
+      Apply(tx, Machine::kThread, thread_id, "closed", "timer", "quiet period after verification",
+            "{}", std::string("verified"));
     ctx.CompleteInTx(tx);
   });
   return Outcome::Complete();

@@ -3,6 +3,7 @@
 // closing. Each step is a job handler over the queue; each state change goes through Apply() in
 // the same transaction as the jobs it causes.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -52,6 +53,12 @@ class Flow {
  public:
   Flow(const Config& config, const Router& router, Integration& integration, const Clock& clock);
 
+  // Called after the commit that brings a thread to rest (verified or escalated): metrics,
+  // benchmarks, tests. Must be cheap and must not throw.
+  void OnRest(std::function<void(int64_t thread_id, const std::string& state)> fn) {
+    on_rest_ = std::move(fn);
+  }
+
   // Registers every job kind of the flow, and the dead-job hook that escalates its thread.
   void Register(workers::Registry& registry);
 
@@ -87,13 +94,16 @@ class Flow {
   void Reply(store::Tx& tx, int64_t thread_id, const std::string& role, const std::string& text,
              const std::string& reason, int priority);
   void EnqueueExecution(store::Tx& tx, int64_t action_id, const std::string& kind, int priority);
-  void FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& outcome);
+  void FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& outcome,
+                       StateCheck seen);
+  void Verified(store::Tx& tx, const class ActionRow& action);
   ActionView ViewOf(const class ActionRow& row);
 
   const Config& config_;
   const Router& router_;
   Integration& integration_;
   const Clock& clock_;
+  std::function<void(int64_t, const std::string&)> on_rest_;
 };
 
 }  // namespace clubos::workflows

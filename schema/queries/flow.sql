@@ -26,12 +26,6 @@ RETURNING id
 SELECT id, state, version, location, customer_phone, facility_line, last_routed_message_id, priority
 FROM threads WHERE id = $1 FOR UPDATE
 
--- name: thread_set_state
--- $1 id, $2 new state, $3 expected state
-UPDATE threads SET state = $2, version = version + 1, updated_at = now()
-WHERE id = $1 AND state = $3
-RETURNING version
-
 -- name: thread_set_routing
 -- $1 id, $2 intent, $3 decision, $4 priority, $5 last routed message
 UPDATE threads SET intent = $2::jsonb, decision = $3::jsonb, priority = $4::smallint,
@@ -76,12 +70,6 @@ SELECT id, thread_id, kind, target::text AS target, params::text AS params, stat
        triggered_by
 FROM actions WHERE id = $1
 
--- name: action_set_state
--- $1 id, $2 new state, $3 expected state
-UPDATE actions SET state = $2, version = version + 1, updated_at = now()
-WHERE id = $1 AND state = $3
-RETURNING version
-
 -- name: action_start
 -- Committed before the external call: the attempt and the state the call is measured against.
 UPDATE actions SET attempt = attempt + 1, baseline = $2::jsonb WHERE id = $1
@@ -106,3 +94,29 @@ FOR UPDATE
 -- $1 entity, $2 id, $3 from, $4 event, $5 to, $6 actor, $7 reason, $8 data
 INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
 VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::jsonb, '{}'::jsonb))
+
+-- name: thread_transition
+-- One statement per transition: compare-and-set the state, bump the version, append the history.
+-- $1 id, $2 from, $3 to, $4 event, $5 actor, $6 reason, $7 data. No row: the state was not $2.
+WITH moved AS (
+  UPDATE threads SET state = $3, version = version + 1, updated_at = now()
+  WHERE id = $1 AND state = $2
+  RETURNING id)
+INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
+SELECT 'thread', id, $2, $4, $3, $5, $6, coalesce($7::jsonb, '{}'::jsonb) FROM moved
+RETURNING entity_id
+
+-- name: action_transition
+WITH moved AS (
+  UPDATE actions SET state = $3, version = version + 1, updated_at = now()
+  WHERE id = $1 AND state = $2
+  RETURNING id)
+INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
+SELECT 'action', id, $2, $4, $3, $5, $6, coalesce($7::jsonb, '{}'::jsonb) FROM moved
+RETURNING entity_id
+
+-- name: thread_state_lock
+SELECT state FROM threads WHERE id = $1 FOR UPDATE
+
+-- name: action_state_lock
+SELECT state FROM actions WHERE id = $1 FOR UPDATE
