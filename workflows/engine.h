@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/clock.h"
 #include "statemachines/table.h"
 
 namespace clubos::store {
@@ -49,6 +50,17 @@ Applied Apply(store::Tx& tx, Machine machine, int64_t id, const std::string& eve
               const std::string& actor, const std::string& reason = "",
               const std::string& data = "{}",
               const std::optional<std::string>& locked_state = std::nullopt);
+// What an action's new state records along with it (one statement with the transition).
+struct ActionEffects {
+  std::optional<std::string> baseline;  // entering executing
+  std::optional<TimePoint> verify_deadline;
+  std::optional<std::string> result;  // success | failed | inconclusive
+  std::optional<std::string> error;
+};
+Applied ApplyAction(store::Tx& tx, int64_t id, const std::string& event, const std::string& actor,
+                    const std::string& reason, const std::string& locked_state,
+                    const ActionEffects& effects);
+
 // Records the birth of a row (from no state) in the history.
 void RecordCreated(store::Tx& tx, Machine machine, int64_t id, const std::string& event,
                    const std::string& to, const std::string& actor, const std::string& data = "{}");

@@ -132,8 +132,8 @@ void Flow::Register(workers::Registry& registry) {
       const ActionRow a(r);
       thread_id = a.thread_id;
       if (a.state == "executing") {
-        Apply(tx, Machine::kAction, a.id, "execution_unknown", "worker", reason, "{}", a.state);
-        tx.Exec("action_set_result", {a.id, "inconclusive", reason});
+        ApplyAction(tx, a.id, "execution_unknown", "worker", reason, a.state,
+                    {.result = "inconclusive", .error = reason});
       }
     }
     if (thread_id && job.kind != kNotifyOperator)
@@ -426,8 +426,8 @@ Outcome Flow::Execute(JobContext& ctx) {
       if (!(locked.state == "routed" ||
             (locked.state == "awaiting_confirmation" && locked.confirmed_by)))
         return;
-      tx.Exec("action_start", {action_id, baseline});
-      Apply(tx, Machine::kAction, action_id, "execution_started", "worker", "", "{}", locked.state);
+      ApplyAction(tx, action_id, "execution_started", "worker", "", locked.state,
+                  {.baseline = baseline});
       started = true;
     });
     if (!started) return Outcome::Complete();
@@ -448,9 +448,8 @@ Outcome Flow::Execute(JobContext& ctx) {
         if (locked.state == "executing") {
           const std::string why =
               "a non-idempotent call's outcome is unknown and the target shows no change";
-          Apply(tx, Machine::kAction, action_id, "execution_unknown", "worker", why, "{}",
-                locked.state);
-          tx.Exec("action_set_result", {action_id, "inconclusive", why});
+          ApplyAction(tx, action_id, "execution_unknown", "worker", why, locked.state,
+                      {.result = "inconclusive", .error = why});
           Escalate(tx, locked.thread_id, "inconclusive", a.kind + ": " + why, "worker");
         }
         ctx.CompleteInTx(tx);
@@ -475,9 +474,8 @@ void Flow::FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& 
   const ActionRow a(tx.Exec("action_lock", {action_id}));
   if (a.state != "executing") return;
   if (outcome.result == CallResult::kAccepted) {
-    Apply(tx, Machine::kAction, action_id, "execution_succeeded", "worker", outcome.detail, "{}",
-          a.state);
-    tx.Exec("action_executed", {action_id, clock_.Now() + config_.flow.verify_timeout});
+    ApplyAction(tx, action_id, "execution_succeeded", "worker", outcome.detail, a.state,
+                {.verify_deadline = clock_.Now() + config_.flow.verify_timeout});
     if (a.Primary()) {
       auto t = tx.Exec("thread_lock", {a.thread_id});
       const std::string ts = t.At(0, "state").Str();
@@ -500,17 +498,14 @@ void Flow::FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& 
     }
     return;
   }
-  Apply(tx, Machine::kAction, action_id, "execution_failed", "worker", outcome.detail, "{}",
-        a.state);
-  tx.Exec("action_set_result", {action_id, "failed", outcome.detail});
+  ApplyAction(tx, action_id, "execution_failed", "worker", outcome.detail, a.state,
+              {.result = "failed", .error = outcome.detail});
   Escalate(tx, a.thread_id, "action_failed", a.kind + ": " + outcome.detail, "worker");
 }
 
 // The action's effect is visible: the action is verified, and a primary action's thread with it.
 void Flow::Verified(store::Tx& tx, const ActionRow& a) {
-  Apply(tx, Machine::kAction, a.id, "verification_passed", "worker", "", "{}",
-        std::string("executed"));
-  tx.Exec("action_set_result", {a.id, "success", nullptr});
+  ApplyAction(tx, a.id, "verification_passed", "worker", "", "executed", {.result = "success"});
   if (!a.Primary()) return;
   auto t = tx.Exec("thread_lock", {a.thread_id});
   if (t.At(0, "state").Str() != "executed") return;
@@ -548,10 +543,9 @@ Outcome Flow::Verify(JobContext& ctx) {
       const std::string why = unchanged
                                   ? "the target shows no change before the verification deadline"
                                   : "the target's state could not be read before the deadline";
-      Apply(tx, Machine::kAction, action_id,
-            unchanged ? "verification_failed" : "verification_timeout", "worker", why, "{}",
-            locked.state);
-      tx.Exec("action_set_result", {action_id, unchanged ? "failed" : "inconclusive", why});
+      ApplyAction(tx, action_id, unchanged ? "verification_failed" : "verification_timeout",
+                  "worker", why, locked.state,
+                  {.result = unchanged ? "failed" : "inconclusive", .error = why});
       Escalate(tx, locked.thread_id, unchanged ? "state_unchanged" : "inconclusive",
                locked.kind + ": " + why, "worker");
     }

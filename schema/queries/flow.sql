@@ -70,17 +70,6 @@ SELECT id, thread_id, kind, target::text AS target, params::text AS params, stat
        triggered_by
 FROM actions WHERE id = $1
 
--- name: action_start
--- Committed before the external call: the attempt and the state the call is measured against.
-UPDATE actions SET attempt = attempt + 1, baseline = $2::jsonb WHERE id = $1
-
--- name: action_executed
--- $1 id, $2 verify deadline
-UPDATE actions SET executed_at = now(), verify_deadline = $2::timestamptz WHERE id = $1
-
--- name: action_set_result
-UPDATE actions SET result = $2, error = $3 WHERE id = $1
-
 -- name: action_confirm
 UPDATE actions SET confirmed_by = $2 WHERE id = $1
 
@@ -107,8 +96,19 @@ SELECT 'thread', id, $2, $4, $3, $5, $6, coalesce($7::jsonb, '{}'::jsonb) FROM m
 RETURNING entity_id
 
 -- name: action_transition
+-- As thread_transition, plus what the new state records: entering executing counts an attempt and
+-- keeps the baseline the call is measured against; executed stamps the time and the verification
+-- deadline; a result and error are kept when given.
+-- $8 baseline, $9 verify deadline, $10 result, $11 error
 WITH moved AS (
-  UPDATE actions SET state = $3, version = version + 1, updated_at = now()
+  UPDATE actions
+  SET state = $3, version = version + 1, updated_at = now(),
+      attempt = CASE WHEN $3 = 'executing' THEN attempt + 1 ELSE attempt END,
+      baseline = coalesce($8::jsonb, baseline),
+      executed_at = CASE WHEN $3 = 'executed' THEN now() ELSE executed_at END,
+      verify_deadline = coalesce($9::timestamptz, verify_deadline),
+      result = coalesce($10, result),
+      error = coalesce($11, error)
   WHERE id = $1 AND state = $2
   RETURNING id)
 INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
