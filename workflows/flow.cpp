@@ -3,7 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "core/assert.h"
 #include "core/log.h"
+#include "statemachines/action_machine.h"
 #include "statemachines/thread_machine.h"
 #include "store/db.h"
 #include "workers/queue.h"
@@ -288,18 +290,19 @@ Outcome Flow::Route(JobContext& ctx) {
     const auto expires =
         confirm ? std::optional<TimePoint>(clock_.Now() + config_.flow.confirmation_ttl)
                 : std::nullopt;
-    const int64_t action_id = CreateAction(tx, thread_id, plan.kind, target.dump(), params.dump(),
-                                           "router", plan.reason, decision_j.dump(), expires);
+    const int64_t action_id =
+        CreateAction(tx, thread_id, plan.kind, target.dump(), params.dump(), "router", plan.reason,
+                     decision_j.dump(), d.outcome, expires);
+    const ThreadContact contact{thread_id, location->id, t.At(0, "customer_phone").Str(),
+                                t.At(0, "facility_line").Str()};
     // Rows this transaction created or locked: their state is known, no lock query needed.
-    Apply(tx, Machine::kAction, action_id, "policy_decided", "router", d.outcome, "{}",
-          std::string("received"));
     if (confirm) {
       Apply(tx, Machine::kAction, action_id, "confirmation_requested", "router", "", "{}",
             std::string("routed"));
       Apply(tx, Machine::kThread, thread_id, "confirmation_requested", "router", "",
             json{{"action_id", action_id}}.dump(), std::string("routed"));
-      Reply(tx, thread_id, "prompt", PromptFor(plan, *location),
-            "SOP confirm-before-physical-action", d.priority);
+      Reply(tx, contact, "prompt", PromptFor(plan, *location), "SOP confirm-before-physical-action",
+            d.priority);
       EnqueueRequest expire{.kind = kExpireConfirmation,
                             .args = json{{"action_id", action_id}}.dump(),
                             .priority = d.priority,
@@ -317,29 +320,26 @@ Outcome Flow::Route(JobContext& ctx) {
 int64_t Flow::CreateAction(store::Tx& tx, int64_t thread_id, const std::string& kind,
                            const std::string& target, const std::string& params,
                            const std::string& triggered_by, const std::string& reason,
-                           const std::string& decision,
+                           const std::string& decision, const std::string& outcome,
                            std::optional<TimePoint> confirm_expires_at) {
+  // The statement writes received -policy_decided-> routed itself; the table must agree.
+  static const bool legal = sm::ActionMachine().Next("received", "policy_decided") == "routed";
+  CLUBOS_ASSERT(legal, "action_create disagrees with the action table");
   const std::string key = "thread-" + std::to_string(thread_id) + "-" + kind + "-" + RandomKey();
-  auto r = tx.Exec("action_insert", {thread_id, kind, target, params, triggered_by, reason, key,
-                                     decision, confirm_expires_at});
-  const int64_t id = r.At(0, "id").Int64();
-  RecordCreated(tx, Machine::kAction, id, "requested", "received", triggered_by,
-                json{{"thread_id", thread_id}, {"kind", kind}}.dump());
-  return id;
+  auto r =
+      tx.Exec("action_create",
+              {thread_id, kind, target, params, triggered_by, reason, key, decision,
+               confirm_expires_at, json{{"thread_id", thread_id}, {"kind", kind}}.dump(), outcome});
+  return r.At(0, "id").Int64();
 }
 
-void Flow::Reply(store::Tx& tx, int64_t thread_id, const std::string& role, const std::string& text,
-                 const std::string& reason, int priority) {
-  auto t = tx.Exec("thread_lock", {thread_id});
-  const json target = {{"location", t.At(0, "location").Str()},
-                       {"phone", t.At(0, "customer_phone").Str()},
-                       {"from_line", t.At(0, "facility_line").Str()}};
+void Flow::Reply(store::Tx& tx, const ThreadContact& to, const std::string& role,
+                 const std::string& text, const std::string& reason, int priority) {
+  const json target = {{"location", to.location}, {"phone", to.phone}, {"from_line", to.line}};
   const json params = {{"role", role}, {"text", text}};
   const int64_t id =
-      CreateAction(tx, thread_id, "send_message", target.dump(), params.dump(), "chain", reason,
-                   json{{"outcome", "execute"}}.dump(), std::nullopt);
-  Apply(tx, Machine::kAction, id, "policy_decided", "chain", "execute", "{}",
-        std::string("received"));
+      CreateAction(tx, to.thread_id, "send_message", target.dump(), params.dump(), "chain", reason,
+                   json{{"outcome", "execute"}}.dump(), "execute", std::nullopt);
   EnqueueExecution(tx, id, "send_message", priority);
 }
 
@@ -519,7 +519,10 @@ void Flow::Verified(store::Tx& tx, const ActionRow& a) {
                     .unique_key = "close:" + std::to_string(a.thread_id)},
                    clock_);
   if (a.kind != "send_message")
-    Reply(tx, a.thread_id, "notice", DoneNotice(a), "SOP tell-the-customer", 100);
+    Reply(tx,
+          {a.thread_id, t.At(0, "location").Str(), t.At(0, "customer_phone").Str(),
+           t.At(0, "facility_line").Str()},
+          "notice", DoneNotice(a), "SOP tell-the-customer", 100);
 }
 
 // ---- verification ------------------------------------------------------------------------------

@@ -49,6 +49,14 @@ inline constexpr const char* kExpireConfirmation = "expire_confirmation";
 inline constexpr const char* kNotifyOperator = "notify_operator";
 inline constexpr const char* kCloseThread = "close_thread";
 
+// Who a reply goes to: the thread's customer, from the line they wrote to.
+struct ThreadContact {
+  int64_t thread_id;
+  std::string location;
+  std::string phone;
+  std::string line;
+};
+
 class Flow {
  public:
   Flow(const Config& config, const Router& router, Integration& integration, const Clock& clock);
@@ -87,12 +95,14 @@ class Flow {
   void ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes, const std::string& actor);
   void Escalate(store::Tx& tx, int64_t thread_id, const std::string& reason,
                 const std::string& detail, const std::string& actor, int priority = 100);
+  // Creates an action already decided (received -policy_decided-> routed), with its history.
   int64_t CreateAction(store::Tx& tx, int64_t thread_id, const std::string& kind,
                        const std::string& target, const std::string& params,
                        const std::string& triggered_by, const std::string& reason,
-                       const std::string& decision, std::optional<TimePoint> confirm_expires_at);
-  void Reply(store::Tx& tx, int64_t thread_id, const std::string& role, const std::string& text,
-             const std::string& reason, int priority);
+                       const std::string& decision, const std::string& outcome,
+                       std::optional<TimePoint> confirm_expires_at);
+  void Reply(store::Tx& tx, const ThreadContact& to, const std::string& role,
+             const std::string& text, const std::string& reason, int priority);
   void EnqueueExecution(store::Tx& tx, int64_t action_id, const std::string& kind, int priority);
   void FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& outcome,
                        StateCheck seen);

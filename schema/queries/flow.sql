@@ -50,13 +50,22 @@ SELECT count(*) AS n FROM messages
 WHERE thread_id = $1 AND direction = 'in'
   AND received_at > coalesce($3::timestamptz, now()) - $2::bigint * interval '1 millisecond'
 
--- name: action_insert
--- $1 thread, $2 kind, $3 target, $4 params, $5 triggered_by, $6 reason, $7 idempotency key,
--- $8 decision, $9 confirm expires at
-INSERT INTO actions (thread_id, kind, target, params, triggered_by, reason, state, idempotency_key,
-                     decision, confirm_expires_at)
-VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, 'received', $7, $8::jsonb, $9::timestamptz)
-RETURNING id
+-- name: action_create
+-- An action is born decided: one statement inserts it in `routed` and records both steps of its
+-- history, (none) -requested-> received -policy_decided-> routed, in that order.
+-- $1 thread, $2 kind, $3 target, $4 params, $5 triggered_by (the actor), $6 reason (the SOP),
+-- $7 idempotency key, $8 decision, $9 confirm expires at, $10 birth data, $11 decision outcome
+WITH a AS (
+  INSERT INTO actions (thread_id, kind, target, params, triggered_by, reason, state, version,
+                       idempotency_key, decision, confirm_expires_at)
+  VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, 'routed', 2, $7, $8::jsonb, $9::timestamptz)
+  RETURNING id),
+history AS (
+  INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
+  SELECT 'action', id, NULL, 'requested', 'received', $5, NULL, $10::jsonb FROM a
+  UNION ALL
+  SELECT 'action', id, 'received', 'policy_decided', 'routed', $5, $11, '{}'::jsonb FROM a)
+SELECT id FROM a
 
 -- name: action_lock
 SELECT id, thread_id, kind, target::text AS target, params::text AS params, state, attempt,
