@@ -15,7 +15,9 @@
 #include <thread>
 
 #include "store/db.h"
+#include "tests/support/history.h"
 #include "tests/support/pg.h"
+#include "tests/support/process.h"
 #include "workflows/engine.h"
 #include "workflows/fake_facility.h"
 #include "workflows/flow.h"
@@ -39,30 +41,11 @@ std::string WriteFastConfig() {
 }
 
 pid_t SpawnWorker(const std::string& url, const std::string& config, int index) {
-  std::vector<std::string> env_s = {"CLUBOS_DATABASE_URL=" + url,
-                                    "CLUBOS_FAKE_FACILITY_LATENCY_MS=40",
-                                    "CLUBOS_LOG_LEVEL=critical"};
-  std::vector<std::string> argv_s = {"clubos",        "worker",
-                                     "--config",      config,
-                                     "--concurrency", "4",
-                                     "--lease-ms",    "1000",
-                                     "--batch",       "10",
-                                     "--poll-ms",     "200",
-                                     "--name",        "flowcrash" + std::to_string(index)};
-  std::vector<char*> argv, envp;
-  for (auto& s : argv_s) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  for (auto& s : env_s) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, CLUBOS_BIN_PATH, nullptr, nullptr, argv.data(), envp.data()) != 0)
-    return -1;
-  return pid;
-}
-
-void Reap(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  return pgtest::SpawnClubos(
+      {"worker", "--config", config, "--concurrency", "4", "--lease-ms", "1000", "--batch", "10",
+       "--poll-ms", "200", "--name", "flowcrash" + std::to_string(index)},
+      {"CLUBOS_DATABASE_URL=" + url, "CLUBOS_FAKE_FACILITY_LATENCY_MS=40",
+       "CLUBOS_LOG_LEVEL=critical"});
 }
 
 }  // namespace
@@ -104,7 +87,7 @@ TEST(FlowCrash, KilledWorkersNeverUnlockADoorTwiceAndLeaveNoThreadHanging) {
     if (!confirmed) continue;
     const std::size_t victim = rng() % workers.size();
     ::kill(workers[victim], SIGKILL);
-    Reap(workers[victim]);
+    pgtest::WaitExit(workers[victim]);
     workers[victim] = SpawnWorker(url, config_path, 100 + kills);
     ++kills;
   }
@@ -119,7 +102,7 @@ TEST(FlowCrash, KilledWorkersNeverUnlockADoorTwiceAndLeaveNoThreadHanging) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   for (auto pid : workers) ::kill(pid, SIGTERM);
-  for (auto pid : workers) Reap(pid);
+  for (auto pid : workers) pgtest::WaitExit(pid);
 
   EXPECT_EQ(
       scalar("SELECT count(*) FROM threads WHERE state NOT IN ('verified', 'closed', 'escalated')"),
@@ -141,20 +124,7 @@ TEST(FlowCrash, KilledWorkersNeverUnlockADoorTwiceAndLeaveNoThreadHanging) {
                    "a.idempotency_key)"),
             0)
       << "an action claims success that the facility never saw";
-  // Histories are contiguous walks through the tables.
-  auto r = db->ExecRawOne(
-      "SELECT entity, from_state, event, to_state, lag(to_state) OVER (PARTITION BY entity, "
-      "entity_id ORDER BY id) "
-      "AS prev FROM transitions ORDER BY id");
-  for (std::size_t i = 0; i < r.Size(); ++i) {
-    const auto from = r.At(i, "from_state").OptStr();
-    EXPECT_EQ(from, r.At(i, "prev").OptStr());
-    if (!from) continue;
-    const auto machine = r.At(i, "entity").Str() == "thread" ? Machine::kThread : Machine::kAction;
-    const auto next = TableOf(machine).Next(*from, r.At(i, "event").Str());
-    ASSERT_TRUE(next.has_value()) << *from << " + " << r.At(i, "event").Str();
-    EXPECT_EQ(std::string(*next), r.At(i, "to_state").Str());
-  }
+  pgtest::ExpectValidHistories(*db);
   std::printf(
       "killed %d workers; threads verified %lld, escalated %lld (inconclusive %lld); unlock calls "
       "%lld\n",

@@ -14,6 +14,7 @@
 
 #include "store/db.h"
 #include "tests/support/pg.h"
+#include "tests/support/process.h"
 #include "workers/queue.h"
 
 using namespace clubos;
@@ -21,30 +22,11 @@ using namespace clubos;
 namespace {
 
 pid_t SpawnWorker(const std::string& url, int index) {
-  std::vector<std::string> env_s = {"CLUBOS_DATABASE_URL=" + url, "CLUBOS_SELFTEST=1",
-                                    "CLUBOS_SELFTEST_SLEEP_MS=3", "CLUBOS_LOG_LEVEL=error"};
-  std::vector<std::string> argv_s = {"clubos",        "worker",
-                                     "--concurrency", "4",
-                                     "--lease-ms",    "1000",
-                                     "--batch",       "20",
-                                     "--poll-ms",     "200",
-                                     "--grace-ms",    "5000",
-                                     "--name",        "crash" + std::to_string(index)};
-  std::vector<char*> argv, envp;
-  for (auto& s : argv_s) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  for (auto& s : env_s) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, CLUBOS_BIN_PATH, nullptr, nullptr, argv.data(), envp.data()) != 0)
-    return -1;
-  return pid;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return pgtest::SpawnClubos(
+      {"worker", "--concurrency", "4", "--lease-ms", "1000", "--batch", "20", "--poll-ms", "200",
+       "--grace-ms", "5000", "--name", "crash" + std::to_string(index)},
+      {"CLUBOS_DATABASE_URL=" + url, "CLUBOS_SELFTEST=1", "CLUBOS_SELFTEST_SLEEP_MS=3",
+       "CLUBOS_LOG_LEVEL=error"});
 }
 
 }  // namespace
@@ -75,7 +57,7 @@ TEST(WorkerCrash, KilledWorkersLoseNothingAndRepeatNothing) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 150));
     const std::size_t victim = rng() % workers.size();
     ::kill(workers[victim], SIGKILL);
-    EXPECT_EQ(WaitExit(workers[victim]), 128 + SIGKILL);
+    EXPECT_EQ(pgtest::WaitExit(workers[victim]), 128 + SIGKILL);
     workers[victim] = SpawnWorker(url, static_cast<int>(victim) + 10 * (kills + 1));
     ASSERT_GT(workers[victim], 0);
     ++kills;
@@ -85,7 +67,8 @@ TEST(WorkerCrash, KilledWorkersLoseNothingAndRepeatNothing) {
   for (int i = 0; i < 600 && left() > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   for (auto pid : workers) ::kill(pid, SIGTERM);
-  for (auto pid : workers) EXPECT_EQ(WaitExit(pid), 0) << "SIGTERM must stop a worker cleanly";
+  for (auto pid : workers)
+    EXPECT_EQ(pgtest::WaitExit(pid), 0) << "SIGTERM must stop a worker cleanly";
 
   auto r = db->ExecRawOne("SELECT count(*), count(DISTINCT job_id) FROM selftest_records");
   EXPECT_EQ(r.At(0, 1).Int(), kJobs) << "jobs were lost";

@@ -8,7 +8,9 @@
 
 #include "statemachines/thread_machine.h"
 #include "store/db.h"
+#include "tests/support/history.h"
 #include "tests/support/pg.h"
+#include "tests/support/process.h"
 #include "workers/runtime.h"
 #include "workflows/engine.h"
 #include "workflows/fake_facility.h"
@@ -16,21 +18,12 @@
 
 using namespace clubos;
 using namespace clubos::workflows;
-using Steady = std::chrono::steady_clock;
+using pgtest::WaitFor;
 
 namespace {
 
 constexpr const char* kCustomer = "+15555550100";
 constexpr const char* kBedford = "+15555550199";
-
-bool WaitFor(const std::function<bool()>& pred, Millis timeout = Millis(15'000)) {
-  const auto deadline = Steady::now() + timeout;
-  while (Steady::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
 
 Config TestConfig() {
   Config c = Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
@@ -86,26 +79,7 @@ class FlowTest : public ::testing::Test {
   int64_t Scalar(const std::string& sql, const std::vector<store::Param>& params = {}) {
     return db_->ExecSql(sql, params).At(0, 0).Int64();
   }
-  // Every thread's history is a walk through the table: each row starts where the last one ended.
-  void ExpectValidHistories() {
-    auto r = db_->ExecRawOne(
-        "SELECT entity, entity_id, from_state, event, to_state, "
-        "lag(to_state) OVER (PARTITION BY entity, entity_id ORDER BY id) AS prev FROM transitions "
-        "ORDER BY id");
-    ASSERT_GT(r.Size(), 0u);
-    for (std::size_t i = 0; i < r.Size(); ++i) {
-      const auto machine =
-          r.At(i, "entity").Str() == "thread" ? Machine::kThread : Machine::kAction;
-      const auto from = r.At(i, "from_state").OptStr();
-      const auto prev = r.At(i, "prev").OptStr();
-      EXPECT_EQ(from, prev) << "row " << i << ": history must be contiguous";
-      if (from) {
-        const auto next = TableOf(machine).Next(*from, r.At(i, "event").Str());
-        ASSERT_TRUE(next.has_value()) << *from << " + " << r.At(i, "event").Str();
-        EXPECT_EQ(std::string(*next), r.At(i, "to_state").Str());
-      }
-    }
-  }
+  void ExpectValidHistories() { pgtest::ExpectValidHistories(*db_); }
 
   Config config_ = TestConfig();
   std::unique_ptr<store::Connection> db_;

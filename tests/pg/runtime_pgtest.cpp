@@ -9,23 +9,15 @@
 
 #include "store/db.h"
 #include "tests/support/pg.h"
+#include "tests/support/process.h"
 #include "workers/queue.h"
 #include "workers/runtime.h"
 
 using namespace clubos;
 using namespace clubos::workers;
-using Steady = std::chrono::steady_clock;
+using pgtest::WaitFor;
 
 namespace {
-
-bool WaitFor(const std::function<bool()>& pred, Millis timeout = Millis(15'000)) {
-  const auto deadline = Steady::now() + timeout;
-  while (Steady::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
 
 class Latch {
  public:

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "statemachines/action_machine.h"
+#include "statemachines/job_machine.h"
 #include "statemachines/thread_machine.h"
 
 using clubos::sm::Table;
@@ -82,6 +83,25 @@ TEST(ActionMachine, EveryStateEventPair) {
                     {{"verified", "rollback_flagged"}, "verified"},
                     {{"escalated", "rollback_flagged"}, "escalated"},
                 });
+}
+
+TEST(JobMachine, EveryStateEventPair) {
+  WalkEveryPair(clubos::sm::JobMachine(), {
+                                              {{"available", "enqueued"}, "available"},
+                                              {{"scheduled", "enqueued_for_later"}, "scheduled"},
+                                              {{"scheduled", "promoted"}, "available"},
+                                              {{"available", "fetched"}, "running"},
+                                              {{"running", "completed"}, "deleted"},
+                                              {{"running", "retried"}, "available"},
+                                              {{"running", "retried_later"}, "scheduled"},
+                                              {{"running", "deferred"}, "scheduled"},
+                                              {{"running", "released"}, "available"},
+                                              {{"running", "lease_expired"}, "available"},
+                                              {{"running", "failed"}, "dead"},
+                                              {{"running", "lease_expired_final"}, "dead"},
+                                              {{"dead", "pruned"}, "deleted"},
+                                          });
+  EXPECT_FALSE(clubos::sm::JobMachine().Next("nonsense", "fetched").has_value());
 }
 
 TEST(FlowMachines, ClosedAndTerminalStatesAcceptNothing) {
