@@ -199,8 +199,14 @@ IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
       auto pending = tx.Exec("action_pending_confirmation", {out.thread_id});
       const auto reply = ParseConfirmation(msg.body);
       if (!pending.Empty() && reply) {  // a YES/NO is not debounced
-        ConfirmLocked(tx, pending.At(0, "id").Int64(), *reply, "customer");
-        return;
+        try {
+          ConfirmLocked(tx, pending.At(0, "id").Int64(), *reply, "customer");
+          return;
+        } catch (const IllegalTransition&) {
+          // Too late (the confirmation expired a moment ago): the reply is still the customer's
+          // message and is kept; it is routed like any other text. ConfirmLocked refused before
+          // writing anything, so the transaction goes on.
+        }
       }
       for (std::size_t i = 0; i < pending.Size(); ++i)
         Apply(tx, Machine::kAction, pending.At(i, "id").Int64(), "cancelled", "customer",
@@ -579,12 +585,7 @@ void Flow::Escalate(store::Tx& tx, int64_t thread_id, const std::string& reason,
 
 Outcome Flow::Notify(JobContext& ctx) {
   const int64_t thread_id = ArgId(ctx, "thread_id");
-  auto r = ctx.db().ExecSql(
-      "SELECT location, customer_phone, escalation_reason, escalation ->> 'detail' AS detail, "
-      "(SELECT body FROM messages WHERE thread_id = t.id AND direction = 'in' ORDER BY id DESC "
-      "LIMIT 1) AS last "
-      "FROM threads t WHERE id = $1",
-      {thread_id});
+  auto r = ctx.db().ExecOne("thread_summary", {thread_id});
   if (r.Empty()) return Outcome::Complete();
   const std::string summary = "ClubOS escalation, thread " + std::to_string(thread_id) + " at " +
                               r.At(0, "location").Str() + ", customer " +

@@ -129,3 +129,9 @@ SELECT state FROM threads WHERE id = $1 FOR UPDATE
 
 -- name: action_state_lock
 SELECT state FROM actions WHERE id = $1 FOR UPDATE
+
+-- name: thread_summary
+-- What an operator's notification says about an escalated thread.
+SELECT location, customer_phone, escalation_reason, escalation ->> 'detail' AS detail,
+       (SELECT body FROM messages WHERE thread_id = t.id AND direction = 'in' ORDER BY id DESC LIMIT 1) AS last
+FROM threads t WHERE id = $1

@@ -287,3 +287,20 @@ TEST_F(FlowTest, TheHistoryTableIsAppendOnly) {
   EXPECT_THROW(db_->ExecRawOne("UPDATE transitions SET actor = 'someone else'"), store::DbError);
   EXPECT_THROW(db_->ExecRawOne("DELETE FROM transitions"), store::DbError);
 }
+
+TEST_F(FlowTest, AYesThatArrivesAfterTheConfirmationExpiredIsStillKept) {
+  const auto in = Text("door keypad is dead");
+  ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
+  runtime_->Stop();  // the expiry timer does not get to run
+  std::this_thread::sleep_for(config_.flow.confirmation_ttl + Millis(100));
+  IntakeResult late;
+  EXPECT_NO_THROW(late = Text("YES"));
+  EXPECT_EQ(late.thread_id, in.thread_id);
+  EXPECT_EQ(
+      Scalar("SELECT count(*) FROM messages WHERE thread_id = $1 AND body = 'YES'", {in.thread_id}),
+      1);
+  EXPECT_EQ(ThreadState(in.thread_id), "received") << "routed again like any other text";
+  EXPECT_EQ(
+      Scalar("SELECT count(*) FROM actions WHERE kind = 'unlock_door' AND state = 'cancelled'"), 1);
+  EXPECT_EQ(facility_->Calls("unlock_door"), 0);
+}
