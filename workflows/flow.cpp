@@ -61,6 +61,25 @@ int64_t ArgId(const JobContext& ctx, const char* field) {
   return args.at(field).get<int64_t>();
 }
 
+// UTF-8 without NUL: what Postgres text can hold (a NUL would cut the value short silently).
+bool ValidText(const std::string& s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const int len = c == 0             ? 0
+                    : c < 0x80         ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xe  ? 3
+                    : (c >> 3) == 0x1e ? 4
+                                       : 0;
+    if (len == 0 || i + static_cast<std::size_t>(len) > s.size()) return false;
+    for (int k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) >> 6) != 0x2)
+        return false;
+    i += static_cast<std::size_t>(len);
+  }
+  return true;
+}
+
 bool ValidPhone(const std::string& p) {
   if (p.size() < 8 || p.size() > 16 || p[0] != '+' || p[1] == '0') return false;
   for (std::size_t i = 1; i < p.size(); ++i)
@@ -133,10 +152,16 @@ void Flow::Register(workers::Registry& registry) {
       if (r.Empty()) return;
       const ActionRow a(r);
       thread_id = a.thread_id;
-      if (a.state == "executing") {
+      // Leave no action half-way: each state a dead job can strand it in has an exit.
+      if (a.state == "executing")
         ApplyAction(tx, a.id, "execution_unknown", "worker", reason, a.state,
                     {.result = "inconclusive", .error = reason});
-      }
+      else if (a.state == "executed")
+        ApplyAction(tx, a.id, "verification_timeout", "worker", reason, a.state,
+                    {.result = "inconclusive", .error = reason});
+      else if (a.state == "awaiting_confirmation" || a.state == "routed")
+        ApplyAction(tx, a.id, a.state == "routed" ? "cancelled" : "confirmation_expired", "worker",
+                    reason, a.state, {});
     }
     if (thread_id && job.kind != kNotifyOperator)
       Escalate(tx, thread_id, "retries_exhausted", job.kind + ": " + reason, "worker");
@@ -150,6 +175,8 @@ IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
   if (!ValidPhone(msg.to)) throw InvalidInput("to must be an E.164 phone number");
   if (msg.body.empty() || msg.body.size() > 1600) throw InvalidInput("body must be 1..1600 bytes");
   if (msg.external_id.size() > 200) throw InvalidInput("external_id is longer than 200 bytes");
+  if (!ValidText(msg.body) || !ValidText(msg.external_id))
+    throw InvalidInput("body and external_id must be UTF-8 text without NUL bytes");
   const Location* location = config_.LocationForLine(msg.to);
   if (!location)
     throw InvalidInput("to " + msg.to + " is not a facility line in the configuration");
@@ -195,12 +222,22 @@ IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
     if (created) {
       RecordCreated(tx, Machine::kThread, out.thread_id, "message_received", "received", "customer",
                     data);
-    } else if (state == "awaiting_confirmation") {
-      auto pending = tx.Exec("action_pending_confirmation", {out.thread_id});
+    } else if (state == "routed" || state == "awaiting_confirmation") {
+      // The thread's primary action decides what a new text means.
+      auto primary = tx.Exec("action_primary_open", {out.thread_id});
+      const bool in_flight = !primary.Empty() && (primary.At(0, "state").Str() == "executing" ||
+                                                  !primary.At(0, "confirmed_by").IsNull());
+      if (in_flight) {
+        // Confirmed or already running: the text is kept for the history and the operator, and
+        // the action goes on; routing it now would cut the action off from its thread.
+        tx.Exec("thread_mark_read", {out.thread_id, out.message_id});
+        return;
+      }
       const auto reply = ParseConfirmation(msg.body);
-      if (!pending.Empty() && reply) {  // a YES/NO is not debounced
+      if (!primary.Empty() && reply && state == "awaiting_confirmation") {  // not debounced
         try {
-          ConfirmLocked(tx, pending.At(0, "id").Int64(), *reply, "customer");
+          ConfirmLocked(tx, primary.At(0, "id").Int64(), *reply, "customer");
+          tx.Exec("thread_mark_read", {out.thread_id, out.message_id});
           return;
         } catch (const IllegalTransition&) {
           // Too late (the confirmation expired a moment ago): the reply is still the customer's
@@ -208,9 +245,10 @@ IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
           // writing anything, so the transaction goes on.
         }
       }
-      for (std::size_t i = 0; i < pending.Size(); ++i)
-        Apply(tx, Machine::kAction, pending.At(i, "id").Int64(), "cancelled", "customer",
-              "the customer wrote again", "{}", std::string("awaiting_confirmation"));
+      // Anything else is a new request: the action that has not started is cancelled.
+      if (!primary.Empty())
+        Apply(tx, Machine::kAction, primary.At(0, "id").Int64(), "cancelled", "customer",
+              "the customer wrote again", "{}", primary.At(0, "state").Str());
       state = Apply(tx, Machine::kThread, out.thread_id, "message_received", "customer", "", data,
                     state)
                   .to;
@@ -399,6 +437,7 @@ Outcome Flow::ExpireConfirmation(JobContext& ctx) {
       tx.Exec("thread_set_escalation",
               {a.thread_id, "not_confirmed",
                json{{"detail", "no reply before the confirmation expired"}}.dump()});
+      if (on_rest_) tx.AfterCommit([this, id = a.thread_id] { on_rest_(id, "escalated"); });
       Apply(tx, Machine::kThread, a.thread_id, "confirmation_expired", "timer", "not_confirmed",
             "{}", std::string("awaiting_confirmation"));
       workers::Enqueue(tx,

@@ -76,18 +76,22 @@ std::optional<int> ExtractBay(const std::string& normalized) {
 }
 
 std::optional<bool> ParseConfirmation(const std::string& text) {
-  const std::string n = NormalizeForMatching(text);
-  static const std::array<const char*, 14> yes = {
-      " yes ",  " y ",         " yep ",   " yeah ",     " yup ",     " ok ", " okay ",
-      " sure ", " please do ", " do it ", " go ahead ", " confirm ", " si ", " sí "};
-  static const std::array<const char*, 9> no = {
-      " no ", " n ", " nope ", " don't ", " dont ", " stop ", " cancel ", " nah ", " not now "};
-  // Short replies only: "yes but the door is also broken" is a new request, not a confirmation.
-  if (std::count(n.begin(), n.end(), ' ') > 6) return std::nullopt;
-  for (const char* w : no)
-    if (n.find(w) != std::string::npos) return false;
+  // The whole reply must be a yes or a no: "not sure", "yes but the door is broken too" or
+  // "ok no worries" are not answers to "Reply YES to ...", and go to the router instead.
+  static const std::array<const char*, 23> yes = {
+      "yes",       "y",           "yep",          "yeah",          "yup",    "ok",
+      "okay",      "sure",        "yes please",   "ok do it",      "do it",  "go ahead",
+      "please do", "confirm",     "yes thanks",   "yes thank you", "si",     "sí",
+      "yes do it", "ok go ahead", "yes go ahead", "ok please",     "yes pls"};
+  static const std::array<const char*, 14> no = {
+      "no",   "n",    "nope",   "nah",     "no thanks", "no thank you", "don't",
+      "dont", "stop", "cancel", "not now", "no don't",  "don't do it",  "dont do it"};
+  std::string n = NormalizeForMatching(text);
+  n = n.substr(1, n.size() - 2);  // the padding
   for (const char* w : yes)
-    if (n.find(w) != std::string::npos) return true;
+    if (n == w) return true;
+  for (const char* w : no)
+    if (n == w) return false;
   return std::nullopt;
 }
 

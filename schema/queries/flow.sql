@@ -82,11 +82,19 @@ FROM actions WHERE id = $1
 -- name: action_confirm
 UPDATE actions SET confirmed_by = $2 WHERE id = $1
 
--- name: action_pending_confirmation
-SELECT id FROM actions
-WHERE thread_id = $1 AND state = 'awaiting_confirmation' AND params ->> 'role' = 'primary'
+-- name: action_primary_open
+-- The thread's primary action that has not finished executing: awaiting the customer, confirmed
+-- and waiting for a worker, or running.
+SELECT id, state, confirmed_by FROM actions
+WHERE thread_id = $1 AND params ->> 'role' = 'primary'
+  AND state IN ('routed', 'awaiting_confirmation', 'executing')
 ORDER BY id DESC
+LIMIT 1
 FOR UPDATE
+
+-- name: thread_mark_read
+-- A message that needs no routing (a YES/NO, a text while an action runs) is not routed later.
+UPDATE threads SET last_routed_message_id = greatest(coalesce(last_routed_message_id, 0), $2) WHERE id = $1
 
 -- name: transition_insert
 -- $1 entity, $2 id, $3 from, $4 event, $5 to, $6 actor, $7 reason, $8 data

@@ -279,6 +279,9 @@ TEST_F(FlowTest, BadInputIsRefusedBeforeAnythingIsStored) {
   EXPECT_THROW(flow_->Intake(*db_, {"5555", kBedford, "hi", ""}), InvalidInput);
   EXPECT_THROW(flow_->Intake(*db_, {kCustomer, "+15550000000", "hi", ""}), InvalidInput);
   EXPECT_THROW(flow_->Intake(*db_, {kCustomer, kBedford, "", ""}), InvalidInput);
+  EXPECT_THROW(flow_->Intake(*db_, {kCustomer, kBedford, std::string("a\0b", 3), ""}),
+               InvalidInput);
+  EXPECT_THROW(flow_->Intake(*db_, {kCustomer, kBedford, "caf\xc3", ""}), InvalidInput);
   EXPECT_EQ(Scalar("SELECT count(*) FROM messages"), 0);
 }
 
@@ -303,4 +306,23 @@ TEST_F(FlowTest, AYesThatArrivesAfterTheConfirmationExpiredIsStillKept) {
   EXPECT_EQ(
       Scalar("SELECT count(*) FROM actions WHERE kind = 'unlock_door' AND state = 'cancelled'"), 1);
   EXPECT_EQ(facility_->Calls("unlock_door"), 0);
+}
+
+TEST_F(FlowTest, TextAfterAYesDoesNotUndoTheConfirmedAction) {
+  const auto in = Text("the trackman in bay 2 is frozen");
+  ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
+  runtime_->Stop();  // the confirmed action waits for a worker
+  Text("YES");
+  Text("thanks!!");
+  Text("yes");
+  EXPECT_EQ(
+      Scalar("SELECT count(*) FROM actions WHERE kind = 'reset_trackman' AND state = 'cancelled'"),
+      0);
+  EXPECT_EQ(ThreadState(in.thread_id), "awaiting_confirmation");
+  StartWorkers();
+  ASSERT_TRUE(ReachesState(in.thread_id, "verified"));
+  EXPECT_EQ(facility_->Calls("reset_trackman"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM messages WHERE thread_id = $1", {in.thread_id}), 4)
+      << "every text kept";
+  ExpectValidHistories();
 }

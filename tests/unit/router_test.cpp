@@ -107,7 +107,8 @@ TEST(Router, ConfirmationRepliesAreTolerantButShort) {
     EXPECT_EQ(ParseConfirmation(yes), true) << yes;
   for (const char* no : {"no", "Nope", "don't", "No thanks", "stop"})
     EXPECT_EQ(ParseConfirmation(no), false) << no;
-  for (const char* other : {"trackman frozen in bay 3", "🙃", "what?",
-                            "yes but now the door is also broken and the projector too"})
+  for (const char* other :
+       {"trackman frozen in bay 3", "🙃", "what?", "not sure", "not ok", "ok no worries",
+        "yes, no problem", "yes but now the door is also broken and the projector too"})
     EXPECT_EQ(ParseConfirmation(other), std::nullopt) << other;
 }
