@@ -1,5 +1,6 @@
 #include "workflows/flow.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -228,9 +229,8 @@ IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
       const bool in_flight = !primary.Empty() && (primary.At(0, "state").Str() == "executing" ||
                                                   !primary.At(0, "confirmed_by").IsNull());
       if (in_flight) {
-        // Confirmed or already running: the text is kept for the history and the operator, and
-        // the action goes on; routing it now would cut the action off from its thread.
-        tx.Exec("thread_mark_read", {out.thread_id, out.message_id});
+        // Confirmed or already running: the text is kept and the action goes on (routing it now
+        // would cut the action off from its thread); it is read when the action is verified.
         return;
       }
       const auto reply = ParseConfirmation(msg.body);
@@ -257,20 +257,22 @@ IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
                     state)
                   .to;
     }
-    if (state == "received") {
-      // Debounced: a newer message moves the pending routing later instead of adding another.
-      EnqueueRequest route{
-          .kind = kRouteMessage,
-          .args = json{{"thread_id", out.thread_id}}.dump(),
-          .run_at = config_.flow.debounce.count() > 0
-                        ? std::optional<TimePoint>(clock_.Now() + config_.flow.debounce)
-                        : std::nullopt,
-          .unique_key = "route:" + std::to_string(out.thread_id),
-          .key_mode = workers::KeyMode::kReplace};
-      workers::Enqueue(tx, route, clock_);
-    }
+    if (state == "received") EnqueueRoute(tx, out.thread_id);
   });
   return out;
+}
+
+void Flow::EnqueueRoute(store::Tx& tx, int64_t thread_id) {
+  // Debounced: a newer message moves the pending routing later instead of adding another.
+  EnqueueRequest route{
+      .kind = kRouteMessage,
+      .args = json{{"thread_id", thread_id}}.dump(),
+      .run_at = config_.flow.debounce.count() > 0
+                    ? std::optional<TimePoint>(clock_.Now() + config_.flow.debounce)
+                    : std::nullopt,
+      .unique_key = "route:" + std::to_string(thread_id),
+      .key_mode = workers::KeyMode::kReplace};
+  workers::Enqueue(tx, route, clock_);
 }
 
 // ---- routing and decision ----------------------------------------------------------------------
@@ -568,6 +570,27 @@ void Flow::Verified(store::Tx& tx, const ActionRow& a) {
           {a.thread_id, t.At(0, "location").Str(), t.At(0, "customer_phone").Str(),
            t.At(0, "facility_line").Str()},
           "notice", DoneNotice(a), "SOP tell-the-customer", 100);
+  // Texts that came while the action ran were kept, not routed. Now that it is done, thanks are
+  // just read; anything else ("still locked!!") is a new request and goes to the router.
+  auto unread =
+      tx.Exec("messages_since", {a.thread_id, t.At(0, "last_routed_message_id").OptInt64()});
+  if (unread.Empty()) return;
+  std::vector<std::string> texts;
+  for (std::size_t i = 0; i < unread.Size(); ++i) texts.push_back(unread.At(i, "body").Str());
+  const int64_t last = unread.At(unread.Size() - 1, "id").Int64();
+  const Intent said = router_.Route(texts);
+  const bool thanks = said.must_escalate.empty() && said.action.empty() &&
+                      std::any_of(said.flags.begin(), said.flags.end(), [](const std::string& f) {
+                        return f.rfind("positive:", 0) == 0;
+                      });
+  if (thanks) {
+    tx.Exec("thread_mark_read", {a.thread_id, last});
+    return;
+  }
+  Apply(tx, Machine::kThread, a.thread_id, "message_received", "customer",
+        "texts sent while the action ran", json{{"message_id", last}}.dump(),
+        std::string("verified"));
+  EnqueueRoute(tx, a.thread_id);
 }
 
 // ---- verification ------------------------------------------------------------------------------

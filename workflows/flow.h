@@ -103,6 +103,7 @@ class Flow {
                        std::optional<TimePoint> confirm_expires_at);
   void Reply(store::Tx& tx, const ThreadContact& to, const std::string& role,
              const std::string& text, const std::string& reason, int priority);
+  void EnqueueRoute(store::Tx& tx, int64_t thread_id);
   void EnqueueExecution(store::Tx& tx, int64_t action_id, const std::string& kind, int priority);
   void FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& outcome,
                        StateCheck seen);

@@ -326,3 +326,22 @@ TEST_F(FlowTest, TextAfterAYesDoesNotUndoTheConfirmedAction) {
       << "every text kept";
   ExpectValidHistories();
 }
+
+TEST_F(FlowTest, AComplaintSentWhileTheActionRunsIsRoutedOnceItIsDone) {
+  const auto in = Text("restart the trackman in bay 1 please, it froze");
+  ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
+  Text("yes");
+  ASSERT_TRUE(WaitFor([&] { return facility_->Calls("reset_trackman") == 1; }));
+  Text("this is ridiculous, still frozen");
+  // Whether it arrived while the reset ran (kept, then read at verification) or just after (a new
+  // text on a verified thread), the complaint is routed and reaches a human instead of being lost.
+  ASSERT_TRUE(ReachesState(in.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(in.thread_id), "policy_denied");
+  EXPECT_EQ(
+      Scalar(
+          "SELECT count(*) FROM transitions WHERE entity = 'thread' AND entity_id = $1 AND event = "
+          "'verified'",
+          {in.thread_id}),
+      1);
+  ExpectValidHistories();
+}
