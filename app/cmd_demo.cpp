@@ -95,6 +95,7 @@ int CmdDemo(const Args& args) {
     opt.database_url = url;
     opt.name = "demo-worker-" + std::to_string(i + 1);
     opt.concurrency = 4;
+    opt.fetch_batch_max = 20;  // small claims, so that both workers visibly share the work
     workers_.push_back(std::make_unique<workers::Runtime>(opt, registry, clock));
     workers_.back()->Start();
   }
