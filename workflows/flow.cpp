@@ -81,6 +81,12 @@ bool ValidText(const std::string& s) {
   return true;
 }
 
+// Lock order: a thread before its actions, everywhere (intake locks the thread, then the action),
+// so two transactions touching both can never deadlock.
+void LockThreadOfAction(store::Tx& tx, int64_t action_id) {
+  tx.Exec("action_thread_lock", {action_id});
+}
+
 bool ValidPhone(const std::string& p) {
   if (p.size() < 8 || p.size() > 16 || p[0] != '+' || p[1] == '0') return false;
   for (std::size_t i = 1; i < p.size(); ++i)
@@ -149,6 +155,7 @@ void Flow::Register(workers::Registry& registry) {
     if (args.is_discarded()) return;
     int64_t thread_id = args.value("thread_id", int64_t{0});
     if (args.contains("action_id")) {
+      LockThreadOfAction(tx, args.at("action_id").get<int64_t>());
       auto r = tx.Exec("action_lock", {args.at("action_id").get<int64_t>()});
       if (r.Empty()) return;
       const ActionRow a(r);
@@ -422,12 +429,16 @@ void Flow::ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes, const std::
 }
 
 void Flow::Confirm(store::Connection& db, int64_t action_id, bool yes, const std::string& actor) {
-  db.Transact("confirm", [&](store::Tx& tx) { ConfirmLocked(tx, action_id, yes, actor); });
+  db.Transact("confirm", [&](store::Tx& tx) {
+    LockThreadOfAction(tx, action_id);
+    ConfirmLocked(tx, action_id, yes, actor);
+  });
 }
 
 Outcome Flow::ExpireConfirmation(JobContext& ctx) {
   const int64_t action_id = ArgId(ctx, "action_id");
   ctx.db().Transact("expire_confirmation", [&](store::Tx& tx) {
+    LockThreadOfAction(tx, action_id);
     auto r = tx.Exec("action_lock", {action_id});
     if (r.Empty()) return ctx.CompleteInTx(tx);
     const ActionRow a(r);
@@ -491,6 +502,7 @@ Outcome Flow::Execute(JobContext& ctx) {
       call = integration_.Execute(view);  // same idempotency key
     } else {
       ctx.db().Transact("execution_unknown", [&](store::Tx& tx) {
+        LockThreadOfAction(tx, action_id);
         const ActionRow locked(tx.Exec("action_lock", {action_id}));
         if (locked.state == "executing") {
           const std::string why =
@@ -510,6 +522,7 @@ Outcome Flow::Execute(JobContext& ctx) {
   const StateCheck seen =
       call.result == CallResult::kAccepted ? integration_.Check(ViewOf(a)) : StateCheck::kUnknown;
   ctx.db().Transact("execution_finished", [&](store::Tx& tx) {
+    LockThreadOfAction(tx, action_id);
     FinishExecution(tx, action_id, call, seen);
     ctx.CompleteInTx(tx);
   });
@@ -605,6 +618,7 @@ Outcome Flow::Verify(JobContext& ctx) {
   if (seen != StateCheck::kChanged && a.verify_deadline && clock_.Now() < *a.verify_deadline)
     return Outcome::DeferUntil(clock_.Now() + config_.flow.verify_poll, "state not changed yet");
   ctx.db().Transact("verification", [&](store::Tx& tx) {
+    LockThreadOfAction(tx, action_id);
     const ActionRow locked(tx.Exec("action_lock", {action_id}));
     if (locked.state != "executed") return ctx.CompleteInTx(tx);
     if (seen == StateCheck::kChanged) {

@@ -143,3 +143,7 @@ SELECT state FROM actions WHERE id = $1 FOR UPDATE
 SELECT location, customer_phone, escalation_reason, escalation ->> 'detail' AS detail,
        (SELECT body FROM messages WHERE thread_id = t.id AND direction = 'in' ORDER BY id DESC LIMIT 1) AS last
 FROM threads t WHERE id = $1
+
+-- name: action_thread_lock
+-- Locks the thread an action belongs to (a thread before its actions, always).
+SELECT t.id FROM threads t WHERE t.id = (SELECT thread_id FROM actions WHERE id = $1) FOR UPDATE OF t
