@@ -10,10 +10,13 @@
 namespace clubos::sm {
 
 struct Row {
-  std::string_view from;  // "*" matches any state listed in `states`
+  std::string_view from;  // "-" for the birth of a row
   std::string_view event;
   std::string_view to;  // "=" keeps the current state
   std::string_view note;
+  // The jobs entering `to` this way causes: "kind@timing,..." with timing one of now, debounce,
+  // confirmation_ttl, verify_poll, close_after (statemachines/step.h turns them into jobs).
+  std::string_view effects = "";
 };
 
 class Table {
@@ -28,6 +31,8 @@ class Table {
 
   // The destination of `event` in `from`, or nullopt when the table has no such row (illegal).
   std::optional<std::string_view> Next(std::string_view from, std::string_view event) const;
+  // The row that applies, or nullptr (illegal). `from` "-" finds a birth row.
+  const Row* Find(std::string_view from, std::string_view event) const;
   bool IsState(std::string_view s) const;
   bool IsEvent(std::string_view e) const;
   // Graphviz source, generated from the rows.

@@ -22,6 +22,8 @@ struct TxState {
   pqxx::transaction_base* tx = nullptr;
   std::set<std::pair<std::string, std::string>> notifies;
   std::vector<std::function<void()>> after_commit;
+  std::vector<std::function<void(Tx&)>> before_commit;
+  std::map<std::string, std::shared_ptr<void>> locals;
 };
 
 namespace {
@@ -182,6 +184,12 @@ Result Tx::ExecRaw(const std::string& sql) {
 void Tx::Notify(const std::string& channel, const std::string& payload) {
   s_->notifies.emplace(channel, payload);
 }
+void Tx::BeforeCommit(std::function<void(Tx&)> fn) {
+  s_->before_commit.push_back(std::move(fn));
+}
+std::shared_ptr<void>& Tx::LocalSlot(const char* type) {
+  return s_->locals[type];
+}
 void Tx::AfterCommit(std::function<void()> fn) {
   s_->after_commit.push_back(std::move(fn));
 }
@@ -270,6 +278,7 @@ void Connection::Transact(const std::string& what, const std::function<void(Tx&)
       state.tx = &w;
       Tx tx(&state);
       body(tx);
+      for (std::size_t i = 0; i < state.before_commit.size(); ++i) state.before_commit[i](tx);
       for (const auto& [channel, payload] : state.notifies)
         w.exec_params("SELECT pg_notify($1, $2)", channel, payload);
       committing = true;

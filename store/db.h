@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -137,10 +139,22 @@ class Tx {
   void Notify(const std::string& channel, const std::string& payload = "");
   // Runs after a successful commit, in order (e.g. wake an in-process worker without a round trip).
   void AfterCommit(std::function<void()> fn);
+  // Runs inside the transaction just before it commits, in order (write what the transaction's
+  // statements accumulated, once).
+  void BeforeCommit(std::function<void(Tx&)> fn);
+  // One object of type T per transaction attempt, created on first use (state a layer above keeps
+  // for the length of one transaction).
+  template <typename T>
+  T& Local() {
+    auto& slot = LocalSlot(typeid(T).name());
+    if (!slot) slot = std::make_shared<T>();
+    return *static_cast<T*>(slot.get());
+  }
 
  private:
   friend class Connection;
   explicit Tx(TxState* s) : s_(s) {}
+  std::shared_ptr<void>& LocalSlot(const char* type);
   TxState* s_;
 };
 

@@ -1,15 +1,30 @@
 #include "workflows/engine.h"
 
+#include <map>
+#include <nlohmann/json.hpp>
+
 #include "statemachines/action_machine.h"
 #include "statemachines/thread_machine.h"
 #include "store/db.h"
+#include "workers/queue.h"
 
 namespace clubos::workflows {
 namespace {
 
+using nlohmann::json;
+
 const char* EntityName(Machine m) {
   return m == Machine::kThread ? "thread" : "action";
 }
+
+// The jobs the rows touched by one transaction will cause, by row: the latest state wins.
+struct PendingEffects {
+  struct Entry {
+    std::vector<workers::EnqueueRequest> jobs;
+  };
+  std::map<std::pair<int, int64_t>, Entry> by_row;
+  bool hooked = false;
+};
 
 }  // namespace
 
@@ -17,9 +32,48 @@ const sm::Table& TableOf(Machine machine) {
   return machine == Machine::kThread ? sm::ThreadMachine() : sm::ActionMachine();
 }
 
-Applied Apply(store::Tx& tx, Machine machine, int64_t id, const std::string& event,
-              const std::string& actor, const std::string& reason, const std::string& data,
-              const std::optional<std::string>& locked_state) {
+sm::Step Engine::Step(Machine machine, int64_t id, const std::string& from,
+                      const std::string& event) {
+  auto step = sm::Decide(TableOf(machine), from, event, clock_.Now(), timings_);
+  if (!step) throw IllegalTransition(EntityName(machine), id, from, event);
+  return *step;
+}
+
+void Engine::Schedule(store::Tx& tx, Machine machine, int64_t id, const sm::Step& step,
+                      const std::string& data, int priority) {
+  auto& pending = tx.Local<PendingEffects>();
+  auto& entry = pending.by_row[{static_cast<int>(machine), id}];
+  entry.jobs.clear();  // the state this row leaves takes its effects with it
+  json args = json::parse(data, nullptr, false);
+  if (!args.is_object()) args = json::object();
+  args[machine == Machine::kThread ? "thread_id" : "action_id"] = id;
+  for (const auto& job : step.jobs) {
+    workers::EnqueueRequest req;
+    req.kind = job.kind;
+    req.args = args.dump();
+    req.priority = priority;
+    if (job.run_at > clock_.Now()) req.run_at = job.run_at;
+    // One pending job of a kind per subject: the row, or for an execution the action it runs.
+    const int64_t subject = job.kind == "execute_action" && args.contains("action_id")
+                                ? args.at("action_id").get<int64_t>()
+                                : id;
+    if (job.kind != "notify_operator") req.unique_key = job.kind + ":" + std::to_string(subject);
+    if (job.debounced) req.key_mode = workers::KeyMode::kReplace;
+    entry.jobs.push_back(std::move(req));
+  }
+  if (!pending.hooked) {
+    pending.hooked = true;
+    const Clock& clock = clock_;
+    tx.BeforeCommit([&pending, &clock](store::Tx& t) {
+      for (auto& [row, e] : pending.by_row)
+        for (const auto& req : e.jobs) workers::Enqueue(t, req, clock);
+    });
+  }
+}
+
+Applied Engine::Apply(store::Tx& tx, Machine machine, int64_t id, const std::string& event,
+                      const std::string& actor, const std::string& reason, const std::string& data,
+                      const std::optional<std::string>& locked_state, int priority) {
   const bool thread = machine == Machine::kThread;
   std::string from;
   if (locked_state) {
@@ -31,11 +85,9 @@ Applied Apply(store::Tx& tx, Machine machine, int64_t id, const std::string& eve
                      " does not exist");
     from = row.At(0, "state").Str();
   }
-  const auto to = TableOf(machine).Next(from, event);
-  if (!to) throw IllegalTransition(EntityName(machine), id, from, event);
+  const sm::Step step = Step(machine, id, from, event);
   std::vector<store::Param> params = {
-      id,    from,  std::string(*to),
-      event, actor, reason.empty() ? std::optional<std::string>() : reason,
+      id,  from, step.to, event, actor, reason.empty() ? std::optional<std::string>() : reason,
       data};
   if (!thread) params.insert(params.end(), {nullptr, nullptr, nullptr, nullptr});
   auto moved = tx.Exec(thread ? "thread_transition" : "action_transition", params);
@@ -44,26 +96,30 @@ Applied Apply(store::Tx& tx, Machine machine, int64_t id, const std::string& eve
   if (moved.Empty())
     throw std::logic_error(std::string(EntityName(machine)) + " " + std::to_string(id) +
                            " is not " + from);
-  return {from, std::string(*to)};
+  Schedule(tx, machine, id, step, data, priority);
+  return {from, step.to};
 }
 
-Applied ApplyAction(store::Tx& tx, int64_t id, const std::string& event, const std::string& actor,
-                    const std::string& reason, const std::string& locked_state,
-                    const ActionEffects& fx) {
-  const auto to = TableOf(Machine::kAction).Next(locked_state, event);
-  if (!to) throw IllegalTransition("action", id, locked_state, event);
+Applied Engine::ApplyAction(store::Tx& tx, int64_t id, const std::string& event,
+                            const std::string& actor, const std::string& reason,
+                            const std::string& locked_state, const ActionEffects& fx) {
+  const sm::Step step = Step(Machine::kAction, id, locked_state, event);
   auto moved =
-      tx.Exec("action_transition", {id, locked_state, std::string(*to), event, actor,
+      tx.Exec("action_transition", {id, locked_state, step.to, event, actor,
                                     reason.empty() ? std::optional<std::string>() : reason, "{}",
                                     fx.baseline, fx.verify_deadline, fx.result, fx.error});
   if (moved.Empty())
     throw std::logic_error("action " + std::to_string(id) + " is not " + locked_state);
-  return {locked_state, std::string(*to)};
+  Schedule(tx, Machine::kAction, id, step, "{}", 100);
+  return {locked_state, step.to};
 }
 
-void RecordCreated(store::Tx& tx, Machine machine, int64_t id, const std::string& event,
-                   const std::string& to, const std::string& actor, const std::string& data) {
-  tx.Exec("transition_insert", {EntityName(machine), id, nullptr, event, to, actor, nullptr, data});
+void Engine::Created(store::Tx& tx, Machine machine, int64_t id, const std::string& event,
+                     const std::string& actor, const std::string& data) {
+  const sm::Step step = Step(machine, id, "-", event);
+  tx.Exec("transition_insert",
+          {EntityName(machine), id, nullptr, event, step.to, actor, nullptr, data});
+  Schedule(tx, machine, id, step, data, 100);
 }
 
 }  // namespace clubos::workflows

@@ -46,8 +46,6 @@ class ActionRow {
 
 namespace {
 
-constexpr int kActionJobAttempts = 5;
-
 std::string RandomKey() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   char buf[24];
@@ -116,7 +114,13 @@ std::string DoneNotice(const ActionRow& a) {
 }  // namespace
 
 Flow::Flow(const Config& config, const Router& router, Integration& integration, const Clock& clock)
-    : config_(config), router_(router), integration_(integration), clock_(clock) {}
+    : config_(config),
+      router_(router),
+      integration_(integration),
+      clock_(clock),
+      timings_{config.flow.debounce, config.flow.confirmation_ttl, config.flow.verify_poll,
+               config.flow.close_after},
+      engine_(timings_, clock) {}
 
 ActionView Flow::ViewOf(const ActionRow& row) {
   ActionView v;
@@ -162,14 +166,14 @@ void Flow::Register(workers::Registry& registry) {
       thread_id = a.thread_id;
       // Leave no action half-way: each state a dead job can strand it in has an exit.
       if (a.state == "executing")
-        ApplyAction(tx, a.id, "execution_unknown", "worker", reason, a.state,
-                    {.result = "inconclusive", .error = reason});
+        engine_.ApplyAction(tx, a.id, "execution_unknown", "worker", reason, a.state,
+                            {.result = "inconclusive", .error = reason});
       else if (a.state == "executed")
-        ApplyAction(tx, a.id, "verification_timeout", "worker", reason, a.state,
-                    {.result = "inconclusive", .error = reason});
+        engine_.ApplyAction(tx, a.id, "verification_timeout", "worker", reason, a.state,
+                            {.result = "inconclusive", .error = reason});
       else if (a.state == "awaiting_confirmation" || a.state == "routed")
-        ApplyAction(tx, a.id, a.state == "routed" ? "cancelled" : "confirmation_expired", "worker",
-                    reason, a.state, {});
+        engine_.ApplyAction(tx, a.id, a.state == "routed" ? "cancelled" : "confirmation_expired",
+                            "worker", reason, a.state, {});
     }
     if (thread_id && job.kind != kNotifyOperator)
       Escalate(tx, thread_id, "retries_exhausted", job.kind + ": " + reason, "worker");
@@ -228,8 +232,7 @@ IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
     const std::string data = json{{"message_id", out.message_id}}.dump();
 
     if (created) {
-      RecordCreated(tx, Machine::kThread, out.thread_id, "message_received", "received", "customer",
-                    data);
+      engine_.Created(tx, Machine::kThread, out.thread_id, "message_received", "customer", data);
     } else if (state == "routed" || state == "awaiting_confirmation") {
       // The thread's primary action decides what a new text means.
       auto primary = tx.Exec("action_primary_open", {out.thread_id});
@@ -254,32 +257,20 @@ IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
       }
       // Anything else is a new request: the action that has not started is cancelled.
       if (!primary.Empty())
-        Apply(tx, Machine::kAction, primary.At(0, "id").Int64(), "cancelled", "customer",
-              "the customer wrote again", "{}", primary.At(0, "state").Str());
-      state = Apply(tx, Machine::kThread, out.thread_id, "message_received", "customer", "", data,
-                    state)
+        engine_.Apply(tx, Machine::kAction, primary.At(0, "id").Int64(), "cancelled", "customer",
+                      "the customer wrote again", "{}", primary.At(0, "state").Str());
+      state = engine_
+                  .Apply(tx, Machine::kThread, out.thread_id, "message_received", "customer", "",
+                         data, state)
                   .to;
     } else {
-      state = Apply(tx, Machine::kThread, out.thread_id, "message_received", "customer", "", data,
-                    state)
+      state = engine_
+                  .Apply(tx, Machine::kThread, out.thread_id, "message_received", "customer", "",
+                         data, state)
                   .to;
     }
-    if (state == "received") EnqueueRoute(tx, out.thread_id);
   });
   return out;
-}
-
-void Flow::EnqueueRoute(store::Tx& tx, int64_t thread_id) {
-  // Debounced: a newer message moves the pending routing later instead of adding another.
-  EnqueueRequest route{
-      .kind = kRouteMessage,
-      .args = json{{"thread_id", thread_id}}.dump(),
-      .run_at = config_.flow.debounce.count() > 0
-                    ? std::optional<TimePoint>(clock_.Now() + config_.flow.debounce)
-                    : std::nullopt,
-      .unique_key = "route:" + std::to_string(thread_id),
-      .key_mode = workers::KeyMode::kReplace};
-  workers::Enqueue(tx, route, clock_);
 }
 
 // ---- routing and decision ----------------------------------------------------------------------
@@ -317,8 +308,9 @@ Outcome Flow::Route(JobContext& ctx) {
     if (!intent.faq_topic.empty()) intent_j["entities"]["faq_topic"] = intent.faq_topic;
     json decision_j = {{"outcome", d.outcome}, {"reasons", d.reasons}, {"policy", "default-v1"}};
     if (!d.escalation_reason.empty()) decision_j["escalation_reason"] = d.escalation_reason;
-    Apply(tx, Machine::kThread, thread_id, "routed", "router", d.outcome,
-          json{{"intent", intent_j}, {"decision", decision_j}}.dump(), std::string("received"));
+    engine_.Apply(tx, Machine::kThread, thread_id, "routed", "router", d.outcome,
+                  json{{"intent", intent_j}, {"decision", decision_j}}.dump(),
+                  std::string("received"));
     tx.Exec("thread_set_routing",
             {thread_id, intent_j.dump(), decision_j.dump(), d.priority, last_id});
 
@@ -350,18 +342,12 @@ Outcome Flow::Route(JobContext& ctx) {
                                 t.At(0, "facility_line").Str()};
     // Rows this transaction created or locked: their state is known, no lock query needed.
     if (confirm) {
-      Apply(tx, Machine::kAction, action_id, "confirmation_requested", "router", "", "{}",
-            std::string("routed"));
-      Apply(tx, Machine::kThread, thread_id, "confirmation_requested", "router", "",
-            json{{"action_id", action_id}}.dump(), std::string("routed"));
+      engine_.Apply(tx, Machine::kAction, action_id, "confirmation_requested", "router", "", "{}",
+                    std::string("routed"));
+      engine_.Apply(tx, Machine::kThread, thread_id, "confirmation_requested", "router", "",
+                    json{{"action_id", action_id}}.dump(), std::string("routed"));
       Reply(tx, contact, "prompt", PromptFor(plan, *location), "SOP confirm-before-physical-action",
             d.priority);
-      EnqueueRequest expire{.kind = kExpireConfirmation,
-                            .args = json{{"action_id", action_id}}.dump(),
-                            .priority = d.priority,
-                            .run_at = expires,
-                            .unique_key = "expire:" + std::to_string(action_id)};
-      workers::Enqueue(tx, expire, clock_);
     } else {
       EnqueueExecution(tx, action_id, plan.kind, d.priority);
     }
@@ -401,8 +387,9 @@ void Flow::EnqueueExecution(store::Tx& tx, int64_t action_id, const std::string&
   EnqueueRequest req{.kind = kind == "send_message" ? kSendMessage : kExecuteAction,
                      .args = json{{"action_id", action_id}}.dump(),
                      .priority = priority,
-                     .max_attempts = kActionJobAttempts,
-                     .unique_key = "exec:" + std::to_string(action_id)};
+                     .unique_key = (kind == "send_message" ? std::string(kSendMessage)
+                                                           : std::string(kExecuteAction)) +
+                                   ":" + std::to_string(action_id)};
   workers::Enqueue(tx, req, clock_);
 }
 
@@ -420,11 +407,12 @@ void Flow::ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes, const std::
   const std::string data = json{{"action_id", action_id}}.dump();
   if (yes) {
     tx.Exec("action_confirm", {action_id, actor});
-    Apply(tx, Machine::kThread, a.thread_id, "confirmed", actor, "", data);
-    EnqueueExecution(tx, action_id, a.kind, 50);
+    // The table's effect of `confirmed` starts the execution (its data names the action).
+    engine_.Apply(tx, Machine::kThread, a.thread_id, "confirmed", actor, "", data, std::nullopt,
+                  50);
   } else {
-    Apply(tx, Machine::kAction, action_id, "rejected", actor, "", "{}", a.state);
-    Apply(tx, Machine::kThread, a.thread_id, "rejected", actor, "", data);
+    engine_.Apply(tx, Machine::kAction, action_id, "rejected", actor, "", "{}", a.state);
+    engine_.Apply(tx, Machine::kThread, a.thread_id, "rejected", actor, "", data);
   }
 }
 
@@ -444,20 +432,16 @@ Outcome Flow::ExpireConfirmation(JobContext& ctx) {
     const ActionRow a(r);
     if (a.state != "awaiting_confirmation" || a.confirmed_by)
       return ctx.CompleteInTx(tx);  // it moved on
-    Apply(tx, Machine::kAction, action_id, "confirmation_expired", "timer", "", "{}", a.state);
+    engine_.Apply(tx, Machine::kAction, action_id, "confirmation_expired", "timer", "", "{}",
+                  a.state);
     auto t = tx.Exec("thread_lock", {a.thread_id});
     if (t.At(0, "state").Str() == "awaiting_confirmation") {
       tx.Exec("thread_set_escalation",
               {a.thread_id, "not_confirmed",
                json{{"detail", "no reply before the confirmation expired"}}.dump()});
       if (on_rest_) tx.AfterCommit([this, id = a.thread_id] { on_rest_(id, "escalated"); });
-      Apply(tx, Machine::kThread, a.thread_id, "confirmation_expired", "timer", "not_confirmed",
-            "{}", std::string("awaiting_confirmation"));
-      workers::Enqueue(tx,
-                       {.kind = kNotifyOperator,
-                        .args = json{{"thread_id", a.thread_id}}.dump(),
-                        .priority = 50},
-                       clock_);
+      engine_.Apply(tx, Machine::kThread, a.thread_id, "confirmation_expired", "timer",
+                    "not_confirmed", "{}", std::string("awaiting_confirmation"), 50);
     }
     ctx.CompleteInTx(tx);
   });
@@ -484,8 +468,8 @@ Outcome Flow::Execute(JobContext& ctx) {
       if (!(locked.state == "routed" ||
             (locked.state == "awaiting_confirmation" && locked.confirmed_by)))
         return;
-      ApplyAction(tx, action_id, "execution_started", "worker", "", locked.state,
-                  {.baseline = baseline});
+      engine_.ApplyAction(tx, action_id, "execution_started", "worker", "", locked.state,
+                          {.baseline = baseline});
       started = true;
     });
     if (!started) return Outcome::Complete();
@@ -507,8 +491,8 @@ Outcome Flow::Execute(JobContext& ctx) {
         if (locked.state == "executing") {
           const std::string why =
               "a non-idempotent call's outcome is unknown and the target shows no change";
-          ApplyAction(tx, action_id, "execution_unknown", "worker", why, locked.state,
-                      {.result = "inconclusive", .error = why});
+          engine_.ApplyAction(tx, action_id, "execution_unknown", "worker", why, locked.state,
+                              {.result = "inconclusive", .error = why});
           Escalate(tx, locked.thread_id, "inconclusive", a.kind + ": " + why, "worker");
         }
         ctx.CompleteInTx(tx);
@@ -534,50 +518,35 @@ void Flow::FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& 
   const ActionRow a(tx.Exec("action_lock", {action_id}));
   if (a.state != "executing") return;
   if (outcome.result == CallResult::kAccepted) {
-    ApplyAction(tx, action_id, "execution_succeeded", "worker", outcome.detail, a.state,
-                {.verify_deadline = clock_.Now() + config_.flow.verify_timeout});
+    engine_.ApplyAction(tx, action_id, "execution_succeeded", "worker", outcome.detail, a.state,
+                        {.verify_deadline = clock_.Now() + config_.flow.verify_timeout});
     if (a.Primary()) {
       auto t = tx.Exec("thread_lock", {a.thread_id});
       const std::string ts = t.At(0, "state").Str();
       if (ts == "routed" || ts == "awaiting_confirmation")
-        Apply(tx, Machine::kThread, a.thread_id, "action_executed", "worker", "",
-              json{{"action_id", action_id}}.dump(), ts);
+        engine_.Apply(tx, Machine::kThread, a.thread_id, "action_executed", "worker", "",
+                      json{{"action_id", action_id}}.dump(), ts);
     }
     // The change is often visible at once (an SMS accepted, a door event logged): verify in this
-    // transaction instead of another job and another commit. Otherwise poll until the deadline.
-    if (seen == StateCheck::kChanged) {
-      Verified(tx, a);
-    } else {
-      workers::Enqueue(tx,
-                       {.kind = kVerifyAction,
-                        .args = json{{"action_id", action_id}}.dump(),
-                        .priority = 50,
-                        .run_at = clock_.Now() + config_.flow.verify_poll,
-                        .unique_key = "verify:" + std::to_string(action_id)},
-                       clock_);
-    }
+    // transaction, and the verification job that entering `executed` scheduled is dropped with it.
+    if (seen == StateCheck::kChanged) Verified(tx, a);
     return;
   }
-  ApplyAction(tx, action_id, "execution_failed", "worker", outcome.detail, a.state,
-              {.result = "failed", .error = outcome.detail});
+  engine_.ApplyAction(tx, action_id, "execution_failed", "worker", outcome.detail, a.state,
+                      {.result = "failed", .error = outcome.detail});
   Escalate(tx, a.thread_id, "action_failed", a.kind + ": " + outcome.detail, "worker");
 }
 
 // The action's effect is visible: the action is verified, and a primary action's thread with it.
 void Flow::Verified(store::Tx& tx, const ActionRow& a) {
-  ApplyAction(tx, a.id, "verification_passed", "worker", "", "executed", {.result = "success"});
+  engine_.ApplyAction(tx, a.id, "verification_passed", "worker", "", "executed",
+                      {.result = "success"});
   if (!a.Primary()) return;
   auto t = tx.Exec("thread_lock", {a.thread_id});
   if (t.At(0, "state").Str() != "executed") return;
-  Apply(tx, Machine::kThread, a.thread_id, "verified", "worker", "",
-        json{{"action_id", a.id}}.dump(), std::string("executed"));
+  engine_.Apply(tx, Machine::kThread, a.thread_id, "verified", "worker", "",
+                json{{"action_id", a.id}}.dump(), std::string("executed"));
   if (on_rest_) tx.AfterCommit([this, id = a.thread_id] { on_rest_(id, "verified"); });
-  workers::Enqueue(tx,
-                   {.kind = kCloseThread,
-                    .args = json{{"thread_id", a.thread_id}}.dump(),
-                    .run_at = clock_.Now() + config_.flow.close_after,
-                    .unique_key = "close:" + std::to_string(a.thread_id)},
-                   clock_);
   if (a.kind != "send_message")
     Reply(tx,
           {a.thread_id, t.At(0, "location").Str(), t.At(0, "customer_phone").Str(),
@@ -600,10 +569,9 @@ void Flow::Verified(store::Tx& tx, const ActionRow& a) {
     tx.Exec("thread_mark_read", {a.thread_id, last});
     return;
   }
-  Apply(tx, Machine::kThread, a.thread_id, "message_received", "customer",
-        "texts sent while the action ran", json{{"message_id", last}}.dump(),
-        std::string("verified"));
-  EnqueueRoute(tx, a.thread_id);
+  engine_.Apply(tx, Machine::kThread, a.thread_id, "message_received", "customer",
+                "texts sent while the action ran", json{{"message_id", last}}.dump(),
+                std::string("verified"));
 }
 
 // ---- verification ------------------------------------------------------------------------------
@@ -628,9 +596,9 @@ Outcome Flow::Verify(JobContext& ctx) {
       const std::string why = unchanged
                                   ? "the target shows no change before the verification deadline"
                                   : "the target's state could not be read before the deadline";
-      ApplyAction(tx, action_id, unchanged ? "verification_failed" : "verification_timeout",
-                  "worker", why, locked.state,
-                  {.result = unchanged ? "failed" : "inconclusive", .error = why});
+      engine_.ApplyAction(tx, action_id, unchanged ? "verification_failed" : "verification_timeout",
+                          "worker", why, locked.state,
+                          {.result = unchanged ? "failed" : "inconclusive", .error = why});
       Escalate(tx, locked.thread_id, unchanged ? "state_unchanged" : "inconclusive",
                locked.kind + ": " + why, "worker");
     }
@@ -649,14 +617,9 @@ void Flow::Escalate(store::Tx& tx, int64_t thread_id, const std::string& reason,
   if (!sm::ThreadMachine().Next(state, "escalated")) return;  // already with a human, or finished
   // The reason first: the table's CHECK refuses an escalated thread without one.
   tx.Exec("thread_set_escalation", {thread_id, reason, json{{"detail", detail}}.dump()});
-  Apply(tx, Machine::kThread, thread_id, "escalated", actor, reason,
-        json{{"reason", reason}, {"detail", detail}}.dump(), state);
+  engine_.Apply(tx, Machine::kThread, thread_id, "escalated", actor, reason,
+                json{{"reason", reason}, {"detail", detail}}.dump(), state, priority);
   if (on_rest_) tx.AfterCommit([this, thread_id] { on_rest_(thread_id, "escalated"); });
-  workers::Enqueue(tx,
-                   {.kind = kNotifyOperator,
-                    .args = json{{"thread_id", thread_id}}.dump(),
-                    .priority = priority},
-                   clock_);
 }
 
 Outcome Flow::Notify(JobContext& ctx) {
@@ -682,8 +645,8 @@ Outcome Flow::Close(JobContext& ctx) {
   ctx.db().Transact("close_thread", [&](store::Tx& tx) {
     auto t = tx.Exec("thread_lock", {thread_id});
     if (!t.Empty() && t.At(0, "state").Str() == "verified")
-      Apply(tx, Machine::kThread, thread_id, "closed", "timer", "quiet period after verification",
-            "{}", std::string("verified"));
+      engine_.Apply(tx, Machine::kThread, thread_id, "closed", "timer",
+                    "quiet period after verification", "{}", std::string("verified"));
     ctx.CompleteInTx(tx);
   });
   return Outcome::Complete();
@@ -691,7 +654,7 @@ Outcome Flow::Close(JobContext& ctx) {
 
 void Flow::Claim(store::Connection& db, int64_t thread_id, const std::string& operator_name) {
   db.Transact("claim", [&](store::Tx& tx) {
-    Apply(tx, Machine::kThread, thread_id, "claimed", "operator:" + operator_name);
+    engine_.Apply(tx, Machine::kThread, thread_id, "claimed", "operator:" + operator_name);
     tx.Exec("thread_set_claim", {thread_id, operator_name});
   });
 }
@@ -699,8 +662,8 @@ void Flow::Claim(store::Connection& db, int64_t thread_id, const std::string& op
 void Flow::Resolve(store::Connection& db, int64_t thread_id, const std::string& operator_name,
                    const std::string& resolution, const std::string& note) {
   db.Transact("resolve", [&](store::Tx& tx) {
-    Apply(tx, Machine::kThread, thread_id, "resolved", "operator:" + operator_name, resolution,
-          json{{"resolution", resolution}, {"note", note}}.dump());
+    engine_.Apply(tx, Machine::kThread, thread_id, "resolved", "operator:" + operator_name,
+                  resolution, json{{"resolution", resolution}, {"note", note}}.dump());
   });
 }
 

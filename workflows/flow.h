@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "workers/job.h"
+#include "workflows/engine.h"
 #include "workflows/integration.h"
 #include "workflows/router.h"
 
@@ -103,7 +104,6 @@ class Flow {
                        std::optional<TimePoint> confirm_expires_at);
   void Reply(store::Tx& tx, const ThreadContact& to, const std::string& role,
              const std::string& text, const std::string& reason, int priority);
-  void EnqueueRoute(store::Tx& tx, int64_t thread_id);
   void EnqueueExecution(store::Tx& tx, int64_t action_id, const std::string& kind, int priority);
   void FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& outcome,
                        StateCheck seen);
@@ -114,6 +114,8 @@ class Flow {
   const Router& router_;
   Integration& integration_;
   const Clock& clock_;
+  sm::Timings timings_;
+  Engine engine_;
   std::function<void(int64_t, const std::string&)> on_rest_;
 };
 

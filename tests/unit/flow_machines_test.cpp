@@ -35,56 +35,6 @@ void WalkEveryPair(const Table& t, const Expected& legal) {
 
 }  // namespace
 
-TEST(ThreadMachine, EveryStateEventPair) {
-  WalkEveryPair(clubos::sm::ThreadMachine(),
-                {
-                    {{"received", "message_received"}, "received"},
-                    {{"received", "routed"}, "routed"},
-                    {{"received", "escalated"}, "escalated"},
-                    {{"routed", "confirmation_requested"}, "awaiting_confirmation"},
-                    {{"routed", "action_executed"}, "executed"},
-                    {{"routed", "escalated"}, "escalated"},
-                    {{"routed", "message_received"}, "received"},
-                    {{"awaiting_confirmation", "confirmed"}, "awaiting_confirmation"},
-                    {{"awaiting_confirmation", "rejected"}, "closed"},
-                    {{"awaiting_confirmation", "confirmation_expired"}, "escalated"},
-                    {{"awaiting_confirmation", "action_executed"}, "executed"},
-                    {{"awaiting_confirmation", "escalated"}, "escalated"},
-                    {{"awaiting_confirmation", "message_received"}, "received"},
-                    {{"executed", "verified"}, "verified"},
-                    {{"executed", "escalated"}, "escalated"},
-                    {{"executed", "message_received"}, "executed"},
-                    {{"verified", "closed"}, "closed"},
-                    {{"verified", "message_received"}, "received"},
-                    {{"escalated", "claimed"}, "escalated"},
-                    {{"escalated", "resolved"}, "closed"},
-                    {{"escalated", "message_received"}, "escalated"},
-                });
-}
-
-TEST(ActionMachine, EveryStateEventPair) {
-  WalkEveryPair(clubos::sm::ActionMachine(),
-                {
-                    {{"received", "policy_decided"}, "routed"},
-                    {{"received", "policy_escalated"}, "escalated"},
-                    {{"routed", "confirmation_requested"}, "awaiting_confirmation"},
-                    {{"routed", "execution_started"}, "executing"},
-                    {{"routed", "cancelled"}, "cancelled"},
-                    {{"awaiting_confirmation", "execution_started"}, "executing"},
-                    {{"awaiting_confirmation", "rejected"}, "rejected"},
-                    {{"awaiting_confirmation", "confirmation_expired"}, "escalated"},
-                    {{"awaiting_confirmation", "cancelled"}, "cancelled"},
-                    {{"executing", "execution_succeeded"}, "executed"},
-                    {{"executing", "execution_failed"}, "escalated"},
-                    {{"executing", "execution_unknown"}, "escalated"},
-                    {{"executed", "verification_passed"}, "verified"},
-                    {{"executed", "verification_failed"}, "escalated"},
-                    {{"executed", "verification_timeout"}, "escalated"},
-                    {{"verified", "rollback_flagged"}, "verified"},
-                    {{"escalated", "rollback_flagged"}, "escalated"},
-                });
-}
-
 TEST(JobMachine, EveryStateEventPair) {
   WalkEveryPair(clubos::sm::JobMachine(), {
                                               {{"available", "enqueued"}, "available"},
