@@ -89,7 +89,7 @@ Applied Engine::Apply(store::Tx& tx, Machine machine, int64_t id, const std::str
   std::vector<store::Param> params = {
       id,  from, step.to, event, actor, reason.empty() ? std::optional<std::string>() : reason,
       data};
-  if (!thread) params.insert(params.end(), {nullptr, nullptr, nullptr, nullptr});
+  params.insert(params.end(), {nullptr, nullptr, nullptr, nullptr});
   auto moved = tx.Exec(thread ? "thread_transition" : "action_transition", params);
   // The row is locked by this transaction, so the compare-and-set cannot lose a race; no row means
   // the caller's `locked_state` was wrong.
@@ -98,6 +98,21 @@ Applied Engine::Apply(store::Tx& tx, Machine machine, int64_t id, const std::str
                            " is not " + from);
   Schedule(tx, machine, id, step, data, priority);
   return {from, step.to};
+}
+
+Applied Engine::ApplyThread(store::Tx& tx, int64_t id, const std::string& event,
+                            const std::string& actor, const std::string& reason,
+                            const std::string& data, const std::string& locked_state,
+                            const ThreadEffects& fx) {
+  const sm::Step step = Step(Machine::kThread, id, locked_state, event);
+  auto moved = tx.Exec("thread_transition",
+                       {id, locked_state, step.to, event, actor,
+                        reason.empty() ? std::optional<std::string>() : reason, data, fx.intent,
+                        fx.decision, fx.priority, fx.last_routed_message_id});
+  if (moved.Empty())
+    throw std::logic_error("thread " + std::to_string(id) + " is not " + locked_state);
+  Schedule(tx, Machine::kThread, id, step, data, fx.priority.value_or(100));
+  return {locked_state, step.to};
 }
 
 Applied Engine::ApplyAction(store::Tx& tx, int64_t id, const std::string& event,

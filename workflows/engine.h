@@ -55,6 +55,14 @@ struct ActionEffects {
   std::optional<std::string> error;
 };
 
+// What a thread's new state records along with it (one statement with the transition).
+struct ThreadEffects {
+  std::optional<std::string> intent;    // JSON
+  std::optional<std::string> decision;  // JSON
+  std::optional<int> priority;
+  std::optional<int64_t> last_routed_message_id;
+};
+
 const sm::Table& TableOf(Machine machine);
 
 class Engine {
@@ -69,6 +77,9 @@ class Engine {
                 const std::string& actor, const std::string& reason = "",
                 const std::string& data = "{}",
                 const std::optional<std::string>& locked_state = std::nullopt, int priority = 100);
+  Applied ApplyThread(store::Tx& tx, int64_t id, const std::string& event, const std::string& actor,
+                      const std::string& reason, const std::string& data,
+                      const std::string& locked_state, const ThreadEffects& effects);
   Applied ApplyAction(store::Tx& tx, int64_t id, const std::string& event, const std::string& actor,
                       const std::string& reason, const std::string& locked_state,
                       const ActionEffects& effects);

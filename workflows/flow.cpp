@@ -308,11 +308,9 @@ Outcome Flow::Route(JobContext& ctx) {
     if (!intent.faq_topic.empty()) intent_j["entities"]["faq_topic"] = intent.faq_topic;
     json decision_j = {{"outcome", d.outcome}, {"reasons", d.reasons}, {"policy", "default-v1"}};
     if (!d.escalation_reason.empty()) decision_j["escalation_reason"] = d.escalation_reason;
-    engine_.Apply(tx, Machine::kThread, thread_id, "routed", "router", d.outcome,
-                  json{{"intent", intent_j}, {"decision", decision_j}}.dump(),
-                  std::string("received"));
-    tx.Exec("thread_set_routing",
-            {thread_id, intent_j.dump(), decision_j.dump(), d.priority, last_id});
+    engine_.ApplyThread(tx, thread_id, "routed", "router", d.outcome,
+                        json{{"intent", intent_j}, {"decision", decision_j}}.dump(), "received",
+                        {intent_j.dump(), decision_j.dump(), d.priority, last_id});
 
     if (d.outcome == "escalate") {
       std::string detail;
@@ -520,16 +518,19 @@ void Flow::FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& 
   if (outcome.result == CallResult::kAccepted) {
     engine_.ApplyAction(tx, action_id, "execution_succeeded", "worker", outcome.detail, a.state,
                         {.verify_deadline = clock_.Now() + config_.flow.verify_timeout});
+    std::optional<store::Result> thread;  // locked here and now `executed`
     if (a.Primary()) {
       auto t = tx.Exec("thread_lock", {a.thread_id});
       const std::string ts = t.At(0, "state").Str();
-      if (ts == "routed" || ts == "awaiting_confirmation")
+      if (ts == "routed" || ts == "awaiting_confirmation") {
         engine_.Apply(tx, Machine::kThread, a.thread_id, "action_executed", "worker", "",
                       json{{"action_id", action_id}}.dump(), ts);
+        thread = t;
+      }
     }
     // The change is often visible at once (an SMS accepted, a door event logged): verify in this
     // transaction, and the verification job that entering `executed` scheduled is dropped with it.
-    if (seen == StateCheck::kChanged) Verified(tx, a);
+    if (seen == StateCheck::kChanged) Verified(tx, a, thread);
     return;
   }
   engine_.ApplyAction(tx, action_id, "execution_failed", "worker", outcome.detail, a.state,
@@ -538,12 +539,18 @@ void Flow::FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& 
 }
 
 // The action's effect is visible: the action is verified, and a primary action's thread with it.
-void Flow::Verified(store::Tx& tx, const ActionRow& a) {
+void Flow::Verified(store::Tx& tx, const ActionRow& a,
+                    std::optional<store::Result> executed_thread) {
   engine_.ApplyAction(tx, a.id, "verification_passed", "worker", "", "executed",
                       {.result = "success"});
   if (!a.Primary()) return;
-  auto t = tx.Exec("thread_lock", {a.thread_id});
-  if (t.At(0, "state").Str() != "executed") return;
+  store::Result t;
+  if (executed_thread) {
+    t = *executed_thread;
+  } else {
+    t = tx.Exec("thread_lock", {a.thread_id});
+    if (t.At(0, "state").Str() != "executed") return;
+  }
   engine_.Apply(tx, Machine::kThread, a.thread_id, "verified", "worker", "",
                 json{{"action_id", a.id}}.dump(), std::string("executed"));
   if (on_rest_) tx.AfterCommit([this, id = a.thread_id] { on_rest_(id, "verified"); });

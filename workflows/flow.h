@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "store/db.h"
 #include "workers/job.h"
 #include "workflows/engine.h"
 #include "workflows/integration.h"
@@ -107,7 +108,9 @@ class Flow {
   void EnqueueExecution(store::Tx& tx, int64_t action_id, const std::string& kind, int priority);
   void FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& outcome,
                        StateCheck seen);
-  void Verified(store::Tx& tx, const class ActionRow& action);
+  // `executed_thread`: the thread row, already locked and moved to executed by the caller.
+  void Verified(store::Tx& tx, const class ActionRow& action,
+                std::optional<store::Result> executed_thread = std::nullopt);
   ActionView ViewOf(const class ActionRow& row);
 
   const Config& config_;

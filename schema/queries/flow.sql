@@ -26,12 +26,6 @@ RETURNING id
 SELECT id, state, version, location, customer_phone, facility_line, last_routed_message_id, priority
 FROM threads WHERE id = $1 FOR UPDATE
 
--- name: thread_set_routing
--- $1 id, $2 intent, $3 decision, $4 priority, $5 last routed message
-UPDATE threads SET intent = $2::jsonb, decision = $3::jsonb, priority = $4::smallint,
-                   last_routed_message_id = $5
-WHERE id = $1
-
 -- name: thread_set_escalation
 UPDATE threads SET escalation_reason = $2, escalation = $3::jsonb WHERE id = $1
 
@@ -104,8 +98,14 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::jsonb, '{}'::jsonb))
 -- name: thread_transition
 -- One statement per transition: compare-and-set the state, bump the version, append the history.
 -- $1 id, $2 from, $3 to, $4 event, $5 actor, $6 reason, $7 data. No row: the state was not $2.
+-- What the new state records rides along when given: $8 intent, $9 decision, $10 priority,
+-- $11 the last message routed.
 WITH moved AS (
-  UPDATE threads SET state = $3, version = version + 1, updated_at = now()
+  UPDATE threads
+  SET state = $3, version = version + 1, updated_at = now(),
+      intent = coalesce($8::jsonb, intent), decision = coalesce($9::jsonb, decision),
+      priority = coalesce($10::smallint, priority),
+      last_routed_message_id = coalesce($11::bigint, last_routed_message_id)
   WHERE id = $1 AND state = $2
   RETURNING id)
 INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
