@@ -24,11 +24,12 @@ workers::KindSpec Kind(std::string kind, workers::Handler h) {
 }  // namespace
 
 int CmdDemo(const Args& args) {
-  Flags f(args, {"--jobs"}, {"--help"});
+  Flags f(args, {"--jobs", "--config"}, {"--help"});
   if (f.Has("--help")) {
     std::puts(
-        "usage: clubos demo [--jobs 500]\n  plays a short queue scenario on CLUBOS_DATABASE_URL "
-        "and prints what happened");
+        "usage: clubos demo [--jobs 500] [--config config/clubos.example.json]\n"
+        "  plays a short queue scenario, then a morning of customer texts through the whole flow,\n"
+        "  on CLUBOS_DATABASE_URL, and prints what happened");
     return 0;
   }
   const int n = static_cast<int>(f.Int("--jobs", 500, 1, 100'000));
@@ -144,7 +145,7 @@ int CmdDemo(const Args& args) {
   std::printf(
       "  inspect: psql \"%s\" -c \"SELECT id, kind, state, attempt, last_error FROM jobs\"\n",
       url.c_str());
-  return 0;
+  return DemoFlow(url, f.Str("--config", "config/clubos.example.json"));
 }
 
 }  // namespace clubos::app
