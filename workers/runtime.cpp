@@ -227,7 +227,8 @@ void Runtime::DispatchLoop() {
       Accept(res.jobs);
     } catch (const std::exception& e) {
       // The statement may or may not have committed. Acks are idempotent (compare-and-set), so
-      // they are retried; jobs claimed by a lost statement come back when their lease expires.
+      // they are retried; jobs a lost statement claimed are handed back once we reconnect (or,
+      // if that fails too, come back when their lease expires).
       log::Get()->warn("dispatcher: {}", e.what());
       Unacked(acks);
       try {
