@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include "app/cli.h"
 #include "app/commands.h"
+#include "app/flow_wiring.h"
 #include "app/private_pg.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -27,8 +28,6 @@
 #include "store/migrator.h"
 #include "workers/queue.h"
 #include "workers/runtime.h"
-#include "workflows/fake_facility.h"
-#include "workflows/flow.h"
 
 extern char** environ;
 
@@ -303,9 +302,9 @@ int RunFlow(const Flags& f) {
       false;  // autonomous, so every thread reaches verified
   BenchDb db;
   const auto& clock = SystemClock::Instance();
-  auto facility = workflows::FakeFacility::InMemory();
-  workflows::PatternRouter router(config.router);
-  workflows::Flow flow(config, router, *facility, clock);
+  workers::Registry registry;
+  FlowWiring wiring(std::move(config), workflows::FakeFacility::InMemory(), registry);
+  workflows::Flow& flow = wiring.flow;
   std::mutex mu;
   std::condition_variable cv;
   std::unordered_map<int64_t, Steady::time_point> started;
@@ -320,8 +319,6 @@ int RunFlow(const Flags& f) {
     escalated += state == "escalated";
     cv.notify_all();
   });
-  workers::Registry registry;
-  flow.Register(registry);
   workers::RuntimeOptions opt;
   opt.database_url = db.url;
   opt.concurrency = concurrency;
@@ -331,7 +328,7 @@ int RunFlow(const Flags& f) {
       probe->ExecRawOne("SELECT count(*) FROM transitions").At(0, 0).Int64();
   runtime.Start();
 
-  const Location& bedford = config.locations.front();
+  const Location& bedford = wiring.config.locations.front();
   const int run_nonce =
       200 + static_cast<int>(Steady::now().time_since_epoch().count() / 1000 % 800);
   const int senders = rate > 0 ? 1 : 4;

@@ -104,7 +104,9 @@ int CmdWorker(const Args& args) {
   RegisterBuiltinKinds(registry);
   std::unique_ptr<FlowWiring> flow;
   if (f.Has("--config"))
-    flow = std::make_unique<FlowWiring>(f.Str("--config", ""), opt.database_url, registry);
+    flow = std::make_unique<FlowWiring>(Config::Load(f.Str("--config", "")),
+                                        std::make_unique<workflows::FakeFacility>(opt.database_url),
+                                        registry);
   BlockStopSignals();
   workers::Runtime runtime(opt, registry, SystemClock::Instance());
   runtime.Start();

@@ -7,11 +7,10 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/flow_wiring.h"
 #include "core/log.h"
 #include "store/db.h"
 #include "workers/runtime.h"
-#include "workflows/fake_facility.h"
-#include "workflows/flow.h"
 
 namespace clubos::app {
 namespace {
@@ -35,14 +34,12 @@ int DemoFlow(const std::string& url, const std::string& config_path) {
   config.flow.verify_poll = Millis(250);
   config.flow.retry_base = Millis(100);
   config.flow.retry_cap = Millis(400);
-  workflows::PatternRouter router(config.router);
-  workflows::FakeFacility facility(url);
-  facility.ClearFaults();
-  store::Connect(url)->ExecRawOne("TRUNCATE fake_facility_calls");  // this run's calls only
-  facility.SetFault("105", "stuck_offline", 1'000);                 // bay 5's PC will not come back
-  workflows::Flow flow(config, router, facility, SystemClock::Instance());
   workers::Registry registry;
-  flow.Register(registry);
+  FlowWiring wiring(std::move(config), std::make_unique<workflows::FakeFacility>(url), registry);
+  wiring.facility->ClearFaults();
+  store::Connect(url)->ExecRawOne("TRUNCATE fake_facility_calls");  // this run's calls only
+  wiring.facility->SetFault("105", "stuck_offline", 1'000);         // bay 5's PC will not come back
+  workflows::Flow& flow = wiring.flow;
   workers::RuntimeOptions opt;
   opt.database_url = url;
   opt.name = "demo-flow";
@@ -54,7 +51,7 @@ int DemoFlow(const std::string& url, const std::string& config_path) {
   std::random_device rd;
   const int nonce = 100 + static_cast<int>(rd() % 800);
   auto phone = [&](int i) { return "+1555" + std::to_string(nonce) + std::to_string(1000 + i); };
-  const std::string bedford = config.locations.front().phone_lines.front();
+  const std::string bedford = wiring.config.locations.front().phone_lines.front();
   const std::vector<Customer> customers = {
       {"a golfer asking prices", {"how much for an hour?"}, ""},
       {"a frozen TrackMan, split over three texts",

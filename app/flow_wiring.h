@@ -1,5 +1,6 @@
 #pragma once
-// The customer flow assembled for a process: configuration, router, facility, and the job kinds.
+// The customer flow assembled for a process: configuration, router, facility, and the job kinds
+// registered. `clubos worker --config`, the demo and `clubos bench flow` all build it here.
 #include <memory>
 #include <string>
 
@@ -12,17 +13,16 @@
 namespace clubos::app {
 
 struct FlowWiring {
-  FlowWiring(const std::string& config_path, const std::string& database_url,
-             workers::Registry& registry)
-      : config(Config::Load(config_path)),
+  FlowWiring(Config cfg, std::unique_ptr<workflows::FakeFacility> fac, workers::Registry& registry)
+      : config(std::move(cfg)),
         router(config.router),
-        facility(database_url),
-        flow(config, router, facility, SystemClock::Instance()) {
+        facility(std::move(fac)),
+        flow(config, router, *facility, SystemClock::Instance()) {
     flow.Register(registry);
   }
   Config config;
   workflows::PatternRouter router;
-  workflows::FakeFacility facility;
+  std::unique_ptr<workflows::FakeFacility> facility;  // until the vendor adapters land
   workflows::Flow flow;
 };
 

@@ -42,8 +42,4 @@ inline const Table& ThreadMachine() {
 }
 // clang-format on
 
-inline bool ThreadIsOpen(std::string_view state) {
-  return state != "closed";
-}
-
 }  // namespace clubos::sm

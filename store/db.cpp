@@ -92,20 +92,6 @@ std::string ArrayLiteral(const std::vector<int64_t>& values) {
 std::string ArrayLiteral(const std::vector<int32_t>& values) {
   return ArrayLiteralOfNumbers(values);
 }
-std::string ArrayLiteral(const std::vector<std::string>& values) {
-  std::string s = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) s += ',';
-    s += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') s += '\\';
-      s += c;
-    }
-    s += '"';
-  }
-  s += '}';
-  return s;
-}
 
 // ---- Field / Result --------------------------------------------------------------------------
 const char* Field::Raw() const {

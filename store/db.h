@@ -79,7 +79,6 @@ class Param {
 // "{1,2,3}": a Postgres array literal for `$1::bigint[]` (pqxx 6 has no array parameters).
 std::string ArrayLiteral(const std::vector<int64_t>& values);
 std::string ArrayLiteral(const std::vector<int32_t>& values);
-std::string ArrayLiteral(const std::vector<std::string>& values);
 
 // ---- results ---------------------------------------------------------------------------------
 struct ResultData;

@@ -99,11 +99,6 @@ void Runtime::SignalDispatcher() {
   [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
-void Runtime::Wake() {
-  wake_all_ = true;
-  SignalDispatcher();
-}
-
 void Runtime::WaitForEvents(Millis timeout) {
   pollfd fds[2];
   nfds_t n = 0;
@@ -178,7 +173,7 @@ void Runtime::DispatchLoop() {
       // Notifications sent while disconnected are lost: catch up by looking.
       for (auto& q : queues_) q.maybe_more = true;
     }
-    if (wake_all_.exchange(false) || Steady::now() >= next_poll) {
+    if (Steady::now() >= next_poll) {
       for (auto& q : queues_) q.maybe_more = true;
       next_poll = Steady::now() + opt_.poll_interval;
     }

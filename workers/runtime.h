@@ -82,8 +82,6 @@ class Runtime {
   // flushes acks, hands back what is still running, resigns leadership. Returns true when every
   // started job finished within the grace period. Idempotent.
   bool Stop();
-  // A hint that `queue` has work (an in-process enqueue), saving the NOTIFY round trip.
-  void Wake();
 
   bool IsLeader() const { return leader_.load(); }
   // Jobs leased to this worker: queued locally, running, or finished but not yet acknowledged.
@@ -148,7 +146,6 @@ class Runtime {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> dispatcher_exit_{false};
   std::atomic<bool> leader_{false};
-  std::atomic<bool> wake_all_{false};
   std::atomic<bool> timers_changed_{false};
   bool started_ = false;
   bool stopped_ = false;

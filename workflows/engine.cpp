@@ -44,6 +44,7 @@ void Engine::Schedule(store::Tx& tx, Machine machine, int64_t id, const sm::Step
   auto& pending = tx.Local<PendingEffects>();
   auto& entry = pending.by_row[{static_cast<int>(machine), id}];
   entry.jobs.clear();  // the state this row leaves takes its effects with it
+  if (step.jobs.empty()) return;
   json args = json::parse(data, nullptr, false);
   if (!args.is_object()) args = json::object();
   args[machine == Machine::kThread ? "thread_id" : "action_id"] = id;

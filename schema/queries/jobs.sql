@@ -172,9 +172,6 @@ SELECT id, queue, kind, args::text AS args, priority, state, run_at, attempt, ma
        unique_key, lease_owner, lease_expires_at, last_error, created_at, started_at, finished_at
 FROM jobs WHERE id = $1
 
--- name: job_counts
-SELECT queue, state, count(*) AS n FROM jobs GROUP BY queue, state ORDER BY queue, state
-
 -- name: periodic_claim
 -- Claims one firing of a periodic schedule; returns a row only when it was due.
 -- $1 name, $2 interval ms, $3 now
