@@ -85,6 +85,13 @@ Config Config::Parse(const std::string& text) {
         throw ConfigError(where + ".bays[]: number must be a whole number");
       b.number = bj.at("number").get<int>();
       b.device_id = Str(bj, "device_id", where + ".bays[" + std::to_string(b.number) + "]");
+      b.control = bj.value("control", b.control);
+      if (b.control != "ninjaone" && b.control != "agent")
+        throw ConfigError(where + ".bays[" + std::to_string(b.number) +
+                          "].control: must be \"ninjaone\" or \"agent\"");
+      for (const auto& other : l.bays)
+        if (other.number == b.number)
+          throw ConfigError(where + ": bay " + std::to_string(b.number) + " appears twice");
       l.bays.push_back(b);
     }
     for (const auto& dj : Need(lj, "doors", where))
@@ -145,6 +152,41 @@ Config Config::Parse(const std::string& text) {
     c.router.faq[topic] = {
         Strings(Need(fj, "match", "router.faq." + topic), "router.faq." + topic + ".match"),
         Str(fj, "answer", "router.faq." + topic)};
+  const json in = root.value("integrations", json::object());
+  auto str = [](const json& j, const char* key, std::string& into, const std::string& where) {
+    if (!j.contains(key)) return;
+    if (!j.at(key).is_string()) throw ConfigError(where + "." + key + ": must be a string");
+    into = j.at(key).get<std::string>();
+  };
+  auto& i = c.integrations;
+  const json op = in.value("openphone", json::object());
+  str(op, "base_url", i.openphone.base_url, "integrations.openphone");
+  str(op, "api_key_env", i.openphone.api_key_env, "integrations.openphone");
+  str(op, "user_id", i.openphone.user_id, "integrations.openphone");
+  const json nj = in.value("ninjaone", json::object());
+  str(nj, "base_url", i.ninjaone.base_url, "integrations.ninjaone");
+  str(nj, "token_path", i.ninjaone.token_path, "integrations.ninjaone");
+  str(nj, "client_id_env", i.ninjaone.client_id_env, "integrations.ninjaone");
+  str(nj, "client_secret_env", i.ninjaone.client_secret_env, "integrations.ninjaone");
+  str(nj, "reboot_mode", i.ninjaone.reboot_mode, "integrations.ninjaone");
+  i.ninjaone.trackman_script_id = nj.value("trackman_script_id", 0);
+  if (i.ninjaone.reboot_mode != "NORMAL" && i.ninjaone.reboot_mode != "FORCED")
+    throw ConfigError("integrations.ninjaone.reboot_mode: must be NORMAL or FORCED");
+  const json uj = in.value("unifi", json::object());
+  str(uj, "base_url", i.unifi.base_url, "integrations.unifi");
+  str(uj, "token_env", i.unifi.token_env, "integrations.unifi");
+  i.unifi.verify_tls = uj.value("verify_tls", true);
+  const json sj = in.value("slack", json::object());
+  str(sj, "webhook_url_env", i.slack.webhook_url_env, "integrations.slack");
+  str(sj, "thread_link_base", i.slack.thread_link_base, "integrations.slack");
+  i.call_timeout = Ms(in, "call_timeout_ms", i.call_timeout, "integrations");
+  i.agent_command_ttl = Ms(in, "agent_command_ttl_ms", i.agent_command_ttl, "integrations");
+  const json verify = in.value("verify_timeout_ms", json::object());
+  for (const auto& [kind, v] : verify.items()) {
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0)
+      throw ConfigError("integrations.verify_timeout_ms." + kind + ": must be a positive number");
+    i.verify_timeout[kind] = Millis(v.get<int64_t>());
+  }
   return c;
 }
 

@@ -16,7 +16,10 @@ class ConfigError : public std::runtime_error {
 
 struct Bay {
   int number = 0;
-  std::string device_id;  // the bay PC in NinjaOne
+  std::string device_id;  // the bay PC: its NinjaOne device id, or its bay agent's device id
+  // How the PC is reached: "ninjaone" (RMM scripts and reboots) or "agent" (the bay agent pulls
+  // its commands from ClubOS, integrations.md §1.5).
+  std::string control = "ninjaone";
 };
 
 struct Door {
@@ -74,13 +77,50 @@ struct RouterConfig {
   std::map<std::string, FaqEntry> faq;
 };
 
+// Where the vendors are and how ClubOS talks to them. Secrets are named here by the environment
+// variable that holds them, never held here.
+struct Integrations {
+  struct OpenPhone {
+    std::string base_url = "https://api.openphone.com";
+    std::string api_key_env = "CLUBOS_OPENPHONE_API_KEY";
+    std::string user_id;  // optional: the OpenPhone user the messages are sent as
+  } openphone;
+  struct NinjaOne {
+    std::string base_url = "https://app.ninjarmm.com";
+    std::string token_path = "/oauth/token";  // some tenants answer on /ws/oauth/token
+    std::string client_id_env = "CLUBOS_NINJAONE_CLIENT_ID";
+    std::string client_secret_env = "CLUBOS_NINJAONE_CLIENT_SECRET";
+    int trackman_script_id = 0;  // the script that restarts TrackMan Performance Studio
+    std::string reboot_mode = "NORMAL";
+  } ninjaone;
+  struct Unifi {
+    std::string base_url;  // https://<console>:12445
+    std::string token_env = "CLUBOS_UNIFI_TOKEN";
+    bool verify_tls = true;  // UniFi consoles use self-signed certificates; off only when set
+  } unifi;
+  struct Slack {
+    std::string webhook_url_env = "CLUBOS_SLACK_WEBHOOK_URL";  // the URL is the secret
+    std::string thread_link_base;  // e.g. https://clubos.example.com/threads/ (optional)
+  } slack;
+  Millis call_timeout{10'000};  // every vendor call
+  // How long an agent command waits to be picked up before it expires (the agent polls).
+  Millis agent_command_ttl{600'000};
+  // Verification deadline per action kind (falls back to flow.verify_timeout).
+  std::map<std::string, Millis> verify_timeout;
+};
+
 struct Config {
   std::string facility_name;
   std::vector<Location> locations;
   FlowSettings flow;
   std::map<std::string, CategoryPolicy> policy;
   RouterConfig router;
+  Integrations integrations;
 
+  Millis VerifyTimeout(const std::string& kind) const {
+    auto it = integrations.verify_timeout.find(kind);
+    return it == integrations.verify_timeout.end() ? flow.verify_timeout : it->second;
+  }
   const Location* LocationForLine(const std::string& phone_line) const;
   const Location* FindLocation(const std::string& id) const;
 

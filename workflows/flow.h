@@ -59,6 +59,22 @@ struct ThreadContact {
   std::string line;
 };
 
+// performAction: one entry point for every action, whoever asks (the router, an operator through
+// the API, a chain of another action).
+struct ActionRequest {
+  std::string kind;  // reset_trackman | reboot_pc | unlock_door | send_message | notify_operator
+                     // | create_ticket
+  // JSON object: {"location", "bay"} for bay PCs, {"location", "door"} for doors (the door's id in
+  // the facility config), {"location", "phone"} (+ optional "from_line") for send_message.
+  std::string target;
+  std::string triggered_by;  // router | chain | operator:<name>
+  std::string reason;        // the SOP it follows
+  std::optional<std::string> booking_id;
+  std::optional<int64_t> thread_id;
+  std::string text;  // send_message, notify_operator, create_ticket: what to say
+  bool human_override = false;
+};
+
 class Flow {
  public:
   Flow(const Config& config, const Router& router, Integration& integration, const Clock& clock);
@@ -80,6 +96,16 @@ class Flow {
   // The same transition as a customer's YES/NO, for the API. Throws IllegalTransition when the
   // action no longer awaits confirmation (too late, expired, already answered).
   void Confirm(store::Connection& db, int64_t action_id, bool yes, const std::string& actor);
+
+  // performAction: validates the kind and the target against the facility (unknown bay or door,
+  // wrong location: InvalidInput, nothing written; unknown thread: NotFound), persists the action
+  // and its history, and starts it through the action machine. Returns the action's id.
+  int64_t Perform(store::Connection& db, const ActionRequest& request);
+
+  // Marks a finished (verified or escalated) action as needing a rollback and tells the operators
+  // (Slack and the escalation queue). Never undoes anything. IllegalTransition in other states.
+  void FlagRollback(store::Connection& db, int64_t action_id, const std::string& actor,
+                    const std::string& reason);
 
   // An operator takes or closes an escalated thread.
   void Claim(store::Connection& db, int64_t thread_id, const std::string& operator_name);

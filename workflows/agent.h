@@ -1,0 +1,65 @@
+#pragma once
+// The bay agent's pull protocol (integrations.md §1.5): a program on each bay PC, authenticated by
+// a per-device key, polls ClubOS for its next command, claims it atomically, reports the result,
+// and sends heartbeats that verification reads. Commands are jobs of the ordinary queue, in a queue
+// of their own per device ("agent:<device_id>") that no worker serves: a poll is a claim, a report
+// is the job's completion. There is no second queue.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/clock.h"
+
+namespace clubos::store {
+class Connection;
+}
+
+namespace clubos::workflows {
+
+struct AgentCommand {
+  int64_t id = 0;          // the command's id (the job's id)
+  std::string action;      // restart | reboot | ... (integrations.md §1.5 command types)
+  std::string source;      // e.g. "action:42"
+  TimePoint expires_at{};  // a command not picked up by then is dropped
+};
+
+struct AgentHeartbeat {
+  std::string tps_version;
+  bool tps_running = false;
+  bool radar_reachable = false;
+  std::optional<TimePoint> tps_started_at;  // when TrackMan Performance Studio last started
+  std::optional<TimePoint> booted_at;       // when the PC last booted
+};
+
+// Thrown when the device key is unknown or wrong: the API answers 401.
+class AgentAuthError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class AgentProtocol {
+ public:
+  // `keys`: device_id -> key (from CLUBOS_AGENT_KEYS="101:k1,102:k2"). Compared in constant time.
+  AgentProtocol(std::map<std::string, std::string> keys, const Clock& clock);
+  static std::map<std::string, std::string> KeysFromEnv();
+
+  // The device a key belongs to, or AgentAuthError.
+  std::string Authenticate(const std::string& device_key) const;
+
+  // Claims the oldest pending command of the device (nullopt when none). A claimed command is
+  // leased for `lease`; one not reported by then is offered again.
+  std::optional<AgentCommand> Poll(store::Connection& db, const std::string& device_id,
+                                   Millis lease = Millis(120'000));
+  // Stores the device's latest state (one row per device, plus its time).
+  void Heartbeat(store::Connection& db, const std::string& device_id, const AgentHeartbeat& hb);
+  // Records the result of a claimed command. Returns false when the command is not this device's
+  // claimed command (already reported, expired, or someone else's): the API answers 409.
+  bool Report(store::Connection& db, const std::string& device_id, int64_t command_id, bool success,
+              const std::string& message);
+
+ private:
+  std::map<std::string, std::string> keys_;
+  const Clock& clock_;
+};
+
+}  // namespace clubos::workflows
