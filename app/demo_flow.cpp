@@ -31,6 +31,7 @@ int DemoFlow(const std::string& url, const std::string& config_path) {
   config.flow.debounce = Millis(600);
   config.flow.confirmation_ttl = Millis(4'000);
   config.flow.verify_timeout = Millis(2'500);
+  config.integrations.verify_timeout.clear();
   config.flow.verify_poll = Millis(250);
   config.flow.retry_base = Millis(100);
   config.flow.retry_cap = Millis(400);

@@ -57,6 +57,8 @@ CREATE TABLE public.actions (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     confirmed_by text,
+    external_ref jsonb,
+    rollback jsonb,
     CONSTRAINT actions_kind_check CHECK ((kind = ANY (ARRAY['reset_trackman'::text, 'reboot_pc'::text, 'unlock_door'::text, 'send_message'::text, 'notify_operator'::text, 'create_ticket'::text]))),
     CONSTRAINT actions_result_check CHECK ((result = ANY (ARRAY['success'::text, 'failed'::text, 'inconclusive'::text]))),
     CONSTRAINT actions_result_when_done CHECK (((state = 'verified'::text) <= (result = 'success'::text))),
@@ -81,7 +83,11 @@ CREATE VIEW public.action_outcomes AS
     a.rollback_needed,
     a.state,
     a.updated_at AS "timestamp",
-    1 AS schema_version
+    1 AS schema_version,
+    (a.target ->> 'door'::text) AS door,
+    a.booking_id,
+    a.attempt,
+    a.error
    FROM public.actions a;
 
 --
@@ -100,6 +106,35 @@ CREATE SEQUENCE public.actions_id_seq
 --
 
 ALTER SEQUENCE public.actions_id_seq OWNED BY public.actions.id;
+
+--
+-- Name: agent_devices; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.agent_devices (
+    device_id text NOT NULL,
+    tps_version text,
+    tps_running boolean NOT NULL,
+    radar_reachable boolean NOT NULL,
+    tps_started_at timestamp with time zone,
+    booted_at timestamp with time zone,
+    last_seen_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: agent_reports; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.agent_reports (
+    command_id bigint NOT NULL,
+    device_id text NOT NULL,
+    action_key text NOT NULL,
+    command text NOT NULL,
+    success boolean NOT NULL,
+    message text NOT NULL,
+    reported_at timestamp with time zone NOT NULL,
+    CONSTRAINT agent_reports_message_check CHECK ((octet_length(message) <= 4096))
+);
 
 --
 -- Name: jobs; Type: TABLE; Schema: public; Owner: -
@@ -325,6 +360,20 @@ ALTER TABLE ONLY public.actions
     ADD CONSTRAINT actions_pkey PRIMARY KEY (id);
 
 --
+-- Name: agent_devices agent_devices_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_devices
+    ADD CONSTRAINT agent_devices_pkey PRIMARY KEY (device_id);
+
+--
+-- Name: agent_reports agent_reports_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_reports
+    ADD CONSTRAINT agent_reports_pkey PRIMARY KEY (command_id);
+
+--
 -- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -377,6 +426,12 @@ CREATE INDEX actions_target_idx ON public.actions USING btree (kind, ((target ->
 --
 
 CREATE INDEX actions_thread_idx ON public.actions USING btree (thread_id, id);
+
+--
+-- Name: agent_reports_action_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX agent_reports_action_idx ON public.agent_reports USING btree (action_key);
 
 --
 -- Name: jobs_dead_idx; Type: INDEX; Schema: public; Owner: -

@@ -32,6 +32,7 @@ inline const Table& ThreadMachine() {
           {"executed",              "verified",               "verified",              "post-action state check passed",                               "close_thread@close_after"},
           {"executed",              "escalated",              "escalated",             "",                                                             "notify_operator"},
           {"executed",              "message_received",       "=",                     "ext: kept; read when the action is verified"},
+          {"verified",              "escalated",              "escalated",             "ext: its action was flagged rollback_needed",                  "notify_operator"},
           {"verified",              "closed",                 "closed",                "after a quiet period, or operator"},
           {"verified",              "message_received",       "received",              "ext: the customer wrote again: route again",                  "route_message@debounce"},
           {"escalated",             "claimed",                "=",                     "an operator took it"},

@@ -53,6 +53,7 @@ struct ActionEffects {
   std::optional<TimePoint> verify_deadline;
   std::optional<std::string> result;  // success | failed | inconclusive
   std::optional<std::string> error;
+  std::optional<std::string> external_ref;  // JSON: what the vendor's answer left to verify
 };
 
 // What a thread's new state records along with it (one statement with the transition).

@@ -47,9 +47,9 @@ void FakeFacility::Record(const std::string& kind, const std::string& device,
       {kind, device, key, detail});
 }
 
-bool FakeFacility::Idempotent(const std::string& kind) const {
+bool FakeFacility::Idempotent(const ActionView& a) const {
   // Restarting TrackMan twice is harmless; a door opened twice or an SMS sent twice is not.
-  return kind == "reset_trackman" || kind == "reboot_pc";
+  return a.kind == "reset_trackman" || a.kind == "reboot_pc";
 }
 
 std::string FakeFacility::FaultOf(const std::string& device, bool consume) {
@@ -117,10 +117,10 @@ StateCheck FakeFacility::Check(const ActionView& a) {
   return effect ? StateCheck::kChanged : StateCheck::kUnchanged;
 }
 
-CallOutcome FakeFacility::NotifyOperators(int64_t thread_id, const std::string& summary) {
+CallOutcome FakeFacility::NotifyOperators(const std::string& summary, const std::string& link) {
   std::lock_guard lk(mu_);
   if (FaultOf("slack", true) == "transient") return {CallResult::kTransient, "500 from slack"};
-  Record("notify_operator", "slack", "thread:" + std::to_string(thread_id), summary);
+  Record("notify_operator", "slack", link, summary);
   return {CallResult::kAccepted, "ok"};
 }
 

@@ -25,11 +25,11 @@ class FakeFacility final : public Integration {
   static std::unique_ptr<FakeFacility> InMemory();
   ~FakeFacility() override;
 
-  bool Idempotent(const std::string& kind) const override;
+  bool Idempotent(const ActionView& action) const override;
   std::string Baseline(const ActionView& action) override;
   CallOutcome Execute(const ActionView& action) override;
   StateCheck Check(const ActionView& action) override;
-  CallOutcome NotifyOperators(int64_t thread_id, const std::string& summary) override;
+  CallOutcome NotifyOperators(const std::string& summary, const std::string& link) override;
 
   // Fault modes for a device (bay PC id, door id, or "sms" / "slack"):
   //   stuck_offline  the call is accepted, the device never comes back (state unchanged)

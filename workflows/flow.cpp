@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <regex>
+#include <set>
 
 #include "core/assert.h"
 #include "core/log.h"
@@ -30,6 +32,9 @@ class ActionRow {
         state(r.At(0, "state").Str()),
         key(r.At(0, "idempotency_key").Str()),
         baseline(r.At(0, "baseline").OptStr().value_or("{}")),
+        external_ref(r.At(0, "external_ref").OptStr().value_or("")),
+        reason(r.At(0, "reason").Str()),
+        booking_id(r.At(0, "booking_id").OptStr()),
         confirmed_by(r.At(0, "confirmed_by").OptStr()),
         confirm_expires_at(r.At(0, "confirm_expires_at").OptTime()),
         verify_deadline(r.At(0, "verify_deadline").OptTime()),
@@ -37,8 +42,8 @@ class ActionRow {
         params(json::parse(r.At(0, "params").Str())) {}
   int64_t id;
   int64_t thread_id;
-  std::string kind, state, key, baseline;
-  std::optional<std::string> confirmed_by;
+  std::string kind, state, key, baseline, external_ref, reason;
+  std::optional<std::string> booking_id, confirmed_by;
   std::optional<TimePoint> confirm_expires_at, verify_deadline;
   json target, params;
   bool Primary() const { return params.value("role", "") == "primary"; }
@@ -125,15 +130,21 @@ Flow::Flow(const Config& config, const Router& router, Integration& integration,
 ActionView Flow::ViewOf(const ActionRow& row) {
   ActionView v;
   v.id = row.id;
+  v.thread_id = row.thread_id;
   v.kind = row.kind;
   v.idempotency_key = row.key;
   v.location = row.target.value("location", "");
   if (row.target.contains("bay")) v.bay = row.target.at("bay").get<int>();
   v.device_id = row.target.value("device_id", "");
+  v.control = row.target.value("control", "");
+  v.door = row.target.value("door", "");
   v.phone = row.target.value("phone", "");
   v.from_line = row.target.value("from_line", "");
   v.text = row.params.value("text", "");
   v.baseline = row.baseline;
+  v.external_ref = row.external_ref;
+  v.reason = row.reason;
+  v.booking_id = row.booking_id;
   return v;
 }
 
@@ -174,6 +185,8 @@ void Flow::Register(workers::Registry& registry) {
       else if (a.state == "awaiting_confirmation" || a.state == "routed")
         engine_.ApplyAction(tx, a.id, a.state == "routed" ? "cancelled" : "confirmation_expired",
                             "worker", reason, a.state, {});
+      if (!thread_id && job.kind != kNotifyOperator)
+        return EscalateAction(tx, a, "retries_exhausted", job.kind + ": " + reason, "worker");
     }
     if (thread_id && job.kind != kNotifyOperator)
       Escalate(tx, thread_id, "retries_exhausted", job.kind + ": " + reason, "worker");
@@ -322,7 +335,8 @@ Outcome Flow::Route(JobContext& ctx) {
     json target = {{"location", plan.location}};
     if (plan.bay) target["bay"] = *plan.bay;
     if (!plan.device_id.empty()) target["device_id"] = plan.device_id;
-    if (!plan.door_id.empty()) target["door_id"] = plan.door_id;
+    if (!plan.door_id.empty()) target["door"] = plan.door_id;
+    if (plan.bay) target["control"] = location->FindBay(*plan.bay)->control;
     json params = {{"role", "primary"}};
     if (plan.kind == "send_message") {
       target["phone"] = t.At(0, "customer_phone").Str();
@@ -358,15 +372,18 @@ int64_t Flow::CreateAction(store::Tx& tx, int64_t thread_id, const std::string& 
                            const std::string& target, const std::string& params,
                            const std::string& triggered_by, const std::string& reason,
                            const std::string& decision, const std::string& outcome,
-                           std::optional<TimePoint> confirm_expires_at) {
+                           std::optional<TimePoint> confirm_expires_at,
+                           std::optional<std::string> booking_id, bool human_override) {
   // The statement writes received -policy_decided-> routed itself; the table must agree.
   static const bool legal = sm::ActionMachine().Next("received", "policy_decided") == "routed";
   CLUBOS_ASSERT(legal, "action_create disagrees with the action table");
-  const std::string key = "thread-" + std::to_string(thread_id) + "-" + kind + "-" + RandomKey();
+  const std::string key = (thread_id ? "thread-" + std::to_string(thread_id) : "operator") + "-" +
+                          kind + "-" + RandomKey();
   auto r =
-      tx.Exec("action_create",
-              {thread_id, kind, target, params, triggered_by, reason, key, decision,
-               confirm_expires_at, json{{"thread_id", thread_id}, {"kind", kind}}.dump(), outcome});
+      tx.Exec("action_create", {thread_id ? std::optional(thread_id) : std::nullopt, kind, target,
+                                params, triggered_by, reason, key, decision, confirm_expires_at,
+                                json{{"thread_id", thread_id}, {"kind", kind}}.dump(), outcome,
+                                booking_id, human_override});
   return r.At(0, "id").Int64();
 }
 
@@ -480,7 +497,7 @@ Outcome Flow::Execute(JobContext& ctx) {
     const StateCheck seen = integration_.Check(view);
     if (seen == StateCheck::kChanged) {
       call = {CallResult::kAccepted, "found done when recovering"};
-    } else if (integration_.Idempotent(a.kind)) {
+    } else if (integration_.Idempotent(view)) {
       call = integration_.Execute(view);  // same idempotency key
     } else {
       ctx.db().Transact("execution_unknown", [&](store::Tx& tx) {
@@ -491,7 +508,7 @@ Outcome Flow::Execute(JobContext& ctx) {
               "a non-idempotent call's outcome is unknown and the target shows no change";
           engine_.ApplyAction(tx, action_id, "execution_unknown", "worker", why, locked.state,
                               {.result = "inconclusive", .error = why});
-          Escalate(tx, locked.thread_id, "inconclusive", a.kind + ": " + why, "worker");
+          EscalateAction(tx, locked, "inconclusive", why, "worker");
         }
         ctx.CompleteInTx(tx);
       });
@@ -501,6 +518,7 @@ Outcome Flow::Execute(JobContext& ctx) {
     return Outcome::Complete();  // cancelled, rejected, expired or already done
   }
   if (call.result == CallResult::kTransient) return Outcome::Retry(a.kind + ": " + call.detail);
+  if (call.result == CallResult::kNotDone) return Deferred(ctx, action_id, call);
   const StateCheck seen =
       call.result == CallResult::kAccepted ? integration_.Check(ViewOf(a)) : StateCheck::kUnknown;
   ctx.db().Transact("execution_finished", [&](store::Tx& tx) {
@@ -511,13 +529,31 @@ Outcome Flow::Execute(JobContext& ctx) {
   return Outcome::Complete();
 }
 
+// The vendor certainly did not act (it refused to connect, or answered 429/503): the action goes
+// back to `routed`, so the next attempt starts it afresh instead of treating the call as one
+// whose outcome is unknown, and the job waits for the vendor's Retry-After.
+Outcome Flow::Deferred(JobContext& ctx, int64_t action_id, const CallOutcome& call) {
+  ctx.db().Transact("execution_deferred", [&](store::Tx& tx) {
+    LockThreadOfAction(tx, action_id);
+    const ActionRow locked(tx.Exec("action_lock", {action_id}));
+    if (locked.state == "executing")
+      engine_.ApplyAction(tx, action_id, "execution_deferred", "worker", call.detail, locked.state,
+                          {});
+  });
+  if (call.retry_after) return Outcome::Retry(call.detail, *call.retry_after);
+  return Outcome::Retry(call.detail);
+}
+
 void Flow::FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& outcome,
                            StateCheck seen) {
   const ActionRow a(tx.Exec("action_lock", {action_id}));
   if (a.state != "executing") return;
   if (outcome.result == CallResult::kAccepted) {
-    engine_.ApplyAction(tx, action_id, "execution_succeeded", "worker", outcome.detail, a.state,
-                        {.verify_deadline = clock_.Now() + config_.flow.verify_timeout});
+    engine_.ApplyAction(
+        tx, action_id, "execution_succeeded", "worker", outcome.detail, a.state,
+        {.verify_deadline = clock_.Now() + config_.VerifyTimeout(a.kind),
+         .external_ref =
+             outcome.external_ref.empty() ? std::nullopt : std::optional(outcome.external_ref)});
     std::optional<store::Result> thread;  // locked here and now `executed`
     if (a.Primary()) {
       auto t = tx.Exec("thread_lock", {a.thread_id});
@@ -535,7 +571,7 @@ void Flow::FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& 
   }
   engine_.ApplyAction(tx, action_id, "execution_failed", "worker", outcome.detail, a.state,
                       {.result = "failed", .error = outcome.detail});
-  Escalate(tx, a.thread_id, "action_failed", a.kind + ": " + outcome.detail, "worker");
+  EscalateAction(tx, a, "action_failed", outcome.detail, "worker");
 }
 
 // The action's effect is visible: the action is verified, and a primary action's thread with it.
@@ -606,8 +642,7 @@ Outcome Flow::Verify(JobContext& ctx) {
       engine_.ApplyAction(tx, action_id, unchanged ? "verification_failed" : "verification_timeout",
                           "worker", why, locked.state,
                           {.result = unchanged ? "failed" : "inconclusive", .error = why});
-      Escalate(tx, locked.thread_id, unchanged ? "state_unchanged" : "inconclusive",
-               locked.kind + ": " + why, "worker");
+      EscalateAction(tx, locked, unchanged ? "state_unchanged" : "inconclusive", why, "worker");
     }
     ctx.CompleteInTx(tx);
   });
@@ -615,6 +650,19 @@ Outcome Flow::Verify(JobContext& ctx) {
 }
 
 // ---- escalation, operators, closing ------------------------------------------------------------
+
+// An action that failed or cannot be proven goes to a human: with its thread when it has one,
+// else (an operator's own action) straight to the operators' channel.
+void Flow::EscalateAction(store::Tx& tx, const ActionRow& a, const std::string& reason,
+                          const std::string& detail, const std::string& actor) {
+  if (a.thread_id) return Escalate(tx, a.thread_id, reason, a.kind + ": " + detail, actor);
+  workers::Enqueue(
+      tx,
+      {.kind = kNotifyOperator,
+       .args = json{{"action_id", a.id}, {"reason", reason}, {"detail", detail}}.dump(),
+       .priority = 50},
+      clock_);
+}
 
 void Flow::Escalate(store::Tx& tx, int64_t thread_id, const std::string& reason,
                     const std::string& detail, const std::string& actor, int priority) {
@@ -630,18 +678,34 @@ void Flow::Escalate(store::Tx& tx, int64_t thread_id, const std::string& reason,
 }
 
 Outcome Flow::Notify(JobContext& ctx) {
-  const int64_t thread_id = ArgId(ctx, "thread_id");
-  auto r = ctx.db().ExecOne("thread_summary", {thread_id});
-  if (r.Empty()) return Outcome::Complete();
-  const std::string summary = "ClubOS escalation, thread " + std::to_string(thread_id) + " at " +
-                              r.At(0, "location").Str() + ", customer " +
-                              log::MaskPhone(r.At(0, "customer_phone").Str()) + ": " +
-                              r.At(0, "escalation_reason").OptStr().value_or("?") + " (" +
-                              r.At(0, "detail").OptStr().value_or("") + "). Last message: \"" +
-                              r.At(0, "last").OptStr().value_or("") + "\"";
-  const auto sent = integration_.NotifyOperators(thread_id, summary);
-  if (sent.result == CallResult::kTransient)
-    return Outcome::Retry("operator notification: " + sent.detail);
+  const json args = json::parse(ctx.job().args, nullptr, false);
+  std::string summary, link;
+  const std::string& base = config_.integrations.slack.thread_link_base;
+  if (!args.is_discarded() && args.contains("thread_id")) {
+    const int64_t thread_id = ArgId(ctx, "thread_id");
+    auto r = ctx.db().ExecOne("thread_summary", {thread_id});
+    if (r.Empty()) return Outcome::Complete();
+    summary = "ClubOS escalation, thread " + std::to_string(thread_id) + " at " +
+              r.At(0, "location").Str() + ", customer " +
+              log::MaskPhone(r.At(0, "customer_phone").Str()) + ": " +
+              r.At(0, "escalation_reason").OptStr().value_or("?") + " (" +
+              r.At(0, "detail").OptStr().value_or("") + "). Last message: \"" +
+              r.At(0, "last").OptStr().value_or("") +
+              "\"\nActions: " + r.At(0, "actions").OptStr().value_or("none");
+    if (!base.empty()) link = base + "threads/" + std::to_string(thread_id);
+  } else {
+    const int64_t action_id = ArgId(ctx, "action_id");
+    auto r = ctx.db().ExecOne("action_get", {action_id});
+    if (r.Empty()) return Outcome::Complete();
+    const ActionRow a(r);
+    summary = "ClubOS: action " + std::to_string(a.id) + " (" + a.kind + " " + a.target.dump() +
+              ", " + a.reason + ") needs a human: " + args.value("reason", std::string("?")) +
+              " (" + args.value("detail", std::string()) + ")";
+    if (!base.empty()) link = base + "actions/" + std::to_string(a.id);
+  }
+  const auto sent = integration_.NotifyOperators(summary, link);
+  if (sent.result == CallResult::kTransient || sent.result == CallResult::kNotDone)
+    return Outcome::Retry("operator notification: " + sent.detail, sent.retry_after);
   if (sent.result == CallResult::kRejected)
     return Outcome::Fail("operator notification refused: " + sent.detail);
   return Outcome::Complete();
@@ -657,6 +721,138 @@ Outcome Flow::Close(JobContext& ctx) {
     ctx.CompleteInTx(tx);
   });
   return Outcome::Complete();
+}
+
+// ---- performAction -----------------------------------------------------------------------------
+
+namespace {
+
+const std::set<std::string>& ActionKinds() {
+  static const std::set<std::string> kinds = {"reset_trackman", "reboot_pc",       "unlock_door",
+                                              "send_message",   "notify_operator", "create_ticket"};
+  return kinds;
+}
+
+// The target as the facility knows it: the caller names a bay or a door of a location; the
+// action carries the vendor's device id too, resolved here once.
+json ResolveTarget(const Config& config, const std::string& kind, const std::string& text) {
+  const json in = json::parse(text, nullptr, false);
+  if (in.is_discarded() || !in.is_object()) throw InvalidInput("target must be a JSON object");
+  if (!in.contains("location") || !in["location"].is_string())
+    throw InvalidInput("target.location must be a location id");
+  const std::string loc_id = in["location"].get<std::string>();
+  const Location* loc = config.FindLocation(loc_id);
+  if (!loc) throw InvalidInput("target.location '" + loc_id + "' is not in the facility");
+  json out = {{"location", loc->id}};
+  if (kind == "reset_trackman" || kind == "reboot_pc") {
+    if (!in.contains("bay") || !in["bay"].is_number_integer())
+      throw InvalidInput(kind + " needs target.bay (a bay number)");
+    const int number = in["bay"].get<int>();
+    const Bay* bay = loc->FindBay(number);
+    if (!bay) throw InvalidInput("bay " + std::to_string(number) + " is not a bay of " + loc->name);
+    out["bay"] = number;
+    out["device_id"] = bay->device_id;
+    out["control"] = bay->control;
+  } else if (kind == "unlock_door") {
+    if (!in.contains("door") || !in["door"].is_string())
+      throw InvalidInput("unlock_door needs target.door (a door id)");
+    const std::string door_id = in["door"].get<std::string>();
+    const auto door = std::find_if(loc->doors.begin(), loc->doors.end(),
+                                   [&](const Door& d) { return d.id == door_id; });
+    if (door == loc->doors.end())
+      throw InvalidInput("door '" + door_id + "' is not a door of " + loc->name);
+    out["door"] = door->id;
+    out["device_id"] = door->device_id;
+  } else if (kind == "send_message") {
+    if (!in.contains("phone") || !in["phone"].is_string() ||
+        !ValidPhone(in["phone"].get<std::string>()))
+      throw InvalidInput("send_message needs target.phone (E.164)");
+    out["phone"] = in["phone"];
+    std::string line = loc->phone_lines.empty() ? "" : loc->phone_lines.front();
+    if (in.contains("from_line")) {
+      if (!in["from_line"].is_string()) throw InvalidInput("target.from_line must be a string");
+      line = in["from_line"].get<std::string>();
+      if (std::find(loc->phone_lines.begin(), loc->phone_lines.end(), line) ==
+          loc->phone_lines.end())
+        throw InvalidInput("from_line " + line + " is not a line of " + loc->name);
+    }
+    if (line.empty()) throw InvalidInput(loc->name + " has no phone line to send from");
+    out["from_line"] = line;
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t Flow::Perform(store::Connection& db, const ActionRequest& req) {
+  if (!ActionKinds().count(req.kind)) throw InvalidInput("unknown action kind '" + req.kind + "'");
+  static const std::regex trigger("^(router|chain|operator:.+)$");
+  if (!std::regex_match(req.triggered_by, trigger))
+    throw InvalidInput("triggered_by must be router, chain or operator:<name>");
+  if (req.reason.empty() || req.reason.size() > 500 || !ValidText(req.reason))
+    throw InvalidInput("reason (the SOP followed) must be 1..500 bytes of text");
+  const bool says =
+      req.kind == "send_message" || req.kind == "notify_operator" || req.kind == "create_ticket";
+  if (says && (req.text.empty() || req.text.size() > 1600 || !ValidText(req.text)))
+    throw InvalidInput(req.kind + " needs text of 1..1600 bytes");
+  if (req.booking_id &&
+      (req.booking_id->empty() || req.booking_id->size() > 100 || !ValidText(*req.booking_id)))
+    throw InvalidInput("booking_id must be 1..100 bytes of text");
+  const json target = ResolveTarget(config_, req.kind, req.target);
+  json params = {{"role", "operator"}};
+  if (says) params["text"] = req.text;
+  const json decision = {{"outcome", "execute"},
+                         {"reasons", {"performAction by " + req.triggered_by}},
+                         {"policy", "default-v1"},
+                         {"human_override", req.human_override}};
+
+  int64_t id = 0;
+  db.Transact("perform_action", [&](store::Tx& tx) {
+    if (req.thread_id) {
+      auto t = tx.Exec("thread_lock", {*req.thread_id});
+      if (t.Empty()) throw NotFound("thread " + std::to_string(*req.thread_id) + " does not exist");
+      if (t.At(0, "location").Str() != target["location"].get<std::string>())
+        throw InvalidInput("thread " + std::to_string(*req.thread_id) + " is at " +
+                           t.At(0, "location").Str() + ", not at the target's location");
+    }
+    id = CreateAction(tx, req.thread_id.value_or(0), req.kind, target.dump(), params.dump(),
+                      req.triggered_by, req.reason, decision.dump(), "execute", std::nullopt,
+                      req.booking_id, req.human_override);
+    EnqueueExecution(tx, id, req.kind, 50);
+  });
+  return id;
+}
+
+void Flow::FlagRollback(store::Connection& db, int64_t action_id, const std::string& actor,
+                        const std::string& reason) {
+  if (reason.empty() || reason.size() > 500 || !ValidText(reason))
+    throw InvalidInput("reason must be 1..500 bytes of text");
+  db.Transact("flag_rollback", [&](store::Tx& tx) {
+    LockThreadOfAction(tx, action_id);
+    auto r = tx.Exec("action_lock", {action_id});
+    if (r.Empty()) throw NotFound("action " + std::to_string(action_id) + " does not exist");
+    const ActionRow a(r);
+    // The table refuses it outside verified / escalated (IllegalTransition, nothing written).
+    engine_.Apply(tx, Machine::kAction, action_id, "rollback_flagged", actor, reason,
+                  json{{"reason", reason}}.dump(), a.state);
+    tx.Exec("action_flag_rollback",
+            {action_id, json{{"by", actor}, {"reason", reason}}.dump(), clock_.DbNow()});
+    // Nothing is undone: a human decides. A verified thread goes back to the escalation queue;
+    // otherwise the operators are told directly.
+    std::string thread_state;
+    if (a.thread_id) thread_state = tx.Exec("thread_lock", {a.thread_id}).At(0, "state").Str();
+    if (thread_state == "verified")
+      Escalate(tx, a.thread_id, "rollback_needed", a.kind + ": " + reason, actor, 50);
+    else
+      workers::Enqueue(tx,
+                       {.kind = kNotifyOperator,
+                        .args = json{{"action_id", action_id},
+                                     {"reason", "rollback_needed"},
+                                     {"detail", actor + ": " + reason}}
+                                    .dump(),
+                        .priority = 50},
+                       clock_);
+  });
 }
 
 void Flow::Claim(store::Connection& db, int64_t thread_id, const std::string& operator_name) {

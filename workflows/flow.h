@@ -128,7 +128,12 @@ class Flow {
                        const std::string& target, const std::string& params,
                        const std::string& triggered_by, const std::string& reason,
                        const std::string& decision, const std::string& outcome,
-                       std::optional<TimePoint> confirm_expires_at);
+                       std::optional<TimePoint> confirm_expires_at,
+                       std::optional<std::string> booking_id = std::nullopt,
+                       bool human_override = false);
+  void EscalateAction(store::Tx& tx, const class ActionRow& action, const std::string& reason,
+                      const std::string& detail, const std::string& actor);
+  workers::Outcome Deferred(workers::JobContext& ctx, int64_t action_id, const CallOutcome& call);
   void Reply(store::Tx& tx, const ThreadContact& to, const std::string& role,
              const std::string& text, const std::string& reason, int priority);
   void EnqueueExecution(store::Tx& tx, int64_t action_id, const std::string& kind, int priority);

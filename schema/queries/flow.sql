@@ -48,11 +48,13 @@ WHERE thread_id = $1 AND direction = 'in'
 -- An action is born decided: one statement inserts it in `routed` and records both steps of its
 -- history, (none) -requested-> received -policy_decided-> routed, in that order.
 -- $1 thread, $2 kind, $3 target, $4 params, $5 triggered_by (the actor), $6 reason (the SOP),
--- $7 idempotency key, $8 decision, $9 confirm expires at, $10 birth data, $11 decision outcome
+-- $7 idempotency key, $8 decision, $9 confirm expires at, $10 birth data, $11 decision outcome,
+-- $12 booking id, $13 human override
 WITH a AS (
   INSERT INTO actions (thread_id, kind, target, params, triggered_by, reason, state, version,
-                       idempotency_key, decision, confirm_expires_at)
-  VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, 'routed', 2, $7, $8::jsonb, $9::timestamptz)
+                       idempotency_key, decision, confirm_expires_at, booking_id, human_override)
+  VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, 'routed', 2, $7, $8::jsonb, $9::timestamptz, $12,
+          $13)
   RETURNING id),
 history AS (
   INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
@@ -64,13 +66,13 @@ SELECT id FROM a
 -- name: action_lock
 SELECT id, thread_id, kind, target::text AS target, params::text AS params, state, attempt,
        idempotency_key, baseline::text AS baseline, confirmed_by, confirm_expires_at, verify_deadline,
-       triggered_by
+       triggered_by, external_ref::text AS external_ref, reason, booking_id
 FROM actions WHERE id = $1 FOR UPDATE
 
 -- name: action_get
 SELECT id, thread_id, kind, target::text AS target, params::text AS params, state, attempt,
        idempotency_key, baseline::text AS baseline, confirmed_by, confirm_expires_at, verify_deadline,
-       triggered_by
+       triggered_by, external_ref::text AS external_ref, reason, booking_id
 FROM actions WHERE id = $1
 
 -- name: action_confirm
@@ -116,7 +118,7 @@ RETURNING entity_id
 -- As thread_transition, plus what the new state records: entering executing counts an attempt and
 -- keeps the baseline the call is measured against; executed stamps the time and the verification
 -- deadline; a result and error are kept when given.
--- $8 baseline, $9 verify deadline, $10 result, $11 error
+-- $8 baseline, $9 verify deadline, $10 result, $11 error, $12 the vendor's reference
 WITH moved AS (
   UPDATE actions
   SET state = $3, version = version + 1, updated_at = now(),
@@ -125,7 +127,8 @@ WITH moved AS (
       executed_at = CASE WHEN $3 = 'executed' THEN now() ELSE executed_at END,
       verify_deadline = coalesce($9::timestamptz, verify_deadline),
       result = coalesce($10, result),
-      error = coalesce($11, error)
+      error = coalesce($11, error),
+      external_ref = coalesce($12::jsonb, external_ref)
   WHERE id = $1 AND state = $2
   RETURNING id)
 INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
@@ -139,10 +142,20 @@ SELECT state FROM threads WHERE id = $1 FOR UPDATE
 SELECT state FROM actions WHERE id = $1 FOR UPDATE
 
 -- name: thread_summary
--- What an operator's notification says about an escalated thread.
+-- What an operator's notification says about an escalated thread: the reason, the last thing the
+-- customer said, and the log of its actions.
 SELECT location, customer_phone, escalation_reason, escalation ->> 'detail' AS detail,
-       (SELECT body FROM messages WHERE thread_id = t.id AND direction = 'in' ORDER BY id DESC LIMIT 1) AS last
+       (SELECT body FROM messages WHERE thread_id = t.id AND direction = 'in' ORDER BY id DESC LIMIT 1) AS last,
+       (SELECT string_agg(a.kind || ' ' || a.state || coalesce(' (' || a.result || ')', ''), '; ' ORDER BY a.id)
+        FROM actions a WHERE a.thread_id = t.id AND a.kind <> 'send_message') AS actions
 FROM threads t WHERE id = $1
+
+-- name: action_flag_rollback
+-- $1 id, $2 {by, reason}, $3 now (NULL: the database's)
+UPDATE actions
+SET rollback_needed = true,
+    rollback = $2::jsonb || jsonb_build_object('at', coalesce($3::timestamptz, now()))
+WHERE id = $1
 
 -- name: action_thread_lock
 -- Locks the thread an action belongs to (a thread before its actions, always).

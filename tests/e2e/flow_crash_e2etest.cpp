@@ -35,6 +35,7 @@ std::string WriteFastConfig() {
   j["flow"] = {{"debounce_ms", 0},     {"confirmation_ttl_ms", 120000}, {"verify_timeout_ms", 3000},
                {"verify_poll_ms", 50}, {"close_after_ms", 600000},      {"retry_base_ms", 20},
                {"retry_cap_ms", 200}};
+  j["integrations"].erase("verify_timeout_ms");  // one deadline for every kind here
   const std::string path = "/tmp/clubos-crash-config-" + std::to_string(::getpid()) + ".json";
   std::ofstream(path) << j.dump(2);
   return path;

@@ -30,6 +30,7 @@ Config TestConfig() {
   c.flow.debounce = Millis(0);
   c.flow.confirmation_ttl = Millis(600);
   c.flow.verify_timeout = Millis(500);
+  c.integrations.verify_timeout.clear();  // one deadline for every kind here
   c.flow.verify_poll = Millis(50);
   c.flow.close_after = Millis(60'000);
   c.flow.retry_base = Millis(10);
