@@ -303,7 +303,7 @@ int RunFlow(const Flags& f) {
   BenchDb db;
   const auto& clock = SystemClock::Instance();
   workers::Registry registry;
-  FlowWiring wiring(std::move(config), workflows::FakeFacility::InMemory(), registry);
+  FlowWiring wiring(std::move(config), FacilityKind::kFakeInMemory, db.url, registry);
   workflows::Flow& flow = wiring.flow;
   std::mutex mu;
   std::condition_variable cv;

@@ -70,16 +70,18 @@ int CmdMigrate(const Args& args) {
 int CmdWorker(const Args& args) {
   Flags f(args,
           {"--concurrency", "--queues", "--name", "--batch", "--lease-ms", "--grace-ms",
-           "--poll-ms", "--config"},
+           "--poll-ms", "--config", "--facility"},
           {"--help"});
   if (f.Has("--help")) {
     std::puts(
         "usage: clubos worker [--concurrency 10] [--queues default] [--name ID] [--batch 100]\n"
         "                     [--lease-ms 30000] [--grace-ms 10000] [--poll-ms 1000] [--config "
         "clubos.json]\n"
+        "                     [--facility vendors|fake]\n"
         "  with --config it runs the customer flow (route, execute, verify, ...) for that "
-        "facility;\n"
-        "  until the integrations land, actions reach the database-backed simulated facility.\n"
+        "facility,\n"
+        "  acting through its vendors at the configured URLs (`fake`: the simulated facility in\n"
+        "  the database, for tests).\n"
         "  runs jobs from the queues until SIGTERM/SIGINT: then it stops fetching, lets running\n"
         "  jobs finish within --grace-ms, hands back the rest and exits 0. Start as many workers\n"
         "  as the load needs, on any machine that reaches the database; one of them is elected\n"
@@ -105,8 +107,8 @@ int CmdWorker(const Args& args) {
   std::unique_ptr<FlowWiring> flow;
   if (f.Has("--config"))
     flow = std::make_unique<FlowWiring>(Config::Load(f.Str("--config", "")),
-                                        std::make_unique<workflows::FakeFacility>(opt.database_url),
-                                        registry);
+                                        ParseFacilityKind(f.Str("--facility", "vendors")),
+                                        opt.database_url, registry);
   BlockStopSignals();
   workers::Runtime runtime(opt, registry, SystemClock::Instance());
   runtime.Start();

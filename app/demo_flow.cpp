@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "store/db.h"
 #include "workers/runtime.h"
+#include "workflows/fake_facility.h"
 
 namespace clubos::app {
 namespace {
@@ -36,10 +37,11 @@ int DemoFlow(const std::string& url, const std::string& config_path) {
   config.flow.retry_base = Millis(100);
   config.flow.retry_cap = Millis(400);
   workers::Registry registry;
-  FlowWiring wiring(std::move(config), std::make_unique<workflows::FakeFacility>(url), registry);
-  wiring.facility->ClearFaults();
+  FlowWiring wiring(std::move(config), FacilityKind::kFakeDb, url, registry);
+  auto& fake = static_cast<workflows::FakeFacility&>(*wiring.facility);
+  fake.ClearFaults();
   store::Connect(url)->ExecRawOne("TRUNCATE fake_facility_calls");  // this run's calls only
-  wiring.facility->SetFault("105", "stuck_offline", 1'000);         // bay 5's PC will not come back
+  fake.SetFault("105", "stuck_offline", 1'000);                     // bay 5's PC will not come back
   workflows::Flow& flow = wiring.flow;
   workers::RuntimeOptions opt;
   opt.database_url = url;

@@ -1,28 +1,40 @@
 #pragma once
-// The customer flow assembled for a process: configuration, router, facility, and the job kinds
-// registered. `clubos worker --config`, the demo and `clubos bench flow` all build it here.
+// The customer flow assembled for a process: configuration, router, the facility it acts on, and
+// the job kinds registered. `clubos worker --config`, `clubos serve`, the demo and `clubos bench
+// flow` all build it here.
 #include <memory>
 #include <string>
 
 #include "core/config.h"
 #include "workers/job.h"
-#include "workflows/fake_facility.h"
 #include "workflows/flow.h"
+#include "workflows/integration.h"
 #include "workflows/router.h"
+
+namespace clubos::store {
+class Pool;
+}
 
 namespace clubos::app {
 
+enum class FacilityKind {
+  kVendors,       // the real vendors (or `clubos sim`) at the configured URLs; bay agents
+  kFakeDb,        // the fake facility recorded in the database (crash tests)
+  kFakeInMemory,  // the fake in memory, zero latency (engine benchmarks)
+};
+// "vendors" | "fake" | "memory"; throws UsageError otherwise.
+FacilityKind ParseFacilityKind(const std::string& name);
+
 struct FlowWiring {
-  FlowWiring(Config cfg, std::unique_ptr<workflows::FakeFacility> fac, workers::Registry& registry)
-      : config(std::move(cfg)),
-        router(config.router),
-        facility(std::move(fac)),
-        flow(config, router, *facility, SystemClock::Instance()) {
-    flow.Register(registry);
-  }
+  FlowWiring(Config cfg, FacilityKind kind, const std::string& database_url,
+             workers::Registry& registry);
+  ~FlowWiring();
+
   Config config;
   workflows::PatternRouter router;
-  std::unique_ptr<workflows::FakeFacility> facility;  // until the vendor adapters land
+  std::unique_ptr<store::Pool> pool;                 // for bay agents' commands and state
+  std::unique_ptr<workflows::Integration> vendors;   // the vendors, or a fake
+  std::unique_ptr<workflows::Integration> facility;  // what the flow calls
   workflows::Flow flow;
 };
 

@@ -21,7 +21,10 @@ std::string FormatTimestamp(TimePoint t) {
   return buf;
 }
 
-std::optional<TimePoint> ParseTimestamp(const std::string& text) {
+std::optional<TimePoint> ParseTimestamp(const std::string& input) {
+  // ISO 8601's "T" separator and "Z" zone are accepted too (what agents and vendors send).
+  std::string text = input;
+  if (text.size() > 10 && text[10] == 'T') text[10] = ' ';
   int y, mo, d, h, mi, s;
   int consumed = 0;
   if (std::sscanf(text.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) !=

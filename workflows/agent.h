@@ -7,13 +7,16 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "core/clock.h"
+#include "workflows/integration.h"
 
 namespace clubos::store {
 class Connection;
-}
+class Tx;
+}  // namespace clubos::store
 
 namespace clubos::workflows {
 
@@ -37,6 +40,13 @@ class AgentAuthError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The queue of a device's commands, and the command an action sends to it (idempotent per
+// action: returns 0 when it was queued before). Called in the transaction of the caller.
+std::string AgentQueue(const std::string& device_id);
+int64_t EnqueueAgentCommand(store::Tx& tx, const std::string& device_id, const std::string& command,
+                            const std::string& action_key, int64_t action_id, TimePoint expires_at,
+                            const Clock& clock);
+
 class AgentProtocol {
  public:
   // `keys`: device_id -> key (from CLUBOS_AGENT_KEYS="101:k1,102:k2"). Compared in constant time.
@@ -59,6 +69,38 @@ class AgentProtocol {
 
  private:
   std::map<std::string, std::string> keys_;
+  const Clock& clock_;
+};
+
+}  // namespace clubos::workflows
+
+namespace clubos::store {
+class Pool;
+}
+
+namespace clubos::workflows {
+
+// Bays whose PC runs the agent: their reset_trackman / reboot_pc actions become commands the agent
+// pulls; everything else goes on to `vendors`. Proof comes from what the agent says:
+//   reset_trackman  the agent reported the restart succeeded and its heartbeat since then says
+//                   TrackMan Performance Studio runs and started after the command was queued
+//   reboot_pc       the agent's heartbeat says the PC booted after the command was queued
+// Queuing a command is idempotent per action, so a crashed execution may simply queue again.
+class WithBayAgents final : public Integration {
+ public:
+  WithBayAgents(Integration& vendors, store::Pool& pool, Millis command_ttl, const Clock& clock);
+
+  bool Idempotent(const ActionView& action) const override;
+  std::string Baseline(const ActionView& action) override;
+  CallOutcome Execute(const ActionView& action) override;
+  StateCheck Check(const ActionView& action) override;
+  CallOutcome NotifyOperators(const std::string& summary, const std::string& link) override;
+
+ private:
+  static bool ForAgent(const ActionView& a);
+  Integration& vendors_;
+  store::Pool& pool_;
+  Millis command_ttl_;
   const Clock& clock_;
 };
 

@@ -23,3 +23,11 @@ TEST(TimeFormat, RejectsGarbage) {
   EXPECT_FALSE(ParseTimestamp("yesterday"));
   EXPECT_FALSE(ParseTimestamp(""));
 }
+
+TEST(TimeFormat, ParsesIso8601AsAgentsAndVendorsSendIt) {
+  const auto pg = ParseTimestamp("2026-11-21 23:45:00.5+00");
+  ASSERT_TRUE(pg.has_value());
+  EXPECT_EQ(ParseTimestamp("2026-11-21T23:45:00.5Z"), pg);
+  EXPECT_EQ(ParseTimestamp("2026-11-22T00:45:00.5+01:00"), pg);
+  EXPECT_FALSE(ParseTimestamp("2026-11-21X23:45:00Z").has_value());
+}

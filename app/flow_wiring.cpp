@@ -1,0 +1,50 @@
+#include "app/flow_wiring.h"
+
+#include "app/cli.h"
+#include "integrations/facility.h"
+#include "store/pool.h"
+#include "workflows/agent.h"
+#include "workflows/fake_facility.h"
+
+namespace clubos::app {
+
+FacilityKind ParseFacilityKind(const std::string& name) {
+  if (name == "vendors") return FacilityKind::kVendors;
+  if (name == "fake") return FacilityKind::kFakeDb;
+  if (name == "memory") return FacilityKind::kFakeInMemory;
+  throw UsageError("--facility must be vendors, fake or memory");
+}
+
+namespace {
+
+workflows::Integration& Assemble(FlowWiring& w, FacilityKind kind, const std::string& url) {
+  switch (kind) {
+    case FacilityKind::kFakeInMemory:
+      w.facility = workflows::FakeFacility::InMemory();
+      break;
+    case FacilityKind::kFakeDb:
+      w.facility = std::make_unique<workflows::FakeFacility>(url);
+      break;
+    case FacilityKind::kVendors:
+      w.pool = std::make_unique<store::Pool>(url, 4);
+      w.vendors = std::make_unique<integrations::VendorFacility>(w.config, SystemClock::Instance());
+      w.facility = std::make_unique<workflows::WithBayAgents>(
+          *w.vendors, *w.pool, w.config.integrations.agent_command_ttl, SystemClock::Instance());
+      break;
+  }
+  return *w.facility;
+}
+
+}  // namespace
+
+FlowWiring::FlowWiring(Config cfg, FacilityKind kind, const std::string& database_url,
+                       workers::Registry& registry)
+    : config(std::move(cfg)),
+      router(config.router),
+      flow(config, router, Assemble(*this, kind, database_url), SystemClock::Instance()) {
+  flow.Register(registry);
+}
+
+FlowWiring::~FlowWiring() = default;
+
+}  // namespace clubos::app
