@@ -43,8 +43,8 @@ std::string WriteFastConfig() {
 
 pid_t SpawnWorker(const std::string& url, const std::string& config, int index) {
   return pgtest::SpawnClubos(
-      {"worker", "--config", config, "--facility", "fake", "--concurrency", "4", "--lease-ms", "1000", "--batch", "10",
-       "--poll-ms", "200", "--name", "flowcrash" + std::to_string(index)},
+      {"worker", "--config", config, "--facility", "fake", "--concurrency", "4", "--lease-ms",
+       "1000", "--batch", "10", "--poll-ms", "200", "--name", "flowcrash" + std::to_string(index)},
       {"CLUBOS_DATABASE_URL=" + url, "CLUBOS_FAKE_FACILITY_LATENCY_MS=40",
        "CLUBOS_LOG_LEVEL=critical"});
 }
