@@ -13,6 +13,8 @@ int CmdWorker(const Args& args);
 int CmdBench(const Args& args);
 int CmdDemo(const Args& args);
 int CmdStatemachine(const Args& args);
+// The facility simulator (app/cmd_sim.cpp, sim/).
+int CmdSim(const Args& args);
 // The customer-flow part of the demo (app/demo_flow.cpp).
 int DemoFlow(const std::string& url, const std::string& config_path);
 

@@ -22,6 +22,8 @@ commands:
   worker                         run a queue worker; start as many as the load needs
   bench queue                    queue benchmarks (drain throughput, idle wake-up latency)
   demo                           a short queue demonstration on CLUBOS_DATABASE_URL
+  sim                            the facility simulator: OpenPhone, NinjaOne, UniFi Access and
+                                 Slack on 127.0.0.1, with fault injection (no database)
   statemachine dot thread|action|job
                                  a state machine's transition table as a Graphviz diagram
 
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return clubos::app::CmdBench(args);
     if (cmd == "demo") return clubos::app::CmdDemo(args);
     if (cmd == "statemachine") return clubos::app::CmdStatemachine(args);
+    if (cmd == "sim") return clubos::app::CmdSim(args);
     std::fprintf(stderr, "clubos: unknown command '%s' (see clubos --help)\n", cmd.c_str());
     return 2;
   } catch (const clubos::app::UsageError& e) {

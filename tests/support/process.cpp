@@ -1,13 +1,19 @@
 #include "tests/support/process.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <thread>
 
 namespace clubos::pgtest {
 
-pid_t SpawnClubos(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+namespace {
+
+pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>& env,
+            const posix_spawn_file_actions_t* actions) {
   std::vector<std::string> argv_s = {"clubos"};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<std::string> env_s = env;
@@ -17,9 +23,51 @@ pid_t SpawnClubos(const std::vector<std::string>& args, const std::vector<std::s
   for (auto& s : env_s) envp.push_back(s.data());
   envp.push_back(nullptr);
   pid_t pid = 0;
-  if (posix_spawn(&pid, CLUBOS_BIN_PATH, nullptr, nullptr, argv.data(), envp.data()) != 0)
+  if (posix_spawn(&pid, CLUBOS_BIN_PATH, actions, nullptr, argv.data(), envp.data()) != 0)
     return -1;
   return pid;
+}
+
+}  // namespace
+
+pid_t SpawnClubos(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  return Spawn(args, env, nullptr);
+}
+
+pid_t SpawnClubosWithStdout(const std::vector<std::string>& args,
+                            const std::vector<std::string>& env, int* stdout_fd) {
+  int fds[2];
+  // Close-on-exec, so no other child spawned meanwhile holds the pipe open; dup2 clears the flag
+  // on the child's stdout.
+  if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  const pid_t pid = Spawn(args, env, &actions);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (pid < 0) {
+    ::close(fds[0]);
+    return -1;
+  }
+  *stdout_fd = fds[0];
+  return pid;
+}
+
+std::optional<std::string> ReadLine(int fd, Millis timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string line;
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char c = 0;
+    if (::read(fd, &c, 1) != 1) return std::nullopt;
+    if (c == '\n') return line;
+    line += c;
+  }
 }
 
 int WaitExit(pid_t pid) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,13 @@ namespace clubos::pgtest {
 // Starts the clubos binary built with the tests (`clubos ARGS...`) with exactly `env`; -1 on
 // failure.
 pid_t SpawnClubos(const std::vector<std::string>& args, const std::vector<std::string>& env);
+// The same, with the child's stdout on a pipe whose read end is stored in `*stdout_fd` (the caller
+// closes it).
+pid_t SpawnClubosWithStdout(const std::vector<std::string>& args,
+                            const std::vector<std::string>& env, int* stdout_fd);
+// Reads from `fd` up to and without the next newline; nullopt when `timeout` passes or the pipe
+// closes first.
+std::optional<std::string> ReadLine(int fd, Millis timeout);
 // Waits for the process and returns its exit code, or 128 + the signal that ended it.
 int WaitExit(pid_t pid);
 // Polls `pred` every 10 ms until it holds or `timeout` passes; returns its last answer.

@@ -1,0 +1,62 @@
+// clubos sim: the facility simulator (sim/README.md) on 127.0.0.1, until SIGINT or SIGTERM.
+#include <cstdio>
+#include <random>
+
+#include "api/http_server.h"
+#include "app/cli.h"
+#include "app/commands.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "sim/facility_sim.h"
+
+namespace clubos::app {
+
+int CmdSim(const Args& args) {
+  Flags f(args,
+          {"--port", "--config", "--clubos-url", "--reset-delay-ms", "--unlock-seconds",
+           "--sms-delivery-ms", "--threads"},
+          {"--help"});
+  if (f.Has("--help")) {
+    std::puts(
+        "usage: clubos sim [--port 9090] [--config clubos.json] [--clubos-url "
+        "http://127.0.0.1:8080]\n"
+        "                  [--reset-delay-ms 1500] [--unlock-seconds 5] [--sms-delivery-ms 200]\n"
+        "                  [--threads 4]\n"
+        "  local stand-ins for OpenPhone, NinjaOne, UniFi Access and Slack on 127.0.0.1, in their\n"
+        "  real paths and formats, with fault injection and a control API under /_sim/\n"
+        "  (sim/README.md). Devices and doors come from the config. --port 0 picks a free port;\n"
+        "  the port is printed as 'clubos sim listening on 127.0.0.1:<port>'.\n"
+        "  secrets (unset: that vendor answers 401): CLUBOS_OPENPHONE_API_KEY,\n"
+        "  CLUBOS_NINJAONE_CLIENT_ID, CLUBOS_NINJAONE_CLIENT_SECRET, CLUBOS_UNIFI_TOKEN,\n"
+        "  CLUBOS_OPENPHONE_SIGNING_SECRET, CLUBOS_OPENPHONE_WEBHOOK_KEY");
+    return 0;
+  }
+  if (!f.positional().empty()) throw UsageError("unexpected argument '" + f.positional()[0] + "'");
+  const auto port = static_cast<uint16_t>(f.Int("--port", 9090, 0, 65535));
+  const Config config = Config::Load(f.Str("--config", "clubos.json"));
+  sim::SimOptions options;
+  options.clubos_url = f.Str("--clubos-url", options.clubos_url);
+  options.reset_delay = Millis(f.Int("--reset-delay-ms", 1'500, 0, 3'600'000));
+  options.unlock_duration = Millis(f.Int("--unlock-seconds", 5, 1, 3'600) * 1'000);
+  options.sms_delivery_delay = Millis(f.Int("--sms-delivery-ms", 200, 0, 3'600'000));
+  options.seed = std::random_device{}();
+  const int threads = static_cast<int>(f.Int("--threads", 4, 1, 64));
+
+  sim::FacilitySim facility(config, sim::SimSecrets::FromEnv(config), options,
+                            SystemClock::Instance());
+  // Plain HTTP on loopback only: the sim never terminates TLS (clients talk to it with
+  // verify_tls off or plain http base URLs).
+  api::Server server(api::ServerOptions{.host = "127.0.0.1", .port = port, .threads = threads});
+  facility.Register(server);
+  BlockStopSignals();
+  server.Start();
+  for (const auto& note : facility.StartupNotes()) log::Get()->info("sim: {}", note);
+  std::printf("clubos sim listening on 127.0.0.1:%u\n", static_cast<unsigned>(server.Port()));
+  std::fflush(stdout);
+  const int sig = WaitForStopSignal();
+  log::Get()->info("sim: signal {}, stopping", sig);
+  server.Stop();
+  return 0;
+}
+
+}  // namespace clubos::app

@@ -1,0 +1,233 @@
+#pragma once
+// The simulator's inside, shared by sim/*.cpp only (nothing outside sim/ includes this): the
+// in-memory facility behind one mutex, the faults, the call log, and the wrapper every vendor
+// route goes through (fault injection, then the handler, then the log entry).
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "api/http_server.h"
+#include "sim/facility_sim.h"
+
+namespace clubos::sim::detail {
+
+using nlohmann::json;
+
+// Bounds on what the simulator remembers; the oldest entries go first.
+constexpr std::size_t kMaxCalls = 50'000;
+constexpr std::size_t kMaxOutbox = 10'000;  // SMS outbox, Slack inbox, customer messages
+constexpr std::size_t kMaxLogHits = 10'000;
+constexpr std::size_t kMaxActivitiesPerDevice = 1'000;
+constexpr std::size_t kMaxEventsPerDoor = 1'000;
+constexpr int64_t kMaxFaultDelayMs = 60'000;
+
+enum class Service { kOpenPhone, kNinjaOne, kUnifi, kSlack, kAgent };
+const char* ToString(Service s);
+
+enum class FaultMode { kStuckOffline, kResetNoop, kSlow, kHttp500, kHttp429, kTokenExpired };
+const char* ToString(FaultMode m);
+
+struct Fault {
+  std::string id;
+  Service service = Service::kOpenPhone;
+  std::string target;  // a device or door id; "" = every call (or reset) of the service
+  FaultMode mode = FaultMode::kHttp500;
+  int remaining = 1;  // calls or resets still affected (when !until_cleared)
+  bool until_cleared = false;
+  Millis delay{0};  // slow
+  int used = 0;
+};
+
+struct Activity {
+  int64_t id = 0;
+  TimePoint at;
+  std::string type;         // SCRIPTING | ACTION
+  std::string status_code;  // START_REQUESTED | COMPLETED | FAILED
+  std::string source_name;  // the script's name, or the action's
+  std::string message;
+};
+
+// A script run or reboot in flight; it completes when the clock passes done_at.
+struct Pending {
+  bool reboot = false;
+  int script_id = 0;
+  std::string name;
+  TimePoint started_at;
+  TimePoint done_at;
+};
+
+struct Device {
+  std::string id;  // as in the config, digits
+  int64_t numeric_id = 0;
+  std::string location_id;
+  std::string location_name;
+  int bay = 0;
+  TimePoint created;
+  TimePoint last_boot;
+  TimePoint last_contact;
+  std::optional<TimePoint> tps_restarted_at;
+  bool offline = false;
+  bool stuck = false;  // went down under stuck_offline: only a later reboot brings it back
+  std::optional<Pending> pending;
+  std::deque<Activity> activities;  // oldest first
+};
+
+struct DoorEvent {
+  TimePoint at;
+  std::string type;  // unlock | lock | lock_rule
+  std::string actor_id;
+  std::string actor_name;
+  std::string detail;
+};
+
+struct DoorState {
+  std::string id;  // the UniFi door id (config device_id)
+  std::string config_id;
+  std::string name;
+  std::string full_name;
+  std::string floor_id;
+  std::string location_id;
+  std::optional<TimePoint> unlocked_until;  // a remote unlock's window; relock logged when read
+  std::string rule;                         // "" | keep_lock | keep_unlock | custom
+  std::optional<TimePoint> rule_ends;       // custom
+  std::deque<DoorEvent> events;
+};
+
+struct LogHit {
+  std::string id;
+  TimePoint at;
+  std::string door_id;
+  std::string door_name;
+  std::string actor_id;
+  std::string actor_name;
+};
+
+struct Sms {
+  std::string id;
+  std::string from;
+  std::string to;
+  std::string text;
+  std::string user_id;
+  TimePoint created;
+  TimePoint settles_at;  // queued until then, delivered (or failed) after
+  bool fails = false;
+};
+
+struct SlackPost {
+  TimePoint at;
+  std::string path;
+  std::string text;
+  std::string body;
+};
+
+struct CustomerMessage {
+  TimePoint at;
+  std::string message_id;
+  std::string from;
+  std::string to;
+  std::string body;
+  std::string scheme;
+  int clubos_status = 0;  // 0: ClubOS was not reached
+};
+
+struct Call {
+  int64_t seq = 0;
+  TimePoint at;  // arrival
+  Service service = Service::kOpenPhone;
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> query;
+  std::string target;
+  std::string body;
+  int status = 0;
+  std::string fault;  // the fault mode that shaped the answer, if any
+};
+
+struct Core {
+  Core(const Config& config, SimSecrets secrets, SimOptions options, const Clock& clock);
+
+  const Clock& clock;
+  const SimOptions options;
+  const SimSecrets secrets;
+  int trackman_script_id = 117;
+  std::vector<FacilitySim::AgentBay> agent_bays;
+
+  std::mutex mu;  // guards everything below
+  std::mt19937_64 rng;
+  std::vector<Device> devices;  // config order
+  std::vector<DoorState> doors;
+  std::map<std::string, TimePoint> tokens;  // NinjaOne access token -> expiry
+  std::deque<LogHit> log_hits;
+  std::deque<Sms> outbox;
+  std::deque<SlackPost> slack_inbox;
+  std::deque<CustomerMessage> customer_messages;
+  std::vector<Fault> faults;  // creation order: the first matching one applies
+  std::deque<Call> calls;
+  int64_t next_seq = 1;
+  int64_t next_fault = 1;
+  int64_t next_activity = 1;
+
+  // ---- helpers; callers hold mu ----
+  std::string RandomHex(std::size_t digits);
+  Device* FindDevice(const std::string& id);
+  DoorState* FindDoor(const std::string& id);
+  Sms* FindSms(const std::string& id);
+  // Applies whatever the clock has made due (completions, relocks, expired rules).
+  void Settle(Device& d, TimePoint now);
+  void Settle(DoorState& d, TimePoint now);
+  void AddActivity(Device& d, TimePoint at, std::string type, std::string status_code,
+                   std::string source_name, std::string message);
+  void AddDoorEvent(DoorState& d, DoorEvent e);
+  // The delay of the first matching slow fault (consumed), or 0.
+  Millis TakeSlow(Service s, const std::string& target);
+  // The first matching http_500 / http_429 / token_expired fault (consumed). token_expired only
+  // matches bearer-authenticated calls.
+  std::optional<FaultMode> TakeFailure(Service s, const std::string& target, bool bearer);
+  // The first matching stuck_offline / reset_noop fault (consumed) for a reset of `target`.
+  std::optional<FaultMode> TakeReset(Service s, const std::string& target);
+  void Record(Call c);
+};
+
+// ---- shared formatting ----
+std::string Iso(TimePoint t, bool millis = true);  // 2026-11-22T01:40:51.123Z
+double EpochSeconds(TimePoint t);
+int64_t EpochMillis(TimePoint t);
+std::string Dump(const json& j);            // never throws on invalid UTF-8 in strings (replaced)
+json ParseObject(const std::string& body);  // discarded() unless a JSON object
+bool IsE164(const std::string& s);
+std::optional<std::string> Bearer(const api::Request& r);  // the token of "Bearer <token>"
+
+// ---- vendor routes ----
+struct Endpoint {
+  Service service = Service::kOpenPhone;
+  bool bearer = false;  // authenticated with a bearer token: token_expired applies
+  // The call's target (device or door id, phone number), read with mu held; "" when none.
+  std::function<std::string(Core&, const api::Request&)> target;
+};
+// Called with mu held, after faults chose not to answer.
+using VendorHandler = std::function<api::Response(Core&, const api::Request&)>;
+void VendorRoute(api::Server& server, Core& core, const std::string& method,
+                 const std::string& pattern, Endpoint endpoint, VendorHandler handler);
+
+// The answer a vendor gives under http_500, http_429 or token_expired.
+api::Response FaultAnswer(Service s, FaultMode m);
+
+void RegisterOpenPhone(api::Server& server, Core& core);
+void RegisterNinjaOne(api::Server& server, Core& core);
+void RegisterUnifi(api::Server& server, Core& core);
+void RegisterSlack(api::Server& server, Core& core);
+void RegisterControl(api::Server& server, Core& core);
+
+// State snapshots for GET /_sim/state (mu held).
+json DeviceState(Core& core, Device& d, TimePoint now);
+json DoorStateJson(Core& core, DoorState& d, TimePoint now);
+std::string SmsStatus(const Sms& m, TimePoint now);
+json SmsJson(const Sms& m, TimePoint now);
+
+}  // namespace clubos::sim::detail

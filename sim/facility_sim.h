@@ -1,0 +1,87 @@
+#pragma once
+// `clubos sim`: local stand-ins for the facility's vendors (OpenPhone, NinjaOne, UniFi Access,
+// Slack) on their real paths and wire formats (shared/reference/integrations.md §7), with fault
+// injection and a control API under /_sim/ (shared/design/interfaces.md). The facility comes from
+// the ClubOS config: every "ninjaone" bay is a NinjaOne device, every door a UniFi door.
+//
+// Time is the injected Clock, read lazily: a reboot "comes back" because the clock passed its
+// completion time when someone looks, not because a timer fired. Tests move a FakeClock and never
+// sleep; the one exception is the `slow` fault, which really waits (it exists to trip client
+// timeouts).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/http_server.h"
+#include "core/clock.h"
+#include "core/config.h"
+
+namespace clubos::sim {
+
+// What the simulated vendors expect from ClubOS. Empty means unset: that vendor refuses every
+// request with 401, as a real one would refuse a wrong key.
+struct SimSecrets {
+  std::string openphone_api_key;         // raw `Authorization` value of POST /v1/messages
+  std::string ninjaone_client_id;        // client-credentials grant
+  std::string ninjaone_client_secret;    //
+  std::string unifi_token;               // `Authorization: Bearer <token>`
+  std::string openphone_signing_secret;  // base64: signs legacy customer webhooks
+  std::string openphone_webhook_key;     // whsec_...: signs Standard Webhooks customer webhooks
+  // The same environment variables ClubOS reads (names from the config's integrations section;
+  // CLUBOS_OPENPHONE_SIGNING_SECRET and CLUBOS_OPENPHONE_WEBHOOK_KEY for the webhook secrets).
+  static SimSecrets FromEnv(const Config& config);
+};
+
+struct SimOptions {
+  std::string clubos_url = "http://127.0.0.1:8080";  // where customer webhooks go
+  Millis reset_delay{1'500};       // script run -> COMPLETED, reboot -> back online
+  Millis unlock_duration{5'000};   // a remote unlock holds the relay this long
+  Millis sms_delivery_delay{200};  // queued -> delivered (or failed, under reset_noop)
+  Millis token_ttl{3'600'000};     // NinjaOne access tokens (expires_in)
+  Millis clubos_timeout{10'000};   // the customer webhook call to ClubOS
+  uint64_t seed = 1;               // ids and tokens come from a generator seeded with this
+};
+
+namespace detail {
+struct Core;
+}
+
+class FacilitySim {
+ public:
+  // Throws ConfigError when a "ninjaone" bay's device_id is not a number (NinjaOne ids are
+  // integers) or a device or door id appears twice.
+  FacilitySim(const Config& config, SimSecrets secrets, SimOptions options, const Clock& clock);
+  ~FacilitySim();
+  FacilitySim(const FacilitySim&) = delete;
+  FacilitySim& operator=(const FacilitySim&) = delete;
+
+  // Adds every vendor route and the /_sim/ control routes, and installs the server's OnAnswered
+  // hook so that requests to vendor paths the simulator does not serve (a wrong path is the
+  // commonest adapter bug) still show in /_sim/calls with their 404/405.
+  void Register(api::Server& server);
+
+  // One line each for the startup log: what is simulated, and which vendors refuse every call
+  // because their secret is unset (named by variable, never by value).
+  std::vector<std::string> StartupNotes() const;
+
+  // ---- Bay agents: extension point ------------------------------------------------------------
+  // Bays with control "agent" are not NinjaOne devices: their PC runs the bay agent, which pulls
+  // commands from ClubOS (`/v1/agent/poll`, heartbeats, reports; workflows/agent.h). A later change
+  // adds a simulated agent per such bay: a thread started next to the server that polls
+  // `SimOptions::clubos_url`, applies each command to the bay PC's state with the same delays and
+  // faults as a NinjaOne device (targets "agent:<device_id>"), and records its calls with service
+  // "agent". Until then these bays are listed in /_sim/state under "agent_bays", nothing more, and
+  // faults on "agent:<device>" are refused with a message saying so.
+  struct AgentBay {
+    std::string device_id;
+    std::string location_id;
+    int bay = 0;
+  };
+  const std::vector<AgentBay>& agent_bays() const;
+
+ private:
+  std::unique_ptr<detail::Core> core_;
+};
+
+}  // namespace clubos::sim
