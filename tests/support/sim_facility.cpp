@@ -1,0 +1,86 @@
+#include "tests/support/sim_facility.h"
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace clubos::simtest {
+
+using nlohmann::json;
+
+namespace {
+
+void SetSecrets() {
+  ::setenv("CLUBOS_OPENPHONE_API_KEY", "op-test-key", 1);
+  ::setenv("CLUBOS_NINJAONE_CLIENT_ID", "ninja-client", 1);
+  ::setenv("CLUBOS_NINJAONE_CLIENT_SECRET", "ninja-secret", 1);
+  ::setenv("CLUBOS_UNIFI_TOKEN", "unifi-token", 1);
+  ::setenv("CLUBOS_OPENPHONE_SIGNING_SECRET", "c2lnbmluZy1zZWNyZXQtZm9yLXRlc3Rz", 1);
+}
+
+integrations::HttpResponse Call(const std::string& method, const std::string& url,
+                                const std::string& body = "") {
+  auto r = integrations::Send({.method = method,
+                               .url = url,
+                               .headers = {{"Content-Type", "application/json"}},
+                               .body = body});
+  if (r.transport != integrations::HttpResponse::Transport::kOk)
+    throw std::runtime_error("the simulator did not answer " + method + " " + url);
+  return r;
+}
+
+}  // namespace
+
+SimFacility::SimFacility(Config base, const Clock& clock, sim::SimOptions options)
+    : config_(std::move(base)) {
+  SetSecrets();
+  sim_ = std::make_unique<sim::FacilitySim>(config_, sim::SimSecrets::FromEnv(config_), options,
+                                            clock);
+  server_ = std::make_unique<api::Server>(api::ServerOptions{.threads = 4});
+  sim_->Register(*server_);
+  server_->Start();
+  auto& i = config_.integrations;
+  i.openphone.base_url = i.ninjaone.base_url = i.unifi.base_url = url();
+  ::setenv(i.slack.webhook_url_env.c_str(), (url() + "/services/T000/B000/XXXX").c_str(), 1);
+}
+
+SimFacility::~SimFacility() {
+  if (server_) server_->Stop();
+}
+
+std::string SimFacility::url() const {
+  return "http://127.0.0.1:" + std::to_string(server_->Port());
+}
+
+long SimFacility::Fault(const std::string& target, const std::string& mode, int count,
+                        int delay_ms) {
+  json body = {{"target", target}, {"mode", mode}, {"count", count}};
+  if (delay_ms) body["delay_ms"] = delay_ms;
+  return Call("POST", url() + "/_sim/faults", body.dump()).status;
+}
+
+void SimFacility::ClearFaults() {
+  Call("DELETE", url() + "/_sim/faults");
+}
+
+json SimFacility::Calls() {
+  return json::parse(Call("GET", url() + "/_sim/calls").body)["calls"];
+}
+
+json SimFacility::State() {
+  return json::parse(Call("GET", url() + "/_sim/state").body);
+}
+
+int SimFacility::Count(const std::string& service, const std::string& method,
+                       const std::string& path_contains, bool only_2xx) {
+  int n = 0;
+  for (const auto& c : Calls()) {
+    const int status = c.value("status", 0);
+    if (c.value("service", "") == service && c.value("method", "") == method &&
+        c.value("path", "").find(path_contains) != std::string::npos &&
+        (!only_2xx || (status >= 200 && status < 300)))
+      ++n;
+  }
+  return n;
+}
+
+}  // namespace clubos::simtest

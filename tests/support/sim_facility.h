@@ -1,0 +1,42 @@
+#pragma once
+// The facility simulator in this process on an ephemeral loopback port, with a config whose vendor
+// URLs point at it and the secrets both sides read set in the environment. Tests drive its
+// control API over real HTTP, as anyone evaluating ClubOS would.
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "api/http_server.h"
+#include "core/config.h"
+#include "integrations/http.h"
+#include "sim/facility_sim.h"
+
+namespace clubos::simtest {
+
+class SimFacility {
+ public:
+  // `base`: the facility config (its integrations' URLs are replaced); `clock`: shared with the
+  // code under test so the simulator's delays and ClubOS's timestamps agree.
+  SimFacility(Config base, const Clock& clock, sim::SimOptions options = {});
+  ~SimFacility();
+
+  const Config& config() const { return config_; }
+  std::string url() const;
+
+  // POST /_sim/faults; returns the HTTP status.
+  long Fault(const std::string& target, const std::string& mode, int count = 1, int delay_ms = 0);
+  void ClearFaults();
+  // Every vendor call so far (GET /_sim/calls).
+  nlohmann::json Calls();
+  // Calls of `service` whose method and path match, answered with a 2xx status.
+  int Count(const std::string& service, const std::string& method, const std::string& path_contains,
+            bool only_2xx = true);
+  nlohmann::json State();
+
+ private:
+  Config config_;
+  std::unique_ptr<sim::FacilitySim> sim_;
+  std::unique_ptr<api::Server> server_;
+};
+
+}  // namespace clubos::simtest
