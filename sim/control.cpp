@@ -27,8 +27,9 @@ json FaultJson(const Fault& f) {
 }
 
 std::optional<FaultMode> ParseMode(const std::string& s) {
-  for (FaultMode m : {FaultMode::kStuckOffline, FaultMode::kResetNoop, FaultMode::kSlow,
-                      FaultMode::kHttp500, FaultMode::kHttp429, FaultMode::kTokenExpired})
+  for (FaultMode m :
+       {FaultMode::kStuckOffline, FaultMode::kResetNoop, FaultMode::kSlow, FaultMode::kHttp500,
+        FaultMode::kHttp429, FaultMode::kHttp403, FaultMode::kTokenExpired})
     if (s == ToString(m)) return m;
   return std::nullopt;
 }
@@ -40,12 +41,13 @@ api::Response AddFault(Core& core, const api::Request& req) {
     return Bad("target is required: openphone, slack, ninjaone[:<device>] or unifi[:<door>]");
   if (!body.contains("mode") || !body.at("mode").is_string())
     return Bad(
-        "mode is required: stuck_offline, reset_noop, slow, http_500, http_429 or token_expired");
+        "mode is required: stuck_offline, reset_noop, slow, http_500, http_429, http_403 or "
+        "token_expired");
   const std::string target = body.at("target").get<std::string>();
   const auto mode = ParseMode(body.at("mode").get<std::string>());
   if (!mode)
     return Bad("unknown mode '" + body.at("mode").get<std::string>() +
-               "': stuck_offline, reset_noop, slow, http_500, http_429 or token_expired");
+               "': stuck_offline, reset_noop, slow, http_500, http_429, http_403 or token_expired");
   Fault f;
   f.mode = *mode;
   const auto colon = target.find(':');

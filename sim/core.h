@@ -30,7 +30,16 @@ constexpr int64_t kMaxFaultDelayMs = 60'000;
 enum class Service { kOpenPhone, kNinjaOne, kUnifi, kSlack, kAgent };
 const char* ToString(Service s);
 
-enum class FaultMode { kStuckOffline, kResetNoop, kSlow, kHttp500, kHttp429, kTokenExpired };
+// kHttp403: the vendor refuses for good (a permission or policy refusal: what a 4xx means).
+enum class FaultMode {
+  kStuckOffline,
+  kResetNoop,
+  kSlow,
+  kHttp500,
+  kHttp429,
+  kHttp403,
+  kTokenExpired
+};
 const char* ToString(FaultMode m);
 
 struct Fault {
@@ -186,8 +195,8 @@ struct Core {
   void AddDoorEvent(DoorState& d, DoorEvent e);
   // The delay of the first matching slow fault (consumed), or 0.
   Millis TakeSlow(Service s, const std::string& target);
-  // The first matching http_500 / http_429 / token_expired fault (consumed). token_expired only
-  // matches bearer-authenticated calls.
+  // The first matching http_500 / http_429 / http_403 / token_expired fault (consumed).
+  // token_expired only matches bearer-authenticated calls.
   std::optional<FaultMode> TakeFailure(Service s, const std::string& target, bool bearer);
   // The first matching stuck_offline / reset_noop fault (consumed) for a reset of `target`.
   std::optional<FaultMode> TakeReset(Service s, const std::string& target);
@@ -215,7 +224,7 @@ using VendorHandler = std::function<api::Response(Core&, const api::Request&)>;
 void VendorRoute(api::Server& server, Core& core, const std::string& method,
                  const std::string& pattern, Endpoint endpoint, VendorHandler handler);
 
-// The answer a vendor gives under http_500, http_429 or token_expired.
+// The answer a vendor gives under http_500, http_429, http_403 or token_expired.
 api::Response FaultAnswer(Service s, FaultMode m);
 
 void RegisterOpenPhone(api::Server& server, Core& core);

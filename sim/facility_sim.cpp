@@ -86,6 +86,8 @@ const char* ToString(FaultMode m) {
       return "http_500";
     case FaultMode::kHttp429:
       return "http_429";
+    case FaultMode::kHttp403:
+      return "http_403";
     case FaultMode::kTokenExpired:
       return "token_expired";
   }
@@ -282,6 +284,7 @@ std::optional<FaultMode> Core::TakeFailure(Service s, const std::string& target,
     if (it->service != s) continue;
     if (!it->target.empty() && it->target != target) continue;
     const bool applies = it->mode == FaultMode::kHttp500 || it->mode == FaultMode::kHttp429 ||
+                         it->mode == FaultMode::kHttp403 ||
                          (it->mode == FaultMode::kTokenExpired && bearer);
     if (!applies) continue;
     const FaultMode m = it->mode;
@@ -317,6 +320,26 @@ void Core::Record(Call c) {
 
 api::Response FaultAnswer(Service s, FaultMode m) {
   api::Response r;
+  if (m == FaultMode::kHttp403) {
+    switch (s) {
+      case Service::kOpenPhone:
+        return api::Response::Json(403, Dump({{"message", "Forbidden (simulated)"},
+                                              {"code", "forbidden"},
+                                              {"status", 403},
+                                              {"title", "Forbidden"}}));
+      case Service::kNinjaOne:
+        return api::Response::Json(403, Dump({{"resultCode", "FORBIDDEN"},
+                                              {"errorMessage", "Not permitted (simulated)"},
+                                              {"incidentId", nullptr}}));
+      case Service::kUnifi:
+      case Service::kAgent:
+        return api::Response::Json(403, Dump({{"code", "CODE_AUTH_FAILED"},
+                                              {"msg", "permission denied (simulated)"},
+                                              {"data", nullptr}}));
+      case Service::kSlack:
+        return api::Response::Text(403, "action_prohibited");
+    }
+  }
   switch (s) {
     case Service::kOpenPhone:
       if (m == FaultMode::kHttp429)

@@ -36,6 +36,7 @@ class ActionRow {
         reason(r.At(0, "reason").Str()),
         booking_id(r.At(0, "booking_id").OptStr()),
         confirmed_by(r.At(0, "confirmed_by").OptStr()),
+        since(r.At(0, "updated_at").Time()),
         confirm_expires_at(r.At(0, "confirm_expires_at").OptTime()),
         verify_deadline(r.At(0, "verify_deadline").OptTime()),
         target(json::parse(r.At(0, "target").Str())),
@@ -44,6 +45,7 @@ class ActionRow {
   int64_t thread_id;
   std::string kind, state, key, baseline, external_ref, reason;
   std::optional<std::string> booking_id, confirmed_by;
+  TimePoint since;  // of the current state
   std::optional<TimePoint> confirm_expires_at, verify_deadline;
   json target, params;
   bool Primary() const { return params.value("role", "") == "primary"; }
@@ -499,6 +501,12 @@ Outcome Flow::Execute(JobContext& ctx) {
       call = {CallResult::kAccepted, "found done when recovering"};
     } else if (integration_.Idempotent(view)) {
       call = integration_.Execute(view);  // same idempotency key
+    } else if (clock_.Now() <
+               a.since + 2 * config_.integrations.call_timeout + config_.flow.verify_poll) {
+      // The last call may still be landing (its answer was lost, not its effect): look again
+      // shortly before concluding that it is unknown.
+      return Outcome::DeferUntil(clock_.Now() + config_.flow.verify_poll,
+                                 "the last call's outcome is not visible yet");
     } else {
       ctx.db().Transact("execution_unknown", [&](store::Tx& tx) {
         LockThreadOfAction(tx, action_id);

@@ -66,13 +66,13 @@ SELECT id FROM a
 -- name: action_lock
 SELECT id, thread_id, kind, target::text AS target, params::text AS params, state, attempt,
        idempotency_key, baseline::text AS baseline, confirmed_by, confirm_expires_at, verify_deadline,
-       triggered_by, external_ref::text AS external_ref, reason, booking_id
+       triggered_by, external_ref::text AS external_ref, reason, booking_id, updated_at
 FROM actions WHERE id = $1 FOR UPDATE
 
 -- name: action_get
 SELECT id, thread_id, kind, target::text AS target, params::text AS params, state, attempt,
        idempotency_key, baseline::text AS baseline, confirmed_by, confirm_expires_at, verify_deadline,
-       triggered_by, external_ref::text AS external_ref, reason, booking_id
+       triggered_by, external_ref::text AS external_ref, reason, booking_id, updated_at
 FROM actions WHERE id = $1
 
 -- name: action_confirm

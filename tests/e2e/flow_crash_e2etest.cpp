@@ -36,6 +36,7 @@ std::string WriteFastConfig() {
                {"verify_poll_ms", 50}, {"close_after_ms", 600000},      {"retry_base_ms", 20},
                {"retry_cap_ms", 200}};
   j["integrations"].erase("verify_timeout_ms");  // one deadline for every kind here
+  j["integrations"]["call_timeout_ms"] = 300;    // how long a lost call may still land
   const std::string path = "/tmp/clubos-crash-config-" + std::to_string(::getpid()) + ".json";
   std::ofstream(path) << j.dump(2);
   return path;
