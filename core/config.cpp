@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include "core/time_zone.h"
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -75,6 +77,11 @@ Config Config::Parse(const std::string& text) {
     if (!ids.insert(l.id).second) throw ConfigError(where + ": duplicate id");
     l.name = Str(lj, "name", where);
     l.time_zone = Str(lj, "time_zone", where);
+    try {
+      TimeZone::Load(l.time_zone);
+    } catch (const std::runtime_error& e) {
+      throw ConfigError(where + ".time_zone: " + e.what());
+    }
     l.phone_lines = Strings(Need(lj, "phone_lines", where), where + ".phone_lines");
     for (const auto& p : l.phone_lines)
       if (!lines.insert(p).second)
