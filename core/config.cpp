@@ -123,15 +123,8 @@ Config Config::Parse(const std::string& text) {
   }
 
   const json policy = root.value("policy", json::object());
-  for (const auto& [category, pj] : policy.items()) {
-    CategoryPolicy p;
-    p.autonomy = pj.value("autonomy", false);
-    p.confidence_threshold = pj.value("confidence_threshold", 1.0);
-    p.confirmation_required = pj.value("confirmation", std::string()) == "required";
-    if (p.confidence_threshold < 0 || p.confidence_threshold > 1)
-      throw ConfigError("policy." + category + ".confidence_threshold: must be within 0..1");
-    c.policy[category] = p;
-  }
+  if (!policy.is_object()) throw ConfigError("policy: must be an object");
+  c.policy_json = policy.dump();
 
   const json router = Need(root, "router", "config");
   c.router.emergency = Strings(router.value("emergency", json::array()), "router.emergency");

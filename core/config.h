@@ -50,12 +50,6 @@ struct FlowSettings {
   Millis rapid_window{60'000};  // ... within this window escalate
 };
 
-struct CategoryPolicy {
-  bool autonomy = false;
-  double confidence_threshold = 1.0;
-  bool confirmation_required = false;
-};
-
 struct ActionPattern {
   std::string category;
   std::vector<std::string> any;  // at least one must match
@@ -113,7 +107,9 @@ struct Config {
   std::string facility_name;
   std::vector<Location> locations;
   FlowSettings flow;
-  std::map<std::string, CategoryPolicy> policy;
+  // The autonomy profile the database starts from (workflows::Profile reads it): the first
+  // policy version. Later versions are proposed and approved through the API.
+  std::string policy_json = "{}";
   RouterConfig router;
   Integrations integrations;
 

@@ -137,6 +137,65 @@ CREATE TABLE public.agent_reports (
 );
 
 --
+-- Name: bookings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.bookings (
+    id text NOT NULL,
+    location text NOT NULL,
+    bay integer,
+    customer_phone text NOT NULL,
+    start_at timestamp with time zone NOT NULL,
+    end_at timestamp with time zone NOT NULL,
+    customer_flagged boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT bookings_span CHECK ((end_at > start_at))
+);
+
+--
+-- Name: control_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.control_events (
+    id bigint NOT NULL,
+    control text NOT NULL,
+    value boolean NOT NULL,
+    reason text,
+    actor text NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: control_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.control_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: control_events_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.control_events_id_seq OWNED BY public.control_events.id;
+
+--
+-- Name: emergency_stops; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.emergency_stops (
+    scope text NOT NULL,
+    engaged boolean NOT NULL,
+    reason text NOT NULL,
+    changed_by text NOT NULL,
+    changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT emergency_stops_scope_check CHECK ((scope ~ '^(global|location:.+|category:.+)$'::text))
+);
+
+--
 -- Name: jobs; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -229,6 +288,44 @@ CREATE TABLE public.periodic_jobs (
 );
 
 --
+-- Name: policy_versions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.policy_versions (
+    id integer NOT NULL,
+    profile jsonb NOT NULL,
+    state text NOT NULL,
+    based_on integer,
+    diff jsonb DEFAULT '[]'::jsonb NOT NULL,
+    note text,
+    proposed_by text NOT NULL,
+    proposed_at timestamp with time zone DEFAULT now() NOT NULL,
+    approved_by text,
+    approved_at timestamp with time zone,
+    CONSTRAINT policy_versions_active_approved CHECK (((state = ANY (ARRAY['active'::text, 'retired'::text])) <= (approved_by IS NOT NULL))),
+    CONSTRAINT policy_versions_four_eyes CHECK (((approved_by IS NULL) OR (approved_by <> proposed_by))),
+    CONSTRAINT policy_versions_state_check CHECK ((state = ANY (ARRAY['proposed'::text, 'active'::text, 'retired'::text, 'rejected'::text])))
+);
+
+--
+-- Name: policy_versions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.policy_versions_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: policy_versions_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.policy_versions_id_seq OWNED BY public.policy_versions.id;
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -238,6 +335,45 @@ CREATE TABLE public.schema_migrations (
     checksum text NOT NULL,
     applied_at timestamp with time zone DEFAULT now() NOT NULL
 );
+
+--
+-- Name: suggestions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.suggestions (
+    id bigint NOT NULL,
+    thread_id bigint NOT NULL,
+    kind text NOT NULL,
+    target jsonb NOT NULL,
+    params jsonb DEFAULT '{}'::jsonb NOT NULL,
+    reason text NOT NULL,
+    decision jsonb NOT NULL,
+    booking_id text,
+    state text DEFAULT 'pending'::text NOT NULL,
+    decided_by text,
+    decided_at timestamp with time zone,
+    action_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT suggestions_decided CHECK (((state = 'pending'::text) = (decided_by IS NULL))),
+    CONSTRAINT suggestions_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'approved'::text, 'rejected'::text])))
+);
+
+--
+-- Name: suggestions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.suggestions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: suggestions_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.suggestions_id_seq OWNED BY public.suggestions.id;
 
 --
 -- Name: threads; Type: TABLE; Schema: public; Owner: -
@@ -281,6 +417,29 @@ CREATE SEQUENCE public.threads_id_seq
 ALTER SEQUENCE public.threads_id_seq OWNED BY public.threads.id;
 
 --
+-- Name: toggles; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.toggles (
+    name text NOT NULL,
+    enabled boolean NOT NULL,
+    changed_by text NOT NULL,
+    changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT toggles_name_check CHECK ((name = ANY (ARRAY['auto_send'::text, 'auto_execute'::text])))
+);
+
+--
+-- Name: token_usage; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.token_usage (
+    location text NOT NULL,
+    day date NOT NULL,
+    tokens bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT token_usage_tokens_check CHECK ((tokens >= 0))
+);
+
+--
 -- Name: transitions; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -322,6 +481,12 @@ ALTER SEQUENCE public.transitions_id_seq OWNED BY public.transitions.id;
 ALTER TABLE ONLY public.actions ALTER COLUMN id SET DEFAULT nextval('public.actions_id_seq'::regclass);
 
 --
+-- Name: control_events id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.control_events ALTER COLUMN id SET DEFAULT nextval('public.control_events_id_seq'::regclass);
+
+--
 -- Name: jobs id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -332,6 +497,18 @@ ALTER TABLE ONLY public.jobs ALTER COLUMN id SET DEFAULT nextval('public.jobs_id
 --
 
 ALTER TABLE ONLY public.messages ALTER COLUMN id SET DEFAULT nextval('public.messages_id_seq'::regclass);
+
+--
+-- Name: policy_versions id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.policy_versions ALTER COLUMN id SET DEFAULT nextval('public.policy_versions_id_seq'::regclass);
+
+--
+-- Name: suggestions id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.suggestions ALTER COLUMN id SET DEFAULT nextval('public.suggestions_id_seq'::regclass);
 
 --
 -- Name: threads id; Type: DEFAULT; Schema: public; Owner: -
@@ -374,6 +551,27 @@ ALTER TABLE ONLY public.agent_reports
     ADD CONSTRAINT agent_reports_pkey PRIMARY KEY (command_id);
 
 --
+-- Name: bookings bookings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.bookings
+    ADD CONSTRAINT bookings_pkey PRIMARY KEY (id);
+
+--
+-- Name: control_events control_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.control_events
+    ADD CONSTRAINT control_events_pkey PRIMARY KEY (id);
+
+--
+-- Name: emergency_stops emergency_stops_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.emergency_stops
+    ADD CONSTRAINT emergency_stops_pkey PRIMARY KEY (scope);
+
+--
 -- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -395,11 +593,25 @@ ALTER TABLE ONLY public.periodic_jobs
     ADD CONSTRAINT periodic_jobs_pkey PRIMARY KEY (name);
 
 --
+-- Name: policy_versions policy_versions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.policy_versions
+    ADD CONSTRAINT policy_versions_pkey PRIMARY KEY (id);
+
+--
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+--
+-- Name: suggestions suggestions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.suggestions
+    ADD CONSTRAINT suggestions_pkey PRIMARY KEY (id);
 
 --
 -- Name: threads threads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -409,11 +621,31 @@ ALTER TABLE ONLY public.threads
     ADD CONSTRAINT threads_pkey PRIMARY KEY (id);
 
 --
+-- Name: toggles toggles_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.toggles
+    ADD CONSTRAINT toggles_pkey PRIMARY KEY (name);
+
+--
+-- Name: token_usage token_usage_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.token_usage
+    ADD CONSTRAINT token_usage_pkey PRIMARY KEY (location, day);
+
+--
 -- Name: transitions transitions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.transitions
     ADD CONSTRAINT transitions_pkey PRIMARY KEY (id);
+
+--
+-- Name: actions_booking_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX actions_booking_idx ON public.actions USING btree (booking_id) WHERE (booking_id IS NOT NULL);
 
 --
 -- Name: actions_target_idx; Type: INDEX; Schema: public; Owner: -
@@ -432,6 +664,12 @@ CREATE INDEX actions_thread_idx ON public.actions USING btree (thread_id, id);
 --
 
 CREATE INDEX agent_reports_action_idx ON public.agent_reports USING btree (action_key);
+
+--
+-- Name: bookings_customer_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX bookings_customer_idx ON public.bookings USING btree (customer_phone, location, start_at);
 
 --
 -- Name: jobs_dead_idx; Type: INDEX; Schema: public; Owner: -
@@ -476,6 +714,18 @@ CREATE UNIQUE INDEX messages_external_id_idx ON public.messages USING btree (ext
 CREATE INDEX messages_thread_idx ON public.messages USING btree (thread_id, id);
 
 --
+-- Name: policy_versions_one_active; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX policy_versions_one_active ON public.policy_versions USING btree ((true)) WHERE (state = 'active'::text);
+
+--
+-- Name: suggestions_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX suggestions_pending_idx ON public.suggestions USING btree (id) WHERE (state = 'pending'::text);
+
+--
 -- Name: threads_open_conversation_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -518,6 +768,27 @@ ALTER TABLE ONLY public.actions
 
 ALTER TABLE ONLY public.messages
     ADD CONSTRAINT messages_thread_id_fkey FOREIGN KEY (thread_id) REFERENCES public.threads(id);
+
+--
+-- Name: policy_versions policy_versions_based_on_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.policy_versions
+    ADD CONSTRAINT policy_versions_based_on_fkey FOREIGN KEY (based_on) REFERENCES public.policy_versions(id);
+
+--
+-- Name: suggestions suggestions_action_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.suggestions
+    ADD CONSTRAINT suggestions_action_id_fkey FOREIGN KEY (action_id) REFERENCES public.actions(id);
+
+--
+-- Name: suggestions suggestions_thread_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.suggestions
+    ADD CONSTRAINT suggestions_thread_id_fkey FOREIGN KEY (thread_id) REFERENCES public.threads(id);
 
 --
 -- PostgreSQL database dump complete

@@ -13,7 +13,7 @@ inline const Table& ActionMachine() {
       {"received", "routed", "awaiting_confirmation", "executing", "executed", "verified", "escalated",
        "rejected", "cancelled"},
       {"requested", "policy_decided", "policy_escalated", "confirmation_requested", "execution_started", "rejected",
-       "confirmation_expired", "cancelled", "execution_succeeded", "execution_failed", "execution_unknown", "execution_deferred",
+       "confirmation_expired", "cancelled", "execution_succeeded", "execution_failed", "execution_unknown", "execution_deferred", "emergency_stopped",
        "verification_passed", "verification_failed", "verification_timeout", "rollback_flagged"},
       {
           // from                     event                     to                       note / effects
@@ -27,6 +27,8 @@ inline const Table& ActionMachine() {
           {"awaiting_confirmation", "rejected",               "rejected",              ""},
           {"awaiting_confirmation", "confirmation_expired",   "escalated",             ""},
           {"awaiting_confirmation", "cancelled",              "cancelled",             "the customer wrote something else"},
+          {"routed",                "emergency_stopped",      "escalated",             "ext: the emergency stop was engaged before the call"},
+          {"awaiting_confirmation", "emergency_stopped",      "escalated",             "ext: the emergency stop was engaged before the call"},
           {"executing",             "execution_deferred",     "routed",                "ext: the vendor certainly did not act (refused to connect, 429, 503): start again later"},
           {"executing",             "execution_succeeded",    "executed",              "verified at once when the change is already visible", "verify_action@verify_poll"},
           {"executing",             "execution_failed",       "escalated",             "result failed"},

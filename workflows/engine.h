@@ -42,6 +42,11 @@ class NotFound : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The caller may not do this (the API answers 403), e.g. approving one's own policy proposal.
+class Forbidden : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct Applied {
   std::string from;
   std::string to;

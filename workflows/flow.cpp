@@ -37,6 +37,7 @@ class ActionRow {
         booking_id(r.At(0, "booking_id").OptStr()),
         confirmed_by(r.At(0, "confirmed_by").OptStr()),
         since(r.At(0, "updated_at").Time()),
+        triggered_by(r.At(0, "triggered_by").Str()),
         confirm_expires_at(r.At(0, "confirm_expires_at").OptTime()),
         verify_deadline(r.At(0, "verify_deadline").OptTime()),
         target(json::parse(r.At(0, "target").Str())),
@@ -46,6 +47,11 @@ class ActionRow {
   std::string kind, state, key, baseline, external_ref, reason;
   std::optional<std::string> booking_id, confirmed_by;
   TimePoint since;  // of the current state
+  std::string triggered_by;
+  bool Autonomous() const { return triggered_by == "router" || triggered_by == "chain"; }
+  bool Physical() const {
+    return kind != "send_message" && kind != "notify_operator" && kind != "create_ticket";
+  }
   std::optional<TimePoint> confirm_expires_at, verify_deadline;
   json target, params;
   bool Primary() const { return params.value("role", "") == "primary"; }
@@ -99,6 +105,13 @@ bool ValidPhone(const std::string& p) {
   return true;
 }
 
+// The autonomy profile's category an action kind belongs to.
+std::string CategoryOf(const std::string& kind) {
+  if (kind == "reset_trackman" || kind == "reboot_pc") return "tech";
+  if (kind == "unlock_door") return "access";
+  return "faq";
+}
+
 std::string PromptFor(const ActionPlan& plan, const Location& location) {
   if (plan.kind == "reset_trackman")
     return "Sorry about that! Reply YES to restart the TrackMan in bay " +
@@ -127,7 +140,8 @@ Flow::Flow(const Config& config, const Router& router, Integration& integration,
       clock_(clock),
       timings_{config.flow.debounce, config.flow.confirmation_ttl, config.flow.verify_poll,
                config.flow.close_after},
-      engine_(timings_, clock) {}
+      engine_(timings_, clock),
+      policy_(config, clock) {}
 
 ActionView Flow::ViewOf(const ActionRow& row) {
   ActionView v;
@@ -311,7 +325,13 @@ Outcome Flow::Route(JobContext& ctx) {
                                 clock_.DbNow()})
                                .At(0, "n")
                                .Int() >= config_.flow.rapid_count;
-    const Decision d = Decide({intent, *location, config_, rapid});
+    // The asset is locked while its recent actions are counted and this action is created: two
+    // workers deciding for one bay take turns, and the second sees the first's action.
+    const Planned planned = Plan(intent, *location, config_);
+    const Profile profile = policy_.Active(tx);
+    const Facts facts = policy_.Gather(tx, *location, intent.category, planned.plan,
+                                       t.At(0, "customer_phone").Str(), thread_id, rapid);
+    const Decision d = Decide({intent, *location, config_, profile, facts});
 
     json intent_j = {{"category", intent.category},
                      {"action", intent.action},
@@ -321,7 +341,10 @@ Outcome Flow::Route(JobContext& ctx) {
                      {"flags", intent.flags}};
     if (intent.bay) intent_j["entities"]["bay"] = *intent.bay;
     if (!intent.faq_topic.empty()) intent_j["entities"]["faq_topic"] = intent.faq_topic;
-    json decision_j = {{"outcome", d.outcome}, {"reasons", d.reasons}, {"policy", "default-v1"}};
+    json decision_j = {{"outcome", d.outcome},
+                       {"reasons", d.reasons},
+                       {"policy_version", d.policy_version},
+                       {"facts", json::parse(facts.ToJson())}};
     if (!d.escalation_reason.empty()) decision_j["escalation_reason"] = d.escalation_reason;
     engine_.ApplyThread(tx, thread_id, "routed", "router", d.outcome,
                         json{{"intent", intent_j}, {"decision", decision_j}}.dump(), "received",
@@ -345,13 +368,28 @@ Outcome Flow::Route(JobContext& ctx) {
       target["from_line"] = t.At(0, "facility_line").Str();
       params["text"] = plan.text;
     }
+    const std::optional<std::string> booking_id = plan.kind == "unlock_door" && facts.booking
+                                                      ? std::optional(facts.booking->id)
+                                                      : std::nullopt;
+    if (d.outcome == "suggest") {
+      // What ClubOS would have done, for an operator to approve or reject.
+      const int64_t sid =
+          tx.Exec("suggestion_insert", {thread_id, plan.kind, target.dump(), params.dump(),
+                                        plan.reason, decision_j.dump(), booking_id})
+              .At(0, "id")
+              .Int64();
+      Escalate(tx, thread_id, "suggestion_review",
+               "suggestion " + std::to_string(sid) + ": " + plan.kind + " (" + plan.reason + ")",
+               "router", d.priority);
+      return ctx.CompleteInTx(tx);
+    }
     const bool confirm = d.outcome == "confirm_first";
     const auto expires =
         confirm ? std::optional<TimePoint>(clock_.Now() + config_.flow.confirmation_ttl)
                 : std::nullopt;
     const int64_t action_id =
         CreateAction(tx, thread_id, plan.kind, target.dump(), params.dump(), "router", plan.reason,
-                     decision_j.dump(), d.outcome, expires);
+                     decision_j.dump(), d.outcome, expires, booking_id);
     const ThreadContact contact{thread_id, location->id, t.At(0, "customer_phone").Str(),
                                 t.At(0, "facility_line").Str()};
     // Rows this transaction created or locked: their state is known, no lock query needed.
@@ -481,10 +519,23 @@ Outcome Flow::Execute(JobContext& ctx) {
     bool started = false;
     ctx.db().Transact("execution_started", [&](store::Tx& tx) {
       started = false;
+      LockThreadOfAction(tx, action_id);
       const ActionRow locked(tx.Exec("action_lock", {action_id}));
       if (!(locked.state == "routed" ||
             (locked.state == "awaiting_confirmation" && locked.confirmed_by)))
         return;
+      // The decision is re-checked at the last moment: the emergency stop may have been engaged
+      // since. Nothing autonomous touches the facility under it.
+      if (locked.Autonomous() && locked.Physical()) {
+        const std::string stop = PolicyStore::StopCovering(
+            policy_.Stops(tx), locked.target.value("location", ""), CategoryOf(locked.kind));
+        if (!stop.empty()) {
+          engine_.ApplyAction(tx, action_id, "emergency_stopped", "worker", stop, locked.state, {});
+          EscalateAction(tx, locked, "emergency_stop", "emergency stop engaged (" + stop + ")",
+                         "worker");
+          return ctx.CompleteInTx(tx);
+        }
+      }
       engine_.ApplyAction(tx, action_id, "execution_started", "worker", "", locked.state,
                           {.baseline = baseline});
       started = true;
@@ -793,6 +844,12 @@ json ResolveTarget(const Config& config, const std::string& kind, const std::str
 }  // namespace
 
 int64_t Flow::Perform(store::Connection& db, const ActionRequest& req) {
+  int64_t id = 0;
+  db.Transact("perform_action", [&](store::Tx& tx) { id = PerformInTx(tx, req); });
+  return id;
+}
+
+int64_t Flow::PerformInTx(store::Tx& tx, const ActionRequest& req) {
   if (!ActionKinds().count(req.kind)) throw InvalidInput("unknown action kind '" + req.kind + "'");
   static const std::regex trigger("^(router|chain|operator:.+)$");
   if (!std::regex_match(req.triggered_by, trigger))
@@ -814,8 +871,7 @@ int64_t Flow::Perform(store::Connection& db, const ActionRequest& req) {
                          {"policy", "default-v1"},
                          {"human_override", req.human_override}};
 
-  int64_t id = 0;
-  db.Transact("perform_action", [&](store::Tx& tx) {
+  {
     if (req.thread_id) {
       auto t = tx.Exec("thread_lock", {*req.thread_id});
       if (t.Empty()) throw NotFound("thread " + std::to_string(*req.thread_id) + " does not exist");
@@ -823,11 +879,11 @@ int64_t Flow::Perform(store::Connection& db, const ActionRequest& req) {
         throw InvalidInput("thread " + std::to_string(*req.thread_id) + " is at " +
                            t.At(0, "location").Str() + ", not at the target's location");
     }
-    id = CreateAction(tx, req.thread_id.value_or(0), req.kind, target.dump(), params.dump(),
-                      req.triggered_by, req.reason, decision.dump(), "execute", std::nullopt,
-                      req.booking_id, req.human_override);
-    EnqueueExecution(tx, id, req.kind, 50);
-  });
+  }
+  const int64_t id = CreateAction(tx, req.thread_id.value_or(0), req.kind, target.dump(),
+                                  params.dump(), req.triggered_by, req.reason, decision.dump(),
+                                  "execute", std::nullopt, req.booking_id, req.human_override);
+  EnqueueExecution(tx, id, req.kind, 50);
   return id;
 }
 
@@ -860,6 +916,88 @@ void Flow::FlagRollback(store::Connection& db, int64_t action_id, const std::str
                                     .dump(),
                         .priority = 50},
                        clock_);
+  });
+}
+
+// ---- controls ----------------------------------------------------------------------------------
+
+int Flow::SetEmergencyStop(store::Connection& db, const std::string& scope, bool engaged,
+                           const std::string& reason, const std::string& actor) {
+  const bool known = scope == "global" ||
+                     (scope.rfind("location:", 0) == 0 && config_.FindLocation(scope.substr(9))) ||
+                     (scope.rfind("category:", 0) == 0 && scope.size() > 9);
+  if (!known)
+    throw InvalidInput("scope must be global, location:<a configured location> or category:<name>");
+  if (reason.empty() || reason.size() > 500 || !ValidText(reason))
+    throw InvalidInput("reason must be 1..500 bytes of text");
+  int stopped = 0;
+  db.Transact("emergency_stop", [&](store::Tx& tx) {
+    stopped = 0;
+    tx.Exec("stop_set", {scope, engaged, reason, actor});
+    tx.Exec("control_event", {"emergency_stop:" + scope, engaged, reason, actor});
+    if (!engaged) return;
+    // Threads before actions (the lock order), ordered by thread.
+    auto open = tx.Exec("actions_open_autonomous", {});
+    const std::vector<EmergencyStop> stops = {{scope, reason, actor, clock_.Now()}};
+    for (std::size_t i = 0; i < open.Size(); ++i) {
+      const std::string location = open.At(i, "location").OptStr().value_or("");
+      const std::string category = open.At(i, "category").OptStr().value_or("");
+      if (PolicyStore::StopCovering(stops, location, category).empty()) continue;
+      const int64_t id = open.At(i, "id").Int64();
+      if (const auto thread = open.At(i, "thread_id").OptInt64()) tx.Exec("thread_lock", {*thread});
+      const ActionRow a(tx.Exec("action_lock", {id}));
+      if (a.state != "routed" && a.state != "awaiting_confirmation") continue;
+      engine_.ApplyAction(tx, id, "emergency_stopped", actor, reason, a.state, {});
+      EscalateAction(tx, a, "emergency_stop", "emergency stop engaged (" + scope + "): " + reason,
+                     actor);
+      ++stopped;
+    }
+  });
+  log::Get()->warn("emergency stop {} {} by {}: {} ({} pending actions stopped)", scope,
+                   engaged ? "engaged" : "released", actor, reason, stopped);
+  return stopped;
+}
+
+void Flow::SetToggle(store::Connection& db, const std::string& name, bool enabled,
+                     const std::string& actor) {
+  if (name != "auto_send" && name != "auto_execute")
+    throw InvalidInput("toggle must be auto_send or auto_execute");
+  db.Transact("toggle", [&](store::Tx& tx) {
+    tx.Exec("toggle_set", {name, enabled, actor});
+    tx.Exec("control_event", {name, enabled, nullptr, actor});
+  });
+}
+
+int64_t Flow::ApproveSuggestion(store::Connection& db, int64_t id,
+                                const std::string& operator_name) {
+  int64_t action_id = 0;
+  db.Transact("suggestion_approve", [&](store::Tx& tx) {
+    auto peek = tx.Exec("suggestion_lock", {id});
+    if (peek.Empty()) throw NotFound("suggestion " + std::to_string(id) + " does not exist");
+    tx.Exec("thread_lock", {peek.At(0, "thread_id").Int64()});
+    const std::string state = peek.At(0, "state").Str();
+    if (state != "pending") throw IllegalTransition("suggestion", id, state, "approve");
+    const json params = json::parse(peek.At(0, "params").Str());
+    action_id = PerformInTx(tx, {.kind = peek.At(0, "kind").Str(),
+                                 .target = peek.At(0, "target").Str(),
+                                 .triggered_by = "operator:" + operator_name,
+                                 .reason = peek.At(0, "reason").Str(),
+                                 .booking_id = peek.At(0, "booking_id").OptStr(),
+                                 .thread_id = peek.At(0, "thread_id").Int64(),
+                                 .text = params.value("text", std::string()),
+                                 .human_override = true});
+    tx.Exec("suggestion_decide", {id, "approved", "operator:" + operator_name, action_id});
+  });
+  return action_id;
+}
+
+void Flow::RejectSuggestion(store::Connection& db, int64_t id, const std::string& operator_name) {
+  db.Transact("suggestion_reject", [&](store::Tx& tx) {
+    auto peek = tx.Exec("suggestion_lock", {id});
+    if (peek.Empty()) throw NotFound("suggestion " + std::to_string(id) + " does not exist");
+    const std::string state = peek.At(0, "state").Str();
+    if (state != "pending") throw IllegalTransition("suggestion", id, state, "reject");
+    tx.Exec("suggestion_decide", {id, "rejected", "operator:" + operator_name, nullptr});
   });
 }
 

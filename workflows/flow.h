@@ -15,6 +15,7 @@
 #include "workers/job.h"
 #include "workflows/engine.h"
 #include "workflows/integration.h"
+#include "workflows/policy_store.h"
 #include "workflows/router.h"
 
 namespace clubos::store {
@@ -101,11 +102,28 @@ class Flow {
   // wrong location: InvalidInput, nothing written; unknown thread: NotFound), persists the action
   // and its history, and starts it through the action machine. Returns the action's id.
   int64_t Perform(store::Connection& db, const ActionRequest& request);
+  int64_t PerformInTx(store::Tx& tx, const ActionRequest& request);
 
   // Marks a finished (verified or escalated) action as needing a rollback and tells the operators
   // (Slack and the escalation queue). Never undoes anything. IllegalTransition in other states.
   void FlagRollback(store::Connection& db, int64_t action_id, const std::string& actor,
                     const std::string& reason);
+
+  // ---- controls (policy and safety) ----
+  // Engages or releases the emergency stop of a scope (global, location:<id>, category:<name>).
+  // Engaging calls off every autonomous physical action not yet started in that scope and
+  // escalates its thread (emergency_stop); workers re-check before every call, so nothing
+  // autonomous touches the facility from the commit on. Returns how many actions were stopped.
+  int SetEmergencyStop(store::Connection& db, const std::string& scope, bool engaged,
+                       const std::string& reason, const std::string& actor);
+  // auto_send | auto_execute.
+  void SetToggle(store::Connection& db, const std::string& name, bool enabled,
+                 const std::string& actor);
+  // An operator approves what ClubOS would have done: it runs through performAction, marked
+  // human_override. Returns the action's id. IllegalTransition when no longer pending.
+  int64_t ApproveSuggestion(store::Connection& db, int64_t id, const std::string& operator_name);
+  void RejectSuggestion(store::Connection& db, int64_t id, const std::string& operator_name);
+  const PolicyStore& policy() const { return policy_; }
 
   // An operator takes or closes an escalated thread.
   void Claim(store::Connection& db, int64_t thread_id, const std::string& operator_name);
@@ -150,6 +168,7 @@ class Flow {
   const Clock& clock_;
   sm::Timings timings_;
   Engine engine_;
+  PolicyStore policy_;
   std::function<void(int64_t, const std::string&)> on_rest_;
 };
 

@@ -1,9 +1,99 @@
 #include "workflows/policy.h"
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "core/time_format.h"
 
 namespace clubos::workflows {
+
+using nlohmann::json;
+
 namespace {
+
+std::string Fixed(double v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+std::string Clock(int minute) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", minute / 60, minute % 60);
+  return buf;
+}
+
+std::optional<int> ParseClock(const std::string& s) {
+  int h = 0, m = 0;
+  char tail = 0;
+  if (std::sscanf(s.c_str(), "%2d:%2d%c", &h, &m, &tail) != 2 || h < 0 || h > 24 || m < 0 ||
+      m > 59 || (h == 24 && m != 0))
+    return std::nullopt;
+  return h * 60 + m;
+}
+
+template <typename T>
+void Field(const json& j, const char* key, T& into, const std::string& where) {
+  if (!j.contains(key) || j.at(key).is_null()) return;
+  const json& v = j.at(key);
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!v.is_boolean()) throw InvalidProfile(where + "." + key + ": must be true or false");
+    into = v.get<bool>();
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1)
+      throw InvalidProfile(where + "." + key + ": must be a number within 0..1");
+    into = v.get<double>();
+  } else {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0)
+      throw InvalidProfile(where + "." + key + ": must be a whole number >= 0");
+    into = static_cast<T>(v.get<int64_t>());
+  }
+}
+
+json RulesJson(const CategoryRules& r) {
+  json j = {{"autonomy", r.autonomy},
+            {"confidence_threshold", r.confidence_threshold},
+            {"require_booking", r.require_booking},
+            {"time_restrictions", nullptr},
+            {"cooldown_seconds", r.cooldown_seconds},
+            {"max_fallbacks", r.max_fallbacks},
+            {"confirmation", r.confirmation_required ? "required" : "none"},
+            {"booking_window_minutes", r.booking_window_minutes},
+            {"deny_if_customer_flagged", r.deny_if_customer_flagged},
+            {"max_attempts_per_booking", r.max_attempts_per_booking},
+            {"use_cheaper_model", r.use_cheaper_model}};
+  if (r.hours)
+    j["time_restrictions"] = {{"start", Clock(r.hours->start_minute)},
+                              {"end", Clock(r.hours->end_minute)}};
+  return j;
+}
+
+json LimitsJson(const Limits& l) {
+  return {{"max_resets_per_bay_per_hour", l.max_resets_per_bay_per_hour},
+          {"max_unlocks_per_booking", l.max_unlocks_per_booking},
+          {"llm_min_interval_seconds", l.llm_min_interval_seconds},
+          {"max_auto_replies_per_thread", l.max_auto_replies_per_thread},
+          {"tokens_per_location_day", l.tokens_per_location_day},
+          {"tokens_per_location_month", l.tokens_per_location_month}};
+}
+
+json ProfileJson(const Profile& p) {
+  json j = json::object();
+  for (const auto& [name, rules] : p.categories) j[name] = RulesJson(rules);
+  j["limits"] = LimitsJson(p.limits);
+  return j;
+}
+
+void DiffInto(const json& a, const json& b, const std::string& path, json& out) {
+  if (a.is_object() && b.is_object()) {
+    for (const auto& [k, v] : a.items())
+      DiffInto(v, b.contains(k) ? b.at(k) : json(), path.empty() ? k : path + "." + k, out);
+    for (const auto& [k, v] : b.items())
+      if (!a.contains(k)) DiffInto(json(), v, path.empty() ? k : path + "." + k, out);
+    return;
+  }
+  if (a != b) out.push_back({{"path", path}, {"from", a}, {"to", b}});
+}
 
 Decision Escalate(std::string code, std::vector<std::string> reasons, int priority = 100) {
   Decision d;
@@ -14,89 +104,283 @@ Decision Escalate(std::string code, std::vector<std::string> reasons, int priori
   return d;
 }
 
-std::string Pct(double v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
+std::string Ago(int64_t seconds) {
+  return seconds < 120 ? std::to_string(seconds) + " s" : std::to_string(seconds / 60) + " min";
 }
 
 }  // namespace
 
-Decision Decide(const PolicyInput& in) {
-  const Intent& intent = in.intent;
-  std::vector<std::string> reasons;
-  for (const auto& f : intent.flags) reasons.push_back("router flag " + f);
+bool Window::Contains(int minute) const {
+  if (start_minute <= end_minute) return minute >= start_minute && minute < end_minute;
+  return minute >= start_minute || minute < end_minute;  // crosses midnight
+}
 
-  if (!intent.must_escalate.empty())
-    return Escalate(intent.must_escalate, reasons, intent.must_escalate == "emergency" ? 0 : 50);
-  if (in.rapid_messages) {
-    reasons.push_back("the customer sent several messages within a minute after ClubOS answered");
-    return Escalate("rapid_messages", reasons, 50);
+Profile Profile::FromJson(const std::string& text) {
+  const json root = json::parse(text, nullptr, false);
+  if (root.is_discarded() || !root.is_object())
+    throw InvalidProfile("the profile must be a JSON object");
+  Profile p;
+  for (const auto& [name, j] : root.items()) {
+    if (name == "limits") {
+      if (!j.is_object()) throw InvalidProfile("limits: must be an object");
+      Field(j, "max_resets_per_bay_per_hour", p.limits.max_resets_per_bay_per_hour, "limits");
+      Field(j, "max_unlocks_per_booking", p.limits.max_unlocks_per_booking, "limits");
+      Field(j, "llm_min_interval_seconds", p.limits.llm_min_interval_seconds, "limits");
+      Field(j, "max_auto_replies_per_thread", p.limits.max_auto_replies_per_thread, "limits");
+      Field(j, "tokens_per_location_day", p.limits.tokens_per_location_day, "limits");
+      Field(j, "tokens_per_location_month", p.limits.tokens_per_location_month, "limits");
+      continue;
+    }
+    if (!j.is_object()) throw InvalidProfile(name + ": must be an object");
+    CategoryRules r;
+    Field(j, "autonomy", r.autonomy, name);
+    Field(j, "confidence_threshold", r.confidence_threshold, name);
+    Field(j, "require_booking", r.require_booking, name);
+    Field(j, "cooldown_seconds", r.cooldown_seconds, name);
+    Field(j, "max_fallbacks", r.max_fallbacks, name);
+    Field(j, "booking_window_minutes", r.booking_window_minutes, name);
+    Field(j, "deny_if_customer_flagged", r.deny_if_customer_flagged, name);
+    Field(j, "max_attempts_per_booking", r.max_attempts_per_booking, name);
+    Field(j, "use_cheaper_model", r.use_cheaper_model, name);
+    if (j.contains("confirmation") && !j.at("confirmation").is_null()) {
+      const json& c = j.at("confirmation");
+      if (!c.is_string() || (c != "required" && c != "none"))
+        throw InvalidProfile(name + ".confirmation: must be \"required\" or \"none\"");
+      r.confirmation_required = c == "required";
+    }
+    if (j.contains("time_restrictions") && !j.at("time_restrictions").is_null()) {
+      const json& t = j.at("time_restrictions");
+      auto clock_of = [&](const char* key) {
+        return t.is_object() && t.contains(key) && t[key].is_string()
+                   ? ParseClock(t[key].get<std::string>()).value_or(-1)
+                   : -1;
+      };
+      const int start = clock_of("start"), end = clock_of("end");
+      if (start < 0 || end < 0 || start % 1440 == end % 1440)
+        throw InvalidProfile(name +
+                             ".time_restrictions: needs {\"start\": \"HH:MM\", \"end\": "
+                             "\"HH:MM\"} with different times");
+      r.hours = Window{start % 1440, end % 1440};
+    }
+    p.categories[name] = r;
   }
-  if (intent.category.empty()) {
-    reasons.push_back("no category recognised");
-    return Escalate("low_confidence", reasons);
-  }
-  const auto it = in.config.policy.find(intent.category);
-  const CategoryPolicy policy = it == in.config.policy.end() ? CategoryPolicy{} : it->second;
-  if (intent.confidence < policy.confidence_threshold) {
-    reasons.push_back("confidence " + Pct(intent.confidence) + " below the " + intent.category +
-                      " threshold " + Pct(policy.confidence_threshold));
-    return Escalate("low_confidence", reasons);
-  }
-  reasons.push_back("category " + intent.category + " at " + Pct(intent.confidence) +
-                    " (threshold " + Pct(policy.confidence_threshold) + ")");
-  if (!policy.autonomy) {
-    reasons.push_back("autonomy is off for " + intent.category);
-    return Escalate("policy_denied", reasons);
-  }
+  return p;
+}
 
+std::string Profile::ToJson() const {
+  return ProfileJson(*this).dump();
+}
+
+std::string Profile::Diff(const Profile& from, const Profile& to) {
+  json out = json::array();
+  DiffInto(ProfileJson(from), ProfileJson(to), "", out);
+  return out.dump();
+}
+
+std::string Facts::ToJson() const {
+  json j = {{"now", FormatTimestamp(now)},
+            {"local_time", Clock(local_minute)},
+            {"actions_on_asset_last_hour", actions_on_asset_last_hour},
+            {"seconds_since_last_on_asset", nullptr},
+            {"unlocks_for_booking", unlocks_for_booking},
+            {"previous_unlock_failed", previous_unlock_failed},
+            {"automated_replies_on_thread", automated_replies_on_thread},
+            {"tokens_today", tokens_today},
+            {"tokens_month", tokens_month},
+            {"integration_reachable", integration_reachable},
+            {"emergency_stop", emergency_stop},
+            {"auto_send", auto_send},
+            {"auto_execute", auto_execute},
+            {"rapid_messages", rapid_messages},
+            {"booking", nullptr}};
+  if (seconds_since_last_on_asset) j["seconds_since_last_on_asset"] = *seconds_since_last_on_asset;
+  if (booking) {
+    j["booking"] = {{"id", booking->id},
+                    {"bay", nullptr},
+                    {"start", FormatTimestamp(booking->start)},
+                    {"end", FormatTimestamp(booking->end)},
+                    {"customer_flagged", booking->customer_flagged}};
+    if (booking->bay) j["booking"]["bay"] = *booking->bay;
+  }
+  return j.dump();
+}
+
+Facts Facts::FromJson(const std::string& text) {
+  const json j = json::parse(text, nullptr, false);
+  Facts f;
+  if (!j.is_object()) return f;
+  f.now = ParseTimestamp(j.value("now", std::string())).value_or(TimePoint{});
+  f.local_minute = ParseClock(j.value("local_time", std::string("00:00"))).value_or(0);
+  f.actions_on_asset_last_hour = j.value("actions_on_asset_last_hour", 0);
+  if (j.contains("seconds_since_last_on_asset") && j["seconds_since_last_on_asset"].is_number())
+    f.seconds_since_last_on_asset = j["seconds_since_last_on_asset"].get<int64_t>();
+  f.unlocks_for_booking = j.value("unlocks_for_booking", 0);
+  f.previous_unlock_failed = j.value("previous_unlock_failed", false);
+  f.automated_replies_on_thread = j.value("automated_replies_on_thread", 0);
+  f.tokens_today = j.value("tokens_today", int64_t{0});
+  f.tokens_month = j.value("tokens_month", int64_t{0});
+  f.integration_reachable = j.value("integration_reachable", true);
+  f.emergency_stop = j.value("emergency_stop", std::string());
+  f.auto_send = j.value("auto_send", true);
+  f.auto_execute = j.value("auto_execute", true);
+  f.rapid_messages = j.value("rapid_messages", false);
+  if (j.contains("booking") && j["booking"].is_object()) {
+    const json& b = j["booking"];
+    BookingFact bf;
+    bf.id = b.value("id", std::string());
+    if (b.contains("bay") && b["bay"].is_number_integer()) bf.bay = b["bay"].get<int>();
+    bf.start = ParseTimestamp(b.value("start", std::string())).value_or(TimePoint{});
+    bf.end = ParseTimestamp(b.value("end", std::string())).value_or(TimePoint{});
+    bf.customer_flagged = b.value("customer_flagged", false);
+    f.booking = bf;
+  }
+  return f;
+}
+
+Planned Plan(const Intent& intent, const Location& location, const Config& config) {
   ActionPlan plan;
-  plan.location = in.location.id;
+  plan.location = location.id;
+  plan.category = intent.category;
   if (intent.action == "reset_trackman") {
-    if (!intent.bay) {
-      reasons.push_back("no bay named");
-      return Escalate("low_confidence", reasons);
-    }
-    const Bay* bay = in.location.FindBay(*intent.bay);
-    if (!bay) {
-      reasons.push_back("no bay " + std::to_string(*intent.bay) + " at " + in.location.name +
-                        ": never act on an unknown target");
-      return Escalate("policy_denied", reasons);
-    }
+    if (!intent.bay) return {std::nullopt, "low_confidence", "no bay named"};
+    const Bay* bay = location.FindBay(*intent.bay);
+    if (!bay)
+      return {std::nullopt, "policy_denied",
+              "no bay " + std::to_string(*intent.bay) + " at " + location.name +
+                  ": never act on an unknown target"};
     plan.kind = "reset_trackman";
     plan.bay = bay->number;
     plan.device_id = bay->device_id;
     plan.reason = "SOP tech/trackman-frozen: restart TrackMan on the bay PC, verify it comes back";
   } else if (intent.action == "unlock_door") {
-    if (in.location.doors.empty()) {
-      reasons.push_back("no door configured at " + in.location.name);
-      return Escalate("policy_denied", reasons);
-    }
-    const Door& door = in.location.doors.front();
+    if (location.doors.empty())
+      return {std::nullopt, "policy_denied", "no door configured at " + location.name};
+    const Door& door = location.doors.front();
     plan.kind = "unlock_door";
     plan.door_id = door.id;
     plan.device_id = door.device_id;
     plan.reason = "SOP access/code-failed: remote unlock of the " + door.name +
                   ", verify the opening is logged";
   } else if (intent.action == "answer") {
-    const auto faq = in.config.router.faq.find(intent.faq_topic);
-    if (faq == in.config.router.faq.end()) {
-      reasons.push_back("no answer on file for this question");
-      return Escalate("low_confidence", reasons);
-    }
+    const auto faq = config.router.faq.find(intent.faq_topic);
+    if (faq == config.router.faq.end())
+      return {std::nullopt, "low_confidence", "no answer on file for this question"};
     plan.kind = "send_message";
     plan.text = faq->second.answer;
     plan.reason = "SOP faq/" + intent.faq_topic + ": answer from the FAQ";
   } else {
-    reasons.push_back("no action recognised for a " + intent.category + " message");
-    return Escalate("low_confidence", reasons);
+    return {std::nullopt, "low_confidence",
+            "no action recognised for a " + intent.category + " message"};
   }
+  return {plan, "", ""};
+}
+
+Decision Decide(const PolicyInput& in) {
+  const Intent& intent = in.intent;
+  const Facts& f = in.facts;
+  const Limits& limits = in.profile.limits;
+  std::vector<std::string> reasons;
+  auto escalate = [&](std::string code, std::string why, int priority = 100) {
+    reasons.push_back(std::move(why));
+    Decision d = Escalate(std::move(code), reasons, priority);
+    d.policy_version = in.profile.version;
+    return d;
+  };
+  for (const auto& flag : intent.flags) reasons.push_back("router flag " + flag);
+
+  if (!intent.must_escalate.empty()) {
+    Decision d =
+        Escalate(intent.must_escalate, reasons, intent.must_escalate == "emergency" ? 0 : 50);
+    d.policy_version = in.profile.version;
+    return d;
+  }
+  if (f.rapid_messages)
+    return escalate("rapid_messages",
+                    "the customer sent several messages within a minute after ClubOS answered", 50);
+  if (!f.emergency_stop.empty())
+    return escalate("emergency_stop", "emergency stop engaged (" + f.emergency_stop + ")", 50);
+  if (intent.category.empty()) return escalate("low_confidence", "no category recognised");
+  const auto it = in.profile.categories.find(intent.category);
+  if (it == in.profile.categories.end())
+    return escalate("policy_denied", "no autonomy profile for " + intent.category);
+  const CategoryRules& rules = it->second;
+  if (intent.confidence < rules.confidence_threshold)
+    return escalate("low_confidence", "confidence " + Fixed(intent.confidence) + " below the " +
+                                          intent.category + " threshold " +
+                                          Fixed(rules.confidence_threshold));
+  reasons.push_back("category " + intent.category + " at " + Fixed(intent.confidence) +
+                    " (threshold " + Fixed(rules.confidence_threshold) + ")");
+  if (!rules.autonomy) return escalate("policy_denied", "autonomy is off for " + intent.category);
+  if (rules.hours && !rules.hours->Contains(f.local_minute))
+    return escalate("outside_hours", "local time " + Clock(f.local_minute) + " is outside " +
+                                         intent.category + " hours " +
+                                         Clock(rules.hours->start_minute) + "-" +
+                                         Clock(rules.hours->end_minute));
+  if ((limits.tokens_per_location_day > 0 && f.tokens_today >= limits.tokens_per_location_day) ||
+      (limits.tokens_per_location_month > 0 && f.tokens_month >= limits.tokens_per_location_month))
+    return escalate("budget_exhausted", "the location's token budget is spent (" +
+                                            std::to_string(f.tokens_today) + " today, " +
+                                            std::to_string(f.tokens_month) + " this month)");
+
+  const Planned planned = Plan(intent, in.location, in.config);
+  if (!planned.plan) return escalate(planned.code, planned.why);
+  const ActionPlan& plan = *planned.plan;
+
+  if (plan.Physical() && !f.integration_reachable)
+    return escalate("integration_unavailable",
+                    "the system that performs " + plan.kind + " is not reachable");
+  if (rules.require_booking && !f.booking)
+    return escalate("no_booking",
+                    "a booking is required for " + intent.category + " actions and none was found");
+  if (plan.kind == "reset_trackman") {
+    if (f.booking && f.booking->bay && plan.bay && *f.booking->bay != *plan.bay)
+      return escalate("policy_denied", "the customer's booking is for bay " +
+                                           std::to_string(*f.booking->bay) + ", not bay " +
+                                           std::to_string(*plan.bay));
+    if (rules.cooldown_seconds > 0 && f.seconds_since_last_on_asset &&
+        *f.seconds_since_last_on_asset < rules.cooldown_seconds)
+      return escalate("cooldown", "bay " + std::to_string(*plan.bay) + " was acted on " +
+                                      Ago(*f.seconds_since_last_on_asset) + " ago (cooldown " +
+                                      Ago(rules.cooldown_seconds) + ")");
+    if (f.actions_on_asset_last_hour >= limits.max_resets_per_bay_per_hour)
+      return escalate("cooldown", std::to_string(f.actions_on_asset_last_hour) + " resets of bay " +
+                                      std::to_string(*plan.bay) + " in the last hour (limit " +
+                                      std::to_string(limits.max_resets_per_bay_per_hour) + ")");
+  }
+  if (plan.kind == "unlock_door") {
+    if (!f.booking) return escalate("no_booking", "no booking for this customer at this location");
+    const TimePoint opens = f.booking->start - std::chrono::minutes(rules.booking_window_minutes);
+    if (f.now < opens || f.now >= f.booking->end)
+      return escalate("no_booking", "booking " + f.booking->id + " is not within its window (" +
+                                        std::to_string(rules.booking_window_minutes) +
+                                        " min before the start until the end)");
+    if (rules.deny_if_customer_flagged && f.booking->customer_flagged)
+      return escalate("policy_denied", "the customer is flagged: no automated door access");
+    if (rules.max_attempts_per_booking > 0 &&
+        f.unlocks_for_booking >= rules.max_attempts_per_booking)
+      return escalate("policy_denied", std::to_string(f.unlocks_for_booking) +
+                                           " unlock attempts for booking " + f.booking->id +
+                                           " (limit " +
+                                           std::to_string(rules.max_attempts_per_booking) + ")");
+    if (f.unlocks_for_booking >= limits.max_unlocks_per_booking && !f.previous_unlock_failed)
+      return escalate("policy_denied", "the door was already unlocked for booking " +
+                                           f.booking->id + " and that unlock did not fail");
+    reasons.push_back("booking " + f.booking->id + " is within its window");
+  }
+  if (plan.kind == "send_message" &&
+      f.automated_replies_on_thread >= limits.max_auto_replies_per_thread)
+    return escalate("policy_denied", std::to_string(f.automated_replies_on_thread) +
+                                         " automated replies on this thread (limit " +
+                                         std::to_string(limits.max_auto_replies_per_thread) + ")");
 
   Decision d;
   d.action = plan;
-  const bool physical = plan.kind != "send_message";
-  if (physical && policy.confirmation_required) {
+  d.policy_version = in.profile.version;
+  if ((plan.Physical() && !f.auto_execute) || (!plan.Physical() && !f.auto_send)) {
+    d.outcome = "suggest";
+    reasons.push_back(std::string(plan.Physical() ? "auto-execute" : "auto-send") +
+                      " is off: stored as a suggestion for an operator");
+  } else if (plan.Physical() && rules.confirmation_required) {
     d.outcome = "confirm_first";
     reasons.push_back("confirmation required before a physical action");
   } else {

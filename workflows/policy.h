@@ -1,16 +1,97 @@
 #pragma once
-// The decision: may ClubOS act on what the router concluded, and how. Pure: no I/O, no clock.
-// This is the simple default of the flow issue (thresholds per category, confirmation for physical
-// actions); the full policy engine (bookings, windows, cooldowns, budgets, emergency stop) replaces
-// it behind the same signature.
+// The decision: may ClubOS act on what the router concluded, and how. Pure: no I/O, no clock. It
+// reads the autonomy profile (versioned data, approved by an admin) and the facts the caller
+// gathered in the same transaction that will create the action (the booking, recent actions on
+// the same asset / booking / thread, budgets, controls), and answers one of execute,
+// confirm_first, suggest or escalate with every reason that applied. The facts are stored with
+// the decision, so `clubos policy replay` can run a proposed profile over the same inputs.
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "workflows/router.h"
 
 namespace clubos::workflows {
+
+// A daily window in local time; end < start crosses midnight (22:00-06:00).
+struct Window {
+  int start_minute = 0;
+  int end_minute = 0;
+  bool Contains(int minute) const;
+};
+
+struct CategoryRules {
+  bool autonomy = false;
+  double confidence_threshold = 1.0;
+  bool require_booking = false;
+  std::optional<Window> hours;  // "time_restrictions": act only inside this window
+  int cooldown_seconds = 0;     // since the last action on the same asset
+  int max_fallbacks = 0;
+  bool confirmation_required = false;  // "confirmation": "required"
+  int booking_window_minutes = 0;      // access: open this long before the booking starts
+  bool deny_if_customer_flagged = false;
+  int max_attempts_per_booking = 0;  // 0: no limit
+  bool use_cheaper_model = false;
+};
+
+struct Limits {
+  int max_resets_per_bay_per_hour = 2;
+  int max_unlocks_per_booking = 1;  // more only when the previous one failed
+  int llm_min_interval_seconds = 15;
+  int max_auto_replies_per_thread = 6;
+  int64_t tokens_per_location_day = 0;  // 0: no cap
+  int64_t tokens_per_location_month = 0;
+};
+
+struct Profile {
+  int version = 0;
+  std::map<std::string, CategoryRules> categories;
+  Limits limits;
+
+  // {"tech": {...}, "access": {...}, ..., "limits": {...}}; throws InvalidProfile naming the field.
+  static Profile FromJson(const std::string& json_text);
+  std::string ToJson() const;
+  // Every changed field as [{"path": "tech.cooldown_seconds", "from": 900, "to": 600}, ...].
+  static std::string Diff(const Profile& from, const Profile& to);
+};
+
+class InvalidProfile : public std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+struct BookingFact {
+  std::string id;
+  std::optional<int> bay;
+  TimePoint start{};
+  TimePoint end{};
+  bool customer_flagged = false;
+};
+
+// What the caller knows at decision time (all of it stored with the decision).
+struct Facts {
+  TimePoint now{};
+  int local_minute = 0;  // minutes since midnight in the location's zone
+  std::optional<BookingFact> booking;
+  int actions_on_asset_last_hour = 0;
+  std::optional<int64_t> seconds_since_last_on_asset;
+  int unlocks_for_booking = 0;
+  bool previous_unlock_failed = false;
+  int automated_replies_on_thread = 0;
+  int64_t tokens_today = 0;
+  int64_t tokens_month = 0;
+  bool integration_reachable = true;
+  std::string emergency_stop;  // "" or the engaged scope that covers this thread
+  bool auto_send = true;
+  bool auto_execute = true;
+  bool rapid_messages = false;
+
+  std::string ToJson() const;
+  static Facts FromJson(const std::string& json_text);
+};
 
 struct ActionPlan {
   std::string kind;  // reset_trackman | unlock_door | send_message
@@ -20,21 +101,36 @@ struct ActionPlan {
   std::string door_id;
   std::string text;    // send_message
   std::string reason;  // the SOP it follows
+  std::string category;
+  bool Physical() const { return kind != "send_message"; }
+  // The asset whose limits apply (locked while deciding): the device, or "" for messages.
+  std::string Asset() const { return Physical() ? device_id : ""; }
 };
 
 struct Decision {
-  std::string outcome;            // execute | confirm_first | escalate
+  std::string outcome;            // execute | confirm_first | suggest | escalate
   std::string escalation_reason;  // when outcome is escalate: a reason code
   std::vector<std::string> reasons;
   std::optional<ActionPlan> action;
   int priority = 100;  // of the thread's jobs; emergencies 0
+  int policy_version = 0;
 };
+
+// What the router's conclusion would do at this location, before any rule: the action and its
+// target, or nullopt with the reason code and why (an unknown bay, no answer on file).
+struct Planned {
+  std::optional<ActionPlan> plan;
+  std::string code;  // when no plan
+  std::string why;
+};
+Planned Plan(const Intent& intent, const Location& location, const Config& config);
 
 struct PolicyInput {
   const Intent& intent;
   const Location& location;
   const Config& config;
-  bool rapid_messages = false;  // the customer keeps texting after ClubOS already answered
+  const Profile& profile;
+  const Facts& facts;
 };
 
 Decision Decide(const PolicyInput& in);

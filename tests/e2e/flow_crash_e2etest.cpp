@@ -36,7 +36,10 @@ std::string WriteFastConfig() {
                {"verify_poll_ms", 50}, {"close_after_ms", 600000},      {"retry_base_ms", 20},
                {"retry_cap_ms", 200}};
   j["integrations"].erase("verify_timeout_ms");  // one deadline for every kind here
-  j["integrations"]["call_timeout_ms"] = 300;    // how long a lost call may still land
+  // Crash safety, not the policy's brakes: 20 customers reset 6 bays here.
+  j["policy"]["tech"]["cooldown_seconds"] = 0;
+  j["policy"]["limits"]["max_resets_per_bay_per_hour"] = 1000;
+  j["integrations"]["call_timeout_ms"] = 300;  // how long a lost call may still land
   const std::string path = "/tmp/clubos-crash-config-" + std::to_string(::getpid()) + ".json";
   std::ofstream(path) << j.dump(2);
   return path;
@@ -69,6 +72,7 @@ TEST(FlowCrash, KilledWorkersNeverUnlockADoorTwiceAndLeaveNoThreadHanging) {
   for (int i = 0; i < 3; ++i) workers.push_back(SpawnWorker(url, config_path, i));
   constexpr int kCustomers = 40;
   auto phone = [](int i) { return "+1555123" + std::to_string(1000 + i); };
+  for (int i = 0; i < kCustomers; ++i) pgtest::BookNow(*db, "bedford", phone(i));
   for (int i = 0; i < kCustomers; ++i)
     flow.Intake(*db, {phone(i), "+15555550199",
                       i % 2 ? "my code isn't opening the front door"

@@ -90,6 +90,7 @@ TEST(VendorCrash, AWorkerKilledMidUnlockNeverUnlocksTheDoorTwice) {
   auto fake = FakeFacility::InMemory();  // intake only: this process never acts
   Flow flow(config, router, *fake, SystemClock::Instance());
   auto db = pgtest::Connect();
+  pgtest::BookNow(*db, "bedford", "+15555550100");
   auto state = [&](int64_t id) {
     return db->ExecSql("SELECT state FROM threads WHERE id = $1", {id}).At(0, 0).Str();
   };

@@ -46,6 +46,7 @@ class FlowTest : public ::testing::Test {
     db_ = pgtest::Connect();
     facility_ = std::make_unique<FakeFacility>(pgtest::TestDatabaseUrl());
     db_->ExecRawOne("TRUNCATE fake_facility_calls, fake_facility_faults");
+    pgtest::BookNow(*db_, "bedford", kCustomer);
     StartWorkers();
   }
   void TearDown() override {

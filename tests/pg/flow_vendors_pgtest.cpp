@@ -55,6 +55,7 @@ class VendorFlowTest : public ::testing::Test {
     CLUBOS_REQUIRE_PG();
     pgtest::ResetDatabase();
     db_ = pgtest::Connect();
+    pgtest::BookNow(*db_, "bedford", kCustomer);
     config_ = sim_.config();
     vendors_ = std::make_unique<integrations::VendorFacility>(config_, SystemClock::Instance());
     pool_ = std::make_unique<store::Pool>(pgtest::TestDatabaseUrl(), 2);

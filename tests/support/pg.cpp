@@ -72,6 +72,15 @@ const std::string& TestDatabaseUrl() {
   return url;
 }
 
+void BookNow(store::Connection& db, const std::string& location, const std::string& phone,
+             std::optional<int> bay) {
+  db.ExecSql(
+      "INSERT INTO bookings (id, location, bay, customer_phone, start_at, end_at) VALUES ($1, $2, "
+      "$3, $4, now() - interval '30 minutes', now() + interval '90 minutes') ON CONFLICT DO "
+      "NOTHING",
+      {"test-" + location + "-" + phone, location, bay, phone});
+}
+
 std::string CreateScratchDatabase(const std::string& suffix) {
   return Create("_" + suffix);
 }
@@ -85,8 +94,9 @@ void ResetDatabase() {
   // transitions is append-only for everyone else; a test database may start over.
   c->ExecRawOne(
       "ALTER TABLE transitions DISABLE TRIGGER USER; "
-      "TRUNCATE jobs, periodic_jobs, transitions, actions, messages, threads, agent_devices, "
-      "agent_reports RESTART IDENTITY; "
+      "TRUNCATE jobs, periodic_jobs, transitions, suggestions, actions, messages, threads, "
+      "agent_devices, agent_reports, bookings, emergency_stops, toggles, control_events, "
+      "token_usage, policy_versions RESTART IDENTITY; "
       "ALTER TABLE transitions ENABLE TRIGGER USER");
 }
 

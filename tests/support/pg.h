@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "store/db.h"
@@ -20,6 +21,10 @@ std::unique_ptr<store::Connection> Connect();
 // A second, unmigrated database (for migrator tests); dropped at exit.
 std::string CreateScratchDatabase(const std::string& suffix);
 bool InCi();
+// A booking for `phone` at `location` from 30 minutes ago to 90 minutes from now (the policy lets
+// a door open only for a booking within its window). No bay: any bay's reset is the customer's.
+void BookNow(store::Connection& db, const std::string& location, const std::string& phone,
+             std::optional<int> bay = std::nullopt);
 
 }  // namespace clubos::pgtest
 

@@ -1,5 +1,11 @@
+// The decision function, table-driven: every rule of the autonomy profile and every reason code,
+// boundary confidences, windows crossing midnight, bookings and their windows, limits, budgets,
+// controls; and the profile's parsing, diff and the facts' round trip (what replay relies on).
 #include <gtest/gtest.h>
 
+#include <functional>
+
+#include "core/time_format.h"
 #include "workflows/policy.h"
 
 using namespace clubos;
@@ -13,15 +19,56 @@ const Config& TestConfig() {
   return c;
 }
 
-Decision DecideFor(const std::string& text, bool rapid = false) {
+const Profile& TestProfile() {
+  static const Profile p = [] {
+    Profile x = Profile::FromJson(TestConfig().policy_json);
+    x.version = 7;
+    return x;
+  }();
+  return p;
+}
+
+const TimePoint kNow = *ParseTimestamp("2026-11-21 18:00:00+00");
+
+Facts Base() {
+  Facts f;
+  f.now = kNow;
+  f.local_minute = 14 * 60;  // 14:00 at the location
+  return f;
+}
+
+BookingFact BookingAround(TimePoint now, int bay = 3) {
+  return {"b-1", bay, now - std::chrono::minutes(30), now + std::chrono::minutes(30), false};
+}
+
+Intent RouteText(const std::string& text) {
   static const PatternRouter router(TestConfig().router);
-  const Intent intent = router.Route({text});
-  return Decide({intent, TestConfig().locations.front(), TestConfig(), rapid});
+  return router.Route({text});
+}
+
+Decision DecideFor(const Intent& intent, const Facts& facts,
+                   const Profile& profile = TestProfile()) {
+  return Decide({intent, TestConfig().locations.front(), TestConfig(), profile, facts});
+}
+
+Decision DecideFor(const std::string& text, const Facts& facts = Base()) {
+  return DecideFor(RouteText(text), facts);
+}
+
+Intent Synthetic(const std::string& category, const std::string& action, double confidence,
+                 std::optional<int> bay = std::nullopt) {
+  Intent i;
+  i.category = category;
+  i.action = action;
+  i.confidence = confidence;
+  i.bay = bay;
+  if (action == "answer") i.faq_topic = "price";
+  return i;
 }
 
 }  // namespace
 
-TEST(Policy, APhysicalActionAsksFirst) {
+TEST(Policy, APhysicalActionAsksFirstAndNamesItsVersion) {
   const auto d = DecideFor("trackman frozen in bay 3");
   EXPECT_EQ(d.outcome, "confirm_first");
   ASSERT_TRUE(d.action);
@@ -29,6 +76,7 @@ TEST(Policy, APhysicalActionAsksFirst) {
   EXPECT_EQ(d.action->bay, 3);
   EXPECT_EQ(d.action->device_id, "103");
   EXPECT_EQ(d.action->location, "bedford");
+  EXPECT_EQ(d.policy_version, 7);
 }
 
 TEST(Policy, AFaqIsAnsweredAtOnce) {
@@ -39,35 +87,242 @@ TEST(Policy, AFaqIsAnsweredAtOnce) {
   EXPECT_NE(d.action->text.find("$"), std::string::npos);
 }
 
-TEST(Policy, EscalatesWithTheRightReason) {
-  EXPECT_EQ(DecideFor("there's smoke coming from the projector!!").escalation_reason, "emergency");
-  EXPECT_EQ(DecideFor("there's smoke coming from the projector!!").priority, 0);
-  EXPECT_EQ(DecideFor("I want my money back").escalation_reason, "policy_denied");
-  EXPECT_EQ(DecideFor("can I talk to a real person").escalation_reason, "operator_requested");
-  EXPECT_EQ(DecideFor("trackman frozen bay 99").escalation_reason, "policy_denied");
-  EXPECT_EQ(DecideFor("trackman frozen").escalation_reason, "low_confidence");
-  EXPECT_EQ(DecideFor("can I move my 6pm to 7pm").escalation_reason, "low_confidence");
-  EXPECT_EQ(DecideFor("YES").escalation_reason, "low_confidence");
-  EXPECT_EQ(DecideFor("trackman frozen in bay 3", true).escalation_reason, "rapid_messages");
-  for (const char* text :
-       {"there's smoke", "I want my money back", "trackman frozen bay 99", "YES"}) {
-    const auto d = DecideFor(text);
+TEST(Policy, WhatTheRouterSaysEscalatesWithTheRightReason) {
+  Facts rapid = Base();
+  rapid.rapid_messages = true;
+  const std::vector<std::tuple<std::string, Facts, std::string>> cases = {
+      {"there's smoke coming from the projector!!", Base(), "emergency"},
+      {"I want my money back", Base(), "policy_denied"},
+      {"can I talk to a real person", Base(), "operator_requested"},
+      {"trackman frozen bay 99", Base(), "policy_denied"},  // no bay 99: never an unknown target
+      {"trackman frozen", Base(), "low_confidence"},        // no bay named
+      {"can I move my 6pm to 7pm", Base(), "low_confidence"},
+      {"YES", Base(), "low_confidence"},
+      {"trackman frozen in bay 3", rapid, "rapid_messages"},
+  };
+  for (const auto& [text, facts, code] : cases) {
+    const auto d = DecideFor(text, facts);
     EXPECT_EQ(d.outcome, "escalate") << text;
+    EXPECT_EQ(d.escalation_reason, code) << text;
     EXPECT_FALSE(d.action.has_value()) << text;
     EXPECT_FALSE(d.reasons.empty()) << text << ": every decision says why";
   }
+  EXPECT_EQ(DecideFor("there's smoke coming from the projector!!").priority, 0);
 }
 
-TEST(Policy, BookingChangesNeedAHumanEvenWhenConfident) {
-  const auto d = DecideFor("need to cancel my booking, please reschedule my reservation");
-  EXPECT_EQ(d.outcome, "escalate");
-  EXPECT_EQ(d.escalation_reason, "policy_denied");
+TEST(Policy, ConfidenceAtTheThresholdActsAndJustBelowEscalates) {
+  // tech 0.85, access 0.90, faq 0.70
+  Facts booked = Base();
+  booked.booking = BookingAround(kNow);
+  const std::vector<std::tuple<Intent, std::string>> cases = {
+      {Synthetic("tech", "reset_trackman", 0.85, 3), "confirm_first"},
+      {Synthetic("tech", "reset_trackman", 0.8499, 3), "escalate"},
+      {Synthetic("access", "unlock_door", 0.90), "confirm_first"},
+      {Synthetic("access", "unlock_door", 0.8999), "escalate"},
+      {Synthetic("faq", "answer", 0.70), "execute"},
+      {Synthetic("faq", "answer", 0.6999), "escalate"},
+  };
+  for (const auto& [intent, outcome] : cases) {
+    const auto d = DecideFor(intent, booked);
+    EXPECT_EQ(d.outcome, outcome) << intent.category << " " << intent.confidence;
+    EXPECT_EQ(d.escalation_reason, outcome == "escalate" ? "low_confidence" : "");
+  }
 }
 
-TEST(Policy, TheDoorUnlockTargetsTheLocationsDoor) {
-  const auto d = DecideFor("my code isn't opening the front door");
-  EXPECT_EQ(d.outcome, "confirm_first");
-  ASSERT_TRUE(d.action);
-  EXPECT_EQ(d.action->kind, "unlock_door");
-  EXPECT_EQ(d.action->door_id, "bedford-front");
+TEST(Policy, EveryRuleOfTheProfileHasItsReason) {
+  struct Case {
+    std::string name;
+    Intent intent;
+    std::function<void(Facts&, Profile&)> setup;
+    std::string outcome;
+    std::string code;
+  };
+  const Intent reset = Synthetic("tech", "reset_trackman", 0.95, 3);
+  const Intent unlock = Synthetic("access", "unlock_door", 0.95);
+  const Intent answer = Synthetic("faq", "answer", 0.95);
+  auto booked = [](Facts& f, Profile&) { f.booking = BookingAround(f.now); };
+  const std::vector<Case> cases = {
+      {"autonomy off", Synthetic("booking", "", 0.99), [](Facts&, Profile&) {}, "escalate",
+       "policy_denied"},
+      {"unknown category", Synthetic("karaoke", "", 0.99), [](Facts&, Profile&) {}, "escalate",
+       "policy_denied"},
+      {"emergency stop", reset, [](Facts& f, Profile&) { f.emergency_stop = "global: drill"; },
+       "escalate", "emergency_stop"},
+      {"booking required and missing", reset,
+       [](Facts&, Profile& p) { p.categories["tech"].require_booking = true; }, "escalate",
+       "no_booking"},
+      {"booking required and present", reset,
+       [](Facts& f, Profile& p) {
+         p.categories["tech"].require_booking = true;
+         f.booking = BookingAround(f.now);
+       },
+       "confirm_first", ""},
+      {"booking for another bay", reset,
+       [](Facts& f, Profile&) { f.booking = BookingAround(f.now, 5); }, "escalate",
+       "policy_denied"},
+      {"inside the cooldown", reset,
+       [](Facts& f, Profile&) { f.seconds_since_last_on_asset = 899; }, "escalate", "cooldown"},
+      {"cooldown over", reset,
+       [](Facts& f, Profile&) {
+         f.seconds_since_last_on_asset = 900;
+         f.actions_on_asset_last_hour = 1;
+       },
+       "confirm_first", ""},
+      {"two resets this hour", reset,
+       [](Facts& f, Profile&) {
+         f.seconds_since_last_on_asset = 1800;
+         f.actions_on_asset_last_hour = 2;
+       },
+       "escalate", "cooldown"},
+      {"confirmation off", reset,
+       [](Facts&, Profile& p) { p.categories["tech"].confirmation_required = false; }, "execute",
+       ""},
+      {"auto-execute off", reset, [](Facts& f, Profile&) { f.auto_execute = false; }, "suggest",
+       ""},
+      {"auto-send off", answer, [](Facts& f, Profile&) { f.auto_send = false; }, "suggest", ""},
+      {"auto-send off does not stop a reset", reset,
+       [](Facts& f, Profile&) { f.auto_send = false; }, "confirm_first", ""},
+      {"integration down", reset, [](Facts& f, Profile&) { f.integration_reachable = false; },
+       "escalate", "integration_unavailable"},
+      {"unlock without a booking", unlock, [](Facts&, Profile&) {}, "escalate", "no_booking"},
+      {"unlock in the booking", unlock, booked, "confirm_first", ""},
+      {"unlock 10 min before the start", unlock,
+       [](Facts& f, Profile&) {
+         f.booking = {"b-2", 1, f.now + std::chrono::minutes(10), f.now + std::chrono::hours(1)};
+       },
+       "confirm_first", ""},
+      {"unlock 11 min before the start", unlock,
+       [](Facts& f, Profile&) {
+         f.booking = {"b-2", 1, f.now + std::chrono::minutes(11), f.now + std::chrono::hours(1)};
+       },
+       "escalate", "no_booking"},
+      {"unlock after the booking ended", unlock,
+       [](Facts& f, Profile&) {
+         f.booking = {"b-2", 1, f.now - std::chrono::hours(2), f.now};
+       },
+       "escalate", "no_booking"},
+      {"flagged customer", unlock,
+       [](Facts& f, Profile&) {
+         f.booking = BookingAround(f.now);
+         f.booking->customer_flagged = true;
+       },
+       "escalate", "policy_denied"},
+      {"second unlock after a success", unlock,
+       [](Facts& f, Profile&) {
+         f.booking = BookingAround(f.now);
+         f.unlocks_for_booking = 1;
+       },
+       "escalate", "policy_denied"},
+      {"second unlock after a failure", unlock,
+       [](Facts& f, Profile&) {
+         f.booking = BookingAround(f.now);
+         f.unlocks_for_booking = 1;
+         f.previous_unlock_failed = true;
+       },
+       "confirm_first", ""},
+      {"third attempt for a booking", unlock,
+       [](Facts& f, Profile&) {
+         f.booking = BookingAround(f.now);
+         f.unlocks_for_booking = 2;
+         f.previous_unlock_failed = true;
+       },
+       "escalate", "policy_denied"},
+      {"reply cap", answer, [](Facts& f, Profile&) { f.automated_replies_on_thread = 6; },
+       "escalate", "policy_denied"},
+      {"under the reply cap", answer, [](Facts& f, Profile&) { f.automated_replies_on_thread = 5; },
+       "execute", ""},
+      {"daily tokens spent", answer, [](Facts& f, Profile&) { f.tokens_today = 200'000; },
+       "escalate", "budget_exhausted"},
+      {"monthly tokens spent", answer, [](Facts& f, Profile&) { f.tokens_month = 4'000'000; },
+       "escalate", "budget_exhausted"},
+      {"no cap", answer,
+       [](Facts& f, Profile& p) {
+         p.limits.tokens_per_location_day = 0;
+         p.limits.tokens_per_location_month = 0;
+         f.tokens_today = 1'000'000'000;
+         f.tokens_month = 1'000'000'000;
+       },
+       "execute", ""},
+  };
+  for (const auto& c : cases) {
+    Facts f = Base();
+    Profile p = TestProfile();
+    c.setup(f, p);
+    const auto d = DecideFor(c.intent, f, p);
+    EXPECT_EQ(d.outcome, c.outcome) << c.name;
+    EXPECT_EQ(d.escalation_reason, c.code) << c.name;
+    EXPECT_FALSE(d.reasons.empty()) << c.name;
+    EXPECT_EQ(d.outcome == "escalate", !d.action.has_value()) << c.name;
+  }
+}
+
+TEST(Policy, TimeWindowsAreLocalAndMayCrossMidnight) {
+  Profile p = TestProfile();
+  p.categories["faq"].hours = Window{8 * 60, 22 * 60};
+  const Intent answer = Synthetic("faq", "answer", 0.95);
+  for (auto [minute, outcome] : std::vector<std::pair<int, std::string>>{{7 * 60 + 59, "escalate"},
+                                                                         {8 * 60, "execute"},
+                                                                         {21 * 60 + 59, "execute"},
+                                                                         {22 * 60, "escalate"}}) {
+    Facts f = Base();
+    f.local_minute = minute;
+    const auto d = DecideFor(answer, f, p);
+    EXPECT_EQ(d.outcome, outcome) << minute;
+    EXPECT_EQ(d.escalation_reason, outcome == "escalate" ? "outside_hours" : "");
+  }
+  p.categories["faq"].hours = Window{22 * 60, 6 * 60};  // night service only
+  for (auto [minute, outcome] : std::vector<std::pair<int, std::string>>{{23 * 60, "execute"},
+                                                                         {0, "execute"},
+                                                                         {5 * 60 + 59, "execute"},
+                                                                         {6 * 60, "escalate"},
+                                                                         {12 * 60, "escalate"},
+                                                                         {22 * 60, "execute"}}) {
+    Facts f = Base();
+    f.local_minute = minute;
+    EXPECT_EQ(DecideFor(answer, f, p).outcome, outcome) << minute;
+  }
+}
+
+TEST(Policy, TheProfileParsesValidatesAndDiffs) {
+  const Profile p = TestProfile();
+  EXPECT_TRUE(p.categories.at("tech").confirmation_required);
+  EXPECT_EQ(p.categories.at("tech").cooldown_seconds, 900);
+  EXPECT_EQ(p.categories.at("access").booking_window_minutes, 10);
+  ASSERT_TRUE(p.categories.at("booking").hours.has_value());
+  EXPECT_EQ(p.categories.at("booking").hours->start_minute, 8 * 60);
+  EXPECT_EQ(p.limits.max_resets_per_bay_per_hour, 2);
+  // Round trip.
+  const Profile again = Profile::FromJson(p.ToJson());
+  EXPECT_EQ(Profile::Diff(p, again), "[]");
+  // A diff names each changed field.
+  Profile q = p;
+  q.categories["tech"].cooldown_seconds = 600;
+  q.limits.max_unlocks_per_booking = 2;
+  const std::string diff = Profile::Diff(p, q);
+  EXPECT_NE(diff.find(R"("path":"tech.cooldown_seconds")"), std::string::npos) << diff;
+  EXPECT_NE(diff.find(R"("from":900)"), std::string::npos) << diff;
+  EXPECT_NE(diff.find(R"("path":"limits.max_unlocks_per_booking")"), std::string::npos) << diff;
+  // Bad profiles are refused with the field named.
+  for (const char* bad :
+       {R"([])", R"({"tech": {"confidence_threshold": 1.5}})", R"({"tech": {"autonomy": "yes"}})",
+        R"({"tech": {"cooldown_seconds": -1}})", R"({"tech": {"confirmation": "maybe"}})",
+        R"({"booking": {"time_restrictions": {"start": "25:00", "end": "22:00"}}})",
+        R"({"booking": {"time_restrictions": {"start": "08:00", "end": "08:00"}}})",
+        R"({"limits": {"max_unlocks_per_booking": 1.5}})", "not json"}) {
+    EXPECT_THROW(Profile::FromJson(bad), InvalidProfile) << bad;
+  }
+}
+
+TEST(Policy, FactsRoundTripSoReplayDecidesOnTheSameInputs) {
+  Facts f = Base();
+  f.booking = BookingAround(kNow);
+  f.seconds_since_last_on_asset = 42;
+  f.actions_on_asset_last_hour = 1;
+  f.emergency_stop = "location:bedford: storm";
+  f.auto_execute = false;
+  f.tokens_today = 5;
+  const Facts g = Facts::FromJson(f.ToJson());
+  EXPECT_EQ(g.ToJson(), f.ToJson());
+  const Intent reset = Synthetic("tech", "reset_trackman", 0.95, 3);
+  EXPECT_EQ(DecideFor(reset, g).escalation_reason, DecideFor(reset, f).escalation_reason);
 }

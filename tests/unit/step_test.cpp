@@ -101,6 +101,8 @@ TEST(ActionStep, EveryPairWithItsEffects) {
                     {{"executing", "execution_failed"}, {"escalated", {}}},
                     {{"executing", "execution_unknown"}, {"escalated", {}}},
                     {{"executing", "execution_deferred"}, {"routed", {}}},
+                    {{"routed", "emergency_stopped"}, {"escalated", {}}},
+                    {{"awaiting_confirmation", "emergency_stopped"}, {"escalated", {}}},
                     {{"executed", "verification_passed"}, {"verified", {}}},
                     {{"executed", "verification_failed"}, {"escalated", {}}},
                     {{"executed", "verification_timeout"}, {"escalated", {}}},

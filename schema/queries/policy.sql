@@ -1,0 +1,148 @@
+-- The policy's reads and the controls' writes (workflows/policy_store.h).
+
+-- name: policy_active
+SELECT id, profile::text AS profile FROM policy_versions WHERE state = 'active'
+
+-- name: policy_bootstrap
+-- The first version, from the config file, when the database has none. Recorded as proposed by
+-- the config and approved by the migration, so the four-eyes rule holds for it too.
+INSERT INTO policy_versions (profile, state, note, proposed_by, approved_by, approved_at)
+SELECT $1::jsonb, 'active', 'initial profile from the configuration file', 'config', 'bootstrap', now()
+WHERE NOT EXISTS (SELECT 1 FROM policy_versions)
+ON CONFLICT DO NOTHING
+
+-- name: policy_get
+SELECT id, profile::text AS profile, state, based_on, diff::text AS diff, note, proposed_by,
+       proposed_at, approved_by, approved_at
+FROM policy_versions WHERE id = $1
+
+-- name: policy_get_lock
+SELECT id, profile::text AS profile, state, based_on, proposed_by
+FROM policy_versions WHERE id = $1 FOR UPDATE
+
+-- name: policy_active_lock
+SELECT id, profile::text AS profile FROM policy_versions WHERE state = 'active' FOR UPDATE
+
+-- name: policy_list
+SELECT id, state, based_on, note, proposed_by, proposed_at, approved_by, approved_at,
+       diff::text AS diff
+FROM policy_versions ORDER BY id DESC LIMIT $1
+
+-- name: policy_propose
+-- $1 profile, $2 based on, $3 diff, $4 note, $5 proposer
+INSERT INTO policy_versions (profile, state, based_on, diff, note, proposed_by)
+VALUES ($1::jsonb, 'proposed', $2, $3::jsonb, $4, $5)
+RETURNING id
+
+-- name: policy_retire
+UPDATE policy_versions SET state = 'retired' WHERE id = $1 AND state = 'active'
+
+-- name: policy_activate
+-- $1 id, $2 approver, $3 diff against the version it replaces
+UPDATE policy_versions
+SET state = 'active', approved_by = $2, approved_at = now(), diff = $3::jsonb
+WHERE id = $1 AND state = 'proposed'
+
+-- name: policy_restore
+-- A new active version carrying an earlier version's profile. $1 profile, $2 based on, $3 diff,
+-- $4 note, $5 actor
+INSERT INTO policy_versions (profile, state, based_on, diff, note, proposed_by, approved_by, approved_at)
+VALUES ($1::jsonb, 'active', $2, $3::jsonb, $4, $5 || ' (restore)', $5, now())
+RETURNING id
+
+-- name: stops_engaged
+SELECT scope, reason, changed_by, changed_at FROM emergency_stops WHERE engaged ORDER BY scope
+
+-- name: stop_set
+-- $1 scope, $2 engaged, $3 reason, $4 actor
+INSERT INTO emergency_stops (scope, engaged, reason, changed_by) VALUES ($1, $2, $3, $4)
+ON CONFLICT (scope) DO UPDATE
+SET engaged = EXCLUDED.engaged, reason = EXCLUDED.reason, changed_by = EXCLUDED.changed_by,
+    changed_at = now()
+
+-- name: toggles_get
+SELECT name, enabled FROM toggles
+
+-- name: toggle_set
+INSERT INTO toggles (name, enabled, changed_by) VALUES ($1, $2, $3)
+ON CONFLICT (name) DO UPDATE
+SET enabled = EXCLUDED.enabled, changed_by = EXCLUDED.changed_by, changed_at = now()
+
+-- name: control_event
+INSERT INTO control_events (control, value, reason, actor) VALUES ($1, $2, $3, $4)
+
+-- name: asset_lock
+-- Two deciders for one bay or door queue here: the check and the action's creation are one step.
+SELECT pg_advisory_xact_lock(hashtextextended('asset:' || $1, 0))
+
+-- name: asset_recent
+-- Physical actions on a device that were not called off, in the last hour, and the latest one.
+-- $1 device, $2 now (NULL: the database's)
+SELECT count(*) FILTER (WHERE created_at > coalesce($2::timestamptz, now()) - interval '1 hour') AS last_hour,
+       extract(epoch FROM coalesce($2::timestamptz, now()) - max(created_at))::bigint AS since_last
+FROM actions
+WHERE target ->> 'device_id' = $1 AND kind IN ('reset_trackman', 'reboot_pc', 'unlock_door')
+  AND state NOT IN ('cancelled', 'rejected')
+  AND NOT (state = 'escalated' AND result IS NULL)
+
+-- name: booking_for_customer
+-- The customer's booking nearest to now at this location (one that has not ended long ago).
+-- $1 location, $2 phone, $3 now
+SELECT id, bay, start_at, end_at, customer_flagged FROM bookings
+WHERE location = $1 AND customer_phone = $2
+  AND end_at > coalesce($3::timestamptz, now()) - interval '6 hours'
+  AND start_at < coalesce($3::timestamptz, now()) + interval '1 day'
+ORDER BY abs(extract(epoch FROM start_at - coalesce($3::timestamptz, now())))
+LIMIT 1
+
+-- name: booking_unlocks
+-- Unlocks for a booking that were not called off, and whether the latest one failed.
+SELECT count(*) AS n,
+       coalesce((array_agg(result ORDER BY id DESC))[1] = 'failed', false) AS last_failed
+FROM actions
+WHERE kind = 'unlock_door' AND booking_id = $1 AND state NOT IN ('cancelled', 'rejected')
+
+-- name: thread_auto_replies
+SELECT count(*) AS n FROM actions
+WHERE thread_id = $1 AND kind = 'send_message' AND triggered_by IN ('router', 'chain')
+
+-- name: tokens_used
+-- $1 location, $2 today (the location's date)
+SELECT coalesce(sum(tokens) FILTER (WHERE day = $2::date), 0) AS today,
+       coalesce(sum(tokens) FILTER (WHERE day >= date_trunc('month', $2::date)), 0) AS month
+FROM token_usage WHERE location = $1
+
+-- name: suggestion_insert
+-- $1 thread, $2 kind, $3 target, $4 params, $5 reason, $6 decision, $7 booking
+INSERT INTO suggestions (thread_id, kind, target, params, reason, decision, booking_id)
+VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6::jsonb, $7)
+RETURNING id
+
+-- name: suggestion_lock
+SELECT id, thread_id, kind, target::text AS target, params::text AS params, reason, booking_id, state
+FROM suggestions WHERE id = $1 FOR UPDATE
+
+-- name: suggestion_decide
+UPDATE suggestions SET state = $2, decided_by = $3, decided_at = now(), action_id = $4
+WHERE id = $1 AND state = 'pending'
+
+-- name: actions_open_autonomous
+-- Actions not yet started that no human asked for, for the emergency stop to call off.
+SELECT a.id, a.thread_id, a.state, a.target ->> 'location' AS location, t.intent ->> 'category' AS category
+FROM actions a LEFT JOIN threads t ON t.id = a.thread_id
+WHERE a.state IN ('routed', 'awaiting_confirmation') AND a.triggered_by IN ('router', 'chain')
+  AND a.kind <> 'send_message'
+ORDER BY a.thread_id, a.id
+
+-- name: booking_upsert
+-- $1 id, $2 location, $3 bay, $4 phone, $5 start, $6 end, $7 flagged
+INSERT INTO bookings (id, location, bay, customer_phone, start_at, end_at, customer_flagged)
+VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, $7)
+ON CONFLICT (id) DO UPDATE
+SET location = EXCLUDED.location, bay = EXCLUDED.bay, customer_phone = EXCLUDED.customer_phone,
+    start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at,
+    customer_flagged = EXCLUDED.customer_flagged
+RETURNING (xmax = 0) AS created
+
+-- name: policy_mark_rejected
+UPDATE policy_versions SET state = 'rejected' WHERE id = $1 AND state = 'proposed'

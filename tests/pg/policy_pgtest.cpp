@@ -1,0 +1,291 @@
+// Policy and safety against real Postgres and real workers: limits that cannot race, one unlock
+// per booking, the emergency stop (swept and re-checked before the call), budgets, suggestions,
+// and versioned profiles proposed, approved by someone else, and restored.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "store/db.h"
+#include "tests/support/history.h"
+#include "tests/support/pg.h"
+#include "tests/support/process.h"
+#include "workers/runtime.h"
+#include "workflows/engine.h"
+#include "workflows/fake_facility.h"
+#include "workflows/flow.h"
+
+using namespace clubos;
+using namespace clubos::workflows;
+using nlohmann::json;
+using pgtest::WaitFor;
+
+namespace {
+
+constexpr const char* kBedford = "+15555550199";
+
+Config PolicyConfig() {
+  Config c = Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
+  c.flow.debounce = Millis(0);
+  c.flow.confirmation_ttl = Millis(60'000);
+  c.flow.verify_timeout = Millis(1'000);
+  c.flow.verify_poll = Millis(50);
+  c.flow.retry_base = Millis(10);
+  c.flow.retry_cap = Millis(40);
+  c.integrations.verify_timeout.clear();
+  return c;
+}
+
+std::string Phone(int i) {
+  return "+1555777" + std::to_string(1000 + i);
+}
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CLUBOS_REQUIRE_PG();
+    pgtest::ResetDatabase();
+    db_ = pgtest::Connect();
+    facility_ = std::make_unique<FakeFacility>(pgtest::TestDatabaseUrl());
+    db_->ExecRawOne("TRUNCATE fake_facility_calls, fake_facility_faults");
+    router_ = std::make_unique<PatternRouter>(config_.router);
+    flow_ = std::make_unique<Flow>(config_, *router_, *facility_, SystemClock::Instance());
+    StartWorkers();
+  }
+  void TearDown() override {
+    if (runtime_) runtime_->Stop();
+  }
+  void StartWorkers() {
+    registry_ = std::make_unique<workers::Registry>();
+    flow_->Register(*registry_);
+    workers::RuntimeOptions opt;
+    opt.database_url = pgtest::TestDatabaseUrl();
+    opt.concurrency = 4;
+    runtime_ = std::make_unique<workers::Runtime>(opt, *registry_, SystemClock::Instance());
+    runtime_->Start();
+  }
+  void StopWorkers() {
+    runtime_->Stop();
+    runtime_.reset();
+  }
+  IntakeResult Text(const std::string& from, const std::string& body) {
+    return flow_->Intake(*db_, {from, kBedford, body, ""});
+  }
+  std::string ThreadState(int64_t id) {
+    return db_->ExecSql("SELECT state FROM threads WHERE id = $1", {id}).At(0, 0).Str();
+  }
+  std::string Escalation(int64_t id) {
+    return db_->ExecSql("SELECT coalesce(escalation_reason, '') FROM threads WHERE id = $1", {id})
+        .At(0, 0)
+        .Str();
+  }
+  bool Reaches(int64_t thread, const std::string& state) {
+    return WaitFor([&] { return ThreadState(thread) == state; }, Millis(15'000));
+  }
+  bool Rests(int64_t thread) {
+    return WaitFor([&] {
+      const auto s = ThreadState(thread);
+      return s == "verified" || s == "escalated" || s == "closed" || s == "awaiting_confirmation";
+    });
+  }
+  int64_t Scalar(const std::string& sql, const std::vector<store::Param>& params = {}) {
+    return db_->ExecSql(sql, params).At(0, 0).Int64();
+  }
+  std::string Text1(const std::string& sql, const std::vector<store::Param>& params = {}) {
+    return db_->ExecSql(sql, params).At(0, 0).Str();
+  }
+  // Moves every message so far ten minutes into the past.
+  void Earlier() {
+    db_->ExecRawOne("UPDATE messages SET received_at = received_at - interval '10 minutes'");
+  }
+  int ProposeTechConfirmation(const std::string& confirmation, const std::string& by) {
+    json profile = json::parse(config_.policy_json);
+    profile["tech"]["confirmation"] = confirmation;
+    return flow_->policy().Propose(*db_, profile.dump(), "tech " + confirmation, by);
+  }
+
+  Config config_ = PolicyConfig();
+  std::unique_ptr<store::Connection> db_;
+  std::unique_ptr<FakeFacility> facility_;
+  std::unique_ptr<PatternRouter> router_;
+  std::unique_ptr<Flow> flow_;
+  std::unique_ptr<workers::Registry> registry_;
+  std::unique_ptr<workers::Runtime> runtime_;
+};
+
+}  // namespace
+
+TEST_F(PolicyTest, ConcurrentResetRequestsForOneBayNeverExceedTheCooldown) {
+  // Six customers report bay 2 at once; four workers decide concurrently.
+  std::vector<IntakeResult> in;
+  for (int i = 0; i < 6; ++i) in.push_back(Text(Phone(i), "the trackman in bay 2 is frozen"));
+  for (const auto& t : in) ASSERT_TRUE(Rests(t.thread_id));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM actions WHERE kind = 'reset_trackman' AND target ->> "
+                   "'device_id' = '102' AND state NOT IN ('cancelled', 'rejected')"),
+            1)
+      << "one reset of bay 2; the rest saw it";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM threads WHERE escalation_reason = 'cooldown'"), 5);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM threads WHERE state = 'awaiting_confirmation'"), 1);
+  // The reasons say why, with the policy version.
+  EXPECT_NE(Text1("SELECT decision::text FROM threads WHERE escalation_reason = 'cooldown' LIMIT 1")
+                .find("cooldown"),
+            std::string::npos);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM threads WHERE (decision ->> 'policy_version')::int = 1"),
+            6);
+}
+
+TEST_F(PolicyTest, ASecondUnlockForABookingIsRefusedUnlessTheFirstFailed) {
+  pgtest::BookNow(*db_, "bedford", Phone(1));
+  const auto first = Text(Phone(1), "my code isn't opening the front door");
+  ASSERT_TRUE(Reaches(first.thread_id, "awaiting_confirmation"));
+  Text(Phone(1), "yes");
+  ASSERT_TRUE(Reaches(first.thread_id, "verified"));
+  EXPECT_EQ(Text1("SELECT booking_id FROM actions WHERE kind = 'unlock_door'"),
+            "test-bedford-" + Phone(1));
+  Earlier();  // not three texts in a minute (that alone would escalate)
+  const auto second = Text(Phone(1), "the door is locked again, can't get in");
+  ASSERT_TRUE(Reaches(second.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(second.thread_id), "policy_denied");
+  EXPECT_EQ(facility_->Calls("unlock_door"), 1);
+
+  // Another booking whose first unlock failed may try once more.
+  pgtest::BookNow(*db_, "bedford", Phone(2));
+  facility_->SetFault("0ed545f8-2fcd-4839-9021-b39e707f6aa9", "reject", 1);
+  const auto a = Text(Phone(2), "door keypad is dead");
+  ASSERT_TRUE(Reaches(a.thread_id, "awaiting_confirmation"));
+  Text(Phone(2), "yes");
+  ASSERT_TRUE(Reaches(a.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(a.thread_id), "action_failed");
+  flow_->Claim(*db_, a.thread_id, "sam");
+  flow_->Resolve(*db_, a.thread_id, "sam", "asked them to retry", "");
+  Earlier();
+  const auto b = Text(Phone(2), "still can't get in, door won't open");
+  ASSERT_TRUE(Reaches(b.thread_id, "awaiting_confirmation")) << Escalation(b.thread_id);
+}
+
+TEST_F(PolicyTest, AnUnlockOutsideTheBookingWindowEscalatesNoBooking) {
+  db_->ExecSql(
+      "INSERT INTO bookings (id, location, bay, customer_phone, start_at, end_at) VALUES ('late', "
+      "'bedford', 2, $1, now() + interval '2 hours', now() + interval '3 hours')",
+      {Phone(3)});
+  const auto t = Text(Phone(3), "my code isn't opening the front door");
+  ASSERT_TRUE(Reaches(t.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(t.thread_id), "no_booking");
+  const auto stranger = Text(Phone(4), "my code isn't opening the front door");
+  ASSERT_TRUE(Reaches(stranger.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(stranger.thread_id), "no_booking");
+  EXPECT_EQ(facility_->Calls("unlock_door"), 0);
+}
+
+TEST_F(PolicyTest, EngagingTheEmergencyStopCallsOffPendingActionsAndEscalates) {
+  const auto t = Text(Phone(1), "trackman frozen in bay 4");
+  ASSERT_TRUE(Reaches(t.thread_id, "awaiting_confirmation"));
+  EXPECT_THROW(flow_->SetEmergencyStop(*db_, "location:narnia", true, "x", "operator:sam"),
+               InvalidInput);
+  EXPECT_EQ(flow_->SetEmergencyStop(*db_, "location:bedford", true, "water leak", "operator:sam"),
+            1);
+  ASSERT_TRUE(Reaches(t.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(t.thread_id), "emergency_stop");
+  EXPECT_EQ(Text1("SELECT state FROM actions WHERE kind = 'reset_trackman'"), "escalated");
+  Text(Phone(1), "YES");  // too late: nothing to confirm
+  // New requests at that location escalate while it is engaged; other locations go on.
+  const auto again = Text(Phone(2), "trackman frozen in bay 5");
+  ASSERT_TRUE(Reaches(again.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(again.thread_id), "emergency_stop");
+  const auto elsewhere =
+      flow_->Intake(*db_, {Phone(3), "+15555550299", "trackman frozen in bay 2", ""});
+  ASSERT_TRUE(Reaches(elsewhere.thread_id, "awaiting_confirmation"));
+  flow_->SetEmergencyStop(*db_, "location:bedford", false, "fixed", "operator:sam");
+  const auto after = Text(Phone(4), "trackman frozen in bay 6");
+  ASSERT_TRUE(Reaches(after.thread_id, "awaiting_confirmation"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(facility_->Calls("reset_trackman"), 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM control_events WHERE control = "
+                   "'emergency_stop:location:bedford'"),
+            2);
+  pgtest::ExpectValidHistories(*db_);
+}
+
+TEST_F(PolicyTest, AStopEngagedAfterTheYesStopsTheActionBeforeItsCall) {
+  const auto t = Text(Phone(1), "trackman frozen in bay 3");
+  ASSERT_TRUE(Reaches(t.thread_id, "awaiting_confirmation"));
+  StopWorkers();  // the confirmed action waits for a worker
+  Text(Phone(1), "YES");
+  // Engaged by another process that did not sweep (the worker's own re-check must catch it).
+  db_->ExecRawOne(
+      "INSERT INTO emergency_stops (scope, engaged, reason, changed_by) VALUES ('global', true, "
+      "'drill', 'operator:ana')");
+  StartWorkers();
+  ASSERT_TRUE(Reaches(t.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(t.thread_id), "emergency_stop");
+  EXPECT_EQ(facility_->Calls("reset_trackman"), 0) << "the call was never made";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM transitions WHERE event = 'emergency_stopped'"), 1);
+}
+
+TEST_F(PolicyTest, AnExhaustedBudgetEscalates) {
+  db_->ExecRawOne(
+      "INSERT INTO token_usage (location, day, tokens) VALUES ('bedford', (now() AT TIME ZONE "
+      "'America/Halifax')::date, 200000)");
+  const auto t = Text(Phone(1), "how much for an hour?");
+  ASSERT_TRUE(Reaches(t.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(t.thread_id), "budget_exhausted");
+  const auto other = flow_->Intake(*db_, {Phone(2), "+15555550299", "how much for an hour?", ""});
+  ASSERT_TRUE(Reaches(other.thread_id, "verified")) << "Dartmouth has its own budget";
+}
+
+TEST_F(PolicyTest, WithAutoExecuteOffItSuggestsAndAnOperatorDecides) {
+  flow_->SetToggle(*db_, "auto_execute", false, "operator:sam");
+  EXPECT_THROW(flow_->SetToggle(*db_, "autopilot", false, "operator:sam"), InvalidInput);
+  const auto a = Text(Phone(1), "trackman frozen in bay 3");
+  const auto b = Text(Phone(2), "trackman frozen in bay 5");
+  ASSERT_TRUE(Reaches(a.thread_id, "escalated"));
+  ASSERT_TRUE(Reaches(b.thread_id, "escalated"));
+  EXPECT_EQ(Escalation(a.thread_id), "suggestion_review");
+  EXPECT_EQ(facility_->Calls("reset_trackman"), 0);
+  const int64_t sa = Scalar("SELECT id FROM suggestions WHERE thread_id = $1", {a.thread_id});
+  const int64_t sb = Scalar("SELECT id FROM suggestions WHERE thread_id = $1", {b.thread_id});
+  const int64_t action = flow_->ApproveSuggestion(*db_, sa, "sam");
+  EXPECT_THROW(flow_->ApproveSuggestion(*db_, sa, "sam"), IllegalTransition);
+  flow_->RejectSuggestion(*db_, sb, "ana");
+  EXPECT_THROW(flow_->ApproveSuggestion(*db_, sb, "sam"), IllegalTransition);
+  EXPECT_THROW(flow_->ApproveSuggestion(*db_, 9999, "sam"), NotFound);
+  ASSERT_TRUE(WaitFor(
+      [&] { return Text1("SELECT state FROM actions WHERE id = $1", {action}) == "verified"; }));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM action_outcomes WHERE action_id = $1 AND human_override "
+                   "AND trigger_source = 'operator:sam' AND linked_thread = $2",
+                   {action, a.thread_id}),
+            1);
+  EXPECT_EQ(facility_->Calls("reset_trackman"), 1);
+  EXPECT_EQ(Text1("SELECT state || '/' || decided_by FROM suggestions WHERE id = $1", {sb}),
+            "rejected/operator:ana");
+}
+
+TEST_F(PolicyTest, AProposalIsApprovedBySomeoneElseAndCanBeRolledBack) {
+  const int v2 = ProposeTechConfirmation("none", "admin:alice");
+  EXPECT_NE(
+      Text1("SELECT diff::text FROM policy_versions WHERE id = $1", {v2}).find("tech.confirmation"),
+      std::string::npos);
+  EXPECT_THROW(flow_->policy().Approve(*db_, v2, "admin:alice"), Forbidden);
+  EXPECT_THROW(
+      flow_->policy().Propose(*db_, R"({"tech": {"confidence_threshold": 7}})", "", "admin:alice"),
+      InvalidProfile);
+  flow_->policy().Approve(*db_, v2, "admin:bob");
+  EXPECT_THROW(flow_->policy().Approve(*db_, v2, "admin:bob"), IllegalTransition);
+  const auto t = Text(Phone(1), "trackman frozen in bay 3");
+  ASSERT_TRUE(Reaches(t.thread_id, "verified")) << "version 2 acts without asking";
+  EXPECT_EQ(Scalar("SELECT (decision ->> 'policy_version')::int FROM threads WHERE id = $1",
+                   {t.thread_id}),
+            v2);
+  const int v3 = flow_->policy().Restore(*db_, 1, "admin:bob", "");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM policy_versions WHERE state = 'active'"), 1);
+  EXPECT_EQ(Scalar("SELECT id FROM policy_versions WHERE state = 'active'"), v3);
+  const auto u = Text(Phone(2), "trackman frozen in bay 5");
+  ASSERT_TRUE(Reaches(u.thread_id, "awaiting_confirmation")) << "version 1's rules again";
+  EXPECT_EQ(Scalar("SELECT (decision ->> 'policy_version')::int FROM threads WHERE id = $1",
+                   {u.thread_id}),
+            v3);
+  // The four-eyes rule is the database's too.
+  EXPECT_THROW(db_->ExecRawOne("UPDATE policy_versions SET approved_by = proposed_by WHERE id = " +
+                               std::to_string(v2)),
+               store::DbError);
+}

@@ -1,0 +1,175 @@
+#include "workflows/policy_store.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/time_format.h"
+#include "core/time_zone.h"
+#include "store/db.h"
+#include "workflows/engine.h"
+
+namespace clubos::workflows {
+
+using nlohmann::json;
+
+void PolicyStore::Bootstrap(store::Connection& db) const {
+  // Parsed first: a bad profile in the config file is refused here, not stored.
+  const Profile p = Profile::FromJson(config_.policy_json);
+  db.ExecOne("policy_bootstrap", {p.ToJson()});
+}
+
+Profile PolicyStore::Active(store::Tx& tx) const {
+  auto r = tx.Exec("policy_active", {});
+  if (r.Empty()) {
+    tx.Exec("policy_bootstrap", {Profile::FromJson(config_.policy_json).ToJson()});
+    r = tx.Exec("policy_active", {});
+  }
+  Profile p = Profile::FromJson(r.At(0, "profile").Str());
+  p.version = r.At(0, "id").Int();
+  return p;
+}
+
+int PolicyStore::Propose(store::Connection& db, const std::string& profile_json,
+                         const std::string& note, const std::string& actor) const {
+  const Profile proposed = Profile::FromJson(profile_json);  // InvalidProfile: nothing stored
+  if (note.size() > 1000) throw InvalidProfile("note: at most 1000 bytes");
+  int id = 0;
+  db.Transact("policy_propose", [&](store::Tx& tx) {
+    const Profile current = Active(tx);
+    id = tx.Exec("policy_propose",
+                 {proposed.ToJson(), current.version, Profile::Diff(current, proposed),
+                  note.empty() ? std::nullopt : std::optional(note), actor})
+             .At(0, "id")
+             .Int();
+  });
+  return id;
+}
+
+void PolicyStore::Approve(store::Connection& db, int version, const std::string& actor) const {
+  db.Transact("policy_approve", [&](store::Tx& tx) {
+    auto r = tx.Exec("policy_get_lock", {version});
+    if (r.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
+    const std::string state = r.At(0, "state").Str();
+    if (state != "proposed") throw IllegalTransition("policy_version", version, state, "approve");
+    if (r.At(0, "proposed_by").Str() == actor)
+      throw Forbidden("a proposal is approved by an admin other than its proposer");
+    // The active version is locked, retired and replaced in this transaction: every decision
+    // sees one version or the other, never none.
+    const Profile current = Active(tx);
+    tx.Exec("policy_active_lock", {});
+    const Profile next = Profile::FromJson(r.At(0, "profile").Str());
+    tx.Exec("policy_retire", {current.version});
+    tx.Exec("policy_activate", {version, actor, Profile::Diff(current, next)});
+    tx.Exec("control_event", {"policy_version:" + std::to_string(version), true,
+                              "approved; was version " + std::to_string(current.version), actor});
+  });
+}
+
+void PolicyStore::Reject(store::Connection& db, int version, const std::string& actor) const {
+  db.Transact("policy_reject", [&](store::Tx& tx) {
+    auto r = tx.Exec("policy_get_lock", {version});
+    if (r.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
+    const std::string state = r.At(0, "state").Str();
+    if (state != "proposed") throw IllegalTransition("policy_version", version, state, "reject");
+    tx.Exec("policy_mark_rejected", {version});
+    tx.Exec("control_event",
+            {"policy_version:" + std::to_string(version), false, "rejected", actor});
+  });
+}
+
+int PolicyStore::Restore(store::Connection& db, int version, const std::string& actor,
+                         const std::string& note) const {
+  int id = 0;
+  db.Transact("policy_restore", [&](store::Tx& tx) {
+    auto r = tx.Exec("policy_get_lock", {version});
+    if (r.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
+    const std::string state = r.At(0, "state").Str();
+    if (state != "retired" && state != "active")
+      throw IllegalTransition("policy_version", version, state, "restore");
+    const Profile current = Active(tx);
+    tx.Exec("policy_active_lock", {});
+    const Profile old = Profile::FromJson(r.At(0, "profile").Str());
+    tx.Exec("policy_retire", {current.version});
+    id = tx.Exec("policy_restore",
+                 {old.ToJson(), version, Profile::Diff(current, old),
+                  note.empty() ? "restore of version " + std::to_string(version) : note, actor})
+             .At(0, "id")
+             .Int();
+    tx.Exec("control_event", {"policy_version:" + std::to_string(id), true,
+                              "restored version " + std::to_string(version), actor});
+  });
+  return id;
+}
+
+std::vector<EmergencyStop> PolicyStore::Stops(store::Tx& tx) const {
+  std::vector<EmergencyStop> out;
+  auto r = tx.Exec("stops_engaged", {});
+  for (std::size_t i = 0; i < r.Size(); ++i)
+    out.push_back({r.At(i, "scope").Str(), r.At(i, "reason").Str(), r.At(i, "changed_by").Str(),
+                   r.At(i, "changed_at").Time()});
+  return out;
+}
+
+Toggles PolicyStore::ReadToggles(store::Tx& tx) const {
+  Toggles t;
+  auto r = tx.Exec("toggles_get", {});
+  for (std::size_t i = 0; i < r.Size(); ++i) {
+    if (r.At(i, "name").Str() == "auto_send") t.auto_send = r.At(i, "enabled").Bool();
+    if (r.At(i, "name").Str() == "auto_execute") t.auto_execute = r.At(i, "enabled").Bool();
+  }
+  return t;
+}
+
+std::string PolicyStore::StopCovering(const std::vector<EmergencyStop>& stops,
+                                      const std::string& location, const std::string& category) {
+  for (const auto& s : stops)
+    if (s.scope == "global" || s.scope == "location:" + location ||
+        (!category.empty() && s.scope == "category:" + category))
+      return s.scope + ": " + s.reason;
+  return "";
+}
+
+Facts PolicyStore::Gather(store::Tx& tx, const Location& location, const std::string& category,
+                          const std::optional<ActionPlan>& plan, const std::string& customer_phone,
+                          int64_t thread_id, bool rapid) const {
+  Facts f;
+  f.now = clock_.Now();
+  const auto zone = TimeZone::Load(location.time_zone);
+  f.local_minute = zone->LocalMinuteOfDay(f.now);
+  f.rapid_messages = rapid;
+  f.emergency_stop = StopCovering(Stops(tx), location.id, category);
+  const Toggles toggles = ReadToggles(tx);
+  f.auto_send = toggles.auto_send;
+  f.auto_execute = toggles.auto_execute;
+  auto booking = tx.Exec("booking_for_customer", {location.id, customer_phone, clock_.DbNow()});
+  if (!booking.Empty()) {
+    BookingFact b;
+    b.id = booking.At(0, "id").Str();
+    if (!booking.At(0, "bay").IsNull()) b.bay = booking.At(0, "bay").Int();
+    b.start = booking.At(0, "start_at").Time();
+    b.end = booking.At(0, "end_at").Time();
+    b.customer_flagged = booking.At(0, "customer_flagged").Bool();
+    f.booking = b;
+  }
+  // The location's date: a budget day ends at the location's midnight.
+  const TimePoint local = f.now + std::chrono::seconds(zone->OffsetAt(f.now));
+  const std::string today = FormatTimestamp(local).substr(0, 10);
+  auto tokens = tx.Exec("tokens_used", {location.id, today});
+  f.tokens_today = tokens.At(0, "today").Int64();
+  f.tokens_month = tokens.At(0, "month").Int64();
+  if (thread_id)
+    f.automated_replies_on_thread = tx.Exec("thread_auto_replies", {thread_id}).At(0, "n").Int();
+  if (plan && !plan->Asset().empty()) {
+    tx.Exec("asset_lock", {plan->Asset()});
+    auto recent = tx.Exec("asset_recent", {plan->Asset(), clock_.DbNow()});
+    f.actions_on_asset_last_hour = recent.At(0, "last_hour").Int();
+    f.seconds_since_last_on_asset = recent.At(0, "since_last").OptInt64();
+    if (plan->kind == "unlock_door" && f.booking) {
+      auto unlocks = tx.Exec("booking_unlocks", {f.booking->id});
+      f.unlocks_for_booking = unlocks.At(0, "n").Int();
+      f.previous_unlock_failed = unlocks.At(0, "last_failed").Bool();
+    }
+  }
+  return f;
+}
+
+}  // namespace clubos::workflows

@@ -1,0 +1,71 @@
+#pragma once
+// Where the policy's inputs live: the versioned autonomy profile (proposed, approved by another
+// admin, applied atomically, restorable), the controls (emergency stop per scope, auto-send and
+// auto-execute), and the facts a decision reads, gathered in the caller's transaction.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "workflows/policy.h"
+
+namespace clubos::store {
+class Connection;
+class Tx;
+}  // namespace clubos::store
+
+namespace clubos::workflows {
+
+struct EmergencyStop {
+  std::string scope;  // global | location:<id> | category:<name>
+  std::string reason;
+  std::string by;
+  TimePoint at{};
+};
+
+struct Toggles {
+  bool auto_send = true;
+  bool auto_execute = true;
+};
+
+class PolicyStore {
+ public:
+  PolicyStore(const Config& config, const Clock& clock) : config_(config), clock_(clock) {}
+
+  // The first version from the config file, when the database has none (idempotent).
+  void Bootstrap(store::Connection& db) const;
+  // The active profile with its version (bootstrapping it when there is none).
+  Profile Active(store::Tx& tx) const;
+
+  // A proposal with its diff against the active version; InvalidProfile on a bad profile.
+  int Propose(store::Connection& db, const std::string& profile_json, const std::string& note,
+              const std::string& actor) const;
+  // Applies a proposal atomically. Forbidden when `actor` proposed it; IllegalTransition when it
+  // is not a pending proposal; NotFound.
+  void Approve(store::Connection& db, int version, const std::string& actor) const;
+  void Reject(store::Connection& db, int version, const std::string& actor) const;
+  // Makes an earlier version's profile active again, as a new version. Returns its id.
+  int Restore(store::Connection& db, int version, const std::string& actor,
+              const std::string& note) const;
+
+  std::vector<EmergencyStop> Stops(store::Tx& tx) const;
+  Toggles ReadToggles(store::Tx& tx) const;
+  // The engaged stop covering a location and category ("" when none).
+  static std::string StopCovering(const std::vector<EmergencyStop>& stops,
+                                  const std::string& location, const std::string& category);
+
+  // The facts of a decision about `plan` (nullopt: none could be made), for a customer at a
+  // location. Locks the plan's asset first, so deciders for one bay or door take turns and each
+  // sees the actions the previous one created.
+  Facts Gather(store::Tx& tx, const Location& location, const std::string& category,
+               const std::optional<ActionPlan>& plan, const std::string& customer_phone,
+               int64_t thread_id, bool rapid) const;
+
+ private:
+  const Config& config_;
+  const Clock& clock_;
+};
+
+}  // namespace clubos::workflows
