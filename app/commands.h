@@ -13,6 +13,7 @@ int CmdWorker(const Args& args);
 int CmdBench(const Args& args);
 int CmdDemo(const Args& args);
 int CmdStatemachine(const Args& args);
+int CmdPolicy(const Args& args);
 // The facility simulator (app/cmd_sim.cpp, sim/).
 int CmdSim(const Args& args);
 // The customer-flow part of the demo (app/demo_flow.cpp).

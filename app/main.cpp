@@ -24,6 +24,7 @@ commands:
   demo                           a short queue demonstration on CLUBOS_DATABASE_URL
   sim                            the facility simulator: OpenPhone, NinjaOne, UniFi Access and
                                  Slack on 127.0.0.1, with fault injection (no database)
+  policy replay --proposal ID    what a proposed autonomy profile would have decided differently
   statemachine dot thread|action|job
                                  a state machine's transition table as a Graphviz diagram
 
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return clubos::app::CmdBench(args);
     if (cmd == "demo") return clubos::app::CmdDemo(args);
     if (cmd == "statemachine") return clubos::app::CmdStatemachine(args);
+    if (cmd == "policy") return clubos::app::CmdPolicy(args);
     if (cmd == "sim") return clubos::app::CmdSim(args);
     std::fprintf(stderr, "clubos: unknown command '%s' (see clubos --help)\n", cmd.c_str());
     return 2;

@@ -338,7 +338,8 @@ Outcome Flow::Route(JobContext& ctx) {
                      {"entities", {{"location", location->id}}},
                      {"confidence", intent.confidence},
                      {"router", intent.router},
-                     {"flags", intent.flags}};
+                     {"flags", intent.flags},
+                     {"must_escalate", intent.must_escalate}};
     if (intent.bay) intent_j["entities"]["bay"] = *intent.bay;
     if (!intent.faq_topic.empty()) intent_j["entities"]["faq_topic"] = intent.faq_topic;
     json decision_j = {{"outcome", d.outcome},

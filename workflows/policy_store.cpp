@@ -100,6 +100,79 @@ int PolicyStore::Restore(store::Connection& db, int version, const std::string& 
   return id;
 }
 
+namespace {
+
+Intent IntentFromJson(const json& j) {
+  Intent i;
+  if (!j.is_object()) return i;
+  i.category = j.value("category", std::string());
+  i.action = j.value("action", std::string());
+  i.confidence = j.value("confidence", 0.0);
+  i.router = j.value("router", std::string("patterns"));
+  i.must_escalate = j.value("must_escalate", std::string());
+  const json entities = j.value("entities", json::object());
+  if (entities.contains("bay") && entities["bay"].is_number_integer())
+    i.bay = entities["bay"].get<int>();
+  i.faq_topic = entities.value("faq_topic", std::string());
+  for (const auto& f : j.value("flags", json::array()))
+    if (f.is_string()) i.flags.push_back(f.get<std::string>());
+  return i;
+}
+
+std::string Summary(const std::string& outcome, const std::string& reason) {
+  return reason.empty() ? outcome : outcome + "/" + reason;
+}
+
+}  // namespace
+
+ReplayReport PolicyStore::Replay(store::Connection& db, int version, TimePoint since) const {
+  auto v = db.ExecOne("policy_get", {version});
+  if (v.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
+  Profile profile = Profile::FromJson(v.At(0, "profile").Str());
+  profile.version = version;
+  ReplayReport report;
+  report.profile_version = version;
+  auto rows = db.ExecOne("decisions_since", {since});
+  for (std::size_t i = 0; i < rows.Size(); ++i) {
+    const json decision = json::parse(rows.At(i, "decision").Str(), nullptr, false);
+    if (!decision.is_object() || !decision.contains("facts")) continue;  // before facts were kept
+    const Location* location = config_.FindLocation(rows.At(i, "location").Str());
+    if (!location) continue;
+    const Intent intent = IntentFromJson(json::parse(rows.At(i, "intent").Str(), nullptr, false));
+    const Facts facts = Facts::FromJson(decision["facts"].dump());
+    const Decision d = Decide({intent, *location, config_, profile, facts});
+    ++report.replayed;
+    const std::string before = Summary(decision.value("outcome", std::string()),
+                                       decision.value("escalation_reason", std::string()));
+    const std::string after = Summary(d.outcome, d.escalation_reason);
+    if (before != after)
+      report.changed.push_back(
+          {rows.At(i, "id").Int64(), rows.At(i, "decided_at").Time(), before, after, d.reasons});
+  }
+  return report;
+}
+
+bool PolicyStore::UpsertBooking(store::Connection& db, const BookingInput& b) const {
+  const Location* location = config_.FindLocation(b.location);
+  if (b.id.empty() || b.id.size() > 100) throw std::invalid_argument("id must be 1..100 bytes");
+  if (!location)
+    throw std::invalid_argument("location '" + b.location + "' is not in the facility");
+  if (b.bay && !location->FindBay(*b.bay))
+    throw std::invalid_argument("bay " + std::to_string(*b.bay) + " is not a bay of " +
+                                location->name);
+  const std::string& p = b.customer_phone;
+  if (p.size() < 8 || p.size() > 16 || p[0] != '+' ||
+      p.find_first_not_of("0123456789", 1) != std::string::npos)
+    throw std::invalid_argument("customer_phone must be an E.164 phone number");
+  if (b.end <= b.start) throw std::invalid_argument("end must be after start");
+  if (b.end - b.start > std::chrono::hours(24))
+    throw std::invalid_argument("a booking is at most 24 hours long");
+  return db
+      .ExecOne("booking_upsert", {b.id, b.location, b.bay, p, b.start, b.end, b.customer_flagged})
+      .At(0, "created")
+      .Bool();
+}
+
 std::vector<EmergencyStop> PolicyStore::Stops(store::Tx& tx) const {
   std::vector<EmergencyStop> out;
   auto r = tx.Exec("stops_engaged", {});

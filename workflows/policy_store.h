@@ -30,6 +30,31 @@ struct Toggles {
   bool auto_execute = true;
 };
 
+// One stored decision run again under another profile.
+struct ReplayedDecision {
+  int64_t thread_id = 0;
+  TimePoint decided_at{};
+  std::string before;  // outcome[/reason] as decided
+  std::string after;   // under the proposal
+  std::vector<std::string> reasons_after;
+};
+struct ReplayReport {
+  int profile_version = 0;
+  int64_t replayed = 0;
+  std::vector<ReplayedDecision> changed;
+};
+
+// A booking from the booking system (POST /v1/bookings).
+struct BookingInput {
+  std::string id;
+  std::string location;
+  std::optional<int> bay;
+  std::string customer_phone;
+  TimePoint start{};
+  TimePoint end{};
+  bool customer_flagged = false;
+};
+
 class PolicyStore {
  public:
   PolicyStore(const Config& config, const Clock& clock) : config_(config), clock_(clock) {}
@@ -49,6 +74,14 @@ class PolicyStore {
   // Makes an earlier version's profile active again, as a new version. Returns its id.
   int Restore(store::Connection& db, int version, const std::string& actor,
               const std::string& note) const;
+
+  // Runs the decision function with version `version`'s profile over every decision stored since
+  // `since` (same intent, same facts) and reports which would change. Reads only.
+  ReplayReport Replay(store::Connection& db, int version, TimePoint since) const;
+
+  // Validates against the facility (InvalidInput-like std::invalid_argument) and stores it;
+  // true when it was new.
+  bool UpsertBooking(store::Connection& db, const BookingInput& booking) const;
 
   std::vector<EmergencyStop> Stops(store::Tx& tx) const;
   Toggles ReadToggles(store::Tx& tx) const;

@@ -146,3 +146,13 @@ RETURNING (xmax = 0) AS created
 
 -- name: policy_mark_rejected
 UPDATE policy_versions SET state = 'rejected' WHERE id = $1 AND state = 'proposed'
+
+-- name: decisions_since
+-- Every routing decision since $1, oldest first, as its history row recorded it (a thread routed
+-- twice has two), with what replay needs.
+SELECT t.id, t.location, (tr.data -> 'intent')::text AS intent,
+       (tr.data -> 'decision')::text AS decision, tr.at AS decided_at
+FROM transitions tr JOIN threads t ON t.id = tr.entity_id
+WHERE tr.entity = 'thread' AND tr.event = 'routed' AND tr.at >= $1::timestamptz
+  AND tr.data ? 'decision'
+ORDER BY tr.id

@@ -289,3 +289,25 @@ TEST_F(PolicyTest, AProposalIsApprovedBySomeoneElseAndCanBeRolledBack) {
                                std::to_string(v2)),
                store::DbError);
 }
+
+TEST_F(PolicyTest, ReplayShowsWhichStoredDecisionsAProposalWouldChange) {
+  const auto reset = Text(Phone(1), "trackman frozen in bay 3");
+  const auto faq = Text(Phone(2), "how much for an hour?");
+  const auto fire = Text(Phone(3), "the fire alarm is going off");
+  ASSERT_TRUE(Reaches(reset.thread_id, "awaiting_confirmation"));
+  ASSERT_TRUE(Reaches(faq.thread_id, "verified"));
+  ASSERT_TRUE(Reaches(fire.thread_id, "escalated"));
+  const int v2 = ProposeTechConfirmation("none", "admin:alice");
+  const auto report =
+      flow_->policy().Replay(*db_, v2, SystemClock::Instance().Now() - std::chrono::hours(24 * 7));
+  EXPECT_EQ(report.replayed, 3);
+  ASSERT_EQ(report.changed.size(), 1u);
+  EXPECT_EQ(report.changed[0].thread_id, reset.thread_id);
+  EXPECT_EQ(report.changed[0].before, "confirm_first");
+  EXPECT_EQ(report.changed[0].after, "execute");
+  // Under the active version itself, nothing changes: replay is faithful to what was decided.
+  EXPECT_TRUE(flow_->policy()
+                  .Replay(*db_, 1, SystemClock::Instance().Now() - std::chrono::hours(1))
+                  .changed.empty());
+  EXPECT_THROW(flow_->policy().Replay(*db_, 99, SystemClock::Instance().Now()), NotFound);
+}
