@@ -8,27 +8,30 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "sim/facility_sim.h"
+#include "workflows/agent.h"
 
 namespace clubos::app {
 
 int CmdSim(const Args& args) {
   Flags f(args,
           {"--port", "--config", "--clubos-url", "--reset-delay-ms", "--unlock-seconds",
-           "--sms-delivery-ms", "--threads"},
+           "--sms-delivery-ms", "--threads", "--agent-poll-ms"},
           {"--help"});
   if (f.Has("--help")) {
     std::puts(
         "usage: clubos sim [--port 9090] [--config clubos.json] [--clubos-url "
         "http://127.0.0.1:8080]\n"
         "                  [--reset-delay-ms 1500] [--unlock-seconds 5] [--sms-delivery-ms 200]\n"
-        "                  [--threads 4]\n"
+        "                  [--threads 4] [--agent-poll-ms 1000]\n"
         "  local stand-ins for OpenPhone, NinjaOne, UniFi Access and Slack on 127.0.0.1, in their\n"
         "  real paths and formats, with fault injection and a control API under /_sim/\n"
         "  (sim/README.md). Devices and doors come from the config. --port 0 picks a free port;\n"
         "  the port is printed as 'clubos sim listening on 127.0.0.1:<port>'.\n"
         "  secrets (unset: that vendor answers 401): CLUBOS_OPENPHONE_API_KEY,\n"
         "  CLUBOS_NINJAONE_CLIENT_ID, CLUBOS_NINJAONE_CLIENT_SECRET, CLUBOS_UNIFI_TOKEN,\n"
-        "  CLUBOS_OPENPHONE_SIGNING_SECRET, CLUBOS_OPENPHONE_WEBHOOK_KEY");
+        "  CLUBOS_OPENPHONE_SIGNING_SECRET, CLUBOS_OPENPHONE_WEBHOOK_KEY;\n"
+        "  CLUBOS_AGENT_KEYS=device:key,...: bays with control \"agent\" run a simulated bay\n"
+        "  agent that polls --clubos-url every --agent-poll-ms with its key.");
     return 0;
   }
   if (!f.positional().empty()) throw UsageError("unexpected argument '" + f.positional()[0] + "'");
@@ -41,6 +44,7 @@ int CmdSim(const Args& args) {
   options.sms_delivery_delay = Millis(f.Int("--sms-delivery-ms", 200, 0, 3'600'000));
   options.seed = std::random_device{}();
   const int threads = static_cast<int>(f.Int("--threads", 4, 1, 64));
+  const Millis agent_poll(f.Int("--agent-poll-ms", 1'000, 50, 600'000));
 
   sim::FacilitySim facility(config, sim::SimSecrets::FromEnv(config), options,
                             SystemClock::Instance());
@@ -50,11 +54,13 @@ int CmdSim(const Args& args) {
   facility.Register(server);
   BlockStopSignals();
   server.Start();
+  facility.StartAgents(workflows::AgentProtocol::KeysFromEnv(), agent_poll);
   for (const auto& note : facility.StartupNotes()) log::Get()->info("sim: {}", note);
   std::printf("clubos sim listening on 127.0.0.1:%u\n", static_cast<unsigned>(server.Port()));
   std::fflush(stdout);
   const int sig = WaitForStopSignal();
   log::Get()->info("sim: signal {}, stopping", sig);
+  facility.StopAgents();
   server.Stop();
   return 0;
 }

@@ -53,8 +53,15 @@ api::Response AddFault(Core& core, const api::Request& req) {
   const auto colon = target.find(':');
   const std::string vendor = target.substr(0, colon);
   const std::string which = colon == std::string::npos ? "" : target.substr(colon + 1);
-  if (vendor == "agent") return Bad("bay agents are not simulated yet: no faults on agent targets");
-  if (vendor == "openphone" || vendor == "slack") {
+  if (vendor == "agent") {
+    f.service = Service::kAgent;
+    bool known = false;
+    for (const auto& b : core.agent_bays) known = known || b.device_id == which;
+    if (!known) return Bad("unknown agent bay '" + which + "' in target (agent:<device>)");
+    if (f.mode != FaultMode::kStuckOffline && f.mode != FaultMode::kResetNoop)
+      return Bad("agent faults are stuck_offline or reset_noop");
+    f.target = which;
+  } else if (vendor == "openphone" || vendor == "slack") {
     if (colon != std::string::npos)
       return Bad(vendor + " faults apply to the whole vendor: use target \"" + vendor + "\"");
     f.service = vendor == "openphone" ? Service::kOpenPhone : Service::kSlack;
@@ -76,8 +83,9 @@ api::Response AddFault(Core& core, const api::Request& req) {
     return Bad("unknown target '" + target +
                "': openphone, slack, ninjaone, ninjaone:<device>, unifi or unifi:<door>");
   }
-  if (f.mode == FaultMode::kStuckOffline && f.service != Service::kNinjaOne)
-    return Bad("stuck_offline applies to NinjaOne devices only");
+  if (f.mode == FaultMode::kStuckOffline && f.service != Service::kNinjaOne &&
+      f.service != Service::kAgent)
+    return Bad("stuck_offline applies to NinjaOne devices and agent bays only");
   if (f.mode == FaultMode::kTokenExpired && f.service != Service::kNinjaOne &&
       f.service != Service::kUnifi)
     return Bad("token_expired applies to the bearer-token vendors only (ninjaone, unifi)");

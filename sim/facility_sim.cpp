@@ -1,5 +1,7 @@
 #include "sim/facility_sim.h"
 
+#include "sim/agents.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -451,7 +453,27 @@ FacilitySim::FacilitySim(const Config& config, SimSecrets secrets, SimOptions op
                          const Clock& clock)
     : core_(std::make_unique<Core>(config, std::move(secrets), std::move(options), clock)) {}
 
-FacilitySim::~FacilitySim() = default;
+FacilitySim::~FacilitySim() {
+  StopAgents();
+}
+
+void FacilitySim::StartAgents(std::map<std::string, std::string> keys, Millis poll) {
+  StopAgents();
+  agents_ =
+      std::make_unique<SimulatedAgents>(*core_, core_->options.clubos_url, std::move(keys), poll);
+  agents_->Start();
+}
+
+void FacilitySim::TickAgents() {
+  if (!agents_)
+    agents_ = std::make_unique<SimulatedAgents>(*core_, core_->options.clubos_url,
+                                                std::map<std::string, std::string>{}, Millis(0));
+  agents_->Tick();
+}
+
+void FacilitySim::StopAgents() {
+  if (agents_) agents_->Stop();
+}
 
 const std::vector<FacilitySim::AgentBay>& FacilitySim::agent_bays() const {
   return core_->agent_bays;
@@ -488,7 +510,7 @@ std::vector<std::string> FacilitySim::StartupNotes() const {
   notes.push_back("simulating " + std::to_string(c.devices.size()) + " NinjaOne devices, " +
                   std::to_string(c.doors.size()) + " UniFi doors, OpenPhone and Slack; " +
                   std::to_string(c.agent_bays.size()) +
-                  " agent-controlled bays are not simulated yet");
+                  " bay agents (polling ClubOS when their keys are in CLUBOS_AGENT_KEYS)");
   const auto& s = c.secrets;
   if (s.openphone_api_key.empty())
     notes.push_back(

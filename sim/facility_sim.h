@@ -9,6 +9,7 @@
 // sleep; the one exception is the `slow` fault, which really waits (it exists to trip client
 // timeouts).
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,14 +66,14 @@ class FacilitySim {
   // because their secret is unset (named by variable, never by value).
   std::vector<std::string> StartupNotes() const;
 
-  // ---- Bay agents: extension point ------------------------------------------------------------
+  // ---- Bay agents ------------------------------------------------------------------------------
   // Bays with control "agent" are not NinjaOne devices: their PC runs the bay agent, which pulls
-  // commands from ClubOS (`/v1/agent/poll`, heartbeats, reports; workflows/agent.h). A later change
-  // adds a simulated agent per such bay: a thread started next to the server that polls
-  // `SimOptions::clubos_url`, applies each command to the bay PC's state with the same delays and
-  // faults as a NinjaOne device (targets "agent:<device_id>"), and records its calls with service
-  // "agent". Until then these bays are listed in /_sim/state under "agent_bays", nothing more, and
-  // faults on "agent:<device>" are refused with a message saying so.
+  // commands from ClubOS (sim/agents.h). StartAgents runs one simulated agent per such bay with a
+  // key in `keys` (device -> key, as CLUBOS_AGENT_KEYS holds them), polling ClubOS at
+  // SimOptions::clubos_url every `poll`; TickAgents runs one round without the thread (tests).
+  void StartAgents(std::map<std::string, std::string> keys, Millis poll);
+  void TickAgents();
+  void StopAgents();
   struct AgentBay {
     std::string device_id;
     std::string location_id;
@@ -82,6 +83,7 @@ class FacilitySim {
 
  private:
   std::unique_ptr<detail::Core> core_;
+  std::unique_ptr<class SimulatedAgents> agents_;
 };
 
 }  // namespace clubos::sim
