@@ -24,13 +24,23 @@ workers::KindSpec Kind(std::string kind, workers::Handler h) {
 }  // namespace
 
 int CmdDemo(const Args& args) {
-  Flags f(args, {"--jobs", "--config"}, {"--help"});
+  Flags f(args, {"--jobs", "--api", "--sim", "--service-token", "--operator-token"},
+          {"--help", "--queue-only"});
   if (f.Has("--help")) {
     std::puts(
-        "usage: clubos demo [--jobs 500] [--config config/clubos.example.json]\n"
-        "  plays a short queue scenario, then a morning of customer texts through the whole flow,\n"
-        "  on CLUBOS_DATABASE_URL, and prints what happened");
+        "usage: clubos demo --api URL --sim URL --service-token T --operator-token T [--jobs 500]\n"
+        "                   [--queue-only]\n"
+        "  plays a short queue scenario on CLUBOS_DATABASE_URL, then a morning of customer texts\n"
+        "  through `clubos serve` (--api) with `clubos sim` (--sim) as the customers and the\n"
+        "  facility, and prints what happened. scripts/demo starts everything and runs this.");
     return 0;
+  }
+  DemoEndpoints ends;
+  if (!f.Has("--queue-only")) {
+    for (const char* need : {"--api", "--sim", "--service-token", "--operator-token"})
+      if (!f.Has(need)) throw UsageError(std::string(need) + " is required (or --queue-only)");
+    ends = {f.Str("--api", ""), f.Str("--sim", ""), f.Str("--service-token", ""),
+            f.Str("--operator-token", "")};
   }
   const int n = static_cast<int>(f.Int("--jobs", 500, 1, 100'000));
   const std::string url = DatabaseUrl();
@@ -145,7 +155,8 @@ int CmdDemo(const Args& args) {
   std::printf(
       "  inspect: psql \"%s\" -c \"SELECT id, kind, state, attempt, last_error FROM jobs\"\n",
       url.c_str());
-  return DemoFlow(url, f.Str("--config", "config/clubos.example.json"));
+  if (f.Has("--queue-only")) return 0;
+  return DemoFlow(url, ends);
 }
 
 }  // namespace clubos::app

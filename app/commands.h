@@ -16,8 +16,15 @@ int CmdStatemachine(const Args& args);
 int CmdPolicy(const Args& args);
 // The facility simulator (app/cmd_sim.cpp, sim/).
 int CmdSim(const Args& args);
+// Where the demo's processes listen (scripts/demo starts them) and the tokens it uses.
+struct DemoEndpoints {
+  std::string api;  // http://127.0.0.1:<port> of `clubos serve`
+  std::string sim;  // http://127.0.0.1:<port> of `clubos sim`
+  std::string service_token;
+  std::string operator_token;
+};
 // The customer-flow part of the demo (app/demo_flow.cpp).
-int DemoFlow(const std::string& url, const std::string& config_path);
+int DemoFlow(const std::string& url, const DemoEndpoints& ends);
 
 // CLUBOS_DATABASE_URL, or a UsageError naming it.
 std::string DatabaseUrl();

@@ -1,152 +1,220 @@
-// The customer flow part of `clubos demo`: a morning of texts at a two-location facility, played
-// through intake, routing, policy, confirmation, execution against the simulated facility,
-// verification and escalation, with real workers on the real database. Prints what happened.
+// The customer part of `clubos demo`: a morning at a two-location facility, played over the real
+// wire. `clubos sim` acts as the customers (signed OpenPhone webhooks into `clubos serve`) and as
+// the facility's vendors; operators use the HTTP API with their tokens. Every step waits for the
+// outcome in the database and says what happened; the end prints a summary and where to look.
 #include <cstdio>
-#include <map>
-#include <random>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "app/commands.h"
-#include "app/flow_wiring.h"
-#include "core/log.h"
+#include "core/time_format.h"
+#include "integrations/http.h"
 #include "store/db.h"
-#include "workers/runtime.h"
-#include "workflows/fake_facility.h"
 
 namespace clubos::app {
 namespace {
 
+using nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
-struct Customer {
-  std::string who;  // for the printout
-  std::vector<std::string> texts;
-  std::string reply;  // sent once ClubOS asks for a confirmation ("" = never answers)
+class Morning {
+ public:
+  Morning(DemoEndpoints ends, std::string url)
+      : e_(std::move(ends)), db_(store::Connect(url)), t0_(Steady::now()) {}
+
+  // A customer texts the facility: the simulator signs and delivers it as OpenPhone would.
+  int64_t Text(const std::string& from, const std::string& line, const std::string& body) {
+    const auto r = Post(e_.sim + "/_sim/customer", {{"from", from}, {"to", line}, {"body", body}});
+    const json j = json::parse(r.body, nullptr, false);
+    if (r.status != 200 || !j.is_object() || j.value("status", 0) != 202)
+      throw std::runtime_error("the webhook was not accepted: " + r.body);
+    Say("  " + Mask(from) + " texts: \"" + body + "\"");
+    return j["response"].value("thread_id", int64_t{0});
+  }
+  // Waits until the thread rests in one of `states`; returns the state (and prints it).
+  std::string Await(int64_t thread, std::initializer_list<const char*> states,
+                    Millis timeout = Millis(30'000)) {
+    const auto until = Steady::now() + timeout;
+    for (;;) {
+      auto r = db_->ExecSql(
+          "SELECT state, coalesce(escalation_reason, '') AS reason FROM threads WHERE id = $1",
+          {thread});
+      const std::string s = r.Empty() ? "" : r.At(0, "state").Str();
+      for (const char* want : states)
+        if (s == want) {
+          const std::string reason = r.At(0, "reason").Str();
+          Say("    -> thread " + std::to_string(thread) + " " + s +
+              (s == "escalated" ? " (" + reason + ")" : ""));
+          return s;
+        }
+      if (Steady::now() > until)
+        throw std::runtime_error("thread " + std::to_string(thread) + " stuck in " + s);
+      std::this_thread::sleep_for(Millis(100));
+    }
+  }
+  void Book(const std::string& id, const std::string& location, int bay, const std::string& phone,
+            int from_min, int to_min) {
+    const auto now = SystemClock::Instance().Now();
+    const auto r = Post(e_.api + "/v1/bookings",
+                        {{"id", id},
+                         {"location", location},
+                         {"bay", bay},
+                         {"customer_phone", phone},
+                         {"start", FormatTimestamp(now + std::chrono::minutes(from_min))},
+                         {"end", FormatTimestamp(now + std::chrono::minutes(to_min))}},
+                        e_.service_token);
+    if (r.status / 100 != 2) throw std::runtime_error("booking refused: " + r.body);
+  }
+  integrations::HttpResponse Post(const std::string& url, const json& body,
+                                  const std::string& token = "") {
+    std::map<std::string, std::string> h = {{"Content-Type", "application/json"}};
+    if (!token.empty()) h["Authorization"] = "Bearer " + token;
+    auto r = integrations::Send({.method = "POST", .url = url, .headers = h, .body = body.dump()});
+    if (r.transport != integrations::HttpResponse::Transport::kOk)
+      throw std::runtime_error("no answer from " + url + ": " + r.error);
+    return r;
+  }
+  void Fault(const json& f) {
+    if (Post(e_.sim + "/_sim/faults", f).status != 201) throw std::runtime_error("fault refused");
+  }
+  void Say(const std::string& line) {
+    const double s = std::chrono::duration<double>(Steady::now() - t0_).count();
+    std::printf("[%5.1fs] %s\n", s, line.c_str());
+    std::fflush(stdout);
+  }
+  static std::string Mask(const std::string& phone) {
+    return phone.size() > 4 ? "***" + phone.substr(phone.size() - 4) : phone;
+  }
+  store::Connection& db() { return *db_; }
+  const DemoEndpoints& ends() const { return e_; }
+
+ private:
+  DemoEndpoints e_;
+  std::unique_ptr<store::Connection> db_;
+  Steady::time_point t0_;
 };
+
+void PrintTable(store::Connection& db, const std::string& title, const std::string& sql) {
+  std::printf("\n%s\n", title.c_str());
+  auto r = db.ExecRawOne(sql);
+  for (std::size_t i = 0; i < r.Size(); ++i)
+    std::printf("  %-28s %s\n", r.At(i, 0).Str().c_str(), r.At(i, 1).Str().c_str());
+}
 
 }  // namespace
 
-int DemoFlow(const std::string& url, const std::string& config_path) {
-  Config config = Config::Load(config_path);
-  // Demo pace: seconds, not minutes.
-  config.flow.debounce = Millis(600);
-  config.flow.confirmation_ttl = Millis(4'000);
-  config.flow.verify_timeout = Millis(2'500);
-  config.integrations.verify_timeout.clear();
-  config.flow.verify_poll = Millis(250);
-  config.flow.retry_base = Millis(100);
-  config.flow.retry_cap = Millis(400);
-  workers::Registry registry;
-  FlowWiring wiring(std::move(config), FacilityKind::kFakeDb, url, registry);
-  auto& fake = static_cast<workflows::FakeFacility&>(*wiring.facility);
-  fake.ClearFaults();
-  store::Connect(url)->ExecRawOne("TRUNCATE fake_facility_calls");  // this run's calls only
-  fake.SetFault("105", "stuck_offline", 1'000);                     // bay 5's PC will not come back
-  workflows::Flow& flow = wiring.flow;
-  workers::RuntimeOptions opt;
-  opt.database_url = url;
-  opt.name = "demo-flow";
-  opt.concurrency = 4;
-  workers::Runtime runtime(opt, registry, SystemClock::Instance());
-  runtime.Start();
-
+int DemoFlow(const std::string& url, const DemoEndpoints& ends) {
+  Morning m(ends, url);
+  auto& db = m.db();
   // New customers every run (the demo database is kept between runs).
-  std::random_device rd;
-  const int nonce = 100 + static_cast<int>(rd() % 800);
+  const int nonce = 100 + static_cast<int>(std::random_device{}() % 800);
   auto phone = [&](int i) { return "+1555" + std::to_string(nonce) + std::to_string(1000 + i); };
-  const std::string bedford = wiring.config.locations.front().phone_lines.front();
-  const std::vector<Customer> customers = {
-      {"a golfer asking prices", {"how much for an hour?"}, ""},
-      {"a frozen TrackMan, split over three texts",
-       {"hey", "the trackman in bay 3 is frozen", "pls help"},
-       "YES"},
-      {"a door code that fails, then changes their mind",
-       {"my code isn't opening the front door"},
-       "no"},
-      {"smoke from a projector", {"there's smoke coming from the projector!!"}, ""},
-      {"a reset whose PC never comes back", {"can you restart trackman 5 please"}, "yes"},
-      {"an angry refund request", {"I want my money back, the sim was broken the whole time"}, ""},
-      {"a keypad that is dead, and no answer to the prompt", {"door keypad is dead"}, ""},
-      {"a bay that does not exist", {"trackman frozen bay 99"}, ""},
-  };
-  std::puts("\ncustomer flow: texts arriving at Bedford");
-  auto db = store::Connect(url);
-  std::map<int64_t, std::size_t> thread_of;
-  const auto t0 = Steady::now();
-  for (std::size_t i = 0; i < customers.size(); ++i) {
-    for (const auto& text : customers[i].texts) {
-      const auto in = flow.Intake(*db, {phone(static_cast<int>(i)), bedford, text, ""});
-      thread_of[in.thread_id] = i;
-      std::printf("  %s  %-58s -> thread %lld\n",
-                  log::MaskPhone(phone(static_cast<int>(i))).c_str(), ("\"" + text + "\"").c_str(),
-                  static_cast<long long>(in.thread_id));
-    }
-  }
-  auto state_of = [&](int64_t id) {
-    return db->ExecSql("SELECT state FROM threads WHERE id = $1", {id}).At(0, 0).Str();
-  };
-  std::map<int64_t, bool> answered;
-  for (int tick = 0; tick < 200; ++tick) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    bool all_rest = true;
-    for (const auto& [id, i] : thread_of) {
-      const std::string st = state_of(id);
-      if (st == "awaiting_confirmation" && !answered[id] && !customers[i].reply.empty()) {
-        answered[id] = true;
-        flow.Intake(*db, {phone(static_cast<int>(i)), bedford, customers[i].reply, ""});
-        std::printf("  %s  %-58s (a reply to ClubOS's question)\n",
-                    log::MaskPhone(phone(static_cast<int>(i))).c_str(),
-                    ("\"" + customers[i].reply + "\"").c_str());
-      }
-      all_rest &= st == "verified" || st == "closed" || st == "escalated";
-    }
-    if (all_rest) break;
-  }
-  const double seconds = std::chrono::duration<double>(Steady::now() - t0).count();
-  runtime.Stop();
+  const std::string bedford = "+15555550199", dartmouth = "+15555550299";
+  const std::string run = std::to_string(nonce);
 
-  std::puts("\nwhat happened");
-  for (const auto& [id, i] : thread_of) {
-    auto t = db->ExecSql(
-        "SELECT state, coalesce(escalation_reason, '') AS reason, coalesce(intent ->> 'category', "
-        "'') AS category, "
-        "coalesce(decision ->> 'outcome', '') AS outcome FROM threads WHERE id = $1",
-        {id});
-    std::printf(
-        "  thread %lld, %s:\n    routed as %s, decided %s, now %s%s\n", static_cast<long long>(id),
-        customers[i].who.c_str(),
-        t.At(0, "category").Str().empty() ? "-" : t.At(0, "category").Str().c_str(),
-        t.At(0, "outcome").Str().c_str(), t.At(0, "state").Str().c_str(),
-        t.At(0, "reason").Str().empty() ? "" : (" (" + t.At(0, "reason").Str() + ")").c_str());
-    auto acts = db->ExecSql(
-        "SELECT kind, state, coalesce(result, '-') AS result, coalesce(params ->> 'role', '') AS "
-        "role, "
-        "coalesce(params ->> 'text', '') AS text FROM actions WHERE thread_id = $1 ORDER BY id",
-        {id});
-    for (std::size_t a = 0; a < acts.Size(); ++a) {
-      std::string line = acts.At(a, "kind").Str() + " (" + acts.At(a, "role").Str() + ") " +
-                         acts.At(a, "state").Str() + ", result " + acts.At(a, "result").Str();
-      if (!acts.At(a, "text").Str().empty())
-        line += ": \"" + acts.At(a, "text").Str().substr(0, 70) + "\"";
-      std::printf("    - %s\n", line.c_str());
-    }
-  }
-  auto calls = db->ExecRawOne(
-      "SELECT kind, count(*) AS n FROM fake_facility_calls GROUP BY kind ORDER BY kind");
-  std::puts("\nthe simulated facility saw (database table fake_facility_calls)");
-  for (std::size_t c = 0; c < calls.Size(); ++c)
-    std::printf("  %-16s %lld\n", calls.At(c, "kind").Str().c_str(),
-                static_cast<long long>(calls.At(c, "n").Int64()));
-  std::printf("\nall %zu threads at rest after %.1f s. The full story of any thread:\n",
-              thread_of.size(), seconds);
+  std::printf("\n== A morning at Clubhouse 24/7 Golf (Bedford and Dartmouth), over the wire ==\n");
+  m.Say("bookings arrive from the booking system (POST /v1/bookings)");
+  m.Book("demo-" + run + "-a", "bedford", 3, phone(1), -10, 50);
+  m.Book("demo-" + run + "-b", "bedford", 2, phone(2), 5, 65);     // starts in 5 min
+  m.Book("demo-" + run + "-c", "bedford", 4, phone(3), 180, 240);  // this afternoon
+  m.Book("demo-" + run + "-d", "bedford", 5, phone(4), -20, 40);
+  m.Book("demo-" + run + "-h", "dartmouth", 2, phone(8), -5, 55);
+
+  m.Say("1. a frozen TrackMan, confirmed by the customer and fixed");
+  const int64_t frozen = m.Text(phone(1), bedford, "the trackman in bay 3 is frozen");
+  m.Await(frozen, {"awaiting_confirmation"});
+  m.Text(phone(1), bedford, "YES");
+  m.Await(frozen, {"verified"});
+
+  m.Say("2. a door code that fails 5 minutes before the booking starts");
+  const int64_t door = m.Text(phone(2), bedford, "my door code isn't working, I'm outside");
+  m.Await(door, {"awaiting_confirmation"});
+  m.Text(phone(2), bedford, "yes please");
+  m.Await(door, {"verified"});
+
+  m.Say("3. the same trouble, but the booking is this afternoon");
+  m.Await(m.Text(phone(3), bedford, "door code doesn't work, can't get in"), {"escalated"});
+
+  m.Say("4. a gift card question, answered from the FAQ");
+  m.Await(m.Text(phone(5), dartmouth, "hi! do you sell gift cards?"), {"verified"});
+
+  m.Say("5. a reset whose PC never comes back");
+  m.Fault({{"target", "ninjaone:105"}, {"mode", "stuck_offline"}, {"count", 1}});
+  const int64_t stuck = m.Text(phone(4), bedford, "bay 5 simulator froze mid round");
+  m.Await(stuck, {"awaiting_confirmation"});
+  m.Text(phone(4), bedford, "y");
+  m.Await(stuck, {"escalated"});
+
+  m.Say("6. an angry customer: straight to a human, no automation");
+  const int64_t angry = m.Text(phone(6), bedford,
+                               "this is ridiculous, third time the sim froze. I want a refund");
+  m.Await(angry, {"escalated"});
+
+  m.Say("7. a second reset of bay 3 inside its cooldown");
+  m.Await(m.Text(phone(7), bedford, "trackman bay 3 not picking up my shots"), {"escalated"});
+
+  m.Say("8. a Dartmouth bay whose PC runs the ClubOS agent (it pulls the command itself)");
+  const int64_t agent = m.Text(phone(8), dartmouth, "the simulator in bay 2 is stuck");
+  m.Await(agent, {"awaiting_confirmation"});
+  m.Text(phone(8), dartmouth, "YES");
+  m.Await(agent, {"verified"});
+
+  m.Say("9. the emergency stop: engaged by an operator, then released");
+  auto stop = m.Post(ends.api + "/v1/emergency-stop",
+                     {{"engaged", true}, {"scope", "global"}, {"reason", "water leak in bay 4"}},
+                     ends.operator_token);
+  if (stop.status / 100 != 2) throw std::runtime_error("emergency stop refused: " + stop.body);
+  m.Await(m.Text(phone(9), bedford, "trackman in bay 4 is frozen"), {"escalated"});
+  m.Post(ends.api + "/v1/emergency-stop",
+         {{"engaged", false}, {"scope", "global"}, {"reason", "plumber fixed it"}},
+         ends.operator_token);
+  m.Say("  released");
+
+  m.Say("10. an operator claims the angry customer's thread and resolves it");
+  auto claim = m.Post(ends.api + "/v1/escalations/" + std::to_string(angry) + "/claim", json::object(),
+                      ends.operator_token);
+  auto resolve =
+      m.Post(ends.api + "/v1/escalations/" + std::to_string(angry) + "/resolve",
+             {{"resolution", "refunded one hour"}, {"note", "called the customer, all good"}},
+             ends.operator_token);
+  if (claim.status / 100 != 2 || resolve.status / 100 != 2)
+    throw std::runtime_error("claim/resolve refused: " + claim.body + " " + resolve.body);
+  m.Await(angry, {"closed"});
+
+  // ---- summary --------------------------------------------------------------------------------
+  std::printf("\n== What happened (this run's threads) ==\n");
+  const std::string mine = "customer_phone LIKE '+1555" + run + "%'";
+  PrintTable(db, "threads by final state:",
+             "SELECT state, count(*)::text FROM threads WHERE " + mine + " GROUP BY 1 ORDER BY 1");
+  PrintTable(db, "actions by kind and result:",
+             "SELECT a.kind || ' ' || coalesce(a.result, a.state), count(*)::text FROM actions a "
+             "JOIN threads t ON t.id = a.thread_id WHERE t." + mine + " GROUP BY 1 ORDER BY 1");
+  PrintTable(db, "escalations by reason:",
+             "SELECT escalation_reason, count(*)::text FROM threads WHERE " + mine +
+                 " AND escalation_reason IS NOT NULL GROUP BY 1 ORDER BY 1");
+  PrintTable(db, "message to verified:",
+             "SELECT 'p50 / max (s)', round(percentile_cont(0.5) WITHIN GROUP (ORDER BY s)::numeric, "
+             "2)::text || ' / ' || round(max(s)::numeric, 2)::text FROM (SELECT extract(epoch FROM "
+             "v.at - m.received_at) AS s FROM threads t JOIN LATERAL (SELECT min(received_at) AS "
+             "received_at FROM messages WHERE thread_id = t.id) m ON true JOIN transitions v ON "
+             "v.entity = 'thread' AND v.entity_id = t.id AND v.event = 'verified' WHERE t." + mine +
+                 ") x");
+  auto calls = integrations::Send({.url = ends.sim + "/_sim/calls"});
+  const json cj = json::parse(calls.body, nullptr, false);
+  std::map<std::string, int> by_service;
+  if (cj.is_object())
+    for (const auto& c : cj["calls"]) ++by_service[c.value("service", "?")];
+  std::printf("\nwhat the facility saw (clubos sim, all runs):\n");
+  for (const auto& [s, n] : by_service) std::printf("  %-28s %d calls\n", s.c_str(), n);
   std::printf(
-      "  psql \"%s\" -c \"SELECT entity, entity_id, from_state, event, to_state, actor, reason "
-      "FROM transitions "
-      "WHERE entity = 'thread' AND entity_id = %lld OR entity = 'action' AND entity_id IN (SELECT "
-      "id FROM actions "
-      "WHERE thread_id = %lld) ORDER BY id\"\n",
-      url.c_str(), static_cast<long long>(thread_of.begin()->first),
-      static_cast<long long>(thread_of.begin()->first));
+      "\nlook further:\n"
+      "  psql '%s' -c 'SELECT * FROM action_outcomes ORDER BY action_id DESC LIMIT 10'\n"
+      "  curl -H 'Authorization: Bearer %s' %s/v1/threads/%lld\n"
+      "  curl %s/_sim/calls    (every call the facility received)\n"
+      "  curl %s/metrics\n",
+      url.c_str(), ends.operator_token.c_str(), ends.api.c_str(), static_cast<long long>(frozen),
+      ends.sim.c_str(), ends.api.c_str());
   return 0;
 }
 
