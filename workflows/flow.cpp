@@ -399,7 +399,9 @@ void Flow::ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes, const std::
   const ActionRow a(r);
   const std::string event = yes ? "confirmed" : "rejected";
   if (a.state != "awaiting_confirmation" || a.confirmed_by)
-    throw IllegalTransition("action", action_id, a.confirmed_by ? "confirmed" : a.state, event);
+    // The state it is in; "confirmed" for one confirmed but not started yet.
+    throw IllegalTransition("action", action_id,
+                            a.state == "awaiting_confirmation" ? "confirmed" : a.state, event);
   if (a.confirm_expires_at && *a.confirm_expires_at <= clock_.Now())
     throw IllegalTransition("action", action_id, "awaiting_confirmation (expired)", event);
   const std::string data = json{{"action_id", action_id}}.dump();
