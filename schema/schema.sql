@@ -102,6 +102,21 @@ CREATE SEQUENCE public.actions_id_seq
 ALTER SEQUENCE public.actions_id_seq OWNED BY public.actions.id;
 
 --
+-- Name: api_idempotency_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.api_idempotency_keys (
+    principal text NOT NULL,
+    key text NOT NULL,
+    request_hash text NOT NULL,
+    status integer,
+    response text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT api_idempotency_keys_key_check CHECK (((octet_length(key) >= 1) AND (octet_length(key) <= 255))),
+    CONSTRAINT api_idempotency_keys_status_check CHECK (((status >= 200) AND (status <= 299)))
+);
+
+--
 -- Name: jobs; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -325,6 +340,13 @@ ALTER TABLE ONLY public.actions
     ADD CONSTRAINT actions_pkey PRIMARY KEY (id);
 
 --
+-- Name: api_idempotency_keys api_idempotency_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_idempotency_keys
+    ADD CONSTRAINT api_idempotency_keys_pkey PRIMARY KEY (principal, key);
+
+--
 -- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -379,6 +401,12 @@ CREATE INDEX actions_target_idx ON public.actions USING btree (kind, ((target ->
 CREATE INDEX actions_thread_idx ON public.actions USING btree (thread_id, id);
 
 --
+-- Name: api_idempotency_keys_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX api_idempotency_keys_created_idx ON public.api_idempotency_keys USING btree (created_at);
+
+--
 -- Name: jobs_dead_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -419,6 +447,18 @@ CREATE UNIQUE INDEX messages_external_id_idx ON public.messages USING btree (ext
 --
 
 CREATE INDEX messages_thread_idx ON public.messages USING btree (thread_id, id);
+
+--
+-- Name: threads_escalated_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX threads_escalated_idx ON public.threads USING btree (priority, id) WHERE (state = 'escalated'::text);
+
+--
+-- Name: threads_location_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX threads_location_idx ON public.threads USING btree (location, id);
 
 --
 -- Name: threads_open_conversation_idx; Type: INDEX; Schema: public; Owner: -

@@ -85,7 +85,8 @@ void ResetDatabase() {
   // transitions is append-only for everyone else; a test database may start over.
   c->ExecRawOne(
       "ALTER TABLE transitions DISABLE TRIGGER USER; "
-      "TRUNCATE jobs, periodic_jobs, transitions, actions, messages, threads RESTART IDENTITY; "
+      "TRUNCATE jobs, periodic_jobs, transitions, actions, messages, threads, "
+      "api_idempotency_keys RESTART IDENTITY; "
       "ALTER TABLE transitions ENABLE TRIGGER USER");
 }
 
