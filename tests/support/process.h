@@ -14,6 +14,11 @@ namespace clubos::pgtest {
 // Starts the clubos binary built with the tests (`clubos ARGS...`) with exactly `env`; -1 on
 // failure.
 pid_t SpawnClubos(const std::vector<std::string>& args, const std::vector<std::string>& env);
+// As SpawnClubos, with the child's stdout readable from *stdout_fd (close it when done).
+pid_t SpawnClubosPiped(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                       int* stdout_fd);
+// The next line the fd delivers within `timeout` (without its newline), or "" at EOF / timeout.
+std::string ReadLine(int fd, Millis timeout);
 // Waits for the process and returns its exit code, or 128 + the signal that ended it.
 int WaitExit(pid_t pid);
 // Polls `pred` every 10 ms until it holds or `timeout` passes; returns its last answer.
