@@ -14,7 +14,36 @@ using nlohmann::json;
 constexpr std::size_t kMaxShortField = 200;
 constexpr std::size_t kMaxTextField = 4000;
 
+// Deeper than any body of the API needs. nlohmann parses iteratively but serialises recursively:
+// a target nested 13,000 levels deep overflowed the stack in dump() (found by the fuzzer; kept
+// as tests/fuzz/corpus/crash-deep-target-stack-overflow).
+constexpr int kMaxDepth = 32;
+
+bool NestedDeeperThan(const std::string& text, int max_depth) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return true;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 json Object(const std::string& body) {
+  if (NestedDeeperThan(body, kMaxDepth))
+    throw BadRequest("the body is nested deeper than " + std::to_string(kMaxDepth) + " levels");
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) throw BadRequest("the body is not valid JSON");
   if (!j.is_object()) throw BadRequest("the body must be a JSON object");

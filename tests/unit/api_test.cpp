@@ -172,6 +172,28 @@ TEST(Bodies, AnAction) {
     EXPECT_EQ(StatusOf([&] { dto::ParseAction(bad); }), 400) << bad;
 }
 
+TEST(Bodies, DeepNestingIsRefusedBeforeParsing) {
+  auto nested = [](int n) {
+    return R"({"kind":"k","reason":"r","target":)" + [&] {
+      std::string s;
+      for (int i = 0; i < n; ++i) s += R"({"a":)";
+      s += "1";
+      for (int i = 0; i < n; ++i) s += "}";
+      return s;
+    }() + "}";
+  };
+  EXPECT_EQ(StatusOf([&] { dto::ParseAction(nested(30)); }), 0);
+  EXPECT_EQ(StatusOf([&] { dto::ParseAction(nested(32)); }), 400);
+  EXPECT_EQ(StatusOf([&] { dto::ParseAction(nested(20'000)); }), 400);
+  // Brackets inside strings are text, not nesting.
+  EXPECT_EQ(
+      StatusOf([] {
+        dto::ParseAction(
+            R"({"kind":"k","reason":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[","target":{}})");
+      }),
+      0);
+}
+
 TEST(Bodies, AgentHeartbeatAndReport) {
   const auto hb =
       dto::ParseHeartbeat(R"({"tps_version":"4.1","tps_running":true,"radar_reachable":false,)"
