@@ -269,6 +269,10 @@ ApiServer::Impl::Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::A
            store::ConnectionOptions{.application_name = "clubos-api",
                                     .statement_timeout_ms = opt.db_statement_timeout_ms}),
       limiter(opt.rate_limit_per_s, opt.rate_limit_burst),
+      intake(opt.database_url,
+             store::ConnectionOptions{.application_name = "clubos-api-intake",
+                                      .statement_timeout_ms = opt.db_statement_timeout_ms},
+             flow, opt.intake_committers, opt.intake_batch_max),
       server(opt.http) {}
 
 Principal ApiServer::Impl::Authorize(const Request& r, Access access) {
@@ -381,6 +385,12 @@ void ApiServer::Impl::RegisterMetrics() {
     w.Sample("clubos_http_requests_in_flight", {}, {}, server.InFlight());
     w.Family("clubos_api_draining", "1 while the server drains before it stops", "gauge");
     w.Sample("clubos_api_draining", {}, {}, draining ? 1 : 0);
+    const auto batched = intake.stats();
+    w.Family("clubos_intake_transactions_total",
+             "Intake transactions committed by the API (group commit)", "counter");
+    w.Sample("clubos_intake_transactions_total", {}, {}, static_cast<double>(batched.batches));
+    w.Family("clubos_intake_messages_total", "Messages those transactions took", "counter");
+    w.Sample("clubos_intake_messages_total", {}, {}, static_cast<double>(batched.messages));
     w.Family("clubos_db_pool_connections", "The API's pooled database connections", "gauge");
     w.Sample("clubos_db_pool_connections", {"state"}, {"open"}, pool.open());
     w.Sample("clubos_db_pool_connections", {"state"}, {"idle"}, pool.idle());
@@ -542,6 +552,7 @@ bool ApiServer::WaitIdle(Millis timeout) const {
 
 void ApiServer::Stop() {
   impl_->server.Stop();
+  impl_->intake.Stop();
   {
     std::lock_guard lk(impl_->prune_mu);
     impl_->prune_stop = true;

@@ -41,6 +41,8 @@ struct ApiOptions {
   Millis webhook_replay_window{300'000};  // a signature older or newer than this is refused
   Millis idempotency_retention{24LL * 3600 * 1000};
   Millis idempotency_prune_interval{600'000};
+  int intake_committers = 2;  // threads storing intake in batches (api/intake.h)
+  int intake_batch_max = 64;  // messages per intake transaction, at most
   int page_default = 50;
   int page_max = 200;
 };

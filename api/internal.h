@@ -15,6 +15,7 @@
 #include "api/auth.h"
 #include "api/errors.h"
 #include "api/http_server.h"
+#include "api/intake.h"
 #include "api/metrics.h"
 #include "store/db.h"
 #include "store/pool.h"
@@ -46,6 +47,7 @@ struct ApiServer::Impl {
   store::Pool pool;
   RateLimiter limiter;
   metrics::Registry registry;
+  IntakeBatcher intake;
   Server server;
   std::atomic<bool> draining{false};
   TransitionTally tally;

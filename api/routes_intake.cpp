@@ -10,6 +10,9 @@
 namespace clubos::api {
 namespace {
 
+// Beyond the statement timeout and the retries of a batch: an answer that never comes is a 503.
+constexpr Millis kIntakeTimeout{30'000};
+
 Response IntakeAnswer(const workflows::IntakeResult& in) {
   return JsonResponse(202, json{{"thread_id", in.thread_id},
                                 {"message_id", in.message_id},
@@ -75,16 +78,12 @@ Response PostOpenPhoneWebhook(ApiServer::Impl& api, const Request& r, const Prin
     return JsonResponse(202, json{{"ignored", e.type}});
   if (e.message_id.empty()) throw BadRequest("the message has no id");
   // Deduplicated on the provider's message id: a redelivery gets the same answer.
-  auto db = api.Db();
-  return IntakeAnswer(api.flow.Intake(*db, {e.from, e.to, e.text, e.message_id}));
+  return IntakeAnswer(api.intake.Submit({e.from, e.to, e.text, e.message_id}, kIntakeTimeout));
 }
 
 Response PostMessage(ApiServer::Impl& api, const Request& r, const Principal& p) {
   const workflows::InboundMessage msg = dto::ParseMessage(r.body);
-  return api.Idempotent(r, p, [&] {
-    auto db = api.Db();
-    return IntakeAnswer(api.flow.Intake(*db, msg));
-  });
+  return api.Idempotent(r, p, [&] { return IntakeAnswer(api.intake.Submit(msg, kIntakeTimeout)); });
 }
 
 Response GetAgentPoll(ApiServer::Impl& api, const Request& r, const Principal&) {

@@ -1,6 +1,7 @@
 // Intake over real HTTP: POST /v1/messages and OpenPhone's webhook — happy paths, roles,
 // malformed and oversized bodies, signatures and their replay window, duplicates, idempotency keys
 // and the rate limit. A refused request changes nothing (the census of every table is unchanged).
+#include <set>
 #include <thread>
 
 #include "tests/api/api_fixture.h"
@@ -248,4 +249,37 @@ TEST_F(ApiTest, EachTokenHasItsOwnRateLimitWithRetryAfter) {
   EXPECT_EQ(Call("GET", "/v1/threads", "", kOtherOperatorToken).status, 200)
       << "another token is not slowed down";
   EXPECT_EQ(Call("POST", "/v1/messages", Message("hi"), kServiceToken).status, 202);
+}
+
+// Intake is group-committed (api/intake.h): requests arriving together share a transaction, and
+// each still gets its own answer.
+TEST_F(ApiTest, ConcurrentMessagesAreCommittedTogetherAndEachAnsweredAlone) {
+  constexpr int kClients = 40;
+  std::vector<integrations::HttpResponse> answers(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.emplace_back([&, i] {
+      answers[i] = PostMessage("hello " + std::to_string(i), "c-" + std::to_string(i),
+                               "+155555510" + std::to_string(10 + i));
+    });
+  for (auto& c : clients) c.join();
+  std::set<int64_t> message_ids;
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_EQ(answers[i].status, 202) << answers[i].body;
+    const json a = Body(answers[i]);
+    message_ids.insert(a["message_id"].get<int64_t>());
+    EXPECT_EQ(Text("SELECT body FROM messages WHERE id = $1", {a["message_id"].get<int64_t>()}),
+              "hello " + std::to_string(i))
+        << "each answer names its own message";
+  }
+  EXPECT_EQ(message_ids.size(), static_cast<std::size_t>(kClients));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM messages"), kClients);
+  const std::string m = Call("GET", "/metrics").body;
+  EXPECT_NE(m.find("clubos_intake_messages_total 40\n"), std::string::npos) << m;
+  const std::string sample = "\nclubos_intake_transactions_total ";
+  const auto at = m.find(sample);
+  ASSERT_NE(at, std::string::npos);
+  const int transactions = std::stoi(m.substr(at + sample.size()));
+  EXPECT_GE(transactions, 1);
+  EXPECT_LE(transactions, kClients);
 }

@@ -141,7 +141,12 @@ TEST_F(OperatorApiTest, AConfirmationByApiIsTheCustomersYesAndIsRecordedWithItsC
                    {thread}),
             1);
 
-  // Too late: 409 naming the state the action is in, and nothing changes.
+  // Too late: 409 naming the state the action is in, and nothing changes. (First the flow
+  // settles: the customer's "done" notice is sent after the thread is verified.)
+  ASSERT_TRUE(pgtest::WaitFor([&] {
+    return Scalar("SELECT count(*) FROM actions WHERE state <> 'verified'") == 0 &&
+           Scalar("SELECT count(*) FROM jobs WHERE state IN ('available', 'running')") == 0;
+  }));
   const std::string census = Census();
   for (const char* verb : {"/confirm", "/reject"}) {
     r = Call("POST", path + verb, "", kOperatorToken);

@@ -47,7 +47,7 @@ TEST_F(ApiTest, DrainingTurnsReadinessOffWhileInFlightRequestsFinish) {
   ASSERT_TRUE(pgtest::WaitFor([&] {
     return Scalar(
                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
-               "application_name = 'clubos-api'") == 1;
+               "application_name LIKE 'clubos-api%'") == 1;
   })) << "the request is waiting on the row lock";
 
   server_->BeginDrain();
