@@ -25,18 +25,19 @@ std::string Env(const char* name) {
 }  // namespace
 
 int CmdServe(const Args& args) {
-  Flags f(
-      args,
-      {"--port", "--host", "--workers", "--config", "--threads", "--handlers", "--max-body-bytes",
-       "--db-pool", "--rate-limit", "--rate-burst", "--drain-ms", "--ready-grace-ms", "--grace-ms"},
-      {"--help", "--insecure-dev"});
+  Flags f(args,
+          {"--port", "--host", "--workers", "--config", "--threads", "--handlers",
+           "--max-body-bytes", "--db-pool", "--rate-limit", "--rate-burst", "--drain-ms",
+           "--ready-grace-ms", "--grace-ms", "--intake-committers", "--intake-batch"},
+          {"--help", "--insecure-dev"});
   if (f.Has("--help")) {
     std::puts(
         "usage: clubos serve [--port 8080] [--host 127.0.0.1] [--workers 0] [--config "
         "clubos.json]\n"
         "                    [--threads 2] [--handlers 16] [--max-body-bytes 65536] [--db-pool 0]\n"
         "                    [--rate-limit 50] [--rate-burst 100] [--drain-ms 10000]\n"
-        "                    [--ready-grace-ms 0] [--grace-ms 10000] [--insecure-dev]\n"
+        "                    [--ready-grace-ms 0] [--grace-ms 10000] [--intake-committers 2]\n"
+        "                    [--intake-batch 64] [--insecure-dev]\n"
         "  the HTTP API (JSON, /v1; interfaces.md). --port 0 picks a free port; the line\n"
         "  `clubos serve listening on HOST:PORT` on stdout says which. With --workers N it also\n"
         "  runs N queue workers in this process (the single-machine setup).\n"
@@ -47,6 +48,9 @@ int CmdServe(const Args& args) {
         "  --db-pool         pooled database connections (0: handlers + 4)\n"
         "  --rate-limit      requests per second per token, sustained (0: no limit);\n"
         "  --rate-burst      and at once; past them 429 with Retry-After\n"
+        "  --intake-committers, --intake-batch\n"
+        "                    inbound messages are stored in batches (group commit): this many\n"
+        "                    threads, each committing up to this many messages at once\n"
         "  On SIGTERM/SIGINT /readyz answers 503 at once; requests keep being served for\n"
         "  --ready-grace-ms (for a load balancer to notice), in-flight requests get up to\n"
         "  --drain-ms to finish, the server stops, the workers stop within --grace-ms (handing\n"
@@ -76,6 +80,8 @@ int CmdServe(const Args& args) {
   opt.rate_limit_per_s = static_cast<double>(f.Int("--rate-limit", 50, 0, 10'000'000));
   opt.rate_limit_burst = static_cast<double>(f.Int("--rate-burst", 100, 1, 10'000'000));
   opt.insecure_dev = f.Has("--insecure-dev");
+  opt.intake_committers = static_cast<int>(f.Int("--intake-committers", 2, 1, 64));
+  opt.intake_batch_max = static_cast<int>(f.Int("--intake-batch", 64, 1, 10'000));
   opt.openphone_signing_secret = Env("CLUBOS_OPENPHONE_SIGNING_SECRET");
   opt.openphone_webhook_key = Env("CLUBOS_OPENPHONE_WEBHOOK_KEY");
   const int workers = static_cast<int>(f.Int("--workers", 0, 0, 1000));
