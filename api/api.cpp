@@ -57,11 +57,6 @@ const RouteDef kRoutes[] = {
     {"GET", "/metrics", Access::kPublic, GetMetrics},
 };
 
-// How long a transition's transaction may stay open, at most, twice over: rows older than this
-// are final for the metrics tally (ClubOS transactions last milliseconds; statement_timeout and
-// idle_in_transaction_session_timeout bound the rest).
-constexpr int64_t kSettleWindowMs = 120'000;
-
 Response WithHeader(Response res, const std::string& name, const std::string& value) {
   res.headers.emplace_back(name, value);
   return res;
@@ -422,18 +417,11 @@ void ApiServer::Impl::CollectDatabase(metrics::TextWriter& w) {
       // Counting starts with this process (a restarted counter is what Prometheus expects),
       // from the newest settled row: one backward scan over the last settle window.
       tally.settled_upto =
-          db->ExecSql(
-                "SELECT coalesce((SELECT id FROM transitions WHERE at < now() - $1::bigint "
-                "* interval '1 millisecond' ORDER BY id DESC LIMIT 1), 0)",
-                {kSettleWindowMs})
-              .At(0, 0)
-              .Int64();
+          db->ExecOne("api_metrics_settled_start", {SettleMs()}).At(0, "upto").Int64();
       tally.started = true;
     }
     const int64_t settled =
-        db->ExecOne("api_metrics_settled", {tally.settled_upto, kSettleWindowMs})
-            .At(0, "upto")
-            .Int64();
+        db->ExecOne("api_metrics_settled", {tally.settled_upto, SettleMs()}).At(0, "upto").Int64();
     if (settled > tally.settled_upto) {
       add(db->ExecOne("api_metrics_tally", {tally.settled_upto, settled}), tally.transitions,
           tally.actions, tally.escalations);

@@ -43,6 +43,10 @@ struct ApiOptions {
   Millis idempotency_prune_interval{600'000};
   int intake_committers = 2;  // threads storing intake in batches (api/intake.h)
   int intake_batch_max = 64;  // messages per intake transaction, at most
+  // Transition counts in /metrics: rows begun longer ago than this are final (twice the longest
+  // transaction ClubOS runs; statement and idle-in-transaction timeouts bound the rest) and are
+  // counted once; newer ones are counted afresh at every scrape.
+  Millis metrics_settle_window{120'000};
   int page_default = 50;
   int page_max = 200;
 };

@@ -73,6 +73,7 @@ struct ApiServer::Impl {
   Response Idempotent(const Request& r, const Principal& p,
                       const std::function<Response()>& create);
 
+  int64_t SettleMs() const { return opt.metrics_settle_window.count(); }
   void RegisterMetrics();
   void CollectDatabase(metrics::TextWriter& w);
   void PruneLoop();

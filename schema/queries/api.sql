@@ -90,6 +90,12 @@ SELECT coalesce(max(version), 0) AS version FROM schema_migrations
 -- name: api_metrics_jobs
 SELECT queue, state, count(*) AS n FROM jobs GROUP BY queue, state
 
+-- name: api_metrics_settled_start
+-- Where counting starts when the process starts: the newest row begun more than $1 ms ago (a
+-- backward scan over the last window only).
+SELECT coalesce((SELECT id FROM transitions WHERE at < now() - $1::bigint * interval '1 millisecond'
+                 ORDER BY id DESC LIMIT 1), 0) AS upto
+
 -- name: api_metrics_settled
 -- The newest transition id below which every row is committed or gone: rows begun more than
 -- $2 ms ago (twice the longest transaction ClubOS runs). $1 the previous boundary.

@@ -112,6 +112,28 @@ TEST_F(ApiTest, MetricsInThePrometheusTextFormat) {
     }
 }
 
+// Counted incrementally: settled rows are folded in once, newer ones counted at each scrape.
+TEST_F(ApiTest, TransitionCountsAccumulateAcrossScrapesWithoutCountingTwice) {
+  auto o = Options();
+  o.metrics_settle_window = Millis(0);  // every committed row is settled at once
+  StartServer(o);
+  auto count = [&] {
+    const std::string m = Call("GET", "/metrics").body;
+    const std::string sample =
+        "\nclubos_transitions_total{machine=\"thread\",event=\"message_received\"} ";
+    const auto at = m.find(sample);
+    return at == std::string::npos ? -1 : std::stoi(m.substr(at + sample.size()));
+  };
+  EXPECT_EQ(count(), -1) << "nothing yet";
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(PostMessage("hi", "", "+1555555040" + std::to_string(i)).status, 202);
+  EXPECT_EQ(count(), 3);
+  EXPECT_EQ(count(), 3) << "a second scrape counts nothing twice";
+  for (int i = 3; i < 5; ++i)
+    ASSERT_EQ(PostMessage("hi", "", "+1555555040" + std::to_string(i)).status, 202);
+  EXPECT_EQ(count(), 5);
+}
+
 TEST_F(ApiTest, TheServerRegistersExactlyTheRouteTable) {
   std::vector<std::pair<std::string, std::string>> want;
   for (const auto& r : api::RouteTable()) want.emplace_back(r.method, r.pattern);
