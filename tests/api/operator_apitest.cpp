@@ -16,9 +16,21 @@ class OperatorApiTest : public ApiTest {
     ApiTest::SetUp();
     if (!HasFatalFailure() && !IsSkipped()) StartWorkers();
   }
-  // The thread's pending action, once the flow has asked the customer to confirm it.
+  // Waits until the workers have nothing to run now (only timers left) and no action is
+  // mid-flight: a census taken afterwards sees only what the request under test changes.
+  void Settle() {
+    ASSERT_TRUE(pgtest::WaitFor([&] {
+      return Scalar("SELECT count(*) FROM jobs WHERE state IN ('available', 'running')") == 0 &&
+             Scalar(
+                 "SELECT count(*) FROM actions WHERE state IN ('routed', 'executing', "
+                 "'executed')") == 0;
+    }));
+  }
+  // The thread's pending action, once the flow has asked the customer to confirm it (and the
+  // prompt has gone out).
   int64_t PendingAction(int64_t thread) {
     EXPECT_TRUE(ReachesState(thread, "awaiting_confirmation"));
+    Settle();
     return Scalar("SELECT id FROM actions WHERE thread_id = $1 AND state = 'awaiting_confirmation'",
                   {thread});
   }
@@ -143,10 +155,7 @@ TEST_F(OperatorApiTest, AConfirmationByApiIsTheCustomersYesAndIsRecordedWithItsC
 
   // Too late: 409 naming the state the action is in, and nothing changes. (First the flow
   // settles: the customer's "done" notice is sent after the thread is verified.)
-  ASSERT_TRUE(pgtest::WaitFor([&] {
-    return Scalar("SELECT count(*) FROM actions WHERE state <> 'verified'") == 0 &&
-           Scalar("SELECT count(*) FROM jobs WHERE state IN ('available', 'running')") == 0;
-  }));
+  Settle();
   const std::string census = Census();
   for (const char* verb : {"/confirm", "/reject"}) {
     r = Call("POST", path + verb, "", kOperatorToken);
@@ -262,6 +271,7 @@ TEST_F(OperatorApiTest, TheEscalationQueueIsClaimedAndResolvedInTheOperatorsName
 
   // Resolving needs a resolution; a bad body changes nothing.
   const std::string resolve = "/v1/escalations/" + std::to_string(first) + "/resolve";
+  Settle();
   const std::string census = Census();
   EXPECT_EQ(Call("POST", resolve, R"({"note":"n"})", kOperatorToken).status, 400);
   EXPECT_EQ(Call("POST", resolve, R"({"resolution":5})", kOperatorToken).status, 400);
