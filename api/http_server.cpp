@@ -86,6 +86,8 @@ class AnyHeader final : public Http::Header::Header {
   std::string name_, value_;
 };
 
+constexpr Millis kWriteFlushGrace{50};
+
 Http::Method MethodOf(const std::string& name) {
   for (auto m : {Http::Method::Get, Http::Method::Post, Http::Method::Put, Http::Method::Delete,
                  Http::Method::Patch, Http::Method::Head, Http::Method::Options})
@@ -240,8 +242,11 @@ struct Server::Impl {
     }
   }
 
-  // Sends the answer. The request counts as in flight until its answer reached the socket (the
-  // write is queued to the reactor): a graceful stop that waits for idleness never cuts one off.
+  // Sends the answer: queues it to the connection's reactor, which writes it. The request counts
+  // as in flight until then. (Not until the write completed: the promise send() returns is
+  // resolved by the reactor without its lock, so a continuation attached from a handler thread
+  // can be lost, or race the reactor's iteration; seen under ASan as a request that never left
+  // the in-flight count. Stop() gives the reactors a moment to write what is queued instead.)
   void Finish(const Request& req, Http::ResponseWriter& w, bool keep_alive, const Response& res,
               std::chrono::steady_clock::time_point t0) {
     try {
@@ -252,11 +257,11 @@ struct Server::Impl {
       w.headers().add(std::make_shared<AnyHeader>("Content-Type", res.content_type));
       for (const auto& [name, value] : res.headers)
         w.headers().add(std::make_shared<AnyHeader>(name, value));
-      w.send(static_cast<Http::Code>(res.status), res.body)
-          .then([this](ssize_t) { Done(); }, [this](std::exception_ptr) { Done(); });
+      w.send(static_cast<Http::Code>(res.status), res.body);
     } catch (const std::exception&) {
-      Done();  // the client went away while its request was handled
+      // The client went away while its request was handled.
     }
+    Done();
     if (on_answered)
       on_answered(req, res.status, std::chrono::duration_cast<Millis>(MonoNow() - t0));
   }
@@ -392,8 +397,12 @@ uint16_t Server::Port() const {
 
 void Server::Stop() {
   if (!impl_ || !impl_->started.exchange(false)) return;
-  // Handler threads first, while the reactors can still carry what they send.
+  // Handler threads first, while the reactors can still carry what they send. Then the reactors
+  // get a moment to write the answers queued last: Pistache offers no way to see its write
+  // queues empty (its flush() would consume them from this thread, which they do not allow), so
+  // this is a timed wait. A reactor writes a queued answer within microseconds; 50 ms is ample.
   impl_->StopHandlers();
+  std::this_thread::sleep_for(kWriteFlushGrace);
   impl_->endpoint->shutdown();
 }
 
