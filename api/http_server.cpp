@@ -6,11 +6,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "core/assert.h"
 #include "core/log.h"
@@ -82,6 +86,8 @@ class AnyHeader final : public Http::Header::Header {
   std::string name_, value_;
 };
 
+constexpr Millis kWriteFlushGrace{50};
+
 Http::Method MethodOf(const std::string& name) {
   for (auto m : {Http::Method::Get, Http::Method::Post, Http::Method::Put, Http::Method::Delete,
                  Http::Method::Patch, Http::Method::Head, Http::Method::Options})
@@ -146,40 +152,135 @@ struct Server::Impl {
   std::function<void(const Request&, int, Millis)> on_answered;
   std::atomic<bool> started{false};
   std::map<std::string, std::set<std::string>> methods_by_pattern;
+  std::vector<std::pair<std::string, std::string>> routes;
 
-  void Answer(const Rest::Request& in, Http::ResponseWriter& w, const std::string& route,
-              const std::vector<std::string>& param_names, const Handler& handler) {
-    const auto t0 = MonoNow();
+  mutable std::mutex idle_mu;
+  mutable std::condition_variable idle_cv;
+  int in_flight = 0;
+
+  // A request handed from a reactor to a handler thread.
+  struct Task {
     Request req;
-    Response res;
+    Http::ResponseWriter writer;
+    bool keep_alive;
+    const Handler* handler;
+    std::chrono::steady_clock::time_point t0;
+  };
+  std::mutex tasks_mu;
+  std::condition_variable tasks_cv;
+  std::deque<std::unique_ptr<Task>> tasks;
+  bool tasks_stop = false;
+  std::vector<std::thread> handler_threads;
+
+  void Answer(const Rest::Request& in, Http::ResponseWriter w, const std::string& route,
+              const std::vector<std::string>& param_names, const Handler& handler,
+              bool on_reactor) {
+    const auto t0 = MonoNow();
+    {
+      std::lock_guard lk(idle_mu);
+      ++in_flight;
+    }
+    // 0.0.5 answers "Connection: close" unless the client asked for keep-alive: the HTTP/1.1
+    // default is restored when answering (a new connection per request costs ~5x throughput).
+    auto c = in.headers().tryGet<Http::Header::Connection>();
+    const bool keep_alive = in.version() == Http::Version::Http11 &&
+                            !(c && c->control() == Http::ConnectionControl::Close);
+    Request req;
     try {
       req = Convert(in, route);
       for (const auto& name : param_names)
         req.params[name] = UrlDecode(in.param(":" + name).as<std::string>(), false);
-      res = handler(req);
+    } catch (const std::exception& e) {
+      log::Get()->error("http {}: malformed request: {}", route, e.what());
+      return Finish(req, w, keep_alive, Response::Error(400, "bad_request", "malformed request"),
+                    t0);
+    }
+    if (on_reactor || handler_threads.empty())
+      return Finish(req, w, keep_alive, Run(req, handler), t0);
+    auto task =
+        std::make_unique<Task>(Task{std::move(req), std::move(w), keep_alive, &handler, t0});
+    {
+      std::lock_guard lk(tasks_mu);
+      if (tasks.size() < options.handler_queue_max && !tasks_stop) {
+        tasks.push_back(std::move(task));
+        tasks_cv.notify_one();
+        return;
+      }
+    }
+    // Every handler thread is busy and the queue is full: shed the load, at once.
+    Response busy = Response::Error(503, "busy", "the server is busy; retry shortly");
+    busy.headers.emplace_back("Retry-After", "1");
+    Finish(task->req, task->writer, keep_alive, busy, t0);
+  }
+
+  Response Run(const Request& req, const Handler& handler) {
+    try {
+      if (options.max_body_bytes && req.body.size() > options.max_body_bytes)
+        return Response::Error(413, "body_too_large",
+                               "the body is " + std::to_string(req.body.size()) +
+                                   " bytes; the limit is " +
+                                   std::to_string(options.max_body_bytes));
+      return handler(req);
     } catch (const std::exception& e) {
       // Pistache would send e.what() as the body: internals never leave the process.
-      log::Get()->error("http {} {}: unhandled {}", req.method, route, e.what());
-      res = Response::Error(500, "internal", "internal error");
+      log::Get()->error("http {} {}: unhandled {}", req.method, req.route, e.what());
+      return Response::Error(500, "internal", "internal error");
     }
-    Send(in, w, res);
+  }
+
+  void HandlerLoop() {
+    for (;;) {
+      std::unique_ptr<Task> t;
+      {
+        std::unique_lock lk(tasks_mu);
+        tasks_cv.wait(lk, [&] { return tasks_stop || !tasks.empty(); });
+        if (tasks_stop) return;  // requests not started are dropped with their connections
+        t = std::move(tasks.front());
+        tasks.pop_front();
+      }
+      Finish(t->req, t->writer, t->keep_alive, Run(t->req, *t->handler), t->t0);
+    }
+  }
+
+  // Sends the answer: queues it to the connection's reactor, which writes it. The request counts
+  // as in flight until then. (Not until the write completed: the promise send() returns is
+  // resolved by the reactor without its lock, so a continuation attached from a handler thread
+  // can be lost, or race the reactor's iteration; seen under ASan as a request that never left
+  // the in-flight count. Stop() gives the reactors a moment to write what is queued instead.)
+  void Finish(const Request& req, Http::ResponseWriter& w, bool keep_alive, const Response& res,
+              std::chrono::steady_clock::time_point t0) {
+    try {
+      if (keep_alive) {
+        w.headers().remove<Http::Header::Connection>();
+        w.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
+      }
+      w.headers().add(std::make_shared<AnyHeader>("Content-Type", res.content_type));
+      for (const auto& [name, value] : res.headers)
+        w.headers().add(std::make_shared<AnyHeader>(name, value));
+      w.send(static_cast<Http::Code>(res.status), res.body);
+    } catch (const std::exception&) {
+      // The client went away while its request was handled.
+    }
+    Done();
     if (on_answered)
       on_answered(req, res.status, std::chrono::duration_cast<Millis>(MonoNow() - t0));
   }
 
-  static void Send(const Http::Request& in, Http::ResponseWriter& w, const Response& res) {
-    // 0.0.5 answers "Connection: close" unless the client asked for keep-alive: restore the
-    // HTTP/1.1 default (a new connection per request costs ~5x throughput).
-    auto c = in.headers().tryGet<Http::Header::Connection>();
-    const bool client_close = c && c->control() == Http::ConnectionControl::Close;
-    if (in.version() == Http::Version::Http11 && !client_close) {
-      w.headers().remove<Http::Header::Connection>();
-      w.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
+  void Done() {
+    std::lock_guard lk(idle_mu);
+    if (--in_flight == 0) idle_cv.notify_all();
+  }
+
+  void StopHandlers() {
+    {
+      std::lock_guard lk(tasks_mu);
+      tasks_stop = true;
     }
-    w.headers().add(std::make_shared<AnyHeader>("Content-Type", res.content_type));
-    for (const auto& [name, value] : res.headers)
-      w.headers().add(std::make_shared<AnyHeader>(name, value));
-    w.send(static_cast<Http::Code>(res.status), res.body);
+    tasks_cv.notify_all();
+    for (auto& t : handler_threads)
+      if (t.joinable()) t.join();
+    handler_threads.clear();
+    tasks.clear();
   }
 };
 
@@ -191,7 +292,8 @@ Server::~Server() {
   Stop();
 }
 
-void Server::Route(const std::string& method, const std::string& pattern, Handler handler) {
+void Server::Route(const std::string& method, const std::string& pattern, Handler handler,
+                   bool on_reactor) {
   CLUBOS_ASSERT(!impl_->started, "routes are fixed before Start");
   std::vector<std::string> names;
   for (std::size_t i = pattern.find("/:"); i != std::string::npos; i = pattern.find("/:", i + 1)) {
@@ -199,10 +301,11 @@ void Server::Route(const std::string& method, const std::string& pattern, Handle
     names.push_back(pattern.substr(i + 2, end == std::string::npos ? end : end - i - 2));
   }
   impl_->methods_by_pattern[pattern].insert(method);
+  impl_->routes.emplace_back(method, pattern);
   impl_->router.addRoute(MethodOf(method), pattern,
-                         [impl = impl_.get(), pattern, names, h = std::move(handler)](
+                         [impl = impl_.get(), pattern, names, h = std::move(handler), on_reactor](
                              const Rest::Request& req, Http::ResponseWriter w) {
-                           impl->Answer(req, w, pattern, names, h);
+                           impl->Answer(req, std::move(w), pattern, names, h, on_reactor);
                            return Rest::Route::Result::Ok;
                          });
 }
@@ -211,13 +314,29 @@ void Server::OnAnswered(std::function<void(const Request&, int, Millis)> fn) {
   impl_->on_answered = std::move(fn);
 }
 
+std::vector<std::pair<std::string, std::string>> Server::Routes() const {
+  return impl_->routes;
+}
+
+int Server::InFlight() const {
+  std::lock_guard lk(impl_->idle_mu);
+  return impl_->in_flight;
+}
+
+bool Server::WaitIdle(Millis timeout) const {
+  std::unique_lock lk(impl_->idle_mu);
+  return impl_->idle_cv.wait_for(lk, timeout, [&] { return impl_->in_flight == 0; });
+}
+
 void Server::Start() {
   CLUBOS_ASSERT(!impl_->started, "started twice");
   auto& r = impl_->router;
-  auto not_found = [impl = impl_.get()](const Rest::Request& req, Http::ResponseWriter w) {
-    impl->Answer(req, w, "(none)", {}, [](const Request& q) {
-      return Response::Error(404, "not_found", "no route for " + q.method + " " + q.path);
-    });
+  const Handler answer_404 = [](const Request& q) {
+    return Response::Error(404, "not_found", "no route for " + q.method + " " + q.path);
+  };
+  auto not_found = [impl = impl_.get(), answer_404](const Rest::Request& req,
+                                                    Http::ResponseWriter w) {
+    impl->Answer(req, std::move(w), "(none)", {}, answer_404, true);
     return Rest::Route::Result::Ok;
   };
   // Rest::Router::route() inserts into its method map when a method has no route, racing with
@@ -234,17 +353,18 @@ void Server::Start() {
     for (const auto& m : methods) allow += (allow.empty() ? "" : ", ") + m;
     for (const char* m : {"GET", "POST", "PUT", "DELETE", "PATCH"}) {
       if (methods.count(m)) continue;
-      r.addRoute(
-          MethodOf(m), pattern,
-          [impl = impl_.get(), pattern, allow](const Rest::Request& req, Http::ResponseWriter w) {
-            impl->Answer(req, w, pattern, {}, [&allow](const Request& q) {
-              Response res = Response::Error(405, "method_not_allowed",
-                                             q.method + " is not allowed on " + q.path);
-              res.headers.emplace_back("Allow", allow);
-              return res;
-            });
-            return Rest::Route::Result::Ok;
-          });
+      const Handler answer_405 = [allow](const Request& q) {
+        Response res =
+            Response::Error(405, "method_not_allowed", q.method + " is not allowed on " + q.path);
+        res.headers.emplace_back("Allow", allow);
+        return res;
+      };
+      r.addRoute(MethodOf(m), pattern,
+                 [impl = impl_.get(), pattern, answer_405](const Rest::Request& req,
+                                                           Http::ResponseWriter w) {
+                   impl->Answer(req, std::move(w), pattern, {}, answer_405, true);
+                   return Rest::Route::Result::Ok;
+                 });
     }
   }
 
@@ -258,9 +378,12 @@ void Server::Start() {
                             .bodyTimeout(o.body_timeout)
                             .keepaliveTimeout(o.keepalive_timeout));
   impl_->endpoint->setHandler(r.handler());  // copies the router: every route is in by now
+  for (int i = 0; i < o.handler_threads; ++i)
+    impl_->handler_threads.emplace_back([impl = impl_.get()] { impl->HandlerLoop(); });
   try {
     impl_->endpoint->serveThreaded();
   } catch (const std::exception& e) {
+    impl_->StopHandlers();
     throw std::runtime_error("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " +
                              e.what());
   }
@@ -274,6 +397,12 @@ uint16_t Server::Port() const {
 
 void Server::Stop() {
   if (!impl_ || !impl_->started.exchange(false)) return;
+  // Handler threads first, while the reactors can still carry what they send. Then the reactors
+  // get a moment to write the answers queued last: Pistache offers no way to see its write
+  // queues empty (its flush() would consume them from this thread, which they do not allow), so
+  // this is a timed wait. A reactor writes a queued answer within microseconds; 50 ms is ample.
+  impl_->StopHandlers();
+  std::this_thread::sleep_for(kWriteFlushGrace);
   impl_->endpoint->shutdown();
 }
 

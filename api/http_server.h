@@ -49,6 +49,17 @@ struct ServerOptions {
   uint16_t port = 0;  // 0: an ephemeral port, read back with Port()
   int threads = 2;
   std::size_t max_request_bytes = 1 << 20;  // headers included (Pistache counts both)
+  // A body longer than this is answered 413 in the error shape before any handler runs (0: only
+  // Pistache's max_request_bytes applies, whose 413 is a bare text body). Keep max_request_bytes
+  // above it by the room headers need.
+  std::size_t max_body_bytes = 0;
+  // Handlers run on this many threads of their own, off Pistache's reactor threads: a handler
+  // that waits (on a row lock, the pool, the database) then stalls no other connection. Each
+  // reactor serves many connections and, running handlers itself (0 here), serves them one
+  // request at a time. Routes marked on_reactor still run there (cheap, never waiting ones).
+  int handler_threads = 0;
+  // Requests waiting for a handler thread; past this they are answered 503 at once.
+  std::size_t handler_queue_max = 1024;
   Millis header_timeout{10'000};
   Millis body_timeout{10'000};
   Millis keepalive_timeout{75'000};
@@ -62,13 +73,23 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Routes are fixed before Start (Pistache copies its router). Patterns use ":name" segments.
-  void Route(const std::string& method, const std::string& pattern, Handler handler);
+  // `on_reactor`: run on the reactor thread even when there are handler threads (for handlers
+  // that never wait, such as liveness).
+  void Route(const std::string& method, const std::string& pattern, Handler handler,
+             bool on_reactor = false);
   // Called for every answered request (metrics, access logs). Must not throw.
   void OnAnswered(std::function<void(const Request&, int status, Millis took)> fn);
+  // The routes registered so far, as (method, pattern), in registration order.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
 
   // Binds and serves on background threads. Throws std::runtime_error when it cannot bind.
   void Start();
   uint16_t Port() const;
+  // Requests being handled right now (routed, not yet answered).
+  int InFlight() const;
+  // Waits until no request is being handled, or `timeout` passes; true when idle. A graceful
+  // stop flips readiness, waits here, then calls Stop().
+  bool WaitIdle(Millis timeout) const;
   // Stops accepting and closes connections. In-flight requests are not drained by Pistache: a
   // graceful stop flips readiness first and waits (the API does).
   void Stop();

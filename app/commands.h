@@ -10,6 +10,7 @@ using Args = std::vector<std::string>;
 
 int CmdMigrate(const Args& args);
 int CmdWorker(const Args& args);
+int CmdServe(const Args& args);
 int CmdBench(const Args& args);
 int CmdDemo(const Args& args);
 int CmdStatemachine(const Args& args);

@@ -147,8 +147,8 @@ int DemoFlow(const std::string& url, const DemoEndpoints& ends) {
   m.Await(stuck, {"escalated"});
 
   m.Say("6. an angry customer: straight to a human, no automation");
-  const int64_t angry = m.Text(phone(6), bedford,
-                               "this is ridiculous, third time the sim froze. I want a refund");
+  const int64_t angry =
+      m.Text(phone(6), bedford, "this is ridiculous, third time the sim froze. I want a refund");
   m.Await(angry, {"escalated"});
 
   m.Say("7. a second reset of bay 3 inside its cooldown");
@@ -172,8 +172,8 @@ int DemoFlow(const std::string& url, const DemoEndpoints& ends) {
   m.Say("  released");
 
   m.Say("10. an operator claims the angry customer's thread and resolves it");
-  auto claim = m.Post(ends.api + "/v1/escalations/" + std::to_string(angry) + "/claim", json::object(),
-                      ends.operator_token);
+  auto claim = m.Post(ends.api + "/v1/escalations/" + std::to_string(angry) + "/claim",
+                      json::object(), ends.operator_token);
   auto resolve =
       m.Post(ends.api + "/v1/escalations/" + std::to_string(angry) + "/resolve",
              {{"resolution", "refunded one hour"}, {"note", "called the customer, all good"}},
@@ -189,17 +189,19 @@ int DemoFlow(const std::string& url, const DemoEndpoints& ends) {
              "SELECT state, count(*)::text FROM threads WHERE " + mine + " GROUP BY 1 ORDER BY 1");
   PrintTable(db, "actions by kind and result:",
              "SELECT a.kind || ' ' || coalesce(a.result, a.state), count(*)::text FROM actions a "
-             "JOIN threads t ON t.id = a.thread_id WHERE t." + mine + " GROUP BY 1 ORDER BY 1");
+             "JOIN threads t ON t.id = a.thread_id WHERE t." +
+                 mine + " GROUP BY 1 ORDER BY 1");
   PrintTable(db, "escalations by reason:",
              "SELECT escalation_reason, count(*)::text FROM threads WHERE " + mine +
                  " AND escalation_reason IS NOT NULL GROUP BY 1 ORDER BY 1");
-  PrintTable(db, "message to verified:",
-             "SELECT 'p50 / max (s)', round(percentile_cont(0.5) WITHIN GROUP (ORDER BY s)::numeric, "
-             "2)::text || ' / ' || round(max(s)::numeric, 2)::text FROM (SELECT extract(epoch FROM "
-             "v.at - m.received_at) AS s FROM threads t JOIN LATERAL (SELECT min(received_at) AS "
-             "received_at FROM messages WHERE thread_id = t.id) m ON true JOIN transitions v ON "
-             "v.entity = 'thread' AND v.entity_id = t.id AND v.event = 'verified' WHERE t." + mine +
-                 ") x");
+  PrintTable(
+      db, "message to verified:",
+      "SELECT 'p50 / max (s)', round(percentile_cont(0.5) WITHIN GROUP (ORDER BY s)::numeric, "
+      "2)::text || ' / ' || round(max(s)::numeric, 2)::text FROM (SELECT extract(epoch FROM "
+      "v.at - m.received_at) AS s FROM threads t JOIN LATERAL (SELECT min(received_at) AS "
+      "received_at FROM messages WHERE thread_id = t.id) m ON true JOIN transitions v ON "
+      "v.entity = 'thread' AND v.entity_id = t.id AND v.event = 'verified' WHERE t." +
+          mine + ") x");
   auto calls = integrations::Send({.url = ends.sim + "/_sim/calls"});
   const json cj = json::parse(calls.body, nullptr, false);
   std::map<std::string, int> by_service;

@@ -19,6 +19,7 @@ usage: clubos <command> [flags]
 
 commands:
   migrate                        apply schema/ migrations (safe from several machines at once)
+  serve                          the HTTP API (--workers N: with queue workers in-process)
   worker                         run a queue worker; start as many as the load needs
   bench queue                    queue benchmarks (drain throughput, idle wake-up latency)
   demo                           a short queue demonstration on CLUBOS_DATABASE_URL
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   const clubos::app::Args args(argv + 2, argv + argc);
   try {
     if (cmd == "migrate") return clubos::app::CmdMigrate(args);
+    if (cmd == "serve") return clubos::app::CmdServe(args);
     if (cmd == "worker") return clubos::app::CmdWorker(args);
     if (cmd == "bench") return clubos::app::CmdBench(args);
     if (cmd == "demo") return clubos::app::CmdDemo(args);

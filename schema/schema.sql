@@ -137,6 +137,21 @@ CREATE TABLE public.agent_reports (
 );
 
 --
+-- Name: api_idempotency_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.api_idempotency_keys (
+    principal text NOT NULL,
+    key text NOT NULL,
+    request_hash text NOT NULL,
+    status integer,
+    response text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT api_idempotency_keys_key_check CHECK (((octet_length(key) >= 1) AND (octet_length(key) <= 255))),
+    CONSTRAINT api_idempotency_keys_status_check CHECK (((status >= 200) AND (status <= 299)))
+);
+
+--
 -- Name: bookings; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -551,6 +566,13 @@ ALTER TABLE ONLY public.agent_reports
     ADD CONSTRAINT agent_reports_pkey PRIMARY KEY (command_id);
 
 --
+-- Name: api_idempotency_keys api_idempotency_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_idempotency_keys
+    ADD CONSTRAINT api_idempotency_keys_pkey PRIMARY KEY (principal, key);
+
+--
 -- Name: bookings bookings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -666,6 +688,12 @@ CREATE INDEX actions_thread_idx ON public.actions USING btree (thread_id, id);
 CREATE INDEX agent_reports_action_idx ON public.agent_reports USING btree (action_key);
 
 --
+-- Name: api_idempotency_keys_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX api_idempotency_keys_created_idx ON public.api_idempotency_keys USING btree (created_at);
+
+--
 -- Name: bookings_customer_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -724,6 +752,18 @@ CREATE UNIQUE INDEX policy_versions_one_active ON public.policy_versions USING b
 --
 
 CREATE INDEX suggestions_pending_idx ON public.suggestions USING btree (id) WHERE (state = 'pending'::text);
+
+--
+-- Name: threads_escalated_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX threads_escalated_idx ON public.threads USING btree (priority, id) WHERE (state = 'escalated'::text);
+
+--
+-- Name: threads_location_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX threads_location_idx ON public.threads USING btree (location, id);
 
 --
 -- Name: threads_open_conversation_idx; Type: INDEX; Schema: public; Owner: -

@@ -337,6 +337,15 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
   const KindSpec* spec = registry_.Find(job.kind);
   Outcome out;
   bool completed_in_tx = false;
+  const TimePoint started = clock_.Now();
+  const auto t0 = Steady::now();
+  auto report = [&](const char* outcome) {
+    if (!opt_.on_job_ran) return;
+    using std::chrono::duration_cast;
+    using std::chrono::microseconds;
+    opt_.on_job_ran(job, duration_cast<microseconds>(started - job.run_at),
+                    duration_cast<microseconds>(Steady::now() - t0), outcome);
+  };
   if (!spec) {
     out = Outcome::Retry("no handler for kind '" + job.kind + "' in worker " + owner_);
   } else {
@@ -345,6 +354,7 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
       out = spec->handler(ctx);
       completed_in_tx = ctx.completed_in_tx();
     } catch (const LeaseLost& e) {
+      report("lost");
       ++stats_.lost;
       log::Get()->warn("job {} ({}): {}", job.id, job.kind, e.what());
       std::lock_guard lk(mu_);
@@ -357,6 +367,8 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
     }
   }
 
+  static constexpr const char* kOutcomeNames[] = {"complete", "retry", "defer", "fail"};
+  report(kOutcomeNames[static_cast<int>(out.type)]);
   if (out.type == Outcome::Type::kComplete) {
     std::lock_guard lk(mu_);
     if (completed_in_tx) {

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -56,6 +57,12 @@ struct RuntimeOptions {
   int maintenance_batch = 1'000;
   std::vector<PeriodicJob> periodic;
   uint64_t seed = 0;  // backoff jitter; 0: from the clock
+  // Called on the executor thread after each handler returned (metrics): how long the job waited
+  // past its run_at before it started, how long the handler ran, and what it answered
+  // (complete | retry | defer | fail | lost). Must be cheap and must not throw.
+  std::function<void(const Job& job, std::chrono::microseconds start_latency,
+                     std::chrono::microseconds run_time, const char* outcome)>
+      on_job_ran;
 };
 
 struct RuntimeStats {

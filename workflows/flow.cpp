@@ -5,6 +5,7 @@
 #include <random>
 #include <regex>
 #include <set>
+#include <tuple>
 
 #include "core/assert.h"
 #include "core/log.h"
@@ -211,7 +212,7 @@ void Flow::Register(workers::Registry& registry) {
 
 // ---- intake ------------------------------------------------------------------------------------
 
-IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
+const Location& Flow::CheckInbound(const InboundMessage& msg) const {
   if (!ValidPhone(msg.from)) throw InvalidInput("from must be an E.164 phone number");
   if (!ValidPhone(msg.to)) throw InvalidInput("to must be an E.164 phone number");
   if (msg.body.empty() || msg.body.size() > 1600) throw InvalidInput("body must be 1..1600 bytes");
@@ -221,12 +222,14 @@ IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
   const Location* location = config_.LocationForLine(msg.to);
   if (!location)
     throw InvalidInput("to " + msg.to + " is not a facility line in the configuration");
+  return *location;
+}
+
+IntakeResult Flow::IntakeInTx(store::Tx& tx, const InboundMessage& msg, const Location* location) {
   const std::optional<std::string> external =
       msg.external_id.empty() ? std::nullopt : std::optional<std::string>(msg.external_id);
-
   IntakeResult out;
-  db.Transact("intake", [&](store::Tx& tx) {
-    out = {};
+  [&] {  // a lambda: each early return below ends this message's intake
     if (external) {
       auto dup = tx.Exec("message_by_external_id", {*external});
       if (!dup.Empty()) {
@@ -298,7 +301,65 @@ IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
                          data, state)
                   .to;
     }
+  }();
+  return out;
+}
+
+IntakeResult Flow::Intake(store::Connection& db, const InboundMessage& msg) {
+  const Location& location = CheckInbound(msg);
+  IntakeResult out;
+  db.Transact("intake", [&](store::Tx& tx) { out = IntakeInTx(tx, msg, &location); });
+  return out;
+}
+
+std::vector<Flow::IntakeOutcome> Flow::IntakeMany(store::Connection& db,
+                                                  const std::vector<InboundMessage>& msgs) {
+  std::vector<IntakeOutcome> out(msgs.size());
+  std::vector<std::pair<std::size_t, const Location*>> valid;
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    try {
+      valid.emplace_back(i, &CheckInbound(msgs[i]));
+    } catch (...) {
+      out[i].error = std::current_exception();
+    }
+  }
+  if (valid.empty()) return out;
+  // One lock order for every batch (conversation, then arrival): two batches never wait on
+  // each other's threads in a cycle.
+  std::stable_sort(valid.begin(), valid.end(), [&](const auto& a, const auto& b) {
+    return std::tie(msgs[a.first].to, msgs[a.first].from) <
+           std::tie(msgs[b.first].to, msgs[b.first].from);
   });
+  try {
+    db.Transact("intake_batch", [&](store::Tx& tx) {
+      for (const auto& [i, location] : valid) out[i].result = IntakeInTx(tx, msgs[i], location);
+    });
+    return out;
+  } catch (const store::CommitUnknown&) {
+    // As for one message alone: the callers learn that the outcome is unknown (and retry with
+    // their idempotency key); trying again here could store a message without an id twice.
+    for (const auto& [i, location] : valid) out[i].error = std::current_exception();
+    return out;
+  } catch (const std::exception& e) {
+    if (valid.size() == 1) {  // nobody else to spare: its error is the answer
+      out[valid[0].first].error = std::current_exception();
+      return out;
+    }
+    const auto* db_error = dynamic_cast<const store::DbError*>(&e);
+    log::Get()->warn("intake of {} messages in one transaction failed (sqlstate {}); one by one",
+                     valid.size(), db_error ? db_error->sqlstate() : "-");
+  }
+  // One message must not fail the others: each in a transaction of its own.
+  for (const auto& [i, location] : valid) {
+    out[i].result.reset();
+    try {
+      db.Transact("intake", [&, i = i, location = location](store::Tx& tx) {
+        out[i].result = IntakeInTx(tx, msgs[i], location);
+      });
+    } catch (...) {
+      out[i].error = std::current_exception();
+    }
+  }
   return out;
 }
 
@@ -457,7 +518,9 @@ void Flow::ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes, const std::
   const ActionRow a(r);
   const std::string event = yes ? "confirmed" : "rejected";
   if (a.state != "awaiting_confirmation" || a.confirmed_by)
-    throw IllegalTransition("action", action_id, a.confirmed_by ? "confirmed" : a.state, event);
+    // The state it is in; "confirmed" for one confirmed but not started yet.
+    throw IllegalTransition("action", action_id,
+                            a.state == "awaiting_confirmation" ? "confirmed" : a.state, event);
   if (a.confirm_expires_at && *a.confirm_expires_at <= clock_.Now())
     throw IllegalTransition("action", action_id, "awaiting_confirmation (expired)", event);
   const std::string data = json{{"action_id", action_id}}.dump();

@@ -3,11 +3,13 @@
 // closing. Each step is a job handler over the queue; each state change goes through Apply() in
 // the same transaction as the jobs it causes.
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -94,6 +96,18 @@ class Flow {
   // reply to a pending confirmation confirms or rejects it; anything else is routed (debounced).
   IntakeResult Intake(store::Connection& db, const InboundMessage& msg);
 
+  // Intake of several messages in one transaction: group commit for the API, which collects the
+  // requests of a moment and commits them once (one commit and one NOTIFY for all). Each message
+  // is validated alone (an invalid one gets its InvalidInput, the others go on); if the shared
+  // transaction fails, each message is tried in a transaction of its own, so one message cannot
+  // fail another.
+  struct IntakeOutcome {
+    std::optional<IntakeResult> result;
+    std::exception_ptr error;  // when there is no result
+  };
+  std::vector<IntakeOutcome> IntakeMany(store::Connection& db,
+                                        const std::vector<InboundMessage>& msgs);
+
   // The same transition as a customer's YES/NO, for the API. Throws IllegalTransition when the
   // action no longer awaits confirmation (too late, expired, already answered).
   void Confirm(store::Connection& db, int64_t action_id, bool yes, const std::string& actor);
@@ -138,6 +152,9 @@ class Flow {
   workers::Outcome Notify(workers::JobContext& ctx);
   workers::Outcome Close(workers::JobContext& ctx);
 
+  // The location the message's line belongs to; InvalidInput for a message intake refuses.
+  const Location& CheckInbound(const InboundMessage& msg) const;
+  IntakeResult IntakeInTx(store::Tx& tx, const InboundMessage& msg, const Location* location);
   void ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes, const std::string& actor);
   void Escalate(store::Tx& tx, int64_t thread_id, const std::string& reason,
                 const std::string& detail, const std::string& actor, int priority = 100);

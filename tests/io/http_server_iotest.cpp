@@ -3,10 +3,15 @@
 // an oversized body turns into.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "api/http_server.h"
 #include "integrations/http.h"
+#include "tests/support/process.h"
 
 using namespace clubos;
 using namespace clubos::api;
@@ -123,6 +128,127 @@ TEST(HttpServer, BusyPortIsAClearError) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find(std::to_string(a.Port())), std::string::npos);
   }
+}
+
+}  // namespace
+
+namespace {
+
+// The server's own body limit answers in the error shape, before the handler runs.
+TEST(HttpServer, ABodyOverItsLimitIsRefusedInTheErrorShape) {
+  Server s(ServerOptions{.max_request_bytes = 64 * 1024, .max_body_bytes = 1024});
+  std::atomic<int> handled{0};
+  s.Route("POST", "/in", [&](const Request&) {
+    ++handled;
+    return Response::Json(200, "{}");
+  });
+  s.Start();
+  const std::string url = "http://127.0.0.1:" + std::to_string(s.Port()) + "/in";
+  auto r = integrations::Send({.method = "POST", .url = url, .body = std::string(1025, 'x')});
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "body_too_large");
+  EXPECT_EQ(handled.load(), 0);
+  EXPECT_EQ(
+      integrations::Send({.method = "POST", .url = url, .body = std::string(1024, 'x')}).status,
+      200);
+  EXPECT_EQ(handled.load(), 1);
+}
+
+// A handler that waits, on handler threads of their own: the one reactor stays free for other
+// connections, and a graceful stop waits for the request being handled (InFlight counts it until
+// answered).
+class SlowServer : public ::testing::Test {
+ protected:
+  void Start(ServerOptions o) {
+    server_ = std::make_unique<Server>(o);
+    server_->Route("GET", "/slow", [&](const Request&) {
+      std::unique_lock lk(mu_);
+      ++waiting_;
+      cv_.notify_all();
+      cv_.wait(lk, [&] { return release_; });
+      return Response::Json(200, R"({"done":true})");
+    });
+    server_->Route("GET", "/fast", [](const Request&) { return Response::Json(200, "{}"); });
+    server_->Start();
+  }
+  void TearDown() override {
+    Release();
+    for (auto& t : clients_) t.join();
+    if (server_) server_->Stop();
+  }
+  std::string Url(const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(server_->Port()) + path;
+  }
+  void CallSlow(HttpResponse* out) {
+    clients_.emplace_back(
+        [this, out] { *out = integrations::Send({.method = "GET", .url = Url("/slow")}); });
+  }
+  void WaitForWaiting(int n) {
+    std::unique_lock lk(mu_);
+    ASSERT_TRUE(cv_.wait_for(lk, std::chrono::seconds(5), [&] { return waiting_ >= n; }));
+  }
+  void Release() {
+    {
+      std::lock_guard lk(mu_);
+      release_ = true;
+    }
+    cv_.notify_all();
+  }
+  std::unique_ptr<Server> server_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_ = 0;
+  bool release_ = false;
+  std::vector<std::thread> clients_;
+};
+
+TEST_F(SlowServer, AWaitingHandlerStallsNoOtherConnectionAndIsWaitedForWhenStopping) {
+  Start(ServerOptions{.threads = 1, .handler_threads = 4});
+  EXPECT_TRUE(server_->WaitIdle(Millis(10)));
+  HttpResponse slow;
+  CallSlow(&slow);
+  WaitForWaiting(1);
+  EXPECT_EQ(server_->InFlight(), 1);
+  for (int i = 0; i < 3; ++i) {
+    // Same (single) reactor as the waiting request: answered at once all the same.
+    auto r = integrations::Send({.method = "GET", .url = Url("/fast"), .timeout = Millis(2'000)});
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(integrations::Send({.method = "GET", .url = Url("/nope")}).status, 404);
+  }
+  EXPECT_EQ(server_->InFlight(), 1) << "other requests came and went";
+  EXPECT_FALSE(server_->WaitIdle(Millis(50))) << "the slow request is still being handled";
+  Release();
+  EXPECT_TRUE(server_->WaitIdle(Millis(5'000)));
+  clients_.back().join();
+  clients_.pop_back();
+  EXPECT_EQ(slow.status, 200);
+  EXPECT_EQ(slow.body, R"({"done":true})");
+}
+
+TEST_F(SlowServer, WhenEveryHandlerIsBusyAndTheQueueFullTheAnswerIs503AtOnce) {
+  Start(ServerOptions{.threads = 2, .handler_threads = 1, .handler_queue_max = 1});
+  HttpResponse first, second;
+  CallSlow(&first);
+  WaitForWaiting(1);
+  CallSlow(&second);  // queued behind the first
+  ASSERT_TRUE(pgtest::WaitFor([&] { return server_->InFlight() == 2; }, Millis(5'000)));
+  auto r = integrations::Send({.method = "GET", .url = Url("/fast"), .timeout = Millis(2'000)});
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "busy");
+  ASSERT_TRUE(r.RetryAfter());
+  Release();
+  for (auto& t : clients_) t.join();
+  clients_.clear();
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(second.status, 200);
+}
+
+TEST(HttpServer, ListsItsRoutesInRegistrationOrder) {
+  Server s(ServerOptions{});
+  s.Route("GET", "/a/:id", [](const Request&) { return Response::Json(200, "{}"); });
+  s.Route("POST", "/a", [](const Request&) { return Response::Json(200, "{}"); });
+  const std::vector<std::pair<std::string, std::string>> want = {{"GET", "/a/:id"}, {"POST", "/a"}};
+  EXPECT_EQ(s.Routes(), want);
 }
 
 }  // namespace

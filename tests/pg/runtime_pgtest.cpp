@@ -5,6 +5,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "store/db.h"
@@ -101,6 +103,52 @@ TEST_F(Runtimes, DrainsEverythingAndRetriesUntilSuccess) {
   EXPECT_EQ(rt.stats().completed.load(), 501);
   EXPECT_EQ(rt.stats().retried.load(), 2);
   EXPECT_EQ(rt.stats().lost.load(), 0);
+}
+
+// The metrics hook: every handler run is reported with its start latency, run time and outcome.
+TEST_F(Runtimes, ReportsEachRunWithItsLatencyRunTimeAndOutcome) {
+  Registry reg;
+  reg.Register(Kind("slow", [](JobContext&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the run time to measure
+    return Outcome::Complete();
+  }));
+  reg.Register(Kind("flaky", [](JobContext& ctx) {
+    return ctx.job().attempt < 2 ? Outcome::Retry("not yet") : Outcome::Complete();
+  }));
+  struct Seen {
+    std::string kind, outcome;
+    std::chrono::microseconds latency, run;
+  };
+  std::mutex mu;
+  std::vector<Seen> seen;
+  auto opt = Options();
+  opt.on_job_ran = [&](const Job& job, std::chrono::microseconds latency,
+                       std::chrono::microseconds run, const char* outcome) {
+    std::lock_guard lk(mu);
+    seen.push_back({job.kind, outcome, latency, run});
+  };
+  Enq({.kind = "slow"});
+  Enq({.kind = "flaky", .max_attempts = 3});
+  Runtime rt(opt, reg, SystemClock::Instance());
+  rt.Start();
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lk(mu);
+    return seen.size() == 3;
+  }));
+  rt.Stop();
+  std::lock_guard lk(mu);
+  std::map<std::string, int> outcomes;
+  for (const auto& s : seen) {
+    ++outcomes[s.kind + ":" + s.outcome];
+    EXPECT_GE(s.latency.count(), 0) << s.kind;
+    EXPECT_LT(s.latency, std::chrono::microseconds(10'000'000)) << s.kind;
+    if (s.kind == "slow") {
+      EXPECT_GE(s.run, std::chrono::microseconds(30'000));
+    }
+  }
+  EXPECT_EQ(outcomes["slow:complete"], 1);
+  EXPECT_EQ(outcomes["flaky:retry"], 1);
+  EXPECT_EQ(outcomes["flaky:complete"], 1);
 }
 
 TEST_F(Runtimes, TheLastFailedAttemptDiesAndRunsTheDeadHook) {

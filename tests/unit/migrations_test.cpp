@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "store/embedded.h"
 #include "store/migrator.h"
 
@@ -23,5 +26,9 @@ TEST(Migrations, RejectsBadNamesAndDuplicateVersions) {
 TEST(Migrations, BuiltinStartAtOneWithoutGaps) {
   const auto& ms = BuiltinMigrations();
   ASSERT_FALSE(ms.empty());
-  for (std::size_t i = 0; i < ms.size(); ++i) EXPECT_EQ(ms[i].version, static_cast<int>(i) + 1);
+  int expected = 1;
+  for (const auto& m : ms) {
+    EXPECT_EQ(m.version, expected);
+    expected = m.version + 1;
+  }
 }

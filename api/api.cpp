@@ -1,0 +1,607 @@
+#include "api/api.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "api/dto.h"
+#include "api/internal.h"
+#include "core/log.h"
+#include "integrations/signing.h"
+#include "store/migrator.h"
+#include "workers/job.h"
+#include "workflows/agent.h"
+#include "workflows/engine.h"
+#include "workflows/flow.h"
+
+namespace clubos::api {
+namespace {
+
+struct RouteDef {
+  const char* method;
+  const char* pattern;
+  Access access;
+  HandlerFn fn;
+  bool on_reactor = false;  // never waits: answered on the reactor, even when handlers are busy
+};
+
+// The route table: one row per route. docs/openapi.json documents exactly these rows (a test
+// holds the two together).
+const RouteDef kRoutes[] = {
+    // Intake.
+    {"POST", "/v1/webhooks/openphone", Access::kWebhook, PostOpenPhoneWebhook},
+    {"POST", "/v1/messages", Access::kService, PostMessage},
+    // Operators: threads, actions, the escalation queue.
+    {"GET", "/v1/threads", Access::kOperator, ListThreads},
+    {"GET", "/v1/threads/:id", Access::kOperator, GetThread},
+    {"POST", "/v1/actions", Access::kOperator, PostAction},  // unlock_door: admin (handler)
+    {"GET", "/v1/actions/:id", Access::kOperator, GetAction},
+    {"POST", "/v1/actions/:id/confirm", Access::kServiceOrOperator, ConfirmAction},
+    {"POST", "/v1/actions/:id/reject", Access::kServiceOrOperator, RejectAction},
+    {"POST", "/v1/actions/:id/flag-rollback", Access::kOperator, FlagRollback},
+    {"GET", "/v1/escalations", Access::kOperator, ListEscalations},
+    {"POST", "/v1/escalations/:thread_id/claim", Access::kOperator, ClaimEscalation},
+    {"POST", "/v1/escalations/:thread_id/resolve", Access::kOperator, ResolveEscalation},
+    // Policy: the policy issue adds its rows here, with their handlers in routes_policy.cpp:
+    //   GET  /v1/config, POST /v1/config/proposals, POST /v1/config/proposals/:id/approve,
+    //        POST /v1/config/rollback                                     (admin)
+    //   GET  /v1/emergency-stop, POST /v1/emergency-stop                   (operator)
+    //   GET  /v1/suggestions, POST /v1/suggestions/:id/approve, .../reject (operator)
+    //   POST /v1/bookings, GET /v1/bookings                                (service)
+    // Bay agents (integrations.md §1.5), authenticated by their device key.
+    {"GET", "/v1/agent/poll", Access::kAgent, GetAgentPoll},
+    {"POST", "/v1/agent/heartbeat", Access::kAgent, PostAgentHeartbeat},
+    {"POST", "/v1/agent/report", Access::kAgent, PostAgentReport},
+    // Operations.
+    {"GET", "/healthz", Access::kPublic, GetHealthz, true},
+    {"GET", "/readyz", Access::kPublic, GetReadyz},
+    {"GET", "/metrics", Access::kPublic, GetMetrics},
+};
+
+Response WithHeader(Response res, const std::string& name, const std::string& value) {
+  res.headers.emplace_back(name, value);
+  return res;
+}
+
+// The one mapping from what a handler threw to what the caller sees. Called inside a catch.
+Response ErrorResponse(const Request& r) {
+  auto internal = [&](const char* what, const std::string& detail) {
+    log::Get()->error("http {} {}: {}: {}", r.method, r.route, what, RedactPhones(detail));
+  };
+  try {
+    throw;
+  } catch (const ApiError& e) {
+    Response res = Response::Error(e.status(), e.code(), e.what());
+    for (const auto& h : e.headers) res.headers.push_back(h);
+    return res;
+  } catch (const workflows::IllegalTransition& e) {
+    // 409 with the state the entity is in, so a caller knows what happened instead.
+    return JsonResponse(
+        409, json{{"error",
+                   {{"code", "illegal_transition"}, {"message", e.what()}, {"state", e.state()}}}});
+  } catch (const workflows::NotFound& e) {
+    return Response::Error(404, "not_found", e.what());
+  } catch (const workflows::InvalidInput& e) {
+    return Response::Error(422, "invalid_input", e.what());
+  } catch (const workflows::AgentAuthError&) {
+    return Response::Error(401, "unauthorized", "unknown or wrong device key");
+  } catch (const NotImplementedYet& e) {
+    return Response::Error(501, "not_implemented", e.what());
+  } catch (const store::PoolExhausted& e) {
+    internal("busy", e.what());
+    return WithHeader(Response::Error(503, "busy", "the server is busy; retry shortly"),
+                      "Retry-After", "1");
+  } catch (const store::CommitUnknown& e) {
+    internal("commit unknown", e.what());
+    return Response::Error(503, "outcome_unknown",
+                           "the database connection broke while committing: the request may "
+                           "have taken effect; retry it with the same Idempotency-Key");
+  } catch (const store::ConnectionLost& e) {
+    internal("database unavailable", e.what());
+    return WithHeader(Response::Error(503, "database_unavailable", "the database is unavailable"),
+                      "Retry-After", "1");
+  } catch (const store::TxConflict& e) {
+    internal("conflict", e.what());
+    return WithHeader(Response::Error(503, "conflict", "concurrent updates collided; retry"),
+                      "Retry-After", "1");
+  } catch (const store::SchemaError& e) {
+    internal("schema", e.what());
+    return Response::Error(503, "schema_not_current", "the database schema is not current");
+  } catch (const store::DbError& e) {
+    if (e.sqlstate() == "57014") {  // query_canceled: the statement timeout
+      internal("timeout", e.what());
+      return WithHeader(Response::Error(503, "timeout", "the request took too long"), "Retry-After",
+                        "1");
+    }
+    internal("database error", e.what());
+    return Response::Error(500, "internal", "internal error");
+  } catch (const std::exception& e) {
+    internal("unhandled", e.what());
+    return Response::Error(500, "internal", "internal error");
+  } catch (...) {
+    internal("unhandled", "a non-standard exception");
+    return Response::Error(500, "internal", "internal error");
+  }
+}
+
+std::string Base64UrlEncode(const std::string& plain) {
+  std::string s = integrations::Base64Encode(plain);
+  for (auto& c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  while (!s.empty() && s.back() == '=') s.pop_back();
+  return s;
+}
+
+std::optional<std::string> Base64UrlDecode(std::string s) {
+  for (auto& c : s) {
+    if (c == '-')
+      c = '+';
+    else if (c == '_')
+      c = '/';
+    else if (c == '+' || c == '/' || c == '=')
+      return std::nullopt;
+  }
+  while (s.size() % 4) s += '=';
+  return integrations::Base64Decode(s);
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::optional<std::string> ActionResultOf(const std::string& event, const std::string& to) {
+  if (event == "verification_passed") return "success";
+  if (event == "execution_failed" || event == "verification_failed") return "failed";
+  if (event == "execution_unknown" || event == "verification_timeout") return "inconclusive";
+  if (event == "rejected") return "rejected";
+  if (event == "cancelled") return "cancelled";
+  if (event == "confirmation_expired") return "expired";
+  if (event == "policy_decided" && to == "escalated") return "escalated";
+  return std::nullopt;
+}
+
+}  // namespace
+
+const std::vector<RouteInfo>& RouteTable() {
+  static const std::vector<RouteInfo> table = [] {
+    std::vector<RouteInfo> t;
+    for (const auto& r : kRoutes) t.push_back({r.method, r.pattern, r.access});
+    return t;
+  }();
+  return table;
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+int64_t PathId(const Request& r, const char* name) {
+  const std::string& s = r.Param(name);
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
+    throw BadRequest(std::string(name) + " must be a positive integer");
+  const int64_t v = std::stoll(s);
+  if (v <= 0) throw BadRequest(std::string(name) + " must be a positive integer");
+  return v;
+}
+
+int PageLimit(const ApiServer::Impl& api, const Request& r) {
+  const auto q = r.Query("limit");
+  if (!q) return api.opt.page_default;
+  if (q->empty() || q->size() > 6 || q->find_first_not_of("0123456789") != std::string::npos)
+    throw BadRequest("limit must be a whole number within 1.." + std::to_string(api.opt.page_max));
+  const int v = std::stoi(*q);
+  if (v < 1 || v > api.opt.page_max)
+    throw BadRequest("limit must be within 1.." + std::to_string(api.opt.page_max));
+  return v;
+}
+
+std::string EncodeCursor(const std::string& plain) {
+  return Base64UrlEncode(plain);
+}
+
+std::string DecodeCursor(const std::string& cursor, const std::string& prefix) {
+  const auto plain = cursor.size() <= 256 ? Base64UrlDecode(cursor) : std::nullopt;
+  if (!plain || plain->rfind(prefix, 0) != 0)
+    throw ApiError(400, "bad_cursor", "after is not a cursor this list returned");
+  return plain->substr(prefix.size());
+}
+
+json TimeJson(const store::Field& f) {
+  if (f.IsNull()) return nullptr;
+  return dto::FormatIso8601(f.Time());
+}
+
+json JsonField(const store::Field& f) {
+  if (f.IsNull()) return nullptr;
+  json j = json::parse(f.Str(), nullptr, false);
+  return j.is_discarded() ? json(nullptr) : j;
+}
+
+json TextField(const store::Field& f) {
+  if (f.IsNull()) return nullptr;
+  return f.Str();
+}
+
+std::string MaskPhone(const std::string& phone) {
+  return log::MaskPhone(phone);
+}
+
+std::string RedactPhones(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t j = i + (text[i] == '+' ? 1 : 0);
+    std::size_t k = j;
+    while (k < text.size() && text[k] >= '0' && text[k] <= '9') ++k;
+    if (k - j >= 7) {
+      out += MaskPhone(text.substr(i, k - i));
+      i = k;
+    } else {
+      out.append(text, i, std::max<std::size_t>(k - i, 1));
+      i += std::max<std::size_t>(k - i, 1);
+    }
+  }
+  return out;
+}
+
+Response JsonResponse(int status, const json& body) {
+  return Response::Json(status, body.dump());
+}
+
+// ---- the server ------------------------------------------------------------------------------
+
+namespace {
+ApiOptions WithDefaults(ApiOptions o) {
+  if (o.http.handler_threads <= 0) o.http.handler_threads = 16;
+  return o;
+}
+}  // namespace
+
+ApiServer::Impl::Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::AgentProtocol* a,
+                      const Clock& c)
+    : opt(WithDefaults(std::move(o))),
+      tokens(std::move(t)),
+      flow(f),
+      agent(a),
+      clock(c),
+      pool(opt.database_url, opt.db_pool_size > 0 ? opt.db_pool_size : opt.http.handler_threads + 4,
+           store::ConnectionOptions{.application_name = "clubos-api",
+                                    .statement_timeout_ms = opt.db_statement_timeout_ms}),
+      limiter(opt.rate_limit_per_s, opt.rate_limit_burst),
+      intake(opt.database_url,
+             store::ConnectionOptions{.application_name = "clubos-api-intake",
+                                      .statement_timeout_ms = opt.db_statement_timeout_ms},
+             flow, opt.intake_committers, opt.intake_batch_max),
+      server(opt.http) {}
+
+Principal ApiServer::Impl::Authorize(const Request& r, Access access) {
+  if (access == Access::kPublic || access == Access::kWebhook || access == Access::kAgent)
+    return Principal{Role::kService, "-"};  // not a token's caller; the handler checks its own
+  if (opt.insecure_dev && tokens.empty()) return Principal{Role::kDev, "dev"};
+  auto unauthorized = [](const std::string& why) {
+    ApiError e(401, "unauthorized", why);
+    e.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return e;
+  };
+  const auto header = r.Header("authorization");
+  if (!header) throw unauthorized("missing Authorization: Bearer <token>");
+  if (header->size() < 7 || Lower(header->substr(0, 7)) != "bearer ")
+    throw unauthorized("the Authorization header must be Bearer <token>");
+  std::string token = header->substr(7);
+  token.erase(0, token.find_first_not_of(' '));
+  const auto p = tokens.Find(token);
+  if (!p) throw unauthorized("unknown token");
+  const bool allowed = access == Access::kService ? p->Has(Role::kService)
+                       : access == Access::kOperator
+                           ? p->Has(Role::kOperator)
+                           : p->Has(Role::kService) || p->Has(Role::kOperator);
+  if (!allowed)
+    throw ApiError(403, "forbidden",
+                   std::string("this route is not open to the ") + ToString(p->role) + " role");
+  Limit(std::string(ToString(p->role)) + ":" + p->name);
+  return *p;
+}
+
+void ApiServer::Impl::Limit(const std::string& key) {
+  if (const auto wait = limiter.Take(key)) {
+    ApiError e(429, "rate_limited", "too many requests; slow down");
+    e.headers.emplace_back("Retry-After",
+                           std::to_string(std::max<int64_t>(1, (wait->count() + 999) / 1000)));
+    throw e;
+  }
+}
+
+Response ApiServer::Impl::Idempotent(const Request& r, const Principal& p,
+                                     const std::function<Response()>& create) {
+  const auto key = r.Header("idempotency-key");
+  if (!key) return create();
+  if (key->empty() || key->size() > 255 ||
+      std::any_of(key->begin(), key->end(), [](char c) { return c < ' ' || c > '~'; }))
+    throw BadRequest("Idempotency-Key must be 1..255 printable ASCII characters");
+  const std::string hash = integrations::Hex(integrations::HmacSha256(
+      "clubos-idempotency-v1", r.method + " " + r.route + " " + r.path + "\n" + r.body));
+  const std::string principal = p.Actor();
+  // The key's row is inserted first and stays uncommitted while `create` runs on another pooled
+  // connection: a concurrent retry with the same key waits on it, then finds the answer (or, if
+  // this one failed and rolled back, takes the key itself). A failed create stores nothing.
+  struct NotStored {
+    Response res;
+  };
+  struct Forwarded {
+    std::exception_ptr e;
+  };
+  std::optional<Response> made;  // kept across a retry of the holding transaction: create once
+  Response out;
+  auto db = Db();
+  try {
+    db->Transact("idempotency", [&](store::Tx& tx) {
+      if (tx.Exec("api_idempotency_claim", {principal, *key, hash}).Empty()) {
+        auto row = tx.Exec("api_idempotency_get", {principal, *key});
+        if (row.Empty() || row.At(0, "status").IsNull())
+          throw ApiError(409, "idempotency_conflict", "a request with this key is in progress");
+        if (row.At(0, "request_hash").Str() != hash)
+          throw ApiError(422, "idempotency_key_reused",
+                         "this Idempotency-Key was used with a different request");
+        out = Response::Json(row.At(0, "status").Int(), row.At(0, "response").Str());
+        out.headers.emplace_back("Idempotent-Replayed", "true");
+        return;
+      }
+      if (!made) {
+        try {
+          made = create();
+        } catch (...) {
+          // Not this transaction's failure: must not be retried as one.
+          throw Forwarded{std::current_exception()};
+        }
+      }
+      if (made->status < 200 || made->status > 299) throw NotStored{*made};
+      tx.Exec("api_idempotency_store", {principal, *key, made->status, made->body});
+      out = *made;
+    });
+  } catch (NotStored& n) {
+    return n.res;
+  } catch (Forwarded& f) {
+    std::rethrow_exception(f.e);
+  }
+  return out;
+}
+
+void ApiServer::Impl::RegisterMetrics() {
+  http_requests = &registry.AddCounter("clubos_http_requests_total",
+                                       "HTTP requests answered, by method, route and status",
+                                       {"method", "route", "status"});
+  http_duration = &registry.AddHistogram(
+      "clubos_http_request_duration_seconds",
+      "Time from routing a request to its answer, by method and route", {"method", "route"});
+  job_latency = &registry.AddHistogram(
+      "clubos_job_start_latency_seconds",
+      "Time from a job's run_at to its start, in this process's workers", {"queue", "kind"});
+  job_run = &registry.AddHistogram("clubos_job_run_seconds",
+                                   "Handler run time, in this process's workers",
+                                   {"queue", "kind", "outcome"});
+  registry.AddCollector([this](metrics::TextWriter& w) {
+    w.Family("clubos_http_requests_in_flight", "Requests being handled now", "gauge");
+    w.Sample("clubos_http_requests_in_flight", {}, {}, server.InFlight());
+    w.Family("clubos_api_draining", "1 while the server drains before it stops", "gauge");
+    w.Sample("clubos_api_draining", {}, {}, draining ? 1 : 0);
+    const auto batched = intake.stats();
+    w.Family("clubos_intake_transactions_total",
+             "Intake transactions committed by the API (group commit)", "counter");
+    w.Sample("clubos_intake_transactions_total", {}, {}, static_cast<double>(batched.batches));
+    w.Family("clubos_intake_messages_total", "Messages those transactions took", "counter");
+    w.Sample("clubos_intake_messages_total", {}, {}, static_cast<double>(batched.messages));
+    w.Family("clubos_db_pool_connections", "The API's pooled database connections", "gauge");
+    w.Sample("clubos_db_pool_connections", {"state"}, {"open"}, pool.open());
+    w.Sample("clubos_db_pool_connections", {"state"}, {"idle"}, pool.idle());
+  });
+  registry.AddCollector([this](metrics::TextWriter& w) { CollectDatabase(w); });
+}
+
+void ApiServer::Impl::CollectDatabase(metrics::TextWriter& w) {
+  bool up = true;
+  store::Result jobs;
+  std::map<std::pair<std::string, std::string>, double> transitions, actions;
+  std::map<std::string, double> escalations;
+  try {
+    auto db = pool.Acquire(Millis(1'000));
+    jobs = db->ExecOne("api_metrics_jobs");
+    std::lock_guard lk(tally.mu);
+    auto add = [](const store::Result& r, auto& t, auto& a, auto& e) {
+      for (std::size_t i = 0; i < r.Size(); ++i) {
+        const double n = static_cast<double>(r.At(i, "n").Int64());
+        const std::string entity = r.At(i, "entity").Str(), event = r.At(i, "event").Str();
+        t[{entity, event}] += n;
+        if (!r.At(i, "escalation_reason").IsNull()) e[r.At(i, "escalation_reason").Str()] += n;
+        if (entity == "action")
+          if (const auto result = ActionResultOf(event, r.At(i, "to_state").Str()))
+            a[{r.At(i, "kind").Str(), *result}] += n;
+      }
+    };
+    if (!tally.started) {
+      // Counting starts with this process (a restarted counter is what Prometheus expects),
+      // from the newest settled row: one backward scan over the last settle window.
+      tally.settled_upto =
+          db->ExecOne("api_metrics_settled_start", {SettleMs()}).At(0, "upto").Int64();
+      tally.started = true;
+    }
+    const int64_t settled =
+        db->ExecOne("api_metrics_settled", {tally.settled_upto, SettleMs()}).At(0, "upto").Int64();
+    if (settled > tally.settled_upto) {
+      add(db->ExecOne("api_metrics_tally", {tally.settled_upto, settled}), tally.transitions,
+          tally.actions, tally.escalations);
+      tally.settled_upto = settled;
+    }
+    transitions = tally.transitions;
+    actions = tally.actions;
+    escalations = tally.escalations;
+    add(db->ExecOne("api_metrics_tally", {tally.settled_upto, nullptr}), transitions, actions,
+        escalations);
+  } catch (const std::exception& e) {
+    up = false;
+    log::Get()->warn("metrics: the database could not be read: {}", RedactPhones(e.what()));
+  }
+  w.Family("clubos_metrics_database_up", "1 when the database-derived metrics could be read",
+           "gauge");
+  w.Sample("clubos_metrics_database_up", {}, {}, up ? 1 : 0);
+  if (!up) return;
+  // Every state of every queue seen (and the default queue) has a sample, zeros included: a
+  // series that vanishes when its queue drains would read as "no data", not as 0.
+  std::map<std::pair<std::string, std::string>, double> depth;
+  for (const char* state : {"scheduled", "available", "running", "dead"})
+    depth[{"default", state}] = 0;
+  for (std::size_t i = 0; i < jobs.Size(); ++i)
+    for (const char* state : {"scheduled", "available", "running", "dead"})
+      depth.try_emplace({jobs.At(i, "queue").Str(), state}, 0);
+  for (std::size_t i = 0; i < jobs.Size(); ++i)
+    depth[{jobs.At(i, "queue").Str(), jobs.At(i, "state").Str()}] =
+        static_cast<double>(jobs.At(i, "n").Int64());
+  w.Family("clubos_jobs", "Jobs in the queue table, by queue and state", "gauge");
+  for (const auto& [k, n] : depth)
+    w.Sample("clubos_jobs", {"queue", "state"}, {k.first, k.second}, n);
+  w.Family("clubos_transitions_total",
+           "State machine transitions recorded since this process started, by machine and event",
+           "counter");
+  for (const auto& [k, n] : transitions)
+    w.Sample("clubos_transitions_total", {"machine", "event"}, {k.first, k.second}, n);
+  w.Family("clubos_actions_total",
+           "Actions that reached a result since this process started, by kind and result",
+           "counter");
+  for (const auto& [k, n] : actions)
+    w.Sample("clubos_actions_total", {"kind", "result"}, {k.first, k.second}, n);
+  w.Family("clubos_escalations_total",
+           "Threads escalated to an operator since this process started, by reason", "counter");
+  for (const auto& [reason, n] : escalations)
+    w.Sample("clubos_escalations_total", {"reason"}, {reason}, n);
+}
+
+void ApiServer::Impl::PruneLoop() {
+  std::unique_lock lk(prune_mu);
+  while (!prune_cv.wait_for(lk, opt.idempotency_prune_interval, [&] { return prune_stop; })) {
+    lk.unlock();
+    try {
+      auto db = pool.Acquire(Millis(5'000));
+      db->ExecOne("api_idempotency_prune",
+                  {static_cast<int64_t>(opt.idempotency_retention.count())});
+    } catch (const std::exception& e) {
+      log::Get()->warn("pruning idempotency keys failed: {}", RedactPhones(e.what()));
+    }
+    lk.lock();
+  }
+}
+
+ApiServer::ApiServer(ApiOptions options, TokenSet tokens, workflows::Flow& flow,
+                     workflows::AgentProtocol* agent, const Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(tokens), flow, agent, clock)) {
+  Impl& api = *impl_;
+  api.RegisterMetrics();
+  for (const auto& def : kRoutes) {
+    api.server.Route(
+        def.method, def.pattern,
+        [&api, def](const Request& r) {
+          const auto t0 = MonoNow();
+          Response res;
+          try {
+            const Principal p = api.Authorize(r, def.access);
+            res = def.fn(api, r, p);
+          } catch (...) {
+            res = ErrorResponse(r);
+          }
+          api.http_duration->With({r.method, r.route})
+              .Observe(std::chrono::duration<double>(MonoNow() - t0).count());
+          return res;
+        },
+        def.on_reactor);
+  }
+  api.server.OnAnswered([&api](const Request& r, int status, Millis) {
+    api.http_requests->With({r.method, r.route, std::to_string(status)}).Inc();
+  });
+}
+
+ApiServer::~ApiServer() {
+  Stop();
+}
+
+void ApiServer::Start() {
+  impl_->server.Start();
+  impl_->pruner = std::thread([this] { impl_->PruneLoop(); });
+}
+
+uint16_t ApiServer::Port() const {
+  return impl_->server.Port();
+}
+
+void ApiServer::BeginDrain() {
+  impl_->draining = true;
+}
+
+bool ApiServer::draining() const {
+  return impl_->draining;
+}
+
+bool ApiServer::WaitIdle(Millis timeout) const {
+  return impl_->server.WaitIdle(timeout);
+}
+
+void ApiServer::Stop() {
+  impl_->server.Stop();
+  impl_->intake.Stop();
+  {
+    std::lock_guard lk(impl_->prune_mu);
+    impl_->prune_stop = true;
+  }
+  impl_->prune_cv.notify_all();
+  if (impl_->pruner.joinable()) impl_->pruner.join();
+}
+
+std::vector<std::pair<std::string, std::string>> ApiServer::RegisteredRoutes() const {
+  return impl_->server.Routes();
+}
+
+metrics::Registry& ApiServer::Metrics() {
+  return impl_->registry;
+}
+
+void ApiServer::ObserveJob(const workers::Job& job, std::chrono::microseconds start_latency,
+                           std::chrono::microseconds run_time, const char* outcome) {
+  using Seconds = std::chrono::duration<double>;
+  impl_->job_latency->With({job.queue, job.kind})
+      .Observe(std::max(0.0, std::chrono::duration_cast<Seconds>(start_latency).count()));
+  impl_->job_run->With({job.queue, job.kind, outcome})
+      .Observe(std::chrono::duration_cast<Seconds>(run_time).count());
+}
+
+// ---- operations routes -----------------------------------------------------------------------
+
+Response GetHealthz(ApiServer::Impl&, const Request&, const Principal&) {
+  return JsonResponse(200, json{{"status", "ok"}});
+}
+
+Response GetReadyz(ApiServer::Impl& api, const Request&, const Principal&) {
+  json checks = {{"draining", api.draining.load()}};
+  bool ready = !api.draining;
+  try {
+    auto db = api.pool.Acquire(Millis(1'000));
+    const int version = db->ExecOne("api_schema_version").At(0, "version").Int();
+    const int code = store::BuiltinMigrations().back().version;
+    checks["database"] = "reachable";
+    checks["schema"] = version == code ? "current"
+                                       : "version " + std::to_string(version) + ", this binary " +
+                                             std::to_string(code);
+    ready = ready && version == code;
+  } catch (const std::exception& e) {
+    checks["database"] = "unreachable";
+    ready = false;
+    log::Get()->warn("readiness: {}", RedactPhones(e.what()));
+  }
+  if (ready) return JsonResponse(200, json{{"ready", true}, {"checks", checks}});
+  std::string why = api.draining ? "draining" : "";
+  if (checks["database"] != "reachable")
+    why += std::string(why.empty() ? "" : "; ") + "database";
+  else if (checks["schema"] != "current")
+    why += std::string(why.empty() ? "" : "; ") + "schema";
+  return JsonResponse(503,
+                      json{{"error", {{"code", "not_ready"}, {"message", "not ready: " + why}}},
+                           {"checks", checks}});
+}
+
+Response GetMetrics(ApiServer::Impl& api, const Request&, const Principal&) {
+  return Response{200, "text/plain; version=0.0.4; charset=utf-8", api.registry.Render(), {}};
+}
+
+}  // namespace clubos::api

@@ -1,0 +1,105 @@
+#pragma once
+// The ClubOS HTTP API (shared/design/interfaces.md): intake webhooks, confirmation replies,
+// operator endpoints, bay agents, health and metrics, over the Pistache wrapper of
+// api/http_server.h. Every route is one row of RouteTable(): its method, pattern and who may call
+// it; authentication, rate limits and the one error mapping wrap every handler the same way.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/auth.h"
+#include "api/http_server.h"
+#include "core/clock.h"
+
+namespace clubos::workers {
+struct Job;
+}
+namespace clubos::workflows {
+class Flow;
+class AgentProtocol;
+}  // namespace clubos::workflows
+
+namespace clubos::api {
+
+namespace metrics {
+class Registry;
+}
+
+struct ApiOptions {
+  ServerOptions http;  // http.handler_threads 0: 16
+  std::string database_url;
+  int db_pool_size = 0;                   // 0: handler threads + 4 (idempotent POSTs hold two)
+  int db_statement_timeout_ms = 5'000;    // a request's statements; the request answers 503 past it
+  Millis db_acquire_timeout{2'000};       // waiting for a pooled connection; 503 past it
+  bool insecure_dev = false;              // no tokens: every caller acts as `dev`, with every role
+  double rate_limit_per_s = 50;           // per token, sustained (0: no limit)
+  double rate_limit_burst = 100;          // per token, at once
+  std::string openphone_signing_secret;   // base64, for `openphone-signature` (legacy)
+  std::string openphone_webhook_key;      // whsec_..., for the `webhook-*` headers
+  Millis webhook_replay_window{300'000};  // a signature older or newer than this is refused
+  Millis idempotency_retention{24LL * 3600 * 1000};
+  Millis idempotency_prune_interval{600'000};
+  int intake_committers = 2;  // threads storing intake in batches (api/intake.h)
+  int intake_batch_max = 64;  // messages per intake transaction, at most
+  // Transition counts in /metrics: rows begun longer ago than this are final (twice the longest
+  // transaction ClubOS runs; statement and idle-in-transaction timeouts bound the rest) and are
+  // counted once; newer ones are counted afresh at every scrape.
+  Millis metrics_settle_window{120'000};
+  int page_default = 50;
+  int page_max = 200;
+};
+
+// Who may call a route.
+enum class Access {
+  kPublic,             // health, readiness, metrics
+  kWebhook,            // authenticated by the provider's signature, checked by the handler
+  kAgent,              // authenticated by the bay agent's device key, checked by the handler
+  kService,            // bearer token with role service
+  kOperator,           // operator or admin
+  kServiceOrOperator,  // service, operator or admin
+};
+
+struct RouteInfo {
+  std::string method;
+  std::string pattern;  // Pistache form: /v1/threads/:id
+  Access access;
+};
+
+// Every route the API serves, in registration order. docs/openapi.json lists exactly these.
+const std::vector<RouteInfo>& RouteTable();
+
+class ApiServer {
+ public:
+  // `agent` may be null (no bay agents: the agent routes answer 503).
+  ApiServer(ApiOptions options, TokenSet tokens, workflows::Flow& flow,
+            workflows::AgentProtocol* agent, const Clock& clock);
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  // Binds and serves; throws std::runtime_error when it cannot bind.
+  void Start();
+  uint16_t Port() const;
+  // The graceful stop, in three steps: readiness goes false (new requests are still served);
+  // wait until in-flight requests are answered; stop serving.
+  void BeginDrain();
+  bool draining() const;
+  bool WaitIdle(Millis timeout) const;
+  void Stop();
+
+  // What the server registered (method, pattern): RouteTable() once started.
+  std::vector<std::pair<std::string, std::string>> RegisteredRoutes() const;
+  metrics::Registry& Metrics();
+  // For workers::RuntimeOptions::on_job_ran of the in-process workers (`serve --workers N`).
+  void ObserveJob(const workers::Job& job, std::chrono::microseconds start_latency,
+                  std::chrono::microseconds run_time, const char* outcome);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace clubos::api

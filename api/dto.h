@@ -1,0 +1,53 @@
+#pragma once
+// Request bodies of the API, parsed from untrusted text into the domain's types. Every function
+// throws ApiError 400 (bad JSON, a field missing or of the wrong type) and nothing else; values
+// the domain refuses (an unknown bay, a number that is no facility line) are the domain's to
+// refuse (422). Pure and free of Pistache and the database, so the fuzzer builds it alone.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/clock.h"
+#include "workflows/agent.h"
+#include "workflows/flow.h"
+
+namespace clubos::api::dto {
+
+// POST /v1/messages: {"from", "to", "body", "external_id"?}
+workflows::InboundMessage ParseMessage(const std::string& body);
+
+// POST /v1/actions: {"kind", "target": {...}, "reason", "booking_id"?, "thread_id"?, "text"?,
+// "human_override"?}. `triggered_by` is left empty: the caller is who triggers.
+workflows::ActionRequest ParseAction(const std::string& body);
+
+struct Resolution {
+  std::string resolution;
+  std::string note;
+};
+// POST /v1/escalations/{id}/resolve: {"resolution", "note"?}
+Resolution ParseResolve(const std::string& body);
+
+// POST /v1/actions/{id}/flag-rollback: {"reason"}
+std::string ParseFlagRollback(const std::string& body);
+
+// POST /v1/actions/{id}/confirm|reject: no body, or a JSON object (ignored).
+void ParseEmptyOrObject(const std::string& body);
+
+// POST /v1/agent/heartbeat: {"tps_version", "tps_running", "radar_reachable", "tps_started_at"?,
+// "booted_at"?} with ISO 8601 times.
+workflows::AgentHeartbeat ParseHeartbeat(const std::string& body);
+
+struct Report {
+  int64_t command_id = 0;
+  bool success = false;
+  std::string message;
+};
+// POST /v1/agent/report: {"command_id", "success", "message"?}
+Report ParseReport(const std::string& body);
+
+// "2026-11-21T23:45:00Z", with optional fraction and a Z or ±hh:mm offset; nullopt otherwise.
+std::optional<TimePoint> ParseIso8601(const std::string& text);
+// "2026-11-21T23:45:00.123456Z"
+std::string FormatIso8601(TimePoint t);
+
+}  // namespace clubos::api::dto

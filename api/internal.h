@@ -1,0 +1,126 @@
+#pragma once
+// Shared by the API's translation units (api.cpp: wiring, auth, errors, idempotency, health and
+// metrics; routes_intake.cpp; routes_operator.cpp). Not for use outside api/.
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <tuple>
+
+#include "api/api.h"
+#include "api/auth.h"
+#include "api/errors.h"
+#include "api/http_server.h"
+#include "api/intake.h"
+#include "api/metrics.h"
+#include "store/db.h"
+#include "store/pool.h"
+
+namespace clubos::api {
+
+using nlohmann::json;
+
+// Transitions counted from the database at scrape time, incrementally: rows settled since the last
+// scrape are folded into `base`; the newest rows (whose transactions might still be open) are
+// counted afresh each time. Counters start when the process starts, as Prometheus expects.
+struct TransitionTally {
+  std::mutex mu;
+  bool started = false;
+  int64_t settled_upto = 0;
+  std::map<std::pair<std::string, std::string>, double> transitions;  // (machine, event)
+  std::map<std::pair<std::string, std::string>, double> actions;      // (kind, result)
+  std::map<std::string, double> escalations;                          // reason
+};
+
+struct ApiServer::Impl {
+  Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::AgentProtocol* a, const Clock& c);
+
+  ApiOptions opt;
+  TokenSet tokens;
+  workflows::Flow& flow;
+  workflows::AgentProtocol* agent;
+  const Clock& clock;
+  store::Pool pool;
+  RateLimiter limiter;
+  metrics::Registry registry;
+  IntakeBatcher intake;
+  Server server;
+  std::atomic<bool> draining{false};
+  TransitionTally tally;
+
+  metrics::Family<metrics::Counter>* http_requests = nullptr;
+  metrics::Family<metrics::Histogram>* http_duration = nullptr;
+  metrics::Family<metrics::Histogram>* job_latency = nullptr;
+  metrics::Family<metrics::Histogram>* job_run = nullptr;
+
+  std::mutex prune_mu;
+  std::condition_variable prune_cv;
+  bool prune_stop = false;
+  std::thread pruner;
+
+  // A pooled connection for this request (503 when none frees up in time).
+  store::Pool::Lease Db() { return pool.Acquire(opt.db_acquire_timeout); }
+  // The caller of a route, or ApiError 401/403.
+  Principal Authorize(const Request& r, Access access);
+  // ApiError 429 with Retry-After when `key` has used its rate.
+  void Limit(const std::string& key);
+  // Runs `create` once per Idempotency-Key (when the request carries one): a retry with the same
+  // key and body gets the stored answer, another body with the key gets 422.
+  Response Idempotent(const Request& r, const Principal& p,
+                      const std::function<Response()>& create);
+
+  int64_t SettleMs() const { return opt.metrics_settle_window.count(); }
+  void RegisterMetrics();
+  void CollectDatabase(metrics::TextWriter& w);
+  void PruneLoop();
+};
+
+using HandlerFn = Response (*)(ApiServer::Impl&, const Request&, const Principal&);
+
+// ---- helpers for handlers (api.cpp) ----------------------------------------------------------
+// A positive integer path parameter, or 400.
+int64_t PathId(const Request& r, const char* name);
+// The paging query: limit (1..page_max) and the opaque cursor `after`, decoded by the caller.
+int PageLimit(const ApiServer::Impl& api, const Request& r);
+std::string EncodeCursor(const std::string& plain);
+// The cursor's text, which must start with `prefix`; 400 otherwise.
+std::string DecodeCursor(const std::string& cursor, const std::string& prefix);
+// A timestamptz field as ISO 8601, or null.
+json TimeJson(const store::Field& f);
+// A jsonb field (as text) parsed, or null.
+json JsonField(const store::Field& f);
+// A text field, or null.
+json TextField(const store::Field& f);
+std::string MaskPhone(const std::string& phone);
+// Phone numbers in free text (error messages) masked before they are logged.
+std::string RedactPhones(const std::string& text);
+Response JsonResponse(int status, const json& body);
+
+// ---- handlers --------------------------------------------------------------------------------
+// routes_intake.cpp
+Response PostOpenPhoneWebhook(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response PostMessage(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response GetAgentPoll(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response PostAgentHeartbeat(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response PostAgentReport(ApiServer::Impl& api, const Request& r, const Principal& p);
+// routes_operator.cpp
+Response GetThread(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ListThreads(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response PostAction(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response GetAction(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ConfirmAction(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response RejectAction(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response FlagRollback(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ClaimEscalation(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ResolveEscalation(ApiServer::Impl& api, const Request& r, const Principal& p);
+// api.cpp
+Response GetHealthz(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response GetReadyz(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response GetMetrics(ApiServer::Impl& api, const Request& r, const Principal& p);
+
+}  // namespace clubos::api
