@@ -12,6 +12,7 @@
 #include "workflows/agent.h"
 #include "workflows/engine.h"
 #include "workflows/flow.h"
+#include "workflows/policy.h"
 
 namespace clubos::api {
 namespace {
@@ -41,12 +42,18 @@ const RouteDef kRoutes[] = {
     {"GET", "/v1/escalations", Access::kOperator, ListEscalations},
     {"POST", "/v1/escalations/:thread_id/claim", Access::kOperator, ClaimEscalation},
     {"POST", "/v1/escalations/:thread_id/resolve", Access::kOperator, ResolveEscalation},
-    // Policy: the policy issue adds its rows here, with their handlers in routes_policy.cpp:
-    //   GET  /v1/config, POST /v1/config/proposals, POST /v1/config/proposals/:id/approve,
-    //        POST /v1/config/rollback                                     (admin)
-    //   GET  /v1/emergency-stop, POST /v1/emergency-stop                   (operator)
-    //   GET  /v1/suggestions, POST /v1/suggestions/:id/approve, .../reject (operator)
-    //   POST /v1/bookings, GET /v1/bookings                                (service)
+    // Policy (routes_policy.cpp): the profile is admin's (checked in the handlers).
+    {"GET", "/v1/config", Access::kOperator, GetConfig},
+    {"POST", "/v1/config/proposals", Access::kOperator, PostProposal},
+    {"POST", "/v1/config/proposals/:id/approve", Access::kOperator, ApproveProposal},
+    {"POST", "/v1/config/rollback", Access::kOperator, PostRollback},
+    {"GET", "/v1/emergency-stop", Access::kOperator, GetEmergencyStop},
+    {"POST", "/v1/emergency-stop", Access::kOperator, PostEmergencyStop},
+    {"GET", "/v1/suggestions", Access::kOperator, ListSuggestions},
+    {"POST", "/v1/suggestions/:id/approve", Access::kOperator, ApproveSuggestion},
+    {"POST", "/v1/suggestions/:id/reject", Access::kOperator, RejectSuggestion},
+    {"POST", "/v1/bookings", Access::kService, PostBooking},
+    {"GET", "/v1/bookings", Access::kService, ListBookings},
     // Bay agents (integrations.md §1.5), authenticated by their device key.
     {"GET", "/v1/agent/poll", Access::kAgent, GetAgentPoll},
     {"POST", "/v1/agent/heartbeat", Access::kAgent, PostAgentHeartbeat},
@@ -82,6 +89,10 @@ Response ErrorResponse(const Request& r) {
     return Response::Error(404, "not_found", e.what());
   } catch (const workflows::InvalidInput& e) {
     return Response::Error(422, "invalid_input", e.what());
+  } catch (const workflows::InvalidProfile& e) {
+    return Response::Error(422, "invalid_profile", e.what());
+  } catch (const workflows::Forbidden& e) {
+    return Response::Error(403, "forbidden", e.what());
   } catch (const workflows::AgentAuthError&) {
     return Response::Error(401, "unauthorized", "unknown or wrong device key");
   } catch (const NotImplementedYet& e) {

@@ -119,6 +119,18 @@ Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal
 Response ClaimEscalation(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response ResolveEscalation(ApiServer::Impl& api, const Request& r, const Principal& p);
 // api.cpp
+Response GetConfig(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response PostProposal(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ApproveProposal(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response PostRollback(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response GetEmergencyStop(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response PostEmergencyStop(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ListSuggestions(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ApproveSuggestion(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response RejectSuggestion(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response PostBooking(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ListBookings(ApiServer::Impl& api, const Request& r, const Principal& p);
+
 Response GetHealthz(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response GetReadyz(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response GetMetrics(ApiServer::Impl& api, const Request& r, const Principal& p);

@@ -156,3 +156,12 @@ FROM transitions tr JOIN threads t ON t.id = tr.entity_id
 WHERE tr.entity = 'thread' AND tr.event = 'routed' AND tr.at >= $1::timestamptz
   AND tr.data ? 'decision'
 ORDER BY tr.id
+
+-- name: suggestions_list
+SELECT id, thread_id, kind, target::text AS target, reason, state, decided_by, action_id, created_at
+FROM suggestions WHERE state = $1 ORDER BY id LIMIT $2
+
+-- name: bookings_between
+SELECT id, location, bay, customer_phone, start_at, end_at, customer_flagged FROM bookings
+WHERE location = $1 AND end_at > $2::timestamptz AND start_at < $3::timestamptz
+ORDER BY start_at, id LIMIT $4

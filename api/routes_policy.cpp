@@ -1,0 +1,235 @@
+// Policy and safety through the API: the versioned autonomy profile (admin), the emergency stop
+// and the toggles (operator), suggestions (operator), and bookings from the booking system
+// (service). The decisions themselves live in workflows/; these handlers parse, authorize and map.
+#include "api/internal.h"
+#include "core/time_format.h"
+#include "workflows/engine.h"
+#include "workflows/flow.h"
+#include "workflows/policy_store.h"
+
+namespace clubos::api {
+namespace {
+
+json Body(const Request& r) {
+  int depth = 0, deepest = 0;
+  for (char c : r.body) {
+    if (c == '{' || c == '[') deepest = std::max(deepest, ++depth);
+    if (c == '}' || c == ']') --depth;
+  }
+  if (deepest > 32) throw BadRequest("the body is nested too deeply");
+  json j = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw BadRequest("the body must be a JSON object");
+  return j;
+}
+
+std::string Str(const json& j, const char* key, bool required, std::size_t max = 500) {
+  if (!j.contains(key) || j[key].is_null()) {
+    if (required) throw BadRequest(std::string(key) + " is required");
+    return "";
+  }
+  if (!j[key].is_string()) throw BadRequest(std::string(key) + " must be a string");
+  const std::string v = j[key].get<std::string>();
+  if (v.size() > max) throw BadRequest(std::string(key) + " is too long");
+  return v;
+}
+
+void RequireAdmin(const Principal& p) {
+  if (!p.Has(Role::kAdmin))
+    throw ApiError(403, "forbidden", "the autonomy profile is changed by admins");
+}
+
+json VersionJson(const store::Result& r, std::size_t i) {
+  return {{"version", r.At(i, "id").Int()},
+          {"state", r.At(i, "state").Str()},
+          {"note", TextField(r.At(i, "note"))},
+          {"proposed_by", r.At(i, "proposed_by").Str()},
+          {"proposed_at", TimeJson(r.At(i, "proposed_at"))},
+          {"approved_by", TextField(r.At(i, "approved_by"))},
+          {"approved_at", TimeJson(r.At(i, "approved_at"))},
+          {"diff", JsonField(r.At(i, "diff"))}};
+}
+
+}  // namespace
+
+Response GetConfig(ApiServer::Impl& api, const Request&, const Principal& p) {
+  RequireAdmin(p);
+  auto db = api.Db();
+  auto active = db->ExecOne("policy_active", {});
+  if (active.Empty()) {
+    api.flow.policy().Bootstrap(*db);
+    active = db->ExecOne("policy_active", {});
+  }
+  const auto versions = db->ExecOne("policy_list", {50});
+  json list = json::array();
+  for (std::size_t i = 0; i < versions.Size(); ++i) list.push_back(VersionJson(versions, i));
+  return JsonResponse(200, {{"active_version", active.At(0, "id").Int()},
+                            {"profile", JsonField(active.At(0, "profile"))},
+                            {"versions", list}});
+}
+
+Response PostProposal(ApiServer::Impl& api, const Request& r, const Principal& p) {
+  RequireAdmin(p);
+  const json j = Body(r);
+  if (!j.contains("profile") || !j["profile"].is_object())
+    throw BadRequest("profile (the whole autonomy profile, an object) is required");
+  auto db = api.Db();
+  const int id =
+      api.flow.policy().Propose(*db, j["profile"].dump(), Str(j, "note", false, 1000), p.Actor());
+  const auto v = db->ExecOne("policy_get", {id});
+  return JsonResponse(201, VersionJson(v, 0));
+}
+
+Response ApproveProposal(ApiServer::Impl& api, const Request& r, const Principal& p) {
+  RequireAdmin(p);
+  const auto id = static_cast<int>(PathId(r, "id"));
+  auto db = api.Db();
+  api.flow.policy().Approve(*db, id, p.Actor());
+  return JsonResponse(200, VersionJson(db->ExecOne("policy_get", {id}), 0));
+}
+
+Response PostRollback(ApiServer::Impl& api, const Request& r, const Principal& p) {
+  RequireAdmin(p);
+  const json j = Body(r);
+  if (!j.contains("version") || !j["version"].is_number_integer())
+    throw BadRequest("version (the version to restore) is required");
+  auto db = api.Db();
+  const int id = api.flow.policy().Restore(*db, j["version"].get<int>(), p.Actor(),
+                                           Str(j, "note", false, 1000));
+  return JsonResponse(200, VersionJson(db->ExecOne("policy_get", {id}), 0));
+}
+
+Response GetEmergencyStop(ApiServer::Impl& api, const Request&, const Principal&) {
+  auto db = api.Db();
+  json stops = json::array();
+  const auto r = db->ExecOne("stops_engaged", {});
+  for (std::size_t i = 0; i < r.Size(); ++i)
+    stops.push_back({{"scope", r.At(i, "scope").Str()},
+                     {"reason", r.At(i, "reason").Str()},
+                     {"by", r.At(i, "changed_by").Str()},
+                     {"at", TimeJson(r.At(i, "changed_at"))}});
+  json toggles = {{"auto_send", true}, {"auto_execute", true}};
+  const auto t = db->ExecOne("toggles_get", {});
+  for (std::size_t i = 0; i < t.Size(); ++i)
+    toggles[t.At(i, "name").Str()] = t.At(i, "enabled").Bool();
+  return JsonResponse(200, {{"engaged", !stops.empty()}, {"stops", stops}, {"toggles", toggles}});
+}
+
+// {"engaged": true, "reason": "...", "scope": "global" | "location:<id>" | "category:<name>"}
+// and/or {"toggles": {"auto_send": false, "auto_execute": true}}.
+Response PostEmergencyStop(ApiServer::Impl& api, const Request& r, const Principal& p) {
+  const json j = Body(r);
+  auto db = api.Db();
+  json out = json::object();
+  if (j.contains("toggles")) {
+    if (!j["toggles"].is_object()) throw BadRequest("toggles must be an object");
+    for (const auto& [name, value] : j["toggles"].items()) {
+      if (!value.is_boolean()) throw BadRequest("toggles." + name + " must be true or false");
+      api.flow.SetToggle(*db, name, value.get<bool>(), p.Actor());
+    }
+  }
+  if (j.contains("engaged")) {
+    if (!j["engaged"].is_boolean()) throw BadRequest("engaged must be true or false");
+    const std::string scope = Str(j, "scope", false, 100);
+    const int stopped =
+        api.flow.SetEmergencyStop(*db, scope.empty() ? "global" : scope, j["engaged"].get<bool>(),
+                                  Str(j, "reason", true), p.Actor());
+    out = {{"scope", scope.empty() ? "global" : scope},
+           {"engaged", j["engaged"].get<bool>()},
+           {"actions_stopped", stopped}};
+  } else if (!j.contains("toggles")) {
+    throw BadRequest("engaged (with reason) or toggles is required");
+  }
+  return JsonResponse(200, out);
+}
+
+Response ListSuggestions(ApiServer::Impl& api, const Request& r, const Principal&) {
+  const std::string status = r.Query("status").value_or("pending");
+  if (status != "pending" && status != "approved" && status != "rejected")
+    throw BadRequest("status must be pending, approved or rejected");
+  const int limit = PageLimit(api, r);
+  auto db = api.Db();
+  const auto rows = db->ExecOne("suggestions_list", {status, limit});
+  json items = json::array();
+  for (std::size_t i = 0; i < rows.Size(); ++i)
+    items.push_back(
+        {{"id", rows.At(i, "id").Int64()},
+         {"thread_id", rows.At(i, "thread_id").Int64()},
+         {"kind", rows.At(i, "kind").Str()},
+         {"target", JsonField(rows.At(i, "target"))},
+         {"reason", rows.At(i, "reason").Str()},
+         {"state", rows.At(i, "state").Str()},
+         {"decided_by", TextField(rows.At(i, "decided_by"))},
+         {"action_id",
+          rows.At(i, "action_id").OptInt64() ? json(*rows.At(i, "action_id").OptInt64()) : json()},
+         {"created_at", TimeJson(rows.At(i, "created_at"))}});
+  for (auto& it : items)
+    if (it["target"].contains("phone"))
+      it["target"]["phone"] = MaskPhone(it["target"]["phone"].get<std::string>());
+  return JsonResponse(200, {{"items", items}, {"next", nullptr}});
+}
+
+Response ApproveSuggestion(ApiServer::Impl& api, const Request& r, const Principal& p) {
+  const int64_t id = PathId(r, "id");
+  auto db = api.Db();
+  const int64_t action = api.flow.ApproveSuggestion(*db, id, p.name);
+  return JsonResponse(200, {{"suggestion_id", id}, {"state", "approved"}, {"action_id", action}});
+}
+
+Response RejectSuggestion(ApiServer::Impl& api, const Request& r, const Principal& p) {
+  const int64_t id = PathId(r, "id");
+  auto db = api.Db();
+  api.flow.RejectSuggestion(*db, id, p.name);
+  return JsonResponse(200, {{"suggestion_id", id}, {"state", "rejected"}});
+}
+
+Response PostBooking(ApiServer::Impl& api, const Request& r, const Principal&) {
+  const json j = Body(r);
+  workflows::BookingInput b;
+  b.id = Str(j, "id", true, 100);
+  b.location = Str(j, "location", true, 100);
+  b.customer_phone = Str(j, "customer_phone", true, 32);
+  if (j.contains("bay") && !j["bay"].is_null()) {
+    if (!j["bay"].is_number_integer()) throw BadRequest("bay must be a whole number");
+    b.bay = j["bay"].get<int>();
+  }
+  const auto start = ParseTimestamp(Str(j, "start", true, 64));
+  const auto end = ParseTimestamp(Str(j, "end", true, 64));
+  if (!start || !end) throw BadRequest("start and end must be ISO 8601 times");
+  b.start = *start;
+  b.end = *end;
+  if (j.contains("customer_flagged")) {
+    if (!j["customer_flagged"].is_boolean()) throw BadRequest("customer_flagged must be a boolean");
+    b.customer_flagged = j["customer_flagged"].get<bool>();
+  }
+  auto db = api.Db();
+  bool created = false;
+  try {
+    created = api.flow.policy().UpsertBooking(*db, b);
+  } catch (const std::invalid_argument& e) {
+    throw ApiError(422, "invalid_input", e.what());
+  }
+  return JsonResponse(created ? 201 : 200, {{"id", b.id}, {"created", created}});
+}
+
+Response ListBookings(ApiServer::Impl& api, const Request& r, const Principal&) {
+  const auto location = r.Query("location");
+  const auto from = ParseTimestamp(r.Query("from").value_or(""));
+  const auto to = ParseTimestamp(r.Query("to").value_or(""));
+  if (!location || location->empty()) throw BadRequest("location is required");
+  if (!from || !to) throw BadRequest("from and to (ISO 8601) are required");
+  auto db = api.Db();
+  const auto rows = db->ExecOne("bookings_between", {*location, *from, *to, PageLimit(api, r)});
+  json items = json::array();
+  for (std::size_t i = 0; i < rows.Size(); ++i)
+    items.push_back(
+        {{"id", rows.At(i, "id").Str()},
+         {"location", rows.At(i, "location").Str()},
+         {"bay", rows.At(i, "bay").OptInt64() ? json(*rows.At(i, "bay").OptInt64()) : json()},
+         {"customer_phone", MaskPhone(rows.At(i, "customer_phone").Str())},
+         {"start", TimeJson(rows.At(i, "start_at"))},
+         {"end", TimeJson(rows.At(i, "end_at"))},
+         {"customer_flagged", rows.At(i, "customer_flagged").Bool()}});
+  return JsonResponse(200, {{"items", items}, {"next", nullptr}});
+}
+
+}  // namespace clubos::api

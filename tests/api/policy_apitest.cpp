@@ -1,0 +1,137 @@
+// The policy endpoints over real HTTP: bookings from the booking system, the emergency stop and
+// toggles, suggestions, and the autonomy profile's proposals (four eyes) and rollback.
+#include "tests/api/api_fixture.h"
+
+using namespace clubos;
+using namespace clubos::apitest;
+
+namespace {
+
+constexpr const char* kSecondAdminToken = "adm2-token-0123456789";
+
+class PolicyApiTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    ApiTest::SetUp();
+    StartServer(Options(), api::TokenSet::Parse(std::string("service:svc:") + kServiceToken +
+                                                ",operator:alice:" + kOperatorToken +
+                                                ",admin:root:" + kAdminToken +
+                                                ",admin:eve:" + kSecondAdminToken));
+  }
+};
+
+}  // namespace
+
+TEST_F(PolicyApiTest, BookingsAreStoredValidatedAndListed) {
+  const std::string booking =
+      R"({"id":"sk-1","location":"bedford","bay":3,"customer_phone":"+15555550100",)"
+      R"("start":"2026-11-22T14:00:00Z","end":"2026-11-22T15:00:00Z"})";
+  auto r = Call("POST", "/v1/bookings", booking, kServiceToken);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(Call("POST", "/v1/bookings", booking, kServiceToken).status, 200) << "an update";
+  EXPECT_EQ(Call("POST", "/v1/bookings", booking, kOperatorToken).status, 403);
+  EXPECT_EQ(Call("POST", "/v1/bookings", booking).status, 401);
+  EXPECT_EQ(Call("POST", "/v1/bookings", "{not json", kServiceToken).status, 400);
+  r = Call("POST", "/v1/bookings",
+           R"({"id":"sk-2","location":"bedford","bay":9,"customer_phone":"+15555550100",)"
+           R"("start":"2026-11-22T14:00:00Z","end":"2026-11-22T15:00:00Z"})",
+           kServiceToken);
+  EXPECT_EQ(r.status, 422) << "no bay 9";
+  r = Call("POST", "/v1/bookings",
+           R"({"id":"sk-3","location":"bedford","customer_phone":"+15555550100",)"
+           R"("start":"2026-11-22T15:00:00Z","end":"2026-11-22T14:00:00Z"})",
+           kServiceToken);
+  EXPECT_EQ(r.status, 422) << "ends before it starts";
+  r = Call("GET", "/v1/bookings?location=bedford&from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z",
+           "", kServiceToken);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json items = Body(r)["items"];
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["id"], "sk-1");
+  EXPECT_EQ(items[0]["customer_phone"].get<std::string>().find("5555550100"), std::string::npos)
+      << "masked";
+  EXPECT_EQ(Text("SELECT count(*)::text FROM bookings"), "1");
+}
+
+TEST_F(PolicyApiTest, TheEmergencyStopAndTheTogglesAreOperatorControls) {
+  auto r = Call("POST", "/v1/emergency-stop",
+                R"({"engaged":true,"reason":"flood in bay 2","scope":"location:bedford"})",
+                kOperatorToken);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Call("POST", "/v1/emergency-stop", R"({"engaged":true})", kOperatorToken).status, 400)
+      << "a reason is required";
+  EXPECT_EQ(Call("POST", "/v1/emergency-stop",
+                 R"({"engaged":true,"reason":"x","scope":"location:narnia"})", kOperatorToken)
+                .status,
+            422);
+  EXPECT_EQ(Call("POST", "/v1/emergency-stop", R"({"engaged":"yes","reason":"x"})", kOperatorToken)
+                .status,
+            400);
+  EXPECT_EQ(
+      Call("POST", "/v1/emergency-stop", R"({"engaged":true,"reason":"x"})", kServiceToken).status,
+      403);
+  r = Call("POST", "/v1/emergency-stop", R"({"toggles":{"auto_send":false}})", kOperatorToken);
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Call("GET", "/v1/emergency-stop", "", kOperatorToken);
+  ASSERT_EQ(r.status, 200);
+  const json j = Body(r);
+  EXPECT_TRUE(j["engaged"].get<bool>());
+  EXPECT_EQ(j["stops"][0]["scope"], "location:bedford");
+  EXPECT_EQ(j["stops"][0]["by"], "operator:alice");
+  EXPECT_FALSE(j["toggles"]["auto_send"].get<bool>());
+  EXPECT_TRUE(j["toggles"]["auto_execute"].get<bool>());
+}
+
+TEST_F(PolicyApiTest, SuggestionsAreListedAndApprovedOnce) {
+  StartWorkers();
+  flow_->SetToggle(*db_, "auto_execute", false, "operator:alice");
+  auto r = Call("POST", "/v1/messages",
+                R"({"from":"+15555550100","to":"+15555550199","body":"trackman frozen in bay 3"})",
+                kServiceToken);
+  ASSERT_EQ(r.status, 202) << r.body;
+  ASSERT_TRUE(
+      pgtest::WaitFor([&] { return Text("SELECT count(*)::text FROM suggestions") == "1"; }));
+  r = Call("GET", "/v1/suggestions", "", kOperatorToken);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const int64_t id = Body(r)["items"][0]["id"].get<int64_t>();
+  EXPECT_EQ(Body(r)["items"][0]["kind"], "reset_trackman");
+  r = Call("POST", "/v1/suggestions/" + std::to_string(id) + "/approve", "", kOperatorToken);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_GT(Body(r)["action_id"].get<int64_t>(), 0);
+  EXPECT_EQ(
+      Call("POST", "/v1/suggestions/" + std::to_string(id) + "/approve", "", kOperatorToken).status,
+      409);
+  EXPECT_EQ(Call("POST", "/v1/suggestions/999/reject", "", kOperatorToken).status, 404);
+  EXPECT_EQ(Text("SELECT human_override::text FROM actions WHERE kind = 'reset_trackman'"), "true");
+}
+
+TEST_F(PolicyApiTest, TheProfileChangesByProposalAnotherAdminsApprovalAndRollback) {
+  EXPECT_EQ(Call("GET", "/v1/config", "", kOperatorToken).status, 403) << "admins only";
+  auto r = Call("GET", "/v1/config", "", kAdminToken);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json profile = Body(r)["profile"];
+  EXPECT_EQ(Body(r)["active_version"], 1);
+  profile["tech"]["cooldown_seconds"] = 600;
+  r = Call("POST", "/v1/config/proposals",
+           json{{"profile", profile}, {"note", "shorter cooldown"}}.dump(), kAdminToken);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const int v = Body(r)["version"].get<int>();
+  EXPECT_EQ(Body(r)["diff"][0]["path"], "tech.cooldown_seconds");
+  EXPECT_EQ(Call("POST", "/v1/config/proposals/" + std::to_string(v) + "/approve", "", kAdminToken)
+                .status,
+            403)
+      << "not by its proposer";
+  r = Call("POST", "/v1/config/proposals/" + std::to_string(v) + "/approve", "", kSecondAdminToken);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["state"], "active");
+  EXPECT_EQ(Call("POST", "/v1/config/proposals", R"({"profile":{"tech":{"autonomy":"yes"}}})",
+                 kAdminToken)
+                .status,
+            422);
+  r = Call("POST", "/v1/config/rollback", R"({"version":1})", kSecondAdminToken);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["state"], "active");
+  r = Call("GET", "/v1/config", "", kAdminToken);
+  EXPECT_EQ(Body(r)["profile"]["tech"]["cooldown_seconds"], 900);
+  EXPECT_EQ(Call("POST", "/v1/config/rollback", R"({"version":99})", kAdminToken).status, 404);
+}
