@@ -82,15 +82,20 @@ int CmdDemo(const Args& args) {
   const auto t0 = Steady::now();
   conn->Transact("demo_enqueue", [&](store::Tx& tx) {
     std::vector<workers::EnqueueRequest> many(static_cast<std::size_t>(n));
-    for (auto& r : many) r.kind = "demo.greet";
+    // A queue of its own: `clubos serve`'s workers (running the customer flow beside this demo)
+    // serve "default" and must not take these.
+    for (auto& r : many) {
+      r.kind = "demo.greet";
+      r.queue = "demo";
+    }
     workers::EnqueueMany(tx, many, clock);
-    workers::EnqueueRequest flaky{.kind = "demo.flaky", .max_attempts = 5};
+    workers::EnqueueRequest flaky{.kind = "demo.flaky", .queue = "demo", .max_attempts = 5};
     workers::Enqueue(tx, flaky, clock);
-    workers::EnqueueRequest broken{.kind = "demo.broken", .max_attempts = 3};
+    workers::EnqueueRequest broken{.kind = "demo.broken", .queue = "demo", .max_attempts = 3};
     workers::Enqueue(tx, broken, clock);
-    workers::EnqueueRequest later{.kind = "demo.later", .run_at = clock.Now() + Millis(1'500)};
+    workers::EnqueueRequest later{.kind = "demo.later", .queue = "demo", .run_at = clock.Now() + Millis(1'500)};
     workers::Enqueue(tx, later, clock);
-    workers::EnqueueRequest keyed{.kind = "demo.greet", .unique_key = "demo:customer-42"};
+    workers::EnqueueRequest keyed{.kind = "demo.greet", .queue = "demo", .unique_key = "demo:customer-42"};
     const auto first = workers::Enqueue(tx, keyed, clock);
     const auto second = workers::Enqueue(tx, keyed, clock);
     std::printf(
@@ -105,6 +110,7 @@ int CmdDemo(const Args& args) {
     workers::RuntimeOptions opt;
     opt.database_url = url;
     opt.name = "demo-worker-" + std::to_string(i + 1);
+    opt.queues = {"demo"};
     opt.concurrency = 4;
     opt.fetch_batch_max = 20;  // small claims, so that both workers visibly share the work
     workers_.push_back(std::make_unique<workers::Runtime>(opt, registry, clock));

@@ -207,7 +207,7 @@ int DemoFlow(const std::string& url, const DemoEndpoints& ends) {
   std::map<std::string, int> by_service;
   if (cj.is_object())
     for (const auto& c : cj["calls"]) ++by_service[c.value("service", "?")];
-  std::printf("\nwhat the facility saw (clubos sim, all runs):\n");
+  std::printf("\nwhat the facility saw (every call clubos sim received):\n");
   for (const auto& [s, n] : by_service) std::printf("  %-28s %d calls\n", s.c_str(), n);
   std::printf(
       "\nlook further:\n"
