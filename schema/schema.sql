@@ -152,6 +152,378 @@ CREATE TABLE public.api_idempotency_keys (
 );
 
 --
+-- Name: audit_action_success; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.audit_action_success AS
+ SELECT (a.target ->> 'location'::text) AS location,
+    a.kind,
+    ((a.target ->> 'bay'::text))::integer AS bay,
+    (a.target ->> 'door'::text) AS door,
+    count(*) AS requested,
+    count(a.result) AS finished,
+    count(*) FILTER (WHERE (a.result = 'success'::text)) AS success,
+    count(*) FILTER (WHERE (a.result = 'failed'::text)) AS failed,
+    count(*) FILTER (WHERE (a.result = 'inconclusive'::text)) AS inconclusive,
+    count(*) FILTER (WHERE ((a.result IS NULL) AND (a.state = ANY (ARRAY['rejected'::text, 'cancelled'::text, 'escalated'::text])))) AS called_off,
+    round(((100.0 * (count(*) FILTER (WHERE (a.result = 'success'::text)))::numeric) / (NULLIF(count(a.result), 0))::numeric), 1) AS success_pct,
+    count(*) FILTER (WHERE a.rollback_needed) AS rollbacks_flagged
+   FROM public.actions a
+  GROUP BY (a.target ->> 'location'::text), a.kind, ((a.target ->> 'bay'::text))::integer, (a.target ->> 'door'::text);
+
+--
+-- Name: policy_versions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.policy_versions (
+    id integer NOT NULL,
+    profile jsonb NOT NULL,
+    state text NOT NULL,
+    based_on integer,
+    diff jsonb DEFAULT '[]'::jsonb NOT NULL,
+    note text,
+    proposed_by text NOT NULL,
+    proposed_at timestamp with time zone DEFAULT now() NOT NULL,
+    approved_by text,
+    approved_at timestamp with time zone,
+    CONSTRAINT policy_versions_active_approved CHECK (((state = ANY (ARRAY['active'::text, 'retired'::text])) <= (approved_by IS NOT NULL))),
+    CONSTRAINT policy_versions_four_eyes CHECK (((approved_by IS NULL) OR (approved_by <> proposed_by))),
+    CONSTRAINT policy_versions_state_check CHECK ((state = ANY (ARRAY['proposed'::text, 'active'::text, 'retired'::text, 'rejected'::text])))
+);
+
+--
+-- Name: threads; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.threads (
+    id bigint NOT NULL,
+    location text NOT NULL,
+    customer_phone text NOT NULL,
+    facility_line text NOT NULL,
+    state text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    priority smallint DEFAULT 100 NOT NULL,
+    intent jsonb,
+    decision jsonb,
+    escalation_reason text,
+    escalation jsonb,
+    claimed_by text,
+    last_routed_message_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT threads_escalation_reason CHECK (((state = 'escalated'::text) <= (escalation_reason IS NOT NULL))),
+    CONSTRAINT threads_state_check CHECK ((state = ANY (ARRAY['received'::text, 'routed'::text, 'awaiting_confirmation'::text, 'executed'::text, 'verified'::text, 'escalated'::text, 'closed'::text])))
+);
+
+--
+-- Name: transitions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.transitions (
+    id bigint NOT NULL,
+    entity text NOT NULL,
+    entity_id bigint NOT NULL,
+    from_state text,
+    event text NOT NULL,
+    to_state text NOT NULL,
+    actor text NOT NULL,
+    reason text,
+    data jsonb DEFAULT '{}'::jsonb NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT transitions_entity_check CHECK ((entity = ANY (ARRAY['thread'::text, 'action'::text])))
+);
+
+--
+-- Name: audit_decisions_by_policy; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.audit_decisions_by_policy AS
+ SELECT (((tr.data -> 'decision'::text) ->> 'policy_version'::text))::integer AS policy_version,
+    p.state AS policy_state,
+    p.note AS policy_note,
+    p.approved_by AS policy_approved_by,
+    p.approved_at AS policy_approved_at,
+    tr.at AS decided_at,
+    tr.entity_id AS thread_id,
+    t.location,
+    ((tr.data -> 'intent'::text) ->> 'category'::text) AS category,
+    ((tr.data -> 'intent'::text) ->> 'action'::text) AS intended_action,
+    (((tr.data -> 'intent'::text) ->> 'confidence'::text))::numeric AS confidence,
+    ((tr.data -> 'decision'::text) ->> 'outcome'::text) AS outcome,
+    ((tr.data -> 'decision'::text) ->> 'escalation_reason'::text) AS escalation_reason,
+    ( SELECT string_agg(r.value, '; '::text) AS string_agg
+           FROM jsonb_array_elements_text(((tr.data -> 'decision'::text) -> 'reasons'::text)) r(value)) AS reasons,
+    ((tr.data -> 'decision'::text) -> 'facts'::text) AS facts
+   FROM ((public.transitions tr
+     JOIN public.threads t ON ((t.id = tr.entity_id)))
+     LEFT JOIN public.policy_versions p ON ((p.id = (((tr.data -> 'decision'::text) ->> 'policy_version'::text))::integer)))
+  WHERE ((tr.entity = 'thread'::text) AND (tr.event = 'routed'::text));
+
+--
+-- Name: audit_escalations_daily; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.audit_escalations_daily AS
+ SELECT (tr.at)::date AS day,
+    t.location,
+    tr.reason,
+    count(*) AS escalations,
+    count(DISTINCT tr.entity_id) AS threads,
+    count(DISTINCT tr.entity_id) FILTER (WHERE (t.state = 'escalated'::text)) AS threads_open_now
+   FROM (public.transitions tr
+     JOIN public.threads t ON ((t.id = tr.entity_id)))
+  WHERE ((tr.entity = 'thread'::text) AND (tr.to_state = 'escalated'::text) AND (tr.from_state IS DISTINCT FROM 'escalated'::text))
+  GROUP BY ((tr.at)::date), t.location, tr.reason;
+
+--
+-- Name: messages; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.messages (
+    id bigint NOT NULL,
+    thread_id bigint NOT NULL,
+    direction text NOT NULL,
+    external_id text,
+    from_phone text NOT NULL,
+    to_phone text NOT NULL,
+    body text NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT messages_body_check CHECK ((octet_length(body) <= 16384)),
+    CONSTRAINT messages_direction_check CHECK ((direction = ANY (ARRAY['in'::text, 'out'::text])))
+);
+
+--
+-- Name: audit_message_to_verified; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.audit_message_to_verified AS
+ SELECT t.id AS thread_id,
+    t.location,
+    (t.intent ->> 'category'::text) AS category,
+    va.kind AS action_kind,
+    fm.at AS first_message_at,
+    v.at AS verified_at,
+    round(EXTRACT(epoch FROM (v.at - fm.at)), 3) AS seconds,
+    round(EXTRACT(epoch FROM (c.confirmed_at - c.asked_at)), 3) AS customer_seconds,
+    round(EXTRACT(epoch FROM ((v.at - fm.at) - COALESCE((c.confirmed_at - c.asked_at), '00:00:00'::interval))), 3) AS clubos_seconds
+   FROM ((((public.threads t
+     JOIN LATERAL ( SELECT tr.id,
+            tr.at,
+            ((tr.data ->> 'action_id'::text))::bigint AS action_id
+           FROM public.transitions tr
+          WHERE ((tr.entity = 'thread'::text) AND (tr.entity_id = t.id) AND (tr.event = 'verified'::text))
+          ORDER BY tr.id
+         LIMIT 1) v ON (true))
+     JOIN LATERAL ( SELECT min(m.received_at) AS at
+           FROM public.messages m
+          WHERE ((m.thread_id = t.id) AND (m.direction = 'in'::text))) fm ON (true))
+     LEFT JOIN public.actions va ON ((va.id = v.action_id)))
+     LEFT JOIN LATERAL ( SELECT min(tr.at) FILTER (WHERE (tr.event = 'confirmation_requested'::text)) AS asked_at,
+            min(tr.at) FILTER (WHERE (tr.event = 'confirmed'::text)) AS confirmed_at
+           FROM public.transitions tr
+          WHERE ((tr.entity = 'thread'::text) AND (tr.entity_id = t.id) AND (tr.id < v.id))) c ON (true));
+
+--
+-- Name: suggestions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.suggestions (
+    id bigint NOT NULL,
+    thread_id bigint NOT NULL,
+    kind text NOT NULL,
+    target jsonb NOT NULL,
+    params jsonb DEFAULT '{}'::jsonb NOT NULL,
+    reason text NOT NULL,
+    decision jsonb NOT NULL,
+    booking_id text,
+    state text DEFAULT 'pending'::text NOT NULL,
+    decided_by text,
+    decided_at timestamp with time zone,
+    action_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT suggestions_decided CHECK (((state = 'pending'::text) = (decided_by IS NULL))),
+    CONSTRAINT suggestions_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'approved'::text, 'rejected'::text])))
+);
+
+--
+-- Name: audit_physical_actions; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.audit_physical_actions AS
+ SELECT a.id AS action_id,
+    a.created_at AS requested_at,
+    a.kind,
+    (a.target ->> 'location'::text) AS location,
+    ((a.target ->> 'bay'::text))::integer AS bay,
+    (a.target ->> 'door'::text) AS door,
+    (a.target ->> 'device_id'::text) AS device_id,
+    a.thread_id,
+    a.booking_id,
+    a.triggered_by,
+    a.confirmed_by,
+    a.human_override,
+    s.id AS suggestion_id,
+    a.reason AS followed_sop,
+    ((d.decision ->> 'policy_version'::text))::integer AS policy_version,
+    (d.decision ->> 'outcome'::text) AS decision,
+    ( SELECT string_agg(r.value, '; '::text) AS string_agg
+           FROM jsonb_array_elements_text((d.decision -> 'reasons'::text)) r(value)) AS reasons,
+    a.state,
+    a.result,
+    a.attempt,
+    a.executed_at,
+    h.verified_at,
+    h.result_at,
+    a.error,
+    a.rollback_needed
+   FROM (((public.actions a
+     LEFT JOIN public.suggestions s ON ((s.action_id = a.id)))
+     CROSS JOIN LATERAL ( SELECT COALESCE(s.decision, a.decision) AS decision) d)
+     LEFT JOIN LATERAL ( SELECT min(tr.at) FILTER (WHERE (tr.event = 'verification_passed'::text)) AS verified_at,
+            min(tr.at) FILTER (WHERE (tr.event = ANY (ARRAY['verification_passed'::text, 'verification_failed'::text, 'verification_timeout'::text, 'execution_failed'::text, 'execution_unknown'::text]))) AS result_at
+           FROM public.transitions tr
+          WHERE ((tr.entity = 'action'::text) AND (tr.entity_id = a.id))) h ON (true))
+  WHERE (a.kind = ANY (ARRAY['reset_trackman'::text, 'reboot_pc'::text, 'unlock_door'::text]));
+
+--
+-- Name: audit_rollbacks; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.audit_rollbacks AS
+ SELECT a.id AS action_id,
+    a.kind,
+    (a.target ->> 'location'::text) AS location,
+    ((a.target ->> 'bay'::text))::integer AS bay,
+    (a.target ->> 'door'::text) AS door,
+    a.thread_id,
+    a.booking_id,
+    a.triggered_by,
+    a.confirmed_by,
+    a.created_at AS requested_at,
+    a.executed_at,
+    a.state,
+    a.result,
+    (a.rollback ->> 'by'::text) AS flagged_by,
+    (a.rollback ->> 'reason'::text) AS flag_reason,
+    ((a.rollback ->> 'at'::text))::timestamp with time zone AS flagged_at,
+    ( SELECT count(*) AS count
+           FROM public.transitions tr
+          WHERE ((tr.entity = 'action'::text) AND (tr.entity_id = a.id) AND (tr.event = 'rollback_flagged'::text))) AS times_flagged,
+    t.state AS thread_state,
+    r.actor AS resolved_by,
+    r.reason AS resolution,
+    (r.data ->> 'note'::text) AS resolution_note,
+    r.at AS resolved_at
+   FROM ((public.actions a
+     LEFT JOIN public.threads t ON ((t.id = a.thread_id)))
+     LEFT JOIN LATERAL ( SELECT tr.actor,
+            tr.reason,
+            tr.data,
+            tr.at
+           FROM public.transitions tr
+          WHERE ((tr.entity = 'thread'::text) AND (tr.entity_id = a.thread_id) AND (tr.event = 'resolved'::text) AND (tr.at >= ((a.rollback ->> 'at'::text))::timestamp with time zone))
+          ORDER BY tr.id
+         LIMIT 1) r ON (true))
+  WHERE a.rollback_needed;
+
+--
+-- Name: audit_suggestions; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.audit_suggestions AS
+ SELECT s.id AS suggestion_id,
+    s.created_at AS suggested_at,
+    s.thread_id,
+    (s.target ->> 'location'::text) AS location,
+    s.kind,
+    ((s.target ->> 'bay'::text))::integer AS bay,
+    (s.target ->> 'door'::text) AS door,
+    s.reason AS followed_sop,
+    ((s.decision ->> 'policy_version'::text))::integer AS policy_version,
+    ( SELECT string_agg(r.value, '; '::text) AS string_agg
+           FROM jsonb_array_elements_text((s.decision -> 'reasons'::text)) r(value)) AS reasons,
+    s.state,
+    s.decided_by,
+    s.decided_at,
+    round(EXTRACT(epoch FROM (s.decided_at - s.created_at)), 1) AS seconds_to_decision,
+    s.action_id,
+    a.state AS action_state,
+    a.result AS action_result
+   FROM (public.suggestions s
+     LEFT JOIN public.actions a ON ((a.id = s.action_id)));
+
+--
+-- Name: audit_thread_timeline; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.audit_thread_timeline AS
+ SELECT e.thread_id,
+    row_number() OVER (PARTITION BY e.thread_id ORDER BY e.at, e.rank, e.id) AS seq,
+    e.at,
+    e.source,
+    e.action_id,
+    e.action_kind,
+    e.from_state,
+    e.event,
+    e.to_state,
+    e.actor,
+    e.detail,
+    e.data
+   FROM ( SELECT m.thread_id,
+            m.received_at AS at,
+            0 AS rank,
+            m.id,
+            'message'::text AS source,
+            NULL::bigint AS action_id,
+            NULL::text AS action_kind,
+            NULL::text AS from_state,
+            ('message_'::text || m.direction) AS event,
+            NULL::text AS to_state,
+                CASE m.direction
+                    WHEN 'in'::text THEN 'customer'::text
+                    ELSE 'clubos'::text
+                END AS actor,
+            m.body AS detail,
+            jsonb_build_object('message_id', m.id, 'external_id', m.external_id) AS data
+           FROM public.messages m
+        UNION ALL
+         SELECT tr.entity_id,
+            tr.at,
+            1,
+            tr.id,
+            'thread'::text,
+            NULL::bigint,
+            NULL::text,
+            tr.from_state,
+            tr.event,
+            tr.to_state,
+            tr.actor,
+            tr.reason,
+            tr.data
+           FROM public.transitions tr
+          WHERE (tr.entity = 'thread'::text)
+        UNION ALL
+         SELECT a.thread_id,
+            tr.at,
+            1,
+            tr.id,
+            'action'::text,
+            a.id,
+            a.kind,
+            tr.from_state,
+            tr.event,
+            tr.to_state,
+            tr.actor,
+                CASE
+                    WHEN (tr.event = 'requested'::text) THEN (((a.reason || COALESCE(((' [bay '::text || (a.target ->> 'bay'::text)) || ']'::text), ''::text)) || COALESCE(((' [door '::text || (a.target ->> 'door'::text)) || ']'::text), ''::text)) || COALESCE((': '::text || (a.params ->> 'text'::text)), ''::text))
+                    ELSE tr.reason
+                END AS reason,
+            tr.data
+           FROM (public.transitions tr
+             JOIN public.actions a ON ((a.id = tr.entity_id)))
+          WHERE ((tr.entity = 'action'::text) AND (a.thread_id IS NOT NULL))) e;
+
+--
 -- Name: bookings; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -260,23 +632,6 @@ CREATE SEQUENCE public.jobs_id_seq
 ALTER SEQUENCE public.jobs_id_seq OWNED BY public.jobs.id;
 
 --
--- Name: messages; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.messages (
-    id bigint NOT NULL,
-    thread_id bigint NOT NULL,
-    direction text NOT NULL,
-    external_id text,
-    from_phone text NOT NULL,
-    to_phone text NOT NULL,
-    body text NOT NULL,
-    received_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT messages_body_check CHECK ((octet_length(body) <= 16384)),
-    CONSTRAINT messages_direction_check CHECK ((direction = ANY (ARRAY['in'::text, 'out'::text])))
-);
-
---
 -- Name: messages_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -300,26 +655,6 @@ ALTER SEQUENCE public.messages_id_seq OWNED BY public.messages.id;
 CREATE TABLE public.periodic_jobs (
     name text NOT NULL,
     last_run_at timestamp with time zone NOT NULL
-);
-
---
--- Name: policy_versions; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.policy_versions (
-    id integer NOT NULL,
-    profile jsonb NOT NULL,
-    state text NOT NULL,
-    based_on integer,
-    diff jsonb DEFAULT '[]'::jsonb NOT NULL,
-    note text,
-    proposed_by text NOT NULL,
-    proposed_at timestamp with time zone DEFAULT now() NOT NULL,
-    approved_by text,
-    approved_at timestamp with time zone,
-    CONSTRAINT policy_versions_active_approved CHECK (((state = ANY (ARRAY['active'::text, 'retired'::text])) <= (approved_by IS NOT NULL))),
-    CONSTRAINT policy_versions_four_eyes CHECK (((approved_by IS NULL) OR (approved_by <> proposed_by))),
-    CONSTRAINT policy_versions_state_check CHECK ((state = ANY (ARRAY['proposed'::text, 'active'::text, 'retired'::text, 'rejected'::text])))
 );
 
 --
@@ -352,28 +687,6 @@ CREATE TABLE public.schema_migrations (
 );
 
 --
--- Name: suggestions; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.suggestions (
-    id bigint NOT NULL,
-    thread_id bigint NOT NULL,
-    kind text NOT NULL,
-    target jsonb NOT NULL,
-    params jsonb DEFAULT '{}'::jsonb NOT NULL,
-    reason text NOT NULL,
-    decision jsonb NOT NULL,
-    booking_id text,
-    state text DEFAULT 'pending'::text NOT NULL,
-    decided_by text,
-    decided_at timestamp with time zone,
-    action_id bigint,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT suggestions_decided CHECK (((state = 'pending'::text) = (decided_by IS NULL))),
-    CONSTRAINT suggestions_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'approved'::text, 'rejected'::text])))
-);
-
---
 -- Name: suggestions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -389,30 +702,6 @@ CREATE SEQUENCE public.suggestions_id_seq
 --
 
 ALTER SEQUENCE public.suggestions_id_seq OWNED BY public.suggestions.id;
-
---
--- Name: threads; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.threads (
-    id bigint NOT NULL,
-    location text NOT NULL,
-    customer_phone text NOT NULL,
-    facility_line text NOT NULL,
-    state text NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    priority smallint DEFAULT 100 NOT NULL,
-    intent jsonb,
-    decision jsonb,
-    escalation_reason text,
-    escalation jsonb,
-    claimed_by text,
-    last_routed_message_id bigint,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT threads_escalation_reason CHECK (((state = 'escalated'::text) <= (escalation_reason IS NOT NULL))),
-    CONSTRAINT threads_state_check CHECK ((state = ANY (ARRAY['received'::text, 'routed'::text, 'awaiting_confirmation'::text, 'executed'::text, 'verified'::text, 'escalated'::text, 'closed'::text])))
-);
 
 --
 -- Name: threads_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -452,24 +741,6 @@ CREATE TABLE public.token_usage (
     day date NOT NULL,
     tokens bigint DEFAULT 0 NOT NULL,
     CONSTRAINT token_usage_tokens_check CHECK ((tokens >= 0))
-);
-
---
--- Name: transitions; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.transitions (
-    id bigint NOT NULL,
-    entity text NOT NULL,
-    entity_id bigint NOT NULL,
-    from_state text,
-    event text NOT NULL,
-    to_state text NOT NULL,
-    actor text NOT NULL,
-    reason text,
-    data jsonb DEFAULT '{}'::jsonb NOT NULL,
-    at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT transitions_entity_check CHECK ((entity = ANY (ARRAY['thread'::text, 'action'::text])))
 );
 
 --
