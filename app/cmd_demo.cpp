@@ -93,9 +93,11 @@ int CmdDemo(const Args& args) {
     workers::Enqueue(tx, flaky, clock);
     workers::EnqueueRequest broken{.kind = "demo.broken", .queue = "demo", .max_attempts = 3};
     workers::Enqueue(tx, broken, clock);
-    workers::EnqueueRequest later{.kind = "demo.later", .queue = "demo", .run_at = clock.Now() + Millis(1'500)};
+    workers::EnqueueRequest later{
+        .kind = "demo.later", .queue = "demo", .run_at = clock.Now() + Millis(1'500)};
     workers::Enqueue(tx, later, clock);
-    workers::EnqueueRequest keyed{.kind = "demo.greet", .queue = "demo", .unique_key = "demo:customer-42"};
+    workers::EnqueueRequest keyed{
+        .kind = "demo.greet", .queue = "demo", .unique_key = "demo:customer-42"};
     const auto first = workers::Enqueue(tx, keyed, clock);
     const auto second = workers::Enqueue(tx, keyed, clock);
     std::printf(
