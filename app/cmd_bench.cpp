@@ -19,12 +19,14 @@
 
 #include <atomic>
 #include <unordered_map>
+#include "api/http_server.h"
 #include "app/cli.h"
 #include "app/commands.h"
 #include "app/flow_wiring.h"
 #include "app/private_pg.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "sim/facility_sim.h"
 #include "store/db.h"
 #include "store/migrator.h"
 #include "workers/queue.h"
@@ -309,10 +311,40 @@ int RunFlow(const Flags& f) {
     policy["limits"]["max_resets_per_bay_per_hour"] = 1'000'000'000;
     config.policy_json = policy.dump();
   }
+  // --facility sim: the vendors are `clubos sim`, in this process on a loopback port, reached over
+  // real HTTP by the real adapters (no delays of its own: what is measured is ClubOS plus HTTP).
+  const std::string facility = f.Str("--facility", "memory");
+  if (facility != "memory" && facility != "sim")
+    throw UsageError("--facility must be memory or sim");
+  std::unique_ptr<sim::FacilitySim> simulator;
+  std::unique_ptr<api::Server> sim_server;
+  if (facility == "sim") {
+    for (const auto& [var, value] :
+         {std::pair{"CLUBOS_OPENPHONE_API_KEY", "bench-openphone"},
+          std::pair{"CLUBOS_NINJAONE_CLIENT_ID", "bench-ninja"},
+          std::pair{"CLUBOS_NINJAONE_CLIENT_SECRET", "bench-ninja-secret"},
+          std::pair{"CLUBOS_UNIFI_TOKEN", "bench-unifi"}})
+      ::setenv(var, value, 0);
+    sim::SimOptions so;
+    so.reset_delay = Millis(0);
+    so.sms_delivery_delay = Millis(0);
+    simulator = std::make_unique<sim::FacilitySim>(config, sim::SimSecrets::FromEnv(config), so,
+                                                   SystemClock::Instance());
+    sim_server = std::make_unique<api::Server>(api::ServerOptions{.threads = 2});
+    simulator->Register(*sim_server);
+    sim_server->Start();
+    const std::string url = "http://127.0.0.1:" + std::to_string(sim_server->Port());
+    config.integrations.openphone.base_url = config.integrations.ninjaone.base_url =
+        config.integrations.unifi.base_url = url;
+    ::setenv(config.integrations.slack.webhook_url_env.c_str(),
+             (url + "/services/T/B/bench").c_str(), 0);
+  }
   BenchDb db;
   const auto& clock = SystemClock::Instance();
   workers::Registry registry;
-  FlowWiring wiring(std::move(config), FacilityKind::kFakeInMemory, db.url, registry);
+  FlowWiring wiring(std::move(config),
+                    facility == "sim" ? FacilityKind::kVendors : FacilityKind::kFakeInMemory,
+                    db.url, registry);
   workflows::Flow& flow = wiring.flow;
   std::mutex mu;
   std::condition_variable cv;
@@ -386,10 +418,11 @@ int RunFlow(const Flags& f) {
   const int64_t transitions =
       probe->ExecRawOne("SELECT count(*) FROM transitions").At(0, 0).Int64() - transitions_before;
   std::printf(
-      "{\"bench\":\"flow\",\"threads\":%d,\"rate\":%d,\"concurrency\":%d,\"seconds\":%s,"
+      "{\"bench\":\"flow\",\"facility\":\"%s\",\"threads\":%d,\"rate\":%d,\"concurrency\":%d,"
+      "\"seconds\":%s,"
       "\"threads_per_sec\":%.0f,\"transitions\":%lld,\"transitions_per_sec\":%.0f,\"escalated\":%d,"
       "\"latency_ms\":{\"p50\":%s,\"p99\":%s}}\n",
-      threads, rate, concurrency, Fixed(seconds, 3).c_str(), threads / seconds,
+      facility.c_str(), threads, rate, concurrency, Fixed(seconds, 3).c_str(), threads / seconds,
       static_cast<long long>(transitions), static_cast<double>(transitions) / drained_seconds,
       escalated, Fixed(Percentile(latencies, 0.5)).c_str(),
       Fixed(Percentile(latencies, 0.99)).c_str());
@@ -401,7 +434,7 @@ int RunFlow(const Flags& f) {
 int CmdBench(const Args& args) {
   Flags f(args,
           {"--jobs", "--concurrency", "--processes", "--batch", "--samples", "--threads", "--rate",
-           "--config"},
+           "--config", "--facility"},
           {"--help", "--json", "--idle-latency"});
   const auto& pos = f.positional();
   if (f.Has("--help") || pos.empty()) {
@@ -414,10 +447,11 @@ int CmdBench(const Args& args) {
         "  idle latency: one job at a time into an idle queue, enqueue-to-start.\n"
         "  Uses CLUBOS_DATABASE_URL, or starts a private durable Postgres when it is unset.\n"
         "       clubos bench flow [--threads 2000] [--rate R] [--concurrency 8] [--config "
-        "clubos.json] [--json]\n"
+        "clubos.json] [--facility memory|sim] [--json]\n"
         "  flow: N customer messages (all at once, or R per second) through routing, policy, "
         "action against a\n"
-        "  zero-latency in-memory facility and verification; message-to-verified latency.\n"
+        "  zero-latency in-memory facility (or clubos sim over HTTP) and verification;\n"
+        "  message-to-verified latency.\n"
         "  The last line of output is one JSON object.");
     return f.Has("--help") ? 0 : 2;
   }
