@@ -132,7 +132,7 @@ int CmdDemo(const Args& args) {
     if (pending == 0) break;
     if (tick > 240) throw std::runtime_error("demo did not finish within 60 s");
   }
-  std::string leader = "none";
+  std::string leader = "another process (clubos serve's workers hold the advisory lock)";
   for (auto& w : workers_)
     if (w->IsLeader()) leader = w->lease_owner();
   int64_t completed = 0, retried = 0, dead = 0;
