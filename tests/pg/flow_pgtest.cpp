@@ -38,12 +38,13 @@ Config TestConfig() {
   return c;
 }
 
-class FlowTest : public ::testing::Test {
+class FlowTest : public ::testing::Test, protected pgtest::FlowReads {
  protected:
   void SetUp() override {
     CLUBOS_REQUIRE_PG();
     pgtest::ResetDatabase();
     db_ = pgtest::Connect();
+    db = db_.get();
     facility_ = std::make_unique<FakeFacility>(pgtest::TestDatabaseUrl());
     db_->ExecRawOne("TRUNCATE fake_facility_calls, fake_facility_faults");
     pgtest::BookNow(*db_, "bedford", kCustomer);
@@ -66,20 +67,6 @@ class FlowTest : public ::testing::Test {
   }
   IntakeResult Text(const std::string& body, const std::string& external_id = "") {
     return flow_->Intake(*db_, {kCustomer, kBedford, body, external_id});
-  }
-  std::string ThreadState(int64_t id) {
-    return db_->ExecSql("SELECT state FROM threads WHERE id = $1", {id}).At(0, 0).Str();
-  }
-  std::string Escalation(int64_t id) {
-    return db_->ExecSql("SELECT coalesce(escalation_reason, '') FROM threads WHERE id = $1", {id})
-        .At(0, 0)
-        .Str();
-  }
-  bool ReachesState(int64_t thread, const std::string& state, Millis timeout = Millis(15'000)) {
-    return WaitFor([&] { return ThreadState(thread) == state; }, timeout);
-  }
-  int64_t Scalar(const std::string& sql, const std::vector<store::Param>& params = {}) {
-    return db_->ExecSql(sql, params).At(0, 0).Int64();
   }
   void ExpectValidHistories() { pgtest::ExpectValidHistories(*db_); }
 

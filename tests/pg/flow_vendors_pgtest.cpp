@@ -48,13 +48,14 @@ sim::SimOptions FastSim() {
   return o;
 }
 
-class VendorFlowTest : public ::testing::Test {
+class VendorFlowTest : public ::testing::Test, protected pgtest::FlowReads {
  protected:
   VendorFlowTest() : sim_(VendorFlowConfig(), SystemClock::Instance(), FastSim()) {}
   void SetUp() override {
     CLUBOS_REQUIRE_PG();
     pgtest::ResetDatabase();
     db_ = pgtest::Connect();
+    db = db_.get();
     pgtest::BookNow(*db_, "bedford", kCustomer);
     config_ = sim_.config();
     vendors_ = std::make_unique<integrations::VendorFacility>(config_, SystemClock::Instance());
@@ -81,20 +82,6 @@ class VendorFlowTest : public ::testing::Test {
   }
   IntakeResult Text(const std::string& body) {
     return flow_->Intake(*db_, {kCustomer, kBedford, body, ""});
-  }
-  std::string ThreadState(int64_t id) {
-    return db_->ExecSql("SELECT state FROM threads WHERE id = $1", {id}).At(0, 0).Str();
-  }
-  std::string Escalation(int64_t id) {
-    return db_->ExecSql("SELECT coalesce(escalation_reason, '') FROM threads WHERE id = $1", {id})
-        .At(0, 0)
-        .Str();
-  }
-  bool ReachesState(int64_t thread, const std::string& state, Millis timeout = Millis(15'000)) {
-    return WaitFor([&] { return ThreadState(thread) == state; }, timeout);
-  }
-  int64_t Scalar(const std::string& sql, const std::vector<store::Param>& params = {}) {
-    return db_->ExecSql(sql, params).At(0, 0).Int64();
   }
   int Sms() { return sim_.Count("openphone", "POST", "/v1/messages"); }
   int Unlocks(bool only_2xx = true) { return sim_.Count("unifi", "PUT", "/unlock", only_2xx); }

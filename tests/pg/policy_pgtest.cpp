@@ -40,12 +40,13 @@ std::string Phone(int i) {
   return "+1555777" + std::to_string(1000 + i);
 }
 
-class PolicyTest : public ::testing::Test {
+class PolicyTest : public ::testing::Test, protected pgtest::FlowReads {
  protected:
   void SetUp() override {
     CLUBOS_REQUIRE_PG();
     pgtest::ResetDatabase();
     db_ = pgtest::Connect();
+    db = db_.get();
     facility_ = std::make_unique<FakeFacility>(pgtest::TestDatabaseUrl());
     db_->ExecRawOne("TRUNCATE fake_facility_calls, fake_facility_faults");
     router_ = std::make_unique<PatternRouter>(config_.router);
@@ -71,25 +72,12 @@ class PolicyTest : public ::testing::Test {
   IntakeResult Text(const std::string& from, const std::string& body) {
     return flow_->Intake(*db_, {from, kBedford, body, ""});
   }
-  std::string ThreadState(int64_t id) {
-    return db_->ExecSql("SELECT state FROM threads WHERE id = $1", {id}).At(0, 0).Str();
-  }
-  std::string Escalation(int64_t id) {
-    return db_->ExecSql("SELECT coalesce(escalation_reason, '') FROM threads WHERE id = $1", {id})
-        .At(0, 0)
-        .Str();
-  }
-  bool Reaches(int64_t thread, const std::string& state) {
-    return WaitFor([&] { return ThreadState(thread) == state; }, Millis(15'000));
-  }
+  bool Reaches(int64_t thread, const std::string& state) { return ReachesState(thread, state); }
   bool Rests(int64_t thread) {
     return WaitFor([&] {
       const auto s = ThreadState(thread);
       return s == "verified" || s == "escalated" || s == "closed" || s == "awaiting_confirmation";
     });
-  }
-  int64_t Scalar(const std::string& sql, const std::vector<store::Param>& params = {}) {
-    return db_->ExecSql(sql, params).At(0, 0).Int64();
   }
   std::string Text1(const std::string& sql, const std::vector<store::Param>& params = {}) {
     return db_->ExecSql(sql, params).At(0, 0).Str();

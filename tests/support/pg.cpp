@@ -1,5 +1,7 @@
 #include "tests/support/pg.h"
 
+#include <thread>
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -70,6 +72,29 @@ const std::string& TestDatabaseUrl() {
     return u;
   }();
   return url;
+}
+
+std::string FlowReads::ThreadState(int64_t thread) const {
+  return db->ExecSql("SELECT state FROM threads WHERE id = $1", {thread}).At(0, 0).Str();
+}
+
+std::string FlowReads::Escalation(int64_t thread) const {
+  return db->ExecSql("SELECT coalesce(escalation_reason, '') FROM threads WHERE id = $1", {thread})
+      .At(0, 0)
+      .Str();
+}
+
+int64_t FlowReads::Scalar(const std::string& sql, const std::vector<store::Param>& params) const {
+  return db->ExecSql(sql, params).At(0, 0).Int64();
+}
+
+bool FlowReads::ReachesState(int64_t thread, const std::string& state, Millis timeout) const {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (ThreadState(thread) == state) return true;
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 void BookNow(store::Connection& db, const std::string& location, const std::string& phone,

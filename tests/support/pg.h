@@ -8,7 +8,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "core/clock.h"
 #include "store/db.h"
 
 namespace clubos::pgtest {
@@ -21,6 +23,16 @@ std::unique_ptr<store::Connection> Connect();
 // A second, unmigrated database (for migrator tests); dropped at exit.
 std::string CreateScratchDatabase(const std::string& suffix);
 bool InCi();
+// What the flow's tests read back, shared by their fixtures: `db` is the fixture's connection.
+struct FlowReads {
+  store::Connection* db = nullptr;
+  std::string ThreadState(int64_t thread) const;
+  std::string Escalation(int64_t thread) const;  // "" when none
+  int64_t Scalar(const std::string& sql, const std::vector<store::Param>& params = {}) const;
+  bool ReachesState(int64_t thread, const std::string& state,
+                    Millis timeout = Millis(15'000)) const;
+};
+
 // A booking for `phone` at `location` from 30 minutes ago to 90 minutes from now (the policy lets
 // a door open only for a booking within its window). No bay: any bay's reset is the customer's.
 void BookNow(store::Connection& db, const std::string& location, const std::string& phone,
