@@ -69,8 +69,7 @@ class VendorFlowTest : public ::testing::Test, protected pgtest::FlowReads {
   void TearDown() override {
     if (runtime_) runtime_->Stop();
   }
-  void StartWorkers(int max_attempts_hint = 0) {
-    (void)max_attempts_hint;
+  void StartWorkers() {
     registry_ = std::make_unique<workers::Registry>();
     flow_->Register(*registry_);
     workers::RuntimeOptions opt;
