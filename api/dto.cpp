@@ -41,6 +41,8 @@ bool NestedDeeperThan(const std::string& text, int max_depth) {
   return false;
 }
 
+}  // namespace
+
 json Object(const std::string& body) {
   if (NestedDeeperThan(body, kMaxDepth))
     throw BadRequest("the body is nested deeper than " + std::to_string(kMaxDepth) + " levels");
@@ -49,6 +51,8 @@ json Object(const std::string& body) {
   if (!j.is_object()) throw BadRequest("the body must be a JSON object");
   return j;
 }
+
+namespace {
 
 const json* Field(const json& j, const char* key) {
   auto it = j.find(key);

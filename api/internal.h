@@ -24,6 +24,11 @@ namespace clubos::api {
 
 using nlohmann::json;
 
+namespace dto {
+// The body as a JSON object, or BadRequest (not JSON, not an object, nested too deep).
+json Object(const std::string& body);
+}  // namespace dto
+
 // Transitions counted from the database at scrape time, incrementally: rows settled since the last
 // scrape are folded into `base`; the newest rows (whose transactions might still be open) are
 // counted afresh each time. Counters start when the process starts, as Prometheus expects.

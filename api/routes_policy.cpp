@@ -11,15 +11,7 @@ namespace clubos::api {
 namespace {
 
 json Body(const Request& r) {
-  int depth = 0, deepest = 0;
-  for (char c : r.body) {
-    if (c == '{' || c == '[') deepest = std::max(deepest, ++depth);
-    if (c == '}' || c == ']') --depth;
-  }
-  if (deepest > 32) throw BadRequest("the body is nested too deeply");
-  json j = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw BadRequest("the body must be a JSON object");
-  return j;
+  return dto::Object(r.body.empty() ? "{}" : r.body);
 }
 
 std::string Str(const json& j, const char* key, bool required, std::size_t max = 500) {

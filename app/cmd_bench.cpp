@@ -19,7 +19,6 @@
 
 #include <atomic>
 #include <unordered_map>
-#include "api/http_server.h"
 #include "app/cli.h"
 #include "app/commands.h"
 #include "app/flow_wiring.h"
@@ -316,8 +315,7 @@ int RunFlow(const Flags& f) {
   const std::string facility = f.Str("--facility", "memory");
   if (facility != "memory" && facility != "sim")
     throw UsageError("--facility must be memory or sim");
-  std::unique_ptr<sim::FacilitySim> simulator;
-  std::unique_ptr<api::Server> sim_server;
+  std::unique_ptr<sim::InProcessSim> simulator;
   if (facility == "sim") {
     for (const auto& [var, value] :
          {std::pair{"CLUBOS_OPENPHONE_API_KEY", "bench-openphone"},
@@ -328,16 +326,7 @@ int RunFlow(const Flags& f) {
     sim::SimOptions so;
     so.reset_delay = Millis(0);
     so.sms_delivery_delay = Millis(0);
-    simulator = std::make_unique<sim::FacilitySim>(config, sim::SimSecrets::FromEnv(config), so,
-                                                   SystemClock::Instance());
-    sim_server = std::make_unique<api::Server>(api::ServerOptions{.threads = 2});
-    simulator->Register(*sim_server);
-    sim_server->Start();
-    const std::string url = "http://127.0.0.1:" + std::to_string(sim_server->Port());
-    config.integrations.openphone.base_url = config.integrations.ninjaone.base_url =
-        config.integrations.unifi.base_url = url;
-    ::setenv(config.integrations.slack.webhook_url_env.c_str(),
-             (url + "/services/T/B/bench").c_str(), 0);
+    simulator = std::make_unique<sim::InProcessSim>(config, so, SystemClock::Instance(), 2);
   }
   BenchDb db;
   const auto& clock = SystemClock::Instance();

@@ -1,6 +1,5 @@
 #include "integrations/signing.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -86,10 +85,6 @@ std::string Hex(const std::string& bytes) {
     out += digits[c & 0xf];
   }
   return out;
-}
-
-bool ConstantTimeEqual(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 const char* ToString(Verdict v) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "core/text.h"
 
 namespace clubos::integrations {
 
@@ -16,7 +17,7 @@ std::string Base64Encode(const std::string& bytes);
 std::optional<std::string> Base64Decode(const std::string& text);
 std::string HmacSha256(const std::string& key, const std::string& message);  // raw bytes
 std::string Hex(const std::string& bytes);
-bool ConstantTimeEqual(const std::string& a, const std::string& b);
+using ::clubos::ConstantTimeEqual;  // core/text.h
 
 enum class Verdict {
   kValid,

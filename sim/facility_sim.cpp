@@ -457,6 +457,25 @@ FacilitySim::~FacilitySim() {
   StopAgents();
 }
 
+InProcessSim::InProcessSim(Config& config, SimOptions options, const Clock& clock, int threads)
+    : sim_(std::make_unique<FacilitySim>(config, SimSecrets::FromEnv(config), std::move(options),
+                                         clock)),
+      server_(std::make_unique<api::Server>(api::ServerOptions{.threads = threads})) {
+  sim_->Register(*server_);
+  server_->Start();
+  auto& i = config.integrations;
+  i.openphone.base_url = i.ninjaone.base_url = i.unifi.base_url = url();
+  ::setenv(i.slack.webhook_url_env.c_str(), (url() + "/services/T000/B000/XXXX").c_str(), 1);
+}
+
+InProcessSim::~InProcessSim() {
+  server_->Stop();
+}
+
+std::string InProcessSim::url() const {
+  return "http://127.0.0.1:" + std::to_string(server_->Port());
+}
+
 void FacilitySim::StartAgents(std::map<std::string, std::string> keys, Millis poll) {
   StopAgents();
   agents_ =

@@ -86,4 +86,19 @@ class FacilitySim {
   std::unique_ptr<class SimulatedAgents> agents_;
 };
 
+// The simulator in this process, on an ephemeral loopback port (tests, `clubos bench flow
+// --facility sim`). `config`'s vendor base URLs, and the Slack webhook URL in the environment, are
+// pointed at it; the vendors' secrets are read from the environment as `clubos sim` reads them.
+class InProcessSim {
+ public:
+  InProcessSim(Config& config, SimOptions options, const Clock& clock, int threads = 4);
+  ~InProcessSim();
+  std::string url() const;
+  FacilitySim& sim() { return *sim_; }
+
+ private:
+  std::unique_ptr<FacilitySim> sim_;
+  std::unique_ptr<api::Server> server_;
+};
+
 }  // namespace clubos::sim

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "core/time_format.h"
 #include "store/db.h"
 #include "store/pool.h"
@@ -16,14 +17,6 @@ namespace clubos::workflows {
 using nlohmann::json;
 
 namespace {
-
-bool SameSecret(const std::string& a, const std::string& b) {
-  // Constant time in the length of the stored key: no early exit on the first difference.
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < b.size(); ++i)
-    diff |= static_cast<unsigned char>((i < a.size() ? a[i] : 0) ^ b[i]);
-  return diff == 0;
-}
 
 std::string Owner(const std::string& device_id) {
   return "agent:" + device_id;
@@ -88,7 +81,7 @@ std::string AgentProtocol::Authenticate(const std::string& device_key) const {
   std::string found;
   // Every key is compared (no early exit), so timing tells nothing about which one nearly matched.
   for (const auto& [device, key] : keys_)
-    if (SameSecret(device_key, key) && !device_key.empty()) found = device;
+    if (ConstantTimeEqual(device_key, key) && !device_key.empty()) found = device;
   if (found.empty()) throw AgentAuthError("unknown device key");
   return found;
 }

@@ -9,6 +9,7 @@
 
 #include "core/assert.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "statemachines/action_machine.h"
 #include "statemachines/thread_machine.h"
 #include "store/db.h"
@@ -97,13 +98,6 @@ bool ValidText(const std::string& s) {
 // so two transactions touching both can never deadlock.
 void LockThreadOfAction(store::Tx& tx, int64_t action_id) {
   tx.Exec("action_thread_lock", {action_id});
-}
-
-bool ValidPhone(const std::string& p) {
-  if (p.size() < 8 || p.size() > 16 || p[0] != '+' || p[1] == '0') return false;
-  for (std::size_t i = 1; i < p.size(); ++i)
-    if (p[i] < '0' || p[i] > '9') return false;
-  return true;
 }
 
 // The autonomy profile's category an action kind belongs to.
@@ -213,8 +207,8 @@ void Flow::Register(workers::Registry& registry) {
 // ---- intake ------------------------------------------------------------------------------------
 
 const Location& Flow::CheckInbound(const InboundMessage& msg) const {
-  if (!ValidPhone(msg.from)) throw InvalidInput("from must be an E.164 phone number");
-  if (!ValidPhone(msg.to)) throw InvalidInput("to must be an E.164 phone number");
+  if (!IsE164(msg.from)) throw InvalidInput("from must be an E.164 phone number");
+  if (!IsE164(msg.to)) throw InvalidInput("to must be an E.164 phone number");
   if (msg.body.empty() || msg.body.size() > 1600) throw InvalidInput("body must be 1..1600 bytes");
   if (msg.external_id.size() > 200) throw InvalidInput("external_id is longer than 200 bytes");
   if (!ValidText(msg.body) || !ValidText(msg.external_id))
@@ -389,9 +383,8 @@ Outcome Flow::Route(JobContext& ctx) {
     // The asset is locked while its recent actions are counted and this action is created: two
     // workers deciding for one bay take turns, and the second sees the first's action.
     const Planned planned = Plan(intent, *location, config_);
-    const Profile profile = policy_.Active(tx);
-    const Facts facts = policy_.Gather(tx, *location, intent.category, planned.plan,
-                                       t.At(0, "customer_phone").Str(), thread_id, rapid);
+    const auto [profile, facts] = policy_.Gather(tx, *location, intent.category, planned.plan,
+                                                 t.At(0, "customer_phone").Str(), thread_id, rapid);
     const Decision d = Decide({intent, *location, config_, profile, facts});
 
     json intent_j = {{"category", intent.category},
@@ -888,7 +881,7 @@ json ResolveTarget(const Config& config, const std::string& kind, const std::str
     out["device_id"] = door->device_id;
   } else if (kind == "send_message") {
     if (!in.contains("phone") || !in["phone"].is_string() ||
-        !ValidPhone(in["phone"].get<std::string>()))
+        !IsE164(in["phone"].get<std::string>()))
       throw InvalidInput("send_message needs target.phone (E.164)");
     out["phone"] = in["phone"];
     std::string line = loc->phone_lines.empty() ? "" : loc->phone_lines.front();

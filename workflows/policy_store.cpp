@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "core/time_format.h"
 #include "core/time_zone.h"
 #include "store/db.h"
@@ -161,9 +162,7 @@ bool PolicyStore::UpsertBooking(store::Connection& db, const BookingInput& b) co
     throw std::invalid_argument("bay " + std::to_string(*b.bay) + " is not a bay of " +
                                 location->name);
   const std::string& p = b.customer_phone;
-  if (p.size() < 8 || p.size() > 16 || p[0] != '+' ||
-      p.find_first_not_of("0123456789", 1) != std::string::npos)
-    throw std::invalid_argument("customer_phone must be an E.164 phone number");
+  if (!IsE164(p)) throw std::invalid_argument("customer_phone must be an E.164 phone number");
   if (b.end <= b.start) throw std::invalid_argument("end must be after start");
   if (b.end - b.start > std::chrono::hours(24))
     throw std::invalid_argument("a booking is at most 24 hours long");
@@ -182,16 +181,6 @@ std::vector<EmergencyStop> PolicyStore::Stops(store::Tx& tx) const {
   return out;
 }
 
-Toggles PolicyStore::ReadToggles(store::Tx& tx) const {
-  Toggles t;
-  auto r = tx.Exec("toggles_get", {});
-  for (std::size_t i = 0; i < r.Size(); ++i) {
-    if (r.At(i, "name").Str() == "auto_send") t.auto_send = r.At(i, "enabled").Bool();
-    if (r.At(i, "name").Str() == "auto_execute") t.auto_execute = r.At(i, "enabled").Bool();
-  }
-  return t;
-}
-
 std::string PolicyStore::StopCovering(const std::vector<EmergencyStop>& stops,
                                       const std::string& location, const std::string& category) {
   for (const auto& s : stops)
@@ -201,18 +190,32 @@ std::string PolicyStore::StopCovering(const std::vector<EmergencyStop>& stops,
   return "";
 }
 
-Facts PolicyStore::Gather(store::Tx& tx, const Location& location, const std::string& category,
-                          const std::optional<ActionPlan>& plan, const std::string& customer_phone,
-                          int64_t thread_id, bool rapid) const {
-  Facts f;
+PolicyStore::Inputs PolicyStore::Gather(store::Tx& tx, const Location& location,
+                                        const std::string& category,
+                                        const std::optional<ActionPlan>& plan,
+                                        const std::string& customer_phone, int64_t thread_id,
+                                        bool rapid) const {
+  auto snapshot = tx.Exec("policy_snapshot", {});
+  if (snapshot.Empty()) {  // a new database: the config's profile becomes version 1
+    tx.Exec("policy_bootstrap", {Profile::FromJson(config_.policy_json).ToJson()});
+    snapshot = tx.Exec("policy_snapshot", {});
+  }
+  Inputs in;
+  in.profile = Profile::FromJson(snapshot.At(0, "profile").Str());
+  in.profile.version = snapshot.At(0, "id").Int();
+  std::vector<EmergencyStop> stops;
+  for (const auto& s : json::parse(snapshot.At(0, "stops").Str()))
+    stops.push_back({s.at("scope").get<std::string>(), s.at("reason").get<std::string>(), "", {}});
+  const json toggles = json::parse(snapshot.At(0, "toggles").Str());
+
+  Facts& f = in.facts;
   f.now = clock_.Now();
   const auto zone = TimeZone::Load(location.time_zone);
   f.local_minute = zone->LocalMinuteOfDay(f.now);
   f.rapid_messages = rapid;
-  f.emergency_stop = StopCovering(Stops(tx), location.id, category);
-  const Toggles toggles = ReadToggles(tx);
-  f.auto_send = toggles.auto_send;
-  f.auto_execute = toggles.auto_execute;
+  f.emergency_stop = StopCovering(stops, location.id, category);
+  f.auto_send = toggles.value("auto_send", true);
+  f.auto_execute = toggles.value("auto_execute", true);
   auto booking = tx.Exec("booking_for_customer", {location.id, customer_phone, clock_.DbNow()});
   if (!booking.Empty()) {
     BookingFact b;
@@ -242,7 +245,7 @@ Facts PolicyStore::Gather(store::Tx& tx, const Location& location, const std::st
       f.previous_unlock_failed = unlocks.At(0, "last_failed").Bool();
     }
   }
-  return f;
+  return in;
 }
 
 }  // namespace clubos::workflows

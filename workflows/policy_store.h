@@ -25,11 +25,6 @@ struct EmergencyStop {
   TimePoint at{};
 };
 
-struct Toggles {
-  bool auto_send = true;
-  bool auto_execute = true;
-};
-
 // One stored decision run again under another profile.
 struct ReplayedDecision {
   int64_t thread_id = 0;
@@ -84,17 +79,21 @@ class PolicyStore {
   bool UpsertBooking(store::Connection& db, const BookingInput& booking) const;
 
   std::vector<EmergencyStop> Stops(store::Tx& tx) const;
-  Toggles ReadToggles(store::Tx& tx) const;
   // The engaged stop covering a location and category ("" when none).
   static std::string StopCovering(const std::vector<EmergencyStop>& stops,
                                   const std::string& location, const std::string& category);
 
-  // The facts of a decision about `plan` (nullopt: none could be made), for a customer at a
-  // location. Locks the plan's asset first, so deciders for one bay or door take turns and each
-  // sees the actions the previous one created.
-  Facts Gather(store::Tx& tx, const Location& location, const std::string& category,
-               const std::optional<ActionPlan>& plan, const std::string& customer_phone,
-               int64_t thread_id, bool rapid) const;
+  // What a decision about `plan` (nullopt: none could be made) for a customer at a location
+  // reads: the active profile and the facts. The profile, the stops and the toggles come in one
+  // statement (this runs for every routing). Locks the plan's asset first, so deciders for one
+  // bay or door take turns and each sees the actions the previous one created.
+  struct Inputs {
+    Profile profile;
+    Facts facts;
+  };
+  Inputs Gather(store::Tx& tx, const Location& location, const std::string& category,
+                const std::optional<ActionPlan>& plan, const std::string& customer_phone,
+                int64_t thread_id, bool rapid) const;
 
  private:
   const Config& config_;

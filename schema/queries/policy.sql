@@ -3,6 +3,16 @@
 -- name: policy_active
 SELECT id, profile::text AS profile FROM policy_versions WHERE state = 'active'
 
+-- name: policy_snapshot
+-- What every routing reads of the policy, in one round trip: the active profile, the engaged
+-- emergency stops and the toggles. No row: no active version yet.
+SELECT p.id, p.profile::text AS profile,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object('scope', scope, 'reason', reason) ORDER BY scope),
+                        '[]'::jsonb)
+        FROM emergency_stops WHERE engaged)::text AS stops,
+       (SELECT coalesce(jsonb_object_agg(name, enabled), '{}'::jsonb) FROM toggles)::text AS toggles
+FROM policy_versions p WHERE p.state = 'active'
+
 -- name: policy_bootstrap
 -- The first version, from the config file, when the database has none. Recorded as proposed by
 -- the config and approved by the migration, so the four-eyes rule holds for it too.

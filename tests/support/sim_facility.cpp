@@ -33,22 +33,13 @@ integrations::HttpResponse Call(const std::string& method, const std::string& ur
 SimFacility::SimFacility(Config base, const Clock& clock, sim::SimOptions options)
     : config_(std::move(base)) {
   SetSecrets();
-  sim_ = std::make_unique<sim::FacilitySim>(config_, sim::SimSecrets::FromEnv(config_), options,
-                                            clock);
-  server_ = std::make_unique<api::Server>(api::ServerOptions{.threads = 4});
-  sim_->Register(*server_);
-  server_->Start();
-  auto& i = config_.integrations;
-  i.openphone.base_url = i.ninjaone.base_url = i.unifi.base_url = url();
-  ::setenv(i.slack.webhook_url_env.c_str(), (url() + "/services/T000/B000/XXXX").c_str(), 1);
+  sim_ = std::make_unique<sim::InProcessSim>(config_, std::move(options), clock);
 }
 
-SimFacility::~SimFacility() {
-  if (server_) server_->Stop();
-}
+SimFacility::~SimFacility() = default;
 
 std::string SimFacility::url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->Port());
+  return sim_->url();
 }
 
 long SimFacility::Fault(const std::string& target, const std::string& mode, int count,

@@ -35,8 +35,7 @@ class SimFacility {
 
  private:
   Config config_;
-  std::unique_ptr<sim::FacilitySim> sim_;
-  std::unique_ptr<api::Server> server_;
+  std::unique_ptr<sim::InProcessSim> sim_;
 };
 
 }  // namespace clubos::simtest
