@@ -85,6 +85,8 @@ Response ErrorResponse(const Request& r) {
     return JsonResponse(
         409, json{{"error",
                    {{"code", "illegal_transition"}, {"message", e.what()}, {"state", e.state()}}}});
+  } catch (const workflows::Conflict& e) {
+    return Response::Error(409, e.code(), e.what());
   } catch (const workflows::NotFound& e) {
     return Response::Error(404, "not_found", e.what());
   } catch (const workflows::InvalidInput& e) {

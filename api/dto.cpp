@@ -4,15 +4,19 @@
 #include <nlohmann/json.hpp>
 
 #include "api/errors.h"
+#include "core/text.h"
 
 namespace clubos::api::dto {
 namespace {
 
 using nlohmann::json;
 
-// Bounds on what a body may carry; the domain checks finer rules (E.164, 1600-byte SMS).
+// Bounds on what a body may carry; the domain checks finer rules (E.164, a text's length in
+// characters, which only the domain measures so that one limit answers with one status).
 constexpr std::size_t kMaxShortField = 200;
 constexpr std::size_t kMaxTextField = 4000;
+// A message of 1600 characters of four bytes each fits; the domain's 422 decides the rest.
+constexpr std::size_t kMaxMessageBytes = 4 * kMaxSmsChars;
 
 // Deeper than any body of the API needs. nlohmann parses iteratively but serialises recursively:
 // a target nested 13,000 levels deep overflowed the stack in dump() (found by the fuzzer; kept
@@ -196,7 +200,7 @@ workflows::InboundMessage ParseMessage(const std::string& body) {
   workflows::InboundMessage m;
   m.from = RequiredString(j, "from", 32);
   m.to = RequiredString(j, "to", 32);
-  m.body = RequiredString(j, "body", kMaxTextField);
+  m.body = RequiredString(j, "body", kMaxMessageBytes);
   m.external_id = OptionalString(j, "external_id", kMaxShortField).value_or("");
   return m;
 }
@@ -218,13 +222,24 @@ workflows::ActionRequest ParseAction(const std::string& body) {
     if (!o->is_boolean()) throw BadRequest("human_override must be true or false");
     a.human_override = o->get<bool>();
   }
+  a.stop_override = OptionalString(j, "override_stop", kMaxShortField).value_or("");
+  if (Field(j, "override_stop") && a.stop_override.empty())
+    throw BadRequest("override_stop must say why");
   return a;
 }
 
 Resolution ParseResolve(const std::string& body) {
   const json j = Object(body);
-  return {RequiredString(j, "resolution", kMaxShortField),
-          OptionalString(j, "note", kMaxTextField).value_or("")};
+  Resolution r{RequiredString(j, "resolution", kMaxShortField),
+               OptionalString(j, "note", kMaxTextField).value_or("")};
+  if (Field(j, "take_over")) r.take_over = RequiredBool(j, "take_over");
+  return r;
+}
+
+bool ParseClaim(const std::string& body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return false;
+  const json j = Object(body);
+  return Field(j, "take_over") ? RequiredBool(j, "take_over") : false;
 }
 
 std::string ParseFlagRollback(const std::string& body) {

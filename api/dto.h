@@ -17,15 +17,20 @@ namespace clubos::api::dto {
 workflows::InboundMessage ParseMessage(const std::string& body);
 
 // POST /v1/actions: {"kind", "target": {...}, "reason", "booking_id"?, "thread_id"?, "text"?,
-// "human_override"?}. `triggered_by` is left empty: the caller is who triggers.
+// "human_override"?, "override_stop"?}. `triggered_by` and `admin` are left for the caller (who
+// triggers it, and with which role).
 workflows::ActionRequest ParseAction(const std::string& body);
 
 struct Resolution {
   std::string resolution;
   std::string note;
+  bool take_over = false;
 };
-// POST /v1/escalations/{id}/resolve: {"resolution", "note"?}
+// POST /v1/escalations/{id}/resolve: {"resolution", "note"?, "take_over"?}
 Resolution ParseResolve(const std::string& body);
+
+// POST /v1/escalations/{id}/claim: no body, or {"take_over": true} to take another's claim.
+bool ParseClaim(const std::string& body);
 
 // POST /v1/actions/{id}/flag-rollback: {"reason"}
 std::string ParseFlagRollback(const std::string& body);

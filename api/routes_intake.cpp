@@ -78,7 +78,8 @@ Response PostOpenPhoneWebhook(ApiServer::Impl& api, const Request& r, const Prin
     return JsonResponse(202, json{{"ignored", e.type}});
   if (e.message_id.empty()) throw BadRequest("the message has no id");
   // Deduplicated on the provider's message id: a redelivery gets the same answer.
-  return IntakeAnswer(api.intake.Submit({e.from, e.to, e.text, e.message_id}, kIntakeTimeout));
+  return IntakeAnswer(
+      api.intake.Submit({e.from, e.to, e.text, e.message_id, "openphone"}, kIntakeTimeout));
 }
 
 Response PostMessage(ApiServer::Impl& api, const Request& r, const Principal& p) {

@@ -184,9 +184,8 @@ Response ListThreads(ApiServer::Impl& api, const Request& r, const Principal&) {
 
 Response PostAction(ApiServer::Impl& api, const Request& r, const Principal& p) {
   workflows::ActionRequest req = dto::ParseAction(r.body);
-  if (req.kind == "unlock_door" && !p.Has(Role::kAdmin))
-    throw ApiError(403, "forbidden", "unlocking a door by hand needs the admin role");
-  req.triggered_by = p.Actor();  // who did it, in the action and its history
+  req.triggered_by = p.Actor();     // who did it, in the action and its history
+  req.admin = p.Has(Role::kAdmin);  // the flow's gate: a door by hand, a stop's override
   return api.Idempotent(r, p, [&] {
     auto db = api.Db();
     const int64_t id = api.flow.Perform(*db, req);
@@ -299,9 +298,9 @@ Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal
 
 Response ClaimEscalation(ApiServer::Impl& api, const Request& r, const Principal& p) {
   const int64_t id = PathId(r, "thread_id");
-  dto::ParseEmptyOrObject(r.body);
+  const bool take_over = dto::ParseClaim(r.body);
   auto db = api.Db();
-  api.flow.Claim(*db, id, p.name);  // recorded as operator:<name>
+  api.flow.Claim(*db, id, p.name, take_over);  // recorded as operator:<name>
   return JsonResponse(200, json{{"thread_id", id}, {"claimed_by", p.name}});
 }
 
@@ -309,7 +308,7 @@ Response ResolveEscalation(ApiServer::Impl& api, const Request& r, const Princip
   const int64_t id = PathId(r, "thread_id");
   const dto::Resolution res = dto::ParseResolve(r.body);
   auto db = api.Db();
-  api.flow.Resolve(*db, id, p.name, res.resolution, res.note);
+  api.flow.Resolve(*db, id, p.name, res.resolution, res.note, res.take_over);
   return JsonResponse(200, json{{"thread_id", id}, {"state", "closed"}});
 }
 

@@ -107,40 +107,48 @@ Response GetEmergencyStop(ApiServer::Impl& api, const Request&, const Principal&
 }
 
 // {"engaged": true, "reason": "...", "scope": "global" | "location:<id>" | "category:<name>"}
-// and/or {"toggles": {"auto_send": false, "auto_execute": true}}.
+// and/or {"toggles": {"auto_send": false, "auto_execute": true}}. The whole request is checked
+// before anything changes and applied in one transaction: a refused one changes nothing.
 Response PostEmergencyStop(ApiServer::Impl& api, const Request& r, const Principal& p) {
   const json j = Body(r);
-  auto db = api.Db();
-  json out = json::object();
+  for (const auto& [key, value] : j.items())
+    if (key != "toggles" && key != "engaged" && key != "scope" && key != "reason")
+      throw BadRequest("unknown field " + key + " (engaged, scope, reason, toggles)");
+  workflows::ControlsRequest req;
   if (j.contains("toggles")) {
     if (!j["toggles"].is_object()) throw BadRequest("toggles must be an object");
     for (const auto& [name, value] : j["toggles"].items()) {
       if (!value.is_boolean()) throw BadRequest("toggles." + name + " must be true or false");
-      api.flow.SetToggle(*db, name, value.get<bool>(), p.Actor());
+      req.toggles[name] = value.get<bool>();
     }
   }
   if (j.contains("engaged")) {
     if (!j["engaged"].is_boolean()) throw BadRequest("engaged must be true or false");
     const std::string scope = Str(j, "scope", false, 100);
-    const int stopped =
-        api.flow.SetEmergencyStop(*db, scope.empty() ? "global" : scope, j["engaged"].get<bool>(),
-                                  Str(j, "reason", true), p.Actor());
-    out = {{"scope", scope.empty() ? "global" : scope},
-           {"engaged", j["engaged"].get<bool>()},
-           {"actions_stopped", stopped}};
+    req.stop = workflows::ControlsRequest::Stop{scope.empty() ? "global" : scope,
+                                                j["engaged"].get<bool>(), Str(j, "reason", true)};
+  } else if (j.contains("scope") || j.contains("reason")) {
+    throw BadRequest("scope and reason go with engaged");
   } else if (!j.contains("toggles")) {
     throw BadRequest("engaged (with reason) or toggles is required");
   }
+  auto db = api.Db();
+  const int stopped = api.flow.ApplyControls(*db, req, p.Actor());
+  json out = json::object();
+  if (req.stop)
+    out = {
+        {"scope", req.stop->scope}, {"engaged", req.stop->engaged}, {"actions_stopped", stopped}};
+  if (!req.toggles.empty()) out["toggles"] = req.toggles;
   return JsonResponse(200, out);
 }
 
 Response ListSuggestions(ApiServer::Impl& api, const Request& r, const Principal&) {
   const std::string status = r.Query("status").value_or("pending");
-  if (status != "pending" && status != "approved" && status != "rejected")
-    throw BadRequest("status must be pending, approved or rejected");
+  if (status != "pending" && status != "expired" && status != "approved" && status != "rejected")
+    throw BadRequest("status must be pending, expired, approved or rejected");
   const int limit = PageLimit(api, r);
   auto db = api.Db();
-  const auto rows = db->ExecOne("suggestions_list", {status, limit});
+  const auto rows = db->ExecOne("suggestions_list", {status, limit, api.clock.DbNow()});
   json items = json::array();
   for (std::size_t i = 0; i < rows.Size(); ++i)
     items.push_back(
@@ -153,17 +161,25 @@ Response ListSuggestions(ApiServer::Impl& api, const Request& r, const Principal
          {"decided_by", TextField(rows.At(i, "decided_by"))},
          {"action_id",
           rows.At(i, "action_id").OptInt64() ? json(*rows.At(i, "action_id").OptInt64()) : json()},
-         {"created_at", TimeJson(rows.At(i, "created_at"))}});
+         {"created_at", TimeJson(rows.At(i, "created_at"))},
+         {"expires_at", TimeJson(rows.At(i, "expires_at"))}});
   for (auto& it : items)
     if (it["target"].contains("phone"))
       it["target"]["phone"] = MaskPhone(it["target"]["phone"].get<std::string>());
   return JsonResponse(200, {{"items", items}, {"next", nullptr}});
 }
 
+// {} or {"override_stop": "why"} (admins only: runs the action despite an engaged emergency stop,
+// and its history says who did and why).
 Response ApproveSuggestion(ApiServer::Impl& api, const Request& r, const Principal& p) {
   const int64_t id = PathId(r, "id");
+  const json j =
+      r.body.find_first_not_of(" \t\r\n") == std::string::npos ? json::object() : Body(r);
+  for (const auto& [key, value] : j.items())
+    if (key != "override_stop") throw BadRequest("unknown field " + key + " (override_stop)");
+  const workflows::Approver who{p.name, p.Has(Role::kAdmin), Str(j, "override_stop", false)};
   auto db = api.Db();
-  const int64_t action = api.flow.ApproveSuggestion(*db, id, p.name);
+  const int64_t action = api.flow.ApproveSuggestion(*db, id, who);
   return JsonResponse(200, {{"suggestion_id", id}, {"state", "approved"}, {"action_id", action}});
 }
 

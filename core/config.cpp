@@ -116,6 +116,7 @@ Config Config::Parse(const std::string& text) {
   c.flow.close_after = Ms(flow, "close_after_ms", c.flow.close_after, "flow");
   c.flow.retry_base = Ms(flow, "retry_base_ms", c.flow.retry_base, "flow");
   c.flow.retry_cap = Ms(flow, "retry_cap_ms", c.flow.retry_cap, "flow");
+  c.flow.suggestion_ttl = Ms(flow, "suggestion_ttl_ms", c.flow.suggestion_ttl, "flow");
   if (flow.contains("rapid_messages")) {
     const auto& r = flow.at("rapid_messages");
     c.flow.rapid_count = r.value("count", c.flow.rapid_count);
@@ -178,7 +179,17 @@ Config Config::Parse(const std::string& text) {
   i.unifi.verify_tls = uj.value("verify_tls", true);
   const json sj = in.value("slack", json::object());
   str(sj, "webhook_url_env", i.slack.webhook_url_env, "integrations.slack");
-  str(sj, "thread_link_base", i.slack.thread_link_base, "integrations.slack");
+  // integrations.slack.thread_link_base is the older name of console_url (undocumented then).
+  for (const json* holder : {&sj, &root}) {
+    const char* key = holder == &root ? "console_url" : "thread_link_base";
+    if (!holder->contains(key)) continue;
+    const auto& u = holder->at(key);
+    if (!u.is_string() || (u.get<std::string>().rfind("http://", 0) != 0 &&
+                           u.get<std::string>().rfind("https://", 0) != 0))
+      throw ConfigError(std::string(key) + ": must be an http:// or https:// URL");
+    c.console_url = u.get<std::string>();
+    if (c.console_url.back() != '/') c.console_url += '/';
+  }
   i.call_timeout = Ms(in, "call_timeout_ms", i.call_timeout, "integrations");
   i.agent_command_ttl = Ms(in, "agent_command_ttl_ms", i.agent_command_ttl, "integrations");
   const json verify = in.value("verify_timeout_ms", json::object());

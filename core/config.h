@@ -48,6 +48,9 @@ struct FlowSettings {
   Millis retry_cap{60'000};
   int rapid_count = 3;          // this many customer messages ...
   Millis rapid_window{60'000};  // ... within this window escalate
+  // How long a suggestion (what ClubOS would have done with auto-send / auto-execute off) may be
+  // approved; after that it is stale and can only be rejected.
+  Millis suggestion_ttl{900'000};
 };
 
 struct ActionPattern {
@@ -94,7 +97,6 @@ struct Integrations {
   } unifi;
   struct Slack {
     std::string webhook_url_env = "CLUBOS_SLACK_WEBHOOK_URL";  // the URL is the secret
-    std::string thread_link_base;  // e.g. https://clubos.example.com/threads/ (optional)
   } slack;
   Millis call_timeout{10'000};  // every vendor call
   // How long an agent command waits to be picked up before it expires (the agent polls).
@@ -105,6 +107,8 @@ struct Integrations {
 
 struct Config {
   std::string facility_name;
+  // Where operators open the console (`clubos serve`): alerts link to threads/<id> under it.
+  std::string console_url = "http://localhost:8080/";
   std::vector<Location> locations;
   FlowSettings flow;
   // The autonomy profile the database starts from (workflows::Profile reads it): the first

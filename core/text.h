@@ -1,5 +1,6 @@
 #pragma once
 // Small checks on text that several layers need the same way.
+#include <cstddef>
 #include <string>
 
 namespace clubos {
@@ -9,5 +10,16 @@ bool ConstantTimeEqual(const std::string& a, const std::string& b);
 
 // "+" and 7..15 digits, not starting with 0: an E.164 phone number.
 bool IsE164(const std::string& phone);
+
+// UTF-8 without NUL and without overlong or surrogate forms: what Postgres text holds as it was
+// sent (a NUL would cut the value short silently).
+bool IsValidText(const std::string& s);
+
+// Characters (code points) of valid UTF-8, as OpenPhone and carriers count a message's length.
+std::size_t Utf8Length(const std::string& s);
+
+// The longest SMS text, in characters: OpenPhone's own limit for a message's content
+// (integrations.md §2.3). Intake and sending hold to the same number.
+inline constexpr std::size_t kMaxSmsChars = 1600;
 
 }  // namespace clubos

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/time_format.h"
+
 namespace clubos::integrations {
 
 using nlohmann::json;
@@ -17,6 +19,14 @@ VendorReply Garbled(VendorReply v, const std::string& why) {
   v.status = CallStatus::kUnknown;
   v.detail += ": " + why;
   return v;
+}
+
+// ISO 8601 in UTC, as vendors' query parameters take it: 2026-11-21T23:45:00.123456Z.
+std::string Iso8601(TimePoint t) {
+  std::string s = FormatTimestamp(t);  // "2026-11-21 23:45:00.123456+00"
+  s[10] = 'T';
+  s.replace(s.size() - 3, 3, "Z");
+  return s;
 }
 
 double Number(const json& j, const char* key) {
@@ -67,6 +77,70 @@ VendorReply OpenPhone::Status(const std::string& message_id, std::string* status
       !j["data"]["status"].is_string())
     return Garbled(v, "the answer has no data.status");
   *status = j["data"]["status"].get<std::string>();
+  return v;
+}
+
+VendorReply OpenPhone::PhoneNumberId(const std::string& line, const std::string& key,
+                                     std::string* id) {
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = phone_number_ids_.find(line); it != phone_number_ids_.end()) {
+      *id = it->second;
+      return {.status = CallStatus::kOk, .detail = "openphone phone numbers: cached"};
+    }
+  }
+  auto v = Classify(integrations::Send({.url = config_.base_url + "/v1/phone-numbers",
+                                        .headers = {{"Authorization", key}},
+                                        .timeout = timeout_}),
+                    "openphone phone numbers");
+  if (!v.ok()) return v;
+  const json j = json::parse(v.body, nullptr, false);
+  if (j.is_discarded() || !j.contains("data") || !j["data"].is_array())
+    return Garbled(v, "the answer has no data array");
+  std::lock_guard lock(mu_);
+  for (const auto& n : j["data"])
+    if (n.is_object() && n.value("number", json()).is_string() && n.value("id", json()).is_string())
+      phone_number_ids_[n["number"].get<std::string>()] = n["id"].get<std::string>();
+  auto it = phone_number_ids_.find(line);
+  if (it == phone_number_ids_.end()) {
+    v.status = CallStatus::kRejected;
+    v.detail = "openphone phone numbers: " + line + " is not a number of this workspace";
+    return v;
+  }
+  *id = it->second;
+  return v;
+}
+
+VendorReply OpenPhone::Conversation(const std::string& line, const std::string& participant,
+                                    TimePoint after, std::vector<Message>* out) {
+  const auto key = SecretFromEnv(config_.api_key_env);
+  if (!key) return Refused(MissingSecret("openphone messages", config_.api_key_env));
+  std::string pn;
+  if (auto v = PhoneNumberId(line, *key, &pn); !v.ok()) return v;
+  auto v = Classify(
+      integrations::Send({.url = config_.base_url + "/v1/messages?phoneNumberId=" + UrlEncode(pn) +
+                                 "&participants=" + UrlEncode(participant) +
+                                 "&createdAfter=" + UrlEncode(Iso8601(after)) + "&maxResults=50",
+                          .headers = {{"Authorization", *key}},
+                          .timeout = timeout_}),
+      "openphone messages");
+  if (!v.ok()) return v;
+  const json j = json::parse(v.body, nullptr, false);
+  if (j.is_discarded() || !j.contains("data") || !j["data"].is_array())
+    return Garbled(v, "the answer has no data array");
+  out->clear();
+  auto text = [](const json& m, const char* k) {
+    return m.contains(k) && m[k].is_string() ? m[k].get<std::string>() : std::string();
+  };
+  for (const auto& m : j["data"]) {
+    if (!m.is_object()) continue;
+    Message msg{text(m, "id"),   text(m, "direction"), text(m, "from"), {},
+                text(m, "text"), text(m, "status")};
+    if (m.contains("to") && m["to"].is_array())
+      for (const auto& t : m["to"])
+        if (t.is_string()) msg.to.push_back(t.get<std::string>());
+    out->push_back(std::move(msg));
+  }
   return v;
 }
 

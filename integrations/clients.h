@@ -5,6 +5,7 @@
 // its own except a NinjaOne call refused for an expired token, which is fetched anew and the call
 // made once more (a 401 means the vendor did nothing). Secrets come from the environment.
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,9 +26,26 @@ class OpenPhone {
   // GET /v1/messages/{id}: queued | sent | delivered | undelivered | failed ...
   VendorReply Status(const std::string& message_id, std::string* status);
 
+  struct Message {
+    std::string id;
+    std::string direction;  // incoming | outgoing
+    std::string from;
+    std::vector<std::string> to;
+    std::string text;
+    std::string status;
+  };
+  // The conversation between a facility line and a customer as OpenPhone shows it: its messages
+  // created after `after` (GET /v1/messages, the line named by its phone-number id, which
+  // GET /v1/phone-numbers tells once). How a send whose answer was lost is proven or not.
+  VendorReply Conversation(const std::string& line, const std::string& participant, TimePoint after,
+                           std::vector<Message>* out);
+
  private:
+  VendorReply PhoneNumberId(const std::string& line, const std::string& key, std::string* id);
   Integrations::OpenPhone config_;
   Millis timeout_;
+  std::mutex mu_;
+  std::map<std::string, std::string> phone_number_ids_;  // E.164 line -> PN...
 };
 
 class NinjaOne {

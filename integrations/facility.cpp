@@ -1,5 +1,6 @@
 #include "integrations/facility.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
@@ -55,21 +56,19 @@ bool VendorFacility::Idempotent(const ActionView& a) const {
   return a.kind == "notify_operator" || a.kind == "create_ticket";
 }
 
-std::string VendorFacility::Baseline(const ActionView& a) {
+std::optional<std::string> VendorFacility::Baseline(const ActionView& a) {
   json b = {{"at", Seconds(clock_.Now())}};
   if (a.kind == "reset_trackman") {
     std::vector<NinjaOne::Activity> acts;
-    if (ninjaone_.Activities(a.device_id, &acts).ok()) {
-      int64_t last = 0;
-      for (const auto& act : acts) last = std::max(last, act.id);
-      b["last_activity_id"] = last;
-    }
+    if (!ninjaone_.Activities(a.device_id, &acts).ok()) return std::nullopt;
+    int64_t last = 0;
+    for (const auto& act : acts) last = std::max(last, act.id);
+    b["last_activity_id"] = last;
   } else if (a.kind == "reboot_pc") {
     NinjaOne::Device d;
-    if (ninjaone_.GetDevice(a.device_id, &d).ok()) {
-      b["last_boot"] = d.last_boot;
-      b["offline"] = d.offline;
-    }
+    if (!ninjaone_.GetDevice(a.device_id, &d).ok()) return std::nullopt;
+    b["last_boot"] = d.last_boot;
+    b["offline"] = d.offline;
   }
   return b.dump();
 }
@@ -139,10 +138,26 @@ StateCheck VendorFacility::Check(const ActionView& a) {
     return n > 0 ? StateCheck::kChanged : StateCheck::kUnchanged;
   }
   if (a.kind == "send_message") {
-    if (!ref.contains("message_id")) return StateCheck::kUnknown;  // sent? nothing says
     std::string status;
-    if (!openphone_.Status(ref["message_id"].get<std::string>(), &status).ok())
+    if (!ref.contains("message_id")) {
+      // The send's answer was lost, so its id is unknown: what OpenPhone shows of the
+      // conversation proves it or not — an outgoing message from this line to this customer with
+      // this text, created since just before the call.
+      const TimePoint since =
+          TimePoint(std::chrono::microseconds(static_cast<int64_t>(base.value("at", 0.0) * 1e6))) -
+          std::chrono::seconds(5);
+      std::vector<OpenPhone::Message> conversation;
+      if (!openphone_.Conversation(a.from_line, a.phone, since, &conversation).ok())
+        return StateCheck::kUnknown;
+      const auto sent = std::find_if(conversation.begin(), conversation.end(), [&](const auto& m) {
+        return m.direction == "outgoing" && m.text == a.text &&
+               std::find(m.to.begin(), m.to.end(), a.phone) != m.to.end();
+      });
+      if (sent == conversation.end()) return StateCheck::kUnchanged;
+      status = sent->status;
+    } else if (!openphone_.Status(ref["message_id"].get<std::string>(), &status).ok()) {
       return StateCheck::kUnknown;
+    }
     if (status == "delivered") return StateCheck::kChanged;
     if (status == "failed" || status == "undelivered") return StateCheck::kUnchanged;
     return StateCheck::kUnknown;  // queued or sent: the carrier has not said yet

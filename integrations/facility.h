@@ -25,7 +25,7 @@ class VendorFacility final : public workflows::Integration {
   VendorFacility(const Config& config, const Clock& clock);
 
   bool Idempotent(const workflows::ActionView& action) const override;
-  std::string Baseline(const workflows::ActionView& action) override;
+  std::optional<std::string> Baseline(const workflows::ActionView& action) override;
   workflows::CallOutcome Execute(const workflows::ActionView& action) override;
   workflows::StateCheck Check(const workflows::ActionView& action) override;
   workflows::CallOutcome NotifyOperators(const std::string& summary,

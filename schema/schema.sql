@@ -59,6 +59,7 @@ CREATE TABLE public.actions (
     confirmed_by text,
     external_ref jsonb,
     rollback jsonb,
+    started_at timestamp with time zone,
     CONSTRAINT actions_kind_check CHECK ((kind = ANY (ARRAY['reset_trackman'::text, 'reboot_pc'::text, 'unlock_door'::text, 'send_message'::text, 'notify_operator'::text, 'create_ticket'::text]))),
     CONSTRAINT actions_result_check CHECK ((result = ANY (ARRAY['success'::text, 'failed'::text, 'inconclusive'::text]))),
     CONSTRAINT actions_result_when_done CHECK (((state = 'verified'::text) <= (result = 'success'::text))),
@@ -288,8 +289,10 @@ CREATE TABLE public.messages (
     to_phone text NOT NULL,
     body text NOT NULL,
     received_at timestamp with time zone DEFAULT now() NOT NULL,
+    source text DEFAULT 'legacy'::text NOT NULL,
     CONSTRAINT messages_body_check CHECK ((octet_length(body) <= 16384)),
-    CONSTRAINT messages_direction_check CHECK ((direction = ANY (ARRAY['in'::text, 'out'::text])))
+    CONSTRAINT messages_direction_check CHECK ((direction = ANY (ARRAY['in'::text, 'out'::text]))),
+    CONSTRAINT messages_source_check CHECK ((source = ANY (ARRAY['legacy'::text, 'openphone'::text, 'api'::text])))
 );
 
 --
@@ -341,6 +344,7 @@ CREATE TABLE public.suggestions (
     decided_at timestamp with time zone,
     action_id bigint,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
     CONSTRAINT suggestions_decided CHECK (((state = 'pending'::text) = (decided_by IS NULL))),
     CONSTRAINT suggestions_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'approved'::text, 'rejected'::text])))
 );
@@ -935,6 +939,12 @@ ALTER TABLE ONLY public.transitions
     ADD CONSTRAINT transitions_pkey PRIMARY KEY (id);
 
 --
+-- Name: actions_asset_started_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX actions_asset_started_idx ON public.actions USING btree (((target ->> 'device_id'::text)), started_at) WHERE (started_at IS NOT NULL);
+
+--
 -- Name: actions_booking_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1004,7 +1014,7 @@ CREATE UNIQUE INDEX jobs_unique_key_idx ON public.jobs USING btree (unique_key) 
 -- Name: messages_external_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE UNIQUE INDEX messages_external_id_idx ON public.messages USING btree (external_id) WHERE (external_id IS NOT NULL);
+CREATE UNIQUE INDEX messages_external_id_idx ON public.messages USING btree (source, from_phone, external_id) WHERE (external_id IS NOT NULL);
 
 --
 -- Name: messages_thread_idx; Type: INDEX; Schema: public; Owner: -

@@ -171,6 +171,8 @@ struct Core {
   std::mt19937_64 rng;
   std::vector<Device> devices;  // config order
   std::vector<DoorState> doors;
+  // The facility's lines as OpenPhone knows them: E.164 number -> phone-number id (PN...).
+  std::map<std::string, std::string> phone_numbers;
   std::map<std::string, TimePoint> tokens;  // NinjaOne access token -> expiry
   std::deque<LogHit> log_hits;
   std::deque<Sms> outbox;

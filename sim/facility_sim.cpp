@@ -157,6 +157,7 @@ Core::Core(const Config& config, SimSecrets s, SimOptions o, const Clock& c)
     trackman_script_id = config.integrations.ninjaone.trackman_script_id;
   const TimePoint start = clock.Now();
   for (const auto& loc : config.locations) {
+    for (const auto& line : loc.phone_lines) phone_numbers[line] = "PN" + line.substr(1);
     for (const auto& bay : loc.bays) {
       if (bay.control == "agent") {
         agent_bays.push_back({bay.device_id, loc.id, bay.number});

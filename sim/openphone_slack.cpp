@@ -2,13 +2,13 @@
 // simulator speaks them: a validated SMS outbox whose messages go queued -> delivered, and a Slack
 // inbox that answers with Slack's plain-text codes.
 #include "core/log.h"
+#include "core/text.h"
+#include "core/time_format.h"
 #include "integrations/signing.h"
 #include "sim/core.h"
 
 namespace clubos::sim::detail {
 namespace {
-
-constexpr std::size_t kMaxContentChars = 1600;
 
 api::Response OpenPhoneError(int status, const std::string& title, const std::string& message,
                              const std::string& path = "") {
@@ -16,14 +16,6 @@ api::Response OpenPhoneError(int status, const std::string& title, const std::st
       {"message", message}, {"code", std::to_string(status)}, {"status", status}, {"title", title}};
   if (!path.empty()) j["errors"] = {{{"path", path}, {"message", message}}};
   return api::Response::Json(status, Dump(j));
-}
-
-// UTF-8 characters, as the vendor counts them (not bytes).
-std::size_t Utf8Length(const std::string& s) {
-  std::size_t n = 0;
-  for (unsigned char c : s)
-    if ((c & 0xc0) != 0x80) ++n;
-  return n;
 }
 
 bool HasNonSpace(const std::string& s) {
@@ -43,6 +35,8 @@ std::optional<api::Response> CheckKey(Core& core, const api::Request& req) {
 }
 
 std::string MessageTarget(Core& core, const api::Request& req) {
+  if (req.method == "GET" && req.path == "/v1/messages")
+    return req.Query("participants").value_or("");
   if (req.method == "GET") {
     const Sms* m = core.FindSms(req.Param("id"));
     return m ? m->to : "";
@@ -62,7 +56,7 @@ api::Response Send(Core& core, const api::Request& req) {
     return OpenPhoneError(400, "Bad Request", "content is required", "/content");
   const std::string content = body.at("content").get<std::string>();
   const std::size_t chars = Utf8Length(content);
-  if (chars < 1 || chars > kMaxContentChars || !HasNonSpace(content))
+  if (chars < 1 || chars > kMaxSmsChars || !HasNonSpace(content))
     return OpenPhoneError(400, "Bad Request", "content must be 1 to 1600 characters, not all blank",
                           "/content");
   if (!body.contains("from") || !body.at("from").is_string())
@@ -108,6 +102,60 @@ api::Response Get(Core& core, const api::Request& req) {
   const Sms* m = core.FindSms(req.Param("id"));
   if (!m) return OpenPhoneError(404, "Not Found", "no message " + req.Param("id"));
   return api::Response::Json(200, Dump({{"data", SmsJson(*m, core.clock.Now())}}));
+}
+
+// GET /v1/phone-numbers: the workspace's numbers, {data: [{id, number, name, ...}]}.
+api::Response PhoneNumbers(Core& core, const api::Request& req) {
+  if (auto refused = CheckKey(core, req)) return *refused;
+  json data = json::array();
+  for (const auto& [number, id] : core.phone_numbers)
+    data.push_back({{"id", id},
+                    {"number", number},
+                    {"formattedNumber", number},
+                    {"name", "ClubOS line"},
+                    {"users", json::array()}});
+  return api::Response::Json(200, Dump({{"data", data}}));
+}
+
+// GET /v1/messages?phoneNumberId=PN..&participants=+1..&createdAfter=..&maxResults=N: the
+// conversation between one of the workspace's numbers and a participant, oldest first.
+api::Response ListMessages(Core& core, const api::Request& req) {
+  if (auto refused = CheckKey(core, req)) return *refused;
+  const auto pn = req.Query("phoneNumberId");
+  const auto participant = req.Query("participants");
+  if (!pn || pn->rfind("PN", 0) != 0)
+    return OpenPhoneError(400, "Bad Request", "phoneNumberId is required", "/phoneNumberId");
+  if (!participant || !IsE164(*participant))
+    return OpenPhoneError(400, "Bad Request", "participants is required (E.164)", "/participants");
+  std::string line;
+  for (const auto& [number, id] : core.phone_numbers)
+    if (id == *pn) line = number;
+  if (line.empty()) return OpenPhoneError(404, "Not Found", "no phone number " + *pn);
+  std::optional<TimePoint> after;
+  if (const auto a = req.Query("createdAfter")) {
+    after = ParseTimestamp(*a);
+    if (!after) return OpenPhoneError(400, "Bad Request", "createdAfter must be a date-time");
+  }
+  std::size_t max = 10;
+  if (const auto m = req.Query("maxResults")) {
+    if (m->empty() || m->size() > 3 || m->find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(*m) < 1 || std::stoi(*m) > 100)
+      return OpenPhoneError(400, "Bad Request", "maxResults must be 1 to 100", "/maxResults");
+    max = static_cast<std::size_t>(std::stoi(*m));
+  }
+  const TimePoint now = core.clock.Now();
+  json data = json::array();
+  for (const auto& m : core.outbox) {
+    if ((m.from != line && m.from != *pn) || m.to != *participant) continue;
+    if (after && m.created <= *after) continue;
+    json j = SmsJson(m, now);
+    j["phoneNumberId"] = *pn;
+    data.push_back(std::move(j));
+  }
+  const std::size_t total = data.size();
+  if (data.size() > max) data.erase(data.begin(), data.end() - static_cast<std::ptrdiff_t>(max));
+  return api::Response::Json(
+      200, Dump({{"data", data}, {"totalItems", total}, {"nextPageToken", nullptr}}));
 }
 
 api::Response SlackPostHandler(Core& core, const api::Request& req) {
@@ -160,6 +208,9 @@ void RegisterOpenPhone(api::Server& server, Core& core) {
   const Endpoint ep{Service::kOpenPhone, false, MessageTarget};
   VendorRoute(server, core, "POST", "/v1/messages", ep, Send);
   VendorRoute(server, core, "GET", "/v1/messages/:id", ep, Get);
+  VendorRoute(server, core, "GET", "/v1/messages", ep, ListMessages);
+  VendorRoute(server, core, "GET", "/v1/phone-numbers",
+              Endpoint{Service::kOpenPhone, false, nullptr}, PhoneNumbers);
 }
 
 void RegisterSlack(api::Server& server, Core& core) {

@@ -13,7 +13,7 @@ inline const Table& ActionMachine() {
       {"received", "routed", "awaiting_confirmation", "executing", "executed", "verified", "escalated",
        "rejected", "cancelled"},
       {"requested", "policy_decided", "policy_escalated", "confirmation_requested", "execution_started", "rejected",
-       "confirmation_expired", "cancelled", "execution_succeeded", "execution_failed", "execution_unknown", "execution_deferred", "emergency_stopped",
+       "confirmation_expired", "cancelled", "execution_succeeded", "execution_failed", "execution_unknown", "execution_deferred", "emergency_stopped", "start_refused",
        "verification_passed", "verification_failed", "verification_timeout", "rollback_flagged"},
       {
           // from                     event                     to                       note / effects
@@ -29,6 +29,8 @@ inline const Table& ActionMachine() {
           {"awaiting_confirmation", "cancelled",              "cancelled",             "the customer wrote something else"},
           {"routed",                "emergency_stopped",      "escalated",             "ext: the emergency stop was engaged before the call"},
           {"awaiting_confirmation", "emergency_stopped",      "escalated",             "ext: the emergency stop was engaged before the call"},
+          {"routed",                "start_refused",          "escalated",             "ext: the gate refused it just before the call (cooldown, booking)"},
+          {"awaiting_confirmation", "start_refused",          "escalated",             "ext: the gate refused it just before the call (cooldown, booking)"},
           {"executing",             "execution_deferred",     "routed",                "ext: the vendor certainly did not act (refused to connect, 429, 503): start again later"},
           {"executing",             "execution_succeeded",    "executed",              "verified at once when the change is already visible", "verify_action@verify_poll"},
           {"executing",             "execution_failed",       "escalated",             "result failed"},

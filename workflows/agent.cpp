@@ -156,7 +156,7 @@ bool WithBayAgents::Idempotent(const ActionView& a) const {
   return ForAgent(a) || vendors_.Idempotent(a);
 }
 
-std::string WithBayAgents::Baseline(const ActionView& a) {
+std::optional<std::string> WithBayAgents::Baseline(const ActionView& a) {
   if (!ForAgent(a)) return vendors_.Baseline(a);
   return json{{"queued_after", FormatTimestamp(clock_.Now())}}.dump();
 }

@@ -91,7 +91,7 @@ class WithBayAgents final : public Integration {
   WithBayAgents(Integration& vendors, store::Pool& pool, Millis command_ttl, const Clock& clock);
 
   bool Idempotent(const ActionView& action) const override;
-  std::string Baseline(const ActionView& action) override;
+  std::optional<std::string> Baseline(const ActionView& action) override;
   CallOutcome Execute(const ActionView& action) override;
   StateCheck Check(const ActionView& action) override;
   CallOutcome NotifyOperators(const std::string& summary, const std::string& link) override;

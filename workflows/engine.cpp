@@ -91,7 +91,7 @@ Applied Engine::Apply(store::Tx& tx, Machine machine, int64_t id, const std::str
       id,  from, step.to, event, actor, reason.empty() ? std::optional<std::string>() : reason,
       data};
   params.insert(params.end(), {nullptr, nullptr, nullptr, nullptr});
-  if (!thread) params.push_back(nullptr);  // an action also records its vendor reference
+  if (!thread) params.insert(params.end(), {nullptr, clock_.DbNow()});  // vendor ref, now
   auto moved = tx.Exec(thread ? "thread_transition" : "action_transition", params);
   // The row is locked by this transaction, so the compare-and-set cannot lose a race; no row means
   // the caller's `locked_state` was wrong.
@@ -124,7 +124,7 @@ Applied Engine::ApplyAction(store::Tx& tx, int64_t id, const std::string& event,
   auto moved = tx.Exec("action_transition",
                        {id, locked_state, step.to, event, actor,
                         reason.empty() ? std::optional<std::string>() : reason, "{}", fx.baseline,
-                        fx.verify_deadline, fx.result, fx.error, fx.external_ref});
+                        fx.verify_deadline, fx.result, fx.error, fx.external_ref, clock_.DbNow()});
   if (moved.Empty())
     throw std::logic_error("action " + std::to_string(id) + " is not " + locked_state);
   Schedule(tx, Machine::kAction, id, step, "{}", 100);

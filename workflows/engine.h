@@ -47,6 +47,18 @@ class Forbidden : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The request is well-formed and allowed, but the state of the world refuses it now (the API
+// answers 409 with `code`): a claim held by someone else, an emergency stop, a stale suggestion.
+class Conflict : public std::runtime_error {
+ public:
+  Conflict(std::string code, const std::string& message)
+      : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
 struct Applied {
   std::string from;
   std::string to;

@@ -68,7 +68,7 @@ std::string FakeFacility::FaultOf(const std::string& device, bool consume) {
   return r.Empty() ? "" : r.At(0, 0).Str();
 }
 
-std::string FakeFacility::Baseline(const ActionView& a) {
+std::optional<std::string> FakeFacility::Baseline(const ActionView& a) {
   std::lock_guard lk(mu_);
   if (!db_) {
     std::size_t n = 0;

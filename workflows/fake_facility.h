@@ -26,7 +26,7 @@ class FakeFacility final : public Integration {
   ~FakeFacility() override;
 
   bool Idempotent(const ActionView& action) const override;
-  std::string Baseline(const ActionView& action) override;
+  std::optional<std::string> Baseline(const ActionView& action) override;
   CallOutcome Execute(const ActionView& action) override;
   StateCheck Check(const ActionView& action) override;
   CallOutcome NotifyOperators(const std::string& summary, const std::string& link) override;

@@ -51,12 +51,11 @@ class ActionRow {
   TimePoint since;  // of the current state
   std::string triggered_by;
   bool Autonomous() const { return triggered_by == "router" || triggered_by == "chain"; }
-  bool Physical() const {
-    return kind != "send_message" && kind != "notify_operator" && kind != "create_ticket";
-  }
+  bool Physical() const { return IsPhysicalKind(kind); }
   std::optional<TimePoint> confirm_expires_at, verify_deadline;
   json target, params;
   bool Primary() const { return params.value("role", "") == "primary"; }
+  std::string StopOverride() const { return params.value("stop_override", std::string()); }
 };
 
 namespace {
@@ -75,36 +74,10 @@ int64_t ArgId(const JobContext& ctx, const char* field) {
   return args.at(field).get<int64_t>();
 }
 
-// UTF-8 without NUL: what Postgres text can hold (a NUL would cut the value short silently).
-bool ValidText(const std::string& s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const int len = c == 0             ? 0
-                    : c < 0x80         ? 1
-                    : (c >> 5) == 0x6  ? 2
-                    : (c >> 4) == 0xe  ? 3
-                    : (c >> 3) == 0x1e ? 4
-                                       : 0;
-    if (len == 0 || i + static_cast<std::size_t>(len) > s.size()) return false;
-    for (int k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) >> 6) != 0x2)
-        return false;
-    i += static_cast<std::size_t>(len);
-  }
-  return true;
-}
-
 // Lock order: a thread before its actions, everywhere (intake locks the thread, then the action),
 // so two transactions touching both can never deadlock.
 void LockThreadOfAction(store::Tx& tx, int64_t action_id) {
   tx.Exec("action_thread_lock", {action_id});
-}
-
-// The autonomy profile's category an action kind belongs to.
-std::string CategoryOf(const std::string& kind) {
-  if (kind == "reset_trackman" || kind == "reboot_pc") return "tech";
-  if (kind == "unlock_door") return "access";
-  return "faq";
 }
 
 std::string PromptFor(const ActionPlan& plan, const Location& location) {
@@ -136,7 +109,8 @@ Flow::Flow(const Config& config, const Router& router, Integration& integration,
       timings_{config.flow.debounce, config.flow.confirmation_ttl, config.flow.verify_poll,
                config.flow.close_after},
       engine_(timings_, clock),
-      policy_(config, clock) {}
+      policy_(config, clock),
+      gate_(config, clock, policy_) {}
 
 ActionView Flow::ViewOf(const ActionRow& row) {
   ActionView v;
@@ -209,10 +183,14 @@ void Flow::Register(workers::Registry& registry) {
 const Location& Flow::CheckInbound(const InboundMessage& msg) const {
   if (!IsE164(msg.from)) throw InvalidInput("from must be an E.164 phone number");
   if (!IsE164(msg.to)) throw InvalidInput("to must be an E.164 phone number");
-  if (msg.body.empty() || msg.body.size() > 1600) throw InvalidInput("body must be 1..1600 bytes");
-  if (msg.external_id.size() > 200) throw InvalidInput("external_id is longer than 200 bytes");
-  if (!ValidText(msg.body) || !ValidText(msg.external_id))
+  if (!IsValidText(msg.body) || !IsValidText(msg.external_id))
     throw InvalidInput("body and external_id must be UTF-8 text without NUL bytes");
+  // Characters, as OpenPhone counts them: a text full of emoji or accents is as long as it reads.
+  if (msg.body.empty() || Utf8Length(msg.body) > kMaxSmsChars)
+    throw InvalidInput("body must be 1.." + std::to_string(kMaxSmsChars) + " characters");
+  if (msg.external_id.size() > 200) throw InvalidInput("external_id is longer than 200 bytes");
+  if (msg.source != "openphone" && msg.source != "api")
+    throw std::logic_error("intake from an unknown source: " + msg.source);
   const Location* location = config_.LocationForLine(msg.to);
   if (!location)
     throw InvalidInput("to " + msg.to + " is not a facility line in the configuration");
@@ -225,7 +203,7 @@ IntakeResult Flow::IntakeInTx(store::Tx& tx, const InboundMessage& msg, const Lo
   IntakeResult out;
   [&] {  // a lambda: each early return below ends this message's intake
     if (external) {
-      auto dup = tx.Exec("message_by_external_id", {*external});
+      auto dup = tx.Exec("message_by_external_id", {msg.source, msg.from, *external});
       if (!dup.Empty()) {
         out = {dup.At(0, "thread_id").Int64(), dup.At(0, "id").Int64(), true};
         return;
@@ -247,10 +225,10 @@ IntakeResult Flow::IntakeInTx(store::Tx& tx, const InboundMessage& msg, const Lo
       out.thread_id = open.At(0, "id").Int64();
       state = open.At(0, "state").Str();
     }
-    auto m = tx.Exec("message_insert",
-                     {out.thread_id, "in", external, msg.from, msg.to, msg.body, clock_.DbNow()});
+    auto m = tx.Exec("message_insert", {out.thread_id, "in", external, msg.from, msg.to, msg.body,
+                                        clock_.DbNow(), msg.source});
     if (m.Empty()) {  // the same provider id raced in through another request
-      auto dup = tx.Exec("message_by_external_id", {*external});
+      auto dup = tx.Exec("message_by_external_id", {msg.source, msg.from, *external});
       out = {dup.At(0, "thread_id").Int64(), dup.At(0, "id").Int64(), true};
       return;
     }
@@ -372,6 +350,15 @@ Outcome Flow::Route(JobContext& ctx) {
     const int64_t last_id = msgs.At(msgs.Size() - 1, "id").Int64();
     const Location* location = config_.FindLocation(t.At(0, "location").Str());
     if (!location) throw std::runtime_error("thread location is not in the configuration");
+    // One of the facility's own lines wrote: answering it could start two lines texting each
+    // other without end. It is stored and shown to a human, never answered automatically.
+    if (const Location* own = config_.LocationForLine(t.At(0, "customer_phone").Str())) {
+      engine_.ApplyThread(tx, thread_id, "routed", "router", "escalate", "{}", "received",
+                          {.last_routed_message_id = last_id});
+      Escalate(tx, thread_id, "from_facility_line",
+               "the sender is " + own->name + "'s own line: not answered automatically", "router");
+      return ctx.CompleteInTx(tx);
+    }
 
     const Intent intent = router_.Route(texts);
     const bool rapid =
@@ -429,8 +416,9 @@ Outcome Flow::Route(JobContext& ctx) {
     if (d.outcome == "suggest") {
       // What ClubOS would have done, for an operator to approve or reject.
       const int64_t sid =
-          tx.Exec("suggestion_insert", {thread_id, plan.kind, target.dump(), params.dump(),
-                                        plan.reason, decision_j.dump(), booking_id})
+          tx.Exec("suggestion_insert",
+                  {thread_id, plan.kind, target.dump(), params.dump(), plan.reason,
+                   decision_j.dump(), booking_id, clock_.Now() + config_.flow.suggestion_ttl})
               .At(0, "id")
               .Int64();
       Escalate(tx, thread_id, "suggestion_review",
@@ -468,17 +456,19 @@ int64_t Flow::CreateAction(store::Tx& tx, int64_t thread_id, const std::string& 
                            const std::string& triggered_by, const std::string& reason,
                            const std::string& decision, const std::string& outcome,
                            std::optional<TimePoint> confirm_expires_at,
-                           std::optional<std::string> booking_id, bool human_override) {
+                           std::optional<std::string> booking_id, bool human_override,
+                           const std::string& stop_override) {
   // The statement writes received -policy_decided-> routed itself; the table must agree.
   static const bool legal = sm::ActionMachine().Next("received", "policy_decided") == "routed";
   CLUBOS_ASSERT(legal, "action_create disagrees with the action table");
   const std::string key = (thread_id ? "thread-" + std::to_string(thread_id) : "operator") + "-" +
                           kind + "-" + RandomKey();
+  json birth = {{"thread_id", thread_id}, {"kind", kind}};
+  if (!stop_override.empty()) birth["stop_override"] = stop_override;
   auto r =
       tx.Exec("action_create", {thread_id ? std::optional(thread_id) : std::nullopt, kind, target,
                                 params, triggered_by, reason, key, decision, confirm_expires_at,
-                                json{{"thread_id", thread_id}, {"kind", kind}}.dump(), outcome,
-                                booking_id, human_override});
+                                birth.dump(), outcome, booking_id, human_override});
   return r.At(0, "id").Int64();
 }
 
@@ -562,6 +552,30 @@ Outcome Flow::ExpireConfirmation(JobContext& ctx) {
 
 // ---- execution ---------------------------------------------------------------------------------
 
+GateInput Flow::StartGate(const ActionRow& a) const {
+  return {.stage = GateInput::Stage::kStart,
+          .action_id = a.id,
+          .kind = a.kind,
+          .location = a.target.value("location", ""),
+          .device_id = a.target.value("device_id", ""),
+          .triggered_by = a.triggered_by,
+          .stop_override = a.StopOverride(),
+          .booking_id = a.booking_id,
+          .booking_required = a.Autonomous() && a.kind == "unlock_door"};
+}
+
+// How long a worker that inherits an `executing` action keeps looking for the call's effect. Set
+// at the first look and kept with the action: after a crash that look comes at the lease's
+// expiry, maybe long after the call, and must still leave a whole verification window.
+TimePoint Flow::RecoveryDeadline(JobContext& ctx, const ActionRow& a) {
+  if (a.verify_deadline) return *a.verify_deadline;
+  const TimePoint deadline =
+      std::max(clock_.Now(), a.since + 2 * config_.integrations.call_timeout) +
+      config_.VerifyTimeout(a.kind);
+  ctx.db().ExecOne("action_set_recovery_deadline", {a.id, deadline});
+  return deadline;
+}
+
 Outcome Flow::Execute(JobContext& ctx) {
   const int64_t action_id = ArgId(ctx, "action_id");
   auto r = ctx.db().ExecOne("action_get", {action_id});
@@ -570,9 +584,14 @@ Outcome Flow::Execute(JobContext& ctx) {
   const bool startable =
       a.state == "routed" || (a.state == "awaiting_confirmation" && a.confirmed_by);
   CallOutcome call;
+  std::string baseline_used;  // of the call made by this attempt
   if (startable) {
     ActionView view = ViewOf(a);
-    const std::string baseline = integration_.Baseline(view);
+    // Without the target's state from before the call, the call could never be proven: an
+    // unreadable baseline means "not started, try again", decided before `executing` commits.
+    const std::optional<std::string> baseline = integration_.Baseline(view);
+    if (!baseline)
+      return Outcome::Retry(a.kind + ": the target's state before the call could not be read");
     bool started = false;
     ctx.db().Transact("execution_started", [&](store::Tx& tx) {
       started = false;
@@ -581,24 +600,24 @@ Outcome Flow::Execute(JobContext& ctx) {
       if (!(locked.state == "routed" ||
             (locked.state == "awaiting_confirmation" && locked.confirmed_by)))
         return;
-      // The decision is re-checked at the last moment: the emergency stop may have been engaged
-      // since. Nothing autonomous touches the facility under it.
-      if (locked.Autonomous() && locked.Physical()) {
-        const std::string stop = PolicyStore::StopCovering(
-            policy_.Stops(tx), locked.target.value("location", ""), CategoryOf(locked.kind));
-        if (!stop.empty()) {
-          engine_.ApplyAction(tx, action_id, "emergency_stopped", "worker", stop, locked.state, {});
-          EscalateAction(tx, locked, "emergency_stop", "emergency stop engaged (" + stop + ")",
-                         "worker");
-          return ctx.CompleteInTx(tx);
-        }
+      // The gate again, at the last moment: the stop may have been engaged since the decision,
+      // another action may have reset the bay, the booking may be over.
+      if (const auto refused = gate_.Check(tx, StartGate(locked))) {
+        const bool stop = refused->code == "emergency_stop";
+        engine_.ApplyAction(tx, action_id, stop ? "emergency_stopped" : "start_refused", "worker",
+                            refused->detail, locked.state, {});
+        EscalateAction(tx, locked, refused->code, refused->detail, "worker");
+        return ctx.CompleteInTx(tx);
       }
-      engine_.ApplyAction(tx, action_id, "execution_started", "worker", "", locked.state,
-                          {.baseline = baseline});
+      const std::string overridden = locked.StopOverride();
+      engine_.ApplyAction(
+          tx, action_id, "execution_started", "worker",
+          overridden.empty() ? "" : "with an emergency-stop override (" + overridden + ")",
+          locked.state, {.baseline = *baseline});
       started = true;
     });
     if (!started) return Outcome::Complete();
-    view.baseline = baseline;
+    view.baseline = baseline_used = *baseline;
     // `executing` is committed: from here on a crash leaves a trace the next attempt checks.
     call = integration_.Execute(view);
   } else if (a.state == "executing") {
@@ -609,10 +628,9 @@ Outcome Flow::Execute(JobContext& ctx) {
       call = {CallResult::kAccepted, "found done when recovering"};
     } else if (integration_.Idempotent(view)) {
       call = integration_.Execute(view);  // same idempotency key
-    } else if (clock_.Now() <
-               a.since + 2 * config_.integrations.call_timeout + config_.flow.verify_poll) {
-      // The last call may still be landing (its answer was lost, not its effect): look again
-      // shortly before concluding that it is unknown.
+    } else if (const TimePoint until = RecoveryDeadline(ctx, a); clock_.Now() < until) {
+      // The last call may still be landing (its answer was lost, not its effect), and "could not
+      // read the target" is not "unchanged": keep looking until the deadline, as Verify does.
       return Outcome::DeferUntil(clock_.Now() + config_.flow.verify_poll,
                                  "the last call's outcome is not visible yet");
     } else {
@@ -635,8 +653,13 @@ Outcome Flow::Execute(JobContext& ctx) {
   }
   if (call.result == CallResult::kTransient) return Outcome::Retry(a.kind + ": " + call.detail);
   if (call.result == CallResult::kNotDone) return Deferred(ctx, action_id, call);
+  // Checked against what the call left behind: the baseline it was measured from and the
+  // vendor's reference from its answer, neither of which the row read before the call has.
+  ActionView done = ViewOf(a);
+  if (!baseline_used.empty()) done.baseline = baseline_used;
+  if (!call.external_ref.empty()) done.external_ref = call.external_ref;
   const StateCheck seen =
-      call.result == CallResult::kAccepted ? integration_.Check(ViewOf(a)) : StateCheck::kUnknown;
+      call.result == CallResult::kAccepted ? integration_.Check(done) : StateCheck::kUnknown;
   ctx.db().Transact("execution_finished", [&](store::Tx& tx) {
     LockThreadOfAction(tx, action_id);
     FinishExecution(tx, action_id, call, seen);
@@ -771,7 +794,12 @@ Outcome Flow::Verify(JobContext& ctx) {
 // else (an operator's own action) straight to the operators' channel.
 void Flow::EscalateAction(store::Tx& tx, const ActionRow& a, const std::string& reason,
                           const std::string& detail, const std::string& actor) {
-  if (a.thread_id) return Escalate(tx, a.thread_id, reason, a.kind + ": " + detail, actor);
+  // The thread's primary action, or the question its customer must answer, holds the thread up:
+  // the thread goes to a human. A secondary action (the "done" notice, an operator's reply) that
+  // fails is told to the operators, and a thread whose primary action succeeded stays as it is.
+  const bool holds_thread = a.Primary() || a.params.value("role", "") == "prompt";
+  if (a.thread_id && holds_thread)
+    return Escalate(tx, a.thread_id, reason, a.kind + ": " + detail, actor);
   workers::Enqueue(
       tx,
       {.kind = kNotifyOperator,
@@ -796,7 +824,7 @@ void Flow::Escalate(store::Tx& tx, int64_t thread_id, const std::string& reason,
 Outcome Flow::Notify(JobContext& ctx) {
   const json args = json::parse(ctx.job().args, nullptr, false);
   std::string summary, link;
-  const std::string& base = config_.integrations.slack.thread_link_base;
+  const std::string& base = config_.console_url;
   if (!args.is_discarded() && args.contains("thread_id")) {
     const int64_t thread_id = ArgId(ctx, "thread_id");
     auto r = ctx.db().ExecOne("thread_summary", {thread_id});
@@ -814,10 +842,16 @@ Outcome Flow::Notify(JobContext& ctx) {
     auto r = ctx.db().ExecOne("action_get", {action_id});
     if (r.Empty()) return Outcome::Complete();
     const ActionRow a(r);
-    summary = "ClubOS: action " + std::to_string(a.id) + " (" + a.kind + " " + a.target.dump() +
+    json target = a.target;  // a customer's number is masked in every alert
+    if (target.contains("phone") && target["phone"].is_string())
+      target["phone"] = log::MaskPhone(target["phone"].get<std::string>());
+    summary = "ClubOS: action " + std::to_string(a.id) + " (" + a.kind + " " + target.dump() +
               ", " + a.reason + ") needs a human: " + args.value("reason", std::string("?")) +
               " (" + args.value("detail", std::string()) + ")";
-    if (!base.empty()) link = base + "actions/" + std::to_string(a.id);
+    if (a.thread_id) summary += "\nThread " + std::to_string(a.thread_id);
+    if (!base.empty())
+      link = a.thread_id ? base + "threads/" + std::to_string(a.thread_id)
+                         : base + "actions/" + std::to_string(a.id);
   }
   const auto sent = integration_.NotifyOperators(summary, link);
   if (sent.result == CallResult::kTransient || sent.result == CallResult::kNotDone)
@@ -863,9 +897,14 @@ json ResolveTarget(const Config& config, const std::string& kind, const std::str
   if (kind == "reset_trackman" || kind == "reboot_pc") {
     if (!in.contains("bay") || !in["bay"].is_number_integer())
       throw InvalidInput(kind + " needs target.bay (a bay number)");
-    const int number = in["bay"].get<int>();
-    const Bay* bay = loc->FindBay(number);
-    if (!bay) throw InvalidInput("bay " + std::to_string(number) + " is not a bay of " + loc->name);
+    // Read as the widest integer: bay 2^32+2 is no bay, not bay 2.
+    const int64_t wide = in["bay"].is_number_unsigned() && in["bay"].get<uint64_t>() > INT64_MAX
+                             ? -1
+                             : in["bay"].get<int64_t>();
+    const Bay* bay =
+        wide >= 0 && wide <= INT32_MAX ? loc->FindBay(static_cast<int>(wide)) : nullptr;
+    if (!bay) throw InvalidInput("bay " + in["bay"].dump() + " is not a bay of " + loc->name);
+    const int number = bay->number;
     out["bay"] = number;
     out["device_id"] = bay->device_id;
     out["control"] = bay->control;
@@ -883,6 +922,8 @@ json ResolveTarget(const Config& config, const std::string& kind, const std::str
     if (!in.contains("phone") || !in["phone"].is_string() ||
         !IsE164(in["phone"].get<std::string>()))
       throw InvalidInput("send_message needs target.phone (E.164)");
+    if (config.LocationForLine(in["phone"].get<std::string>()))
+      throw InvalidInput("target.phone is one of the facility's own lines");
     out["phone"] = in["phone"];
     std::string line = loc->phone_lines.empty() ? "" : loc->phone_lines.front();
     if (in.contains("from_line")) {
@@ -911,42 +952,68 @@ int64_t Flow::PerformInTx(store::Tx& tx, const ActionRequest& req) {
   static const std::regex trigger("^(router|chain|operator:.+)$");
   if (!std::regex_match(req.triggered_by, trigger))
     throw InvalidInput("triggered_by must be router, chain or operator:<name>");
-  if (req.reason.empty() || req.reason.size() > 500 || !ValidText(req.reason))
+  if (req.reason.empty() || req.reason.size() > 500 || !IsValidText(req.reason))
     throw InvalidInput("reason (the SOP followed) must be 1..500 bytes of text");
   const bool says =
       req.kind == "send_message" || req.kind == "notify_operator" || req.kind == "create_ticket";
-  if (says && (req.text.empty() || req.text.size() > 1600 || !ValidText(req.text)))
-    throw InvalidInput(req.kind + " needs text of 1..1600 bytes");
+  if (says && (req.text.empty() || !IsValidText(req.text) || Utf8Length(req.text) > kMaxSmsChars))
+    throw InvalidInput(req.kind + " needs text of 1.." + std::to_string(kMaxSmsChars) +
+                       " characters");
+  if (req.stop_override.size() > 500 || !IsValidText(req.stop_override))
+    throw InvalidInput("the stop override's reason must be at most 500 bytes of text");
   if (req.booking_id &&
-      (req.booking_id->empty() || req.booking_id->size() > 100 || !ValidText(*req.booking_id)))
+      (req.booking_id->empty() || req.booking_id->size() > 100 || !IsValidText(*req.booking_id)))
     throw InvalidInput("booking_id must be 1..100 bytes of text");
   const json target = ResolveTarget(config_, req.kind, req.target);
   json params = {{"role", "operator"}};
   if (says) params["text"] = req.text;
-  const json decision = {{"outcome", "execute"},
-                         {"reasons", {"performAction by " + req.triggered_by}},
-                         {"policy", "default-v1"},
-                         {"human_override", req.human_override}};
+  json decision = {{"outcome", "execute"},
+                   {"reasons", {"performAction by " + req.triggered_by}},
+                   {"policy", "default-v1"},
+                   {"human_override", req.human_override}};
 
-  {
-    if (req.thread_id) {
-      auto t = tx.Exec("thread_lock", {*req.thread_id});
-      if (t.Empty()) throw NotFound("thread " + std::to_string(*req.thread_id) + " does not exist");
-      if (t.At(0, "location").Str() != target["location"].get<std::string>())
-        throw InvalidInput("thread " + std::to_string(*req.thread_id) + " is at " +
-                           t.At(0, "location").Str() + ", not at the target's location");
-    }
+  if (req.thread_id) {
+    auto t = tx.Exec("thread_lock", {*req.thread_id});
+    if (t.Empty()) throw NotFound("thread " + std::to_string(*req.thread_id) + " does not exist");
+    if (t.At(0, "location").Str() != target["location"].get<std::string>())
+      throw InvalidInput("thread " + std::to_string(*req.thread_id) + " is at " +
+                         t.At(0, "location").Str() + ", not at the target's location");
+  }
+  // The same gate as every other physical action. Only an admin overrides a stop, explicitly.
+  const bool autonomous = req.triggered_by == "router" || req.triggered_by == "chain";
+  if (!req.stop_override.empty() && (autonomous || !req.admin))
+    throw Forbidden("only an admin overrides an emergency stop");
+  GateInput gate{.stage = GateInput::Stage::kRequest,
+                 .kind = req.kind,
+                 .location = target["location"].get<std::string>(),
+                 .device_id = target.value("device_id", ""),
+                 .triggered_by = req.triggered_by,
+                 .admin = req.admin,
+                 .booking_id = req.booking_id,
+                 .booking_required = req.booking_required};
+  if (const auto refused = gate_.Check(tx, gate)) {
+    if (refused->code == "forbidden") throw Forbidden(refused->detail);
+    if (refused->code != "emergency_stop" || req.stop_override.empty())
+      throw Conflict(refused->code,
+                     refused->detail + (refused->code == "emergency_stop"
+                                            ? "; an admin may override it for this action"
+                                            : ""));
+    // Recorded: the action's params and decision carry who overrode which stop, and why.
+    params["stop_override"] = req.triggered_by + ": " + req.stop_override;
+    decision["stop_override"] = {
+        {"by", req.triggered_by}, {"reason", req.stop_override}, {"stop", refused->detail}};
   }
   const int64_t id = CreateAction(tx, req.thread_id.value_or(0), req.kind, target.dump(),
                                   params.dump(), req.triggered_by, req.reason, decision.dump(),
-                                  "execute", std::nullopt, req.booking_id, req.human_override);
+                                  "execute", std::nullopt, req.booking_id, req.human_override,
+                                  params.value("stop_override", std::string()));
   EnqueueExecution(tx, id, req.kind, 50);
   return id;
 }
 
 void Flow::FlagRollback(store::Connection& db, int64_t action_id, const std::string& actor,
                         const std::string& reason) {
-  if (reason.empty() || reason.size() > 500 || !ValidText(reason))
+  if (reason.empty() || reason.size() > 500 || !IsValidText(reason))
     throw InvalidInput("reason must be 1..500 bytes of text");
   db.Transact("flag_rollback", [&](store::Tx& tx) {
     LockThreadOfAction(tx, action_id);
@@ -978,27 +1045,45 @@ void Flow::FlagRollback(store::Connection& db, int64_t action_id, const std::str
 
 // ---- controls ----------------------------------------------------------------------------------
 
-int Flow::SetEmergencyStop(store::Connection& db, const std::string& scope, bool engaged,
-                           const std::string& reason, const std::string& actor) {
-  const bool known = scope == "global" ||
-                     (scope.rfind("location:", 0) == 0 && config_.FindLocation(scope.substr(9))) ||
-                     (scope.rfind("category:", 0) == 0 && scope.size() > 9);
-  if (!known)
-    throw InvalidInput("scope must be global, location:<a configured location> or category:<name>");
-  if (reason.empty() || reason.size() > 500 || !ValidText(reason))
-    throw InvalidInput("reason must be 1..500 bytes of text");
+int Flow::ApplyControls(store::Connection& db, const ControlsRequest& req,
+                        const std::string& actor) {
+  // Everything is checked before anything is written: a refused request changes nothing.
+  for (const auto& [name, enabled] : req.toggles)
+    if (name != "auto_send" && name != "auto_execute")
+      throw InvalidInput("toggle '" + name + "' is not auto_send or auto_execute");
+  if (req.stop) {
+    const std::string& scope = req.stop->scope;
+    const bool known =
+        scope == "global" ||
+        (scope.rfind("location:", 0) == 0 && config_.FindLocation(scope.substr(9))) ||
+        (scope.rfind("category:", 0) == 0 && scope.size() > 9 && scope.size() <= 100 &&
+         IsValidText(scope));
+    if (!known)
+      throw InvalidInput(
+          "scope must be global, location:<a configured location> or category:<name>");
+    const std::string& reason = req.stop->reason;
+    if (reason.empty() || reason.size() > 500 || !IsValidText(reason))
+      throw InvalidInput("reason must be 1..500 bytes of text");
+  }
+  if (req.toggles.empty() && !req.stop) throw InvalidInput("nothing to change");
   int stopped = 0;
-  db.Transact("emergency_stop", [&](store::Tx& tx) {
+  db.Transact("controls", [&](store::Tx& tx) {
     stopped = 0;
+    for (const auto& [name, enabled] : req.toggles) {
+      tx.Exec("toggle_set", {name, enabled, actor});
+      tx.Exec("control_event", {name, enabled, nullptr, actor});
+    }
+    if (!req.stop) return;
+    const auto& [scope, engaged, reason] = *req.stop;
     tx.Exec("stop_set", {scope, engaged, reason, actor});
     tx.Exec("control_event", {"emergency_stop:" + scope, engaged, reason, actor});
     if (!engaged) return;
     // Threads before actions (the lock order), ordered by thread.
-    auto open = tx.Exec("actions_open_autonomous", {});
+    auto open = tx.Exec("actions_open_physical", {});
     const std::vector<EmergencyStop> stops = {{scope, reason, actor, clock_.Now()}};
     for (std::size_t i = 0; i < open.Size(); ++i) {
       const std::string location = open.At(i, "location").OptStr().value_or("");
-      const std::string category = open.At(i, "category").OptStr().value_or("");
+      const std::string category = CategoryOfKind(open.At(i, "kind").Str());
       if (PolicyStore::StopCovering(stops, location, category).empty()) continue;
       const int64_t id = open.At(i, "id").Int64();
       if (const auto thread = open.At(i, "thread_id").OptInt64()) tx.Exec("thread_lock", {*thread});
@@ -1010,40 +1095,55 @@ int Flow::SetEmergencyStop(store::Connection& db, const std::string& scope, bool
       ++stopped;
     }
   });
-  log::Get()->warn("emergency stop {} {} by {}: {} ({} pending actions stopped)", scope,
-                   engaged ? "engaged" : "released", actor, reason, stopped);
+  for (const auto& [name, enabled] : req.toggles)
+    log::Get()->warn("toggle {} set to {} by {}", name, enabled, actor);
+  if (req.stop)
+    log::Get()->warn("emergency stop {} {} by {}: {} ({} pending actions stopped)", req.stop->scope,
+                     req.stop->engaged ? "engaged" : "released", actor, req.stop->reason, stopped);
   return stopped;
+}
+
+int Flow::SetEmergencyStop(store::Connection& db, const std::string& scope, bool engaged,
+                           const std::string& reason, const std::string& actor) {
+  return ApplyControls(db, {.stop = ControlsRequest::Stop{scope, engaged, reason}}, actor);
 }
 
 void Flow::SetToggle(store::Connection& db, const std::string& name, bool enabled,
                      const std::string& actor) {
-  if (name != "auto_send" && name != "auto_execute")
-    throw InvalidInput("toggle must be auto_send or auto_execute");
-  db.Transact("toggle", [&](store::Tx& tx) {
-    tx.Exec("toggle_set", {name, enabled, actor});
-    tx.Exec("control_event", {name, enabled, nullptr, actor});
-  });
+  ApplyControls(db, {.toggles = {{name, enabled}}}, actor);
 }
 
-int64_t Flow::ApproveSuggestion(store::Connection& db, int64_t id,
-                                const std::string& operator_name) {
+int64_t Flow::ApproveSuggestion(store::Connection& db, int64_t id, const Approver& who) {
   int64_t action_id = 0;
   db.Transact("suggestion_approve", [&](store::Tx& tx) {
     auto peek = tx.Exec("suggestion_lock", {id});
     if (peek.Empty()) throw NotFound("suggestion " + std::to_string(id) + " does not exist");
-    tx.Exec("thread_lock", {peek.At(0, "thread_id").Int64()});
+    const int64_t thread_id = peek.At(0, "thread_id").Int64();
+    auto t = tx.Exec("thread_lock", {thread_id});
     const std::string state = peek.At(0, "state").Str();
     if (state != "pending") throw IllegalTransition("suggestion", id, state, "approve");
+    // What ClubOS would have done at one moment: stale after a while, and moot once its thread
+    // left the operators' queue (resolved, or the customer wrote again and it was routed anew).
+    if (peek.At(0, "expires_at").Time() <= clock_.Now())
+      throw Conflict("suggestion_expired", "suggestion " + std::to_string(id) +
+                                               " expired; the customer's need may have moved on");
+    if (t.At(0, "state").Str() != "escalated")
+      throw Conflict("thread_moved_on", "thread " + std::to_string(thread_id) + " is " +
+                                            t.At(0, "state").Str() + ", no longer escalated");
     const json params = json::parse(peek.At(0, "params").Str());
-    action_id = PerformInTx(tx, {.kind = peek.At(0, "kind").Str(),
+    const std::string kind = peek.At(0, "kind").Str();
+    action_id = PerformInTx(tx, {.kind = kind,
                                  .target = peek.At(0, "target").Str(),
-                                 .triggered_by = "operator:" + operator_name,
+                                 .triggered_by = "operator:" + who.name,
                                  .reason = peek.At(0, "reason").Str(),
                                  .booking_id = peek.At(0, "booking_id").OptStr(),
-                                 .thread_id = peek.At(0, "thread_id").Int64(),
+                                 .thread_id = thread_id,
                                  .text = params.value("text", std::string()),
-                                 .human_override = true});
-    tx.Exec("suggestion_decide", {id, "approved", "operator:" + operator_name, action_id});
+                                 .human_override = true,
+                                 .admin = who.admin,
+                                 .stop_override = who.stop_override,
+                                 .booking_required = kind == "unlock_door"});
+    tx.Exec("suggestion_decide", {id, "approved", "operator:" + who.name, action_id});
   });
   return action_id;
 }
@@ -1055,21 +1155,46 @@ void Flow::RejectSuggestion(store::Connection& db, int64_t id, const std::string
     const std::string state = peek.At(0, "state").Str();
     if (state != "pending") throw IllegalTransition("suggestion", id, state, "reject");
     tx.Exec("suggestion_decide", {id, "rejected", "operator:" + operator_name, nullptr});
+    // An expired suggestion may still be rejected: it leaves the queue with who cleared it.
   });
 }
 
-void Flow::Claim(store::Connection& db, int64_t thread_id, const std::string& operator_name) {
+void Flow::Claim(store::Connection& db, int64_t thread_id, const std::string& operator_name,
+                 bool take_over) {
   db.Transact("claim", [&](store::Tx& tx) {
-    engine_.Apply(tx, Machine::kThread, thread_id, "claimed", "operator:" + operator_name);
-    tx.Exec("thread_set_claim", {thread_id, operator_name});
+    auto t = tx.Exec("thread_claim_lock", {thread_id});
+    if (t.Empty()) throw NotFound("thread " + std::to_string(thread_id) + " does not exist");
+    const std::string state = t.At(0, "state").Str();
+    if (state != "escalated") throw IllegalTransition("thread", thread_id, state, "claimed");
+    const auto holder = t.At(0, "claimed_by").OptStr();
+    if (holder == operator_name) return;  // already theirs: nothing changes
+    if (holder && !take_over)
+      throw Conflict("already_claimed", "thread " + std::to_string(thread_id) + " is claimed by " +
+                                            *holder + "; taking it over is explicit (take_over)");
+    json data = {{"claimed_by", operator_name}};
+    if (holder) data["taken_from"] = *holder;
+    engine_.Apply(tx, Machine::kThread, thread_id, "claimed", "operator:" + operator_name,
+                  holder ? "taken over from " + *holder : "", data.dump(), state);
+    if (tx.Exec("thread_set_claim", {thread_id, operator_name, holder}).Empty())
+      throw std::logic_error("thread " + std::to_string(thread_id) + " changed under its lock");
   });
 }
 
 void Flow::Resolve(store::Connection& db, int64_t thread_id, const std::string& operator_name,
-                   const std::string& resolution, const std::string& note) {
+                   const std::string& resolution, const std::string& note, bool take_over) {
   db.Transact("resolve", [&](store::Tx& tx) {
+    auto t = tx.Exec("thread_claim_lock", {thread_id});
+    if (t.Empty()) throw NotFound("thread " + std::to_string(thread_id) + " does not exist");
+    const std::string state = t.At(0, "state").Str();
+    const auto holder = t.At(0, "claimed_by").OptStr();
+    if (state == "escalated" && holder && *holder != operator_name && !take_over)
+      throw Conflict("claimed_by_other", "thread " + std::to_string(thread_id) + " is claimed by " +
+                                             *holder +
+                                             "; resolving it is theirs, or an explicit take_over");
+    json data = {{"resolution", resolution}, {"note", note}};
+    if (holder && *holder != operator_name) data["taken_from"] = *holder;
     engine_.Apply(tx, Machine::kThread, thread_id, "resolved", "operator:" + operator_name,
-                  resolution, json{{"resolution", resolution}, {"note", note}}.dump());
+                  resolution, data.dump(), state);
   });
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +17,7 @@
 #include "store/db.h"
 #include "workers/job.h"
 #include "workflows/engine.h"
+#include "workflows/gate.h"
 #include "workflows/integration.h"
 #include "workflows/policy_store.h"
 #include "workflows/router.h"
@@ -32,6 +34,9 @@ struct InboundMessage {
   std::string to;    // the facility line, E.164
   std::string body;
   std::string external_id;  // the provider's message id ("" when none): deduplication key
+  // Who delivered it: "openphone" (the signed webhook) or "api" (POST /v1/messages). A provider's
+  // id is unique per source and sender only, so that is the scope of deduplication.
+  std::string source = "api";
 };
 
 struct IntakeResult {
@@ -76,6 +81,31 @@ struct ActionRequest {
   std::optional<int64_t> thread_id;
   std::string text;  // send_message, notify_operator, create_ticket: what to say
   bool human_override = false;
+  bool admin = false;  // the person asking holds the admin role (a door by hand needs it)
+  // An admin's explicit override of an engaged emergency stop, with why ("" none). Recorded in
+  // the action's history; without it a stop halts a person's physical action too.
+  std::string stop_override;
+  // The booking must be within its access window (set for an approved suggestion's unlock).
+  bool booking_required = false;
+};
+
+// One request to the controls (POST /v1/emergency-stop): validated whole, applied in one
+// transaction, so a refused request changes nothing.
+struct ControlsRequest {
+  std::map<std::string, bool> toggles;  // auto_send | auto_execute
+  struct Stop {
+    std::string scope = "global";  // global | location:<id> | category:<name>
+    bool engaged = false;
+    std::string reason;
+  };
+  std::optional<Stop> stop;
+};
+
+// Who approves a suggestion.
+struct Approver {
+  std::string name;
+  bool admin = false;
+  std::string stop_override;  // as ActionRequest::stop_override
 };
 
 class Flow {
@@ -124,25 +154,35 @@ class Flow {
                     const std::string& reason);
 
   // ---- controls (policy and safety) ----
-  // Engages or releases the emergency stop of a scope (global, location:<id>, category:<name>).
-  // Engaging calls off every autonomous physical action not yet started in that scope and
-  // escalates its thread (emergency_stop); workers re-check before every call, so nothing
-  // autonomous touches the facility from the commit on. Returns how many actions were stopped.
+  // Validates the whole request (InvalidInput: nothing changes), then applies its toggles and its
+  // stop in one transaction. Engaging a stop of a scope (global, location:<id>, category:<name>)
+  // calls off every physical action not yet started in it (but those an admin started with an
+  // explicit override) and escalates its thread (emergency_stop); workers re-check before every
+  // call, so nothing touches the facility from the commit on. Returns how many were stopped.
+  int ApplyControls(store::Connection& db, const ControlsRequest& request,
+                    const std::string& actor);
   int SetEmergencyStop(store::Connection& db, const std::string& scope, bool engaged,
                        const std::string& reason, const std::string& actor);
-  // auto_send | auto_execute.
   void SetToggle(store::Connection& db, const std::string& name, bool enabled,
                  const std::string& actor);
   // An operator approves what ClubOS would have done: it runs through performAction, marked
-  // human_override. Returns the action's id. IllegalTransition when no longer pending.
-  int64_t ApproveSuggestion(store::Connection& db, int64_t id, const std::string& operator_name);
+  // human_override, past the same gate as any other action (a door needs an admin, the booking
+  // must still be on, the stop holds). Returns the action's id. IllegalTransition when no longer
+  // pending; Conflict when it expired or its thread moved on; Forbidden.
+  int64_t ApproveSuggestion(store::Connection& db, int64_t id, const Approver& approver);
   void RejectSuggestion(store::Connection& db, int64_t id, const std::string& operator_name);
   const PolicyStore& policy() const { return policy_; }
 
-  // An operator takes or closes an escalated thread.
-  void Claim(store::Connection& db, int64_t thread_id, const std::string& operator_name);
+  // An operator takes an escalated thread: a compare-and-set, so of two operators claiming at
+  // once one wins and the other gets Conflict("already_claimed"). Taking over another operator's
+  // claim is explicit (`take_over`) and recorded with whom it was taken from. Claiming one's own
+  // claim again changes nothing.
+  void Claim(store::Connection& db, int64_t thread_id, const std::string& operator_name,
+             bool take_over = false);
+  // Closes an escalated thread: by its claimant, or by anyone while it is unclaimed; another
+  // operator's claim needs `take_over` (recorded), else Conflict("claimed_by_other").
   void Resolve(store::Connection& db, int64_t thread_id, const std::string& operator_name,
-               const std::string& resolution, const std::string& note);
+               const std::string& resolution, const std::string& note, bool take_over = false);
 
  private:
   workers::Outcome Route(workers::JobContext& ctx);
@@ -165,10 +205,12 @@ class Flow {
                        const std::string& decision, const std::string& outcome,
                        std::optional<TimePoint> confirm_expires_at,
                        std::optional<std::string> booking_id = std::nullopt,
-                       bool human_override = false);
+                       bool human_override = false, const std::string& stop_override = "");
   void EscalateAction(store::Tx& tx, const class ActionRow& action, const std::string& reason,
                       const std::string& detail, const std::string& actor);
   workers::Outcome Deferred(workers::JobContext& ctx, int64_t action_id, const CallOutcome& call);
+  GateInput StartGate(const class ActionRow& action) const;
+  TimePoint RecoveryDeadline(workers::JobContext& ctx, const class ActionRow& action);
   void Reply(store::Tx& tx, const ThreadContact& to, const std::string& role,
              const std::string& text, const std::string& reason, int priority);
   void EnqueueExecution(store::Tx& tx, int64_t action_id, const std::string& kind, int priority);
@@ -186,6 +228,7 @@ class Flow {
   sm::Timings timings_;
   Engine engine_;
   PolicyStore policy_;
+  ActionGate gate_;
   std::function<void(int64_t, const std::string&)> on_rest_;
 };
 

@@ -52,8 +52,9 @@ class Integration {
   virtual ~Integration() = default;
   // Whether calling Execute twice with the same idempotency key is harmless.
   virtual bool Idempotent(const ActionView& action) const = 0;
-  // The target's state before the call, so a later check can tell that it changed.
-  virtual std::string Baseline(const ActionView& action) = 0;
+  // The target's state before the call, so a later check can tell that it changed; nullopt when
+  // it cannot be read now (the call is then not made: it could never be proven).
+  virtual std::optional<std::string> Baseline(const ActionView& action) = 0;
   virtual CallOutcome Execute(const ActionView& action) = 0;
   virtual StateCheck Check(const ActionView& action) = 0;
   // Tells the operators (Slack in production). `summary` is plain text with the story; `link` a

@@ -1,7 +1,8 @@
 -- Named statements of the customer flow: threads, messages, actions, transitions.
 
 -- name: message_by_external_id
-SELECT id, thread_id FROM messages WHERE external_id = $1
+-- A provider's id is unique per source and sender: $1 source, $2 from, $3 external id.
+SELECT id, thread_id FROM messages WHERE source = $1 AND from_phone = $2 AND external_id = $3
 
 -- name: thread_open_lock
 SELECT id, state FROM threads
@@ -16,10 +17,10 @@ ON CONFLICT (customer_phone, facility_line) WHERE state <> 'closed' DO NOTHING
 RETURNING id
 
 -- name: message_insert
--- $1 thread, $2 direction, $3 external id, $4 from, $5 to, $6 body, $7 at
-INSERT INTO messages (thread_id, direction, external_id, from_phone, to_phone, body, received_at)
-VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now()))
-ON CONFLICT (external_id) WHERE external_id IS NOT NULL DO NOTHING
+-- $1 thread, $2 direction, $3 external id, $4 from, $5 to, $6 body, $7 at, $8 source
+INSERT INTO messages (thread_id, direction, external_id, from_phone, to_phone, body, received_at, source)
+VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now()), $8)
+ON CONFLICT (source, from_phone, external_id) WHERE external_id IS NOT NULL DO NOTHING
 RETURNING id
 
 -- name: thread_lock
@@ -29,8 +30,15 @@ FROM threads WHERE id = $1 FOR UPDATE
 -- name: thread_set_escalation
 UPDATE threads SET escalation_reason = $2, escalation = $3::jsonb WHERE id = $1
 
+-- name: thread_claim_lock
+SELECT id, state, claimed_by FROM threads WHERE id = $1 FOR UPDATE
+
 -- name: thread_set_claim
-UPDATE threads SET claimed_by = $2 WHERE id = $1
+-- The caller holds the row's lock and compared claimed_by; the WHERE holds the rule anyway.
+-- $1 id, $2 the new claimant, $3 the claimant it replaces (NULL: none)
+UPDATE threads SET claimed_by = $2
+WHERE id = $1 AND state = 'escalated' AND claimed_by IS NOT DISTINCT FROM $3
+RETURNING id
 
 -- name: messages_since
 -- The customer's messages not yet routed, oldest first.
@@ -118,11 +126,14 @@ RETURNING entity_id
 -- As thread_transition, plus what the new state records: entering executing counts an attempt and
 -- keeps the baseline the call is measured against; executed stamps the time and the verification
 -- deadline; a result and error are kept when given.
--- $8 baseline, $9 verify deadline, $10 result, $11 error, $12 the vendor's reference
+-- $8 baseline, $9 verify deadline, $10 result, $11 error, $12 the vendor's reference, $13 now
+-- (NULL: the database's), stamped as `started_at` the first time the action enters executing
 WITH moved AS (
   UPDATE actions
   SET state = $3, version = version + 1, updated_at = now(),
       attempt = CASE WHEN $3 = 'executing' THEN attempt + 1 ELSE attempt END,
+      started_at = CASE WHEN $3 = 'executing' THEN coalesce(started_at, coalesce($13::timestamptz, now()))
+                        ELSE started_at END,
       baseline = coalesce($8::jsonb, baseline),
       executed_at = CASE WHEN $3 = 'executed' THEN now() ELSE executed_at END,
       verify_deadline = coalesce($9::timestamptz, verify_deadline),
@@ -160,3 +171,8 @@ WHERE id = $1
 -- name: action_thread_lock
 -- Locks the thread an action belongs to (a thread before its actions, always).
 SELECT t.id FROM threads t WHERE t.id = (SELECT thread_id FROM actions WHERE id = $1) FOR UPDATE OF t
+
+-- name: action_set_recovery_deadline
+-- The first look of a worker that inherited an `executing` action: how long it keeps looking.
+UPDATE actions SET verify_deadline = $2
+WHERE id = $1 AND state = 'executing' AND verify_deadline IS NULL

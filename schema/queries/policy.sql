@@ -86,14 +86,19 @@ INSERT INTO control_events (control, value, reason, actor) VALUES ($1, $2, $3, $
 SELECT pg_advisory_xact_lock(hashtextextended('asset:' || $1, 0))
 
 -- name: asset_recent
--- Physical actions on a device that were not called off, in the last hour, and the latest one.
--- $1 device, $2 now (NULL: the database's)
-SELECT count(*) FILTER (WHERE created_at > coalesce($2::timestamptz, now()) - interval '1 hour') AS last_hour,
-       extract(epoch FROM coalesce($2::timestamptz, now()) - max(created_at))::bigint AS since_last
+-- Physical actions on a device in the last hour that were not called off, and how long ago the
+-- device was last acted on: measured from when an action started executing, and an action still
+-- waiting to start (for a worker, or for its customer's YES) counts as happening now, since it
+-- may run at any moment. $1 device, $2 now (NULL: the database's)
+SELECT count(*) FILTER (WHERE coalesce(started_at, created_at) > coalesce($2::timestamptz, now()) - interval '1 hour') AS last_hour,
+       extract(epoch FROM coalesce($2::timestamptz, now())
+               - max(CASE WHEN started_at IS NOT NULL THEN started_at
+                          WHEN state IN ('routed', 'awaiting_confirmation')
+                            THEN coalesce($2::timestamptz, now()) END))::bigint AS since_last
 FROM actions
 WHERE target ->> 'device_id' = $1 AND kind IN ('reset_trackman', 'reboot_pc', 'unlock_door')
   AND state NOT IN ('cancelled', 'rejected')
-  AND NOT (state = 'escalated' AND result IS NULL)
+  AND NOT (state = 'escalated' AND started_at IS NULL)
 
 -- name: booking_for_customer
 -- The customer's booking nearest to now at this location (one that has not ended long ago).
@@ -123,26 +128,29 @@ SELECT coalesce(sum(tokens) FILTER (WHERE day = $2::date), 0) AS today,
 FROM token_usage WHERE location = $1
 
 -- name: suggestion_insert
--- $1 thread, $2 kind, $3 target, $4 params, $5 reason, $6 decision, $7 booking
-INSERT INTO suggestions (thread_id, kind, target, params, reason, decision, booking_id)
-VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6::jsonb, $7)
+-- $1 thread, $2 kind, $3 target, $4 params, $5 reason, $6 decision, $7 booking, $8 expires at
+INSERT INTO suggestions (thread_id, kind, target, params, reason, decision, booking_id, expires_at)
+VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6::jsonb, $7, $8::timestamptz)
 RETURNING id
 
 -- name: suggestion_lock
-SELECT id, thread_id, kind, target::text AS target, params::text AS params, reason, booking_id, state
+SELECT id, thread_id, kind, target::text AS target, params::text AS params, reason, booking_id, state,
+       expires_at
 FROM suggestions WHERE id = $1 FOR UPDATE
 
 -- name: suggestion_decide
 UPDATE suggestions SET state = $2, decided_by = $3, decided_at = now(), action_id = $4
 WHERE id = $1 AND state = 'pending'
 
--- name: actions_open_autonomous
--- Actions not yet started that no human asked for, for the emergency stop to call off.
-SELECT a.id, a.thread_id, a.state, a.target ->> 'location' AS location, t.intent ->> 'category' AS category
-FROM actions a LEFT JOIN threads t ON t.id = a.thread_id
-WHERE a.state IN ('routed', 'awaiting_confirmation') AND a.triggered_by IN ('router', 'chain')
-  AND a.kind <> 'send_message'
-ORDER BY a.thread_id, a.id
+-- name: actions_open_physical
+-- Physical actions not yet started, whoever asked for them, for the emergency stop to call off;
+-- those an admin started with an explicit override of the stop are left to run.
+SELECT a.id, a.thread_id, a.state, a.kind, a.target ->> 'location' AS location
+FROM actions a
+WHERE a.state IN ('routed', 'awaiting_confirmation')
+  AND a.kind IN ('reset_trackman', 'reboot_pc', 'unlock_door')
+  AND NOT (a.params ? 'stop_override')
+ORDER BY a.thread_id NULLS FIRST, a.id
 
 -- name: booking_upsert
 -- $1 id, $2 location, $3 bay, $4 phone, $5 start, $6 end, $7 flagged
@@ -168,10 +176,36 @@ WHERE tr.entity = 'thread' AND tr.event = 'routed' AND tr.at >= $1::timestamptz
 ORDER BY tr.id
 
 -- name: suggestions_list
-SELECT id, thread_id, kind, target::text AS target, reason, state, decided_by, action_id, created_at
-FROM suggestions WHERE state = $1 ORDER BY id LIMIT $2
+-- $1 pending | expired (pending, but past its expiry: it can only be rejected) | approved |
+-- rejected, $2 limit, $3 now
+SELECT id, thread_id, kind, target::text AS target, reason,
+       CASE WHEN state = 'pending' AND expires_at <= coalesce($3::timestamptz, now()) THEN 'expired'
+            ELSE state END AS state,
+       decided_by, action_id, created_at, expires_at
+FROM suggestions
+WHERE CASE WHEN $1 = 'pending' THEN state = 'pending' AND expires_at > coalesce($3::timestamptz, now())
+           WHEN $1 = 'expired' THEN state = 'pending' AND expires_at <= coalesce($3::timestamptz, now())
+           ELSE state = $1 END
+ORDER BY id LIMIT $2
 
 -- name: bookings_between
 SELECT id, location, bay, customer_phone, start_at, end_at, customer_flagged FROM bookings
 WHERE location = $1 AND end_at > $2::timestamptz AND start_at < $3::timestamptz
 ORDER BY start_at, id LIMIT $4
+
+-- name: asset_last_start
+-- Seconds since another physical action on a device first started executing: the cooldown is
+-- measured between executions, not decisions. $1 device, $2 the action to leave out, $3 now
+SELECT extract(epoch FROM coalesce($3::timestamptz, now()) - max(started_at))::bigint AS since_last
+FROM actions
+WHERE target ->> 'device_id' = $1 AND started_at IS NOT NULL AND id <> $2
+  AND kind IN ('reset_trackman', 'reboot_pc', 'unlock_door')
+
+-- name: booking_get
+SELECT id, bay, start_at, end_at, customer_flagged FROM bookings WHERE id = $1
+
+-- name: booking_unlocks_started
+-- Other unlocks for a booking that reached the door and did not fail. $1 booking, $2 action
+SELECT count(*) AS n FROM actions
+WHERE kind = 'unlock_door' AND booking_id = $1 AND id <> $2 AND started_at IS NOT NULL
+  AND result IS DISTINCT FROM 'failed'

@@ -276,9 +276,20 @@ TEST_F(OperatorApiTest, TheEscalationQueueIsClaimedAndResolvedInTheOperatorsName
   EXPECT_EQ(Call("POST", resolve, R"({"note":"n"})", kOperatorToken).status, 400);
   EXPECT_EQ(Call("POST", resolve, R"({"resolution":5})", kOperatorToken).status, 400);
   EXPECT_EQ(Census(), census);
+  // Alice claimed it: anyone else resolving it takes it over, explicitly and on the record.
   r = Call("POST", resolve, R"({"resolution":"called the customer","note":"all good"})",
            kAdminToken);
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(Body(r)["error"]["code"], "claimed_by_other");
+  EXPECT_EQ(ThreadState(first), "escalated");
+  r = Call("POST", resolve,
+           R"({"resolution":"called the customer","note":"all good","take_over":true})",
+           kAdminToken);
   ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Text("SELECT data ->> 'taken_from' FROM transitions WHERE entity = 'thread' AND "
+                 "entity_id = $1 AND event = 'resolved'",
+                 {first}),
+            "alice");
   EXPECT_EQ(ThreadState(first), "closed");
   EXPECT_EQ(LastActor("thread", first), "operator:root");
   EXPECT_EQ(Text("SELECT reason FROM transitions WHERE entity = 'thread' AND entity_id = $1 AND "

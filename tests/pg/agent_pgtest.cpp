@@ -214,7 +214,8 @@ TEST_F(PerformTest, AnRmmBayGoesToTheVendorAndADoorByItsConfigId) {
                             .triggered_by = "operator:ana",
                             .reason = "SOP door-unlock",
                             .booking_id = "b-77",
-                            .human_override = true});
+                            .human_override = true,
+                            .admin = true});
   ASSERT_TRUE(Reaches(reset, "verified"));
   ASSERT_TRUE(Reaches(door, "verified"));
   EXPECT_EQ(Scalar("SELECT count(*) FROM fake_facility_calls WHERE kind = 'reset_trackman' AND "
@@ -243,6 +244,10 @@ TEST_F(PerformTest, BadRequestsAreRefusedAndWriteNothing) {
   r.target = R"({"location":"bedford","bay":"one"})";
   refused(r);
   r.target = "not json";
+  refused(r);
+  r.target = R"({"location":"bedford","bay":4294967298})";  // 2^32 + 2 is not bay 2
+  refused(r);
+  r.target = R"({"location":"bedford","bay":18446744073709551615})";
   refused(r);
   r = Reset("bedford", 1);
   r.triggered_by = "someone";

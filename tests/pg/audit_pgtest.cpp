@@ -208,7 +208,7 @@ class AuditTest : public ::testing::Test {
     const int64_t rejected = Text(8, "trackman frozen in bay 6");
     REACH(rejected, "escalated");
     const int64_t suggested_action = flow_->ApproveSuggestion(
-        *db_, Scalar("SELECT id FROM suggestions WHERE thread_id = $1", {approved}), "sam");
+        *db_, Scalar("SELECT id FROM suggestions WHERE thread_id = $1", {approved}), {"sam"});
     flow_->RejectSuggestion(
         *db_, Scalar("SELECT id FROM suggestions WHERE thread_id = $1", {rejected}), "ana");
     ASSERT_TRUE(WaitFor([&] {

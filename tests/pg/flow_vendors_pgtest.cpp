@@ -163,16 +163,62 @@ TEST_F(VendorFlowTest, ARefusedUnlockEscalatesActionFailed) {
   EXPECT_EQ(Unlocks(), 0);
 }
 
-TEST_F(VendorFlowTest, A429BurstIsWaitedOutAndTheResetRunsOnce) {
-  // Baseline reads and the call meet the burst; each 429 is "certainly not done".
-  ASSERT_EQ(sim_.Fault("ninjaone:105", "http_429", 4), 201);
+TEST_F(VendorFlowTest, A429BurstIsWaitedOutAndTheMessageIsSentOnce) {
+  // Each 429 is "certainly not done": the action goes back to routed and starts afresh.
+  ASSERT_EQ(sim_.Fault("openphone", "http_429", 2), 201);
+  const auto in = Text("how much for an hour?");
+  ASSERT_TRUE(ReachesState(in.thread_id, "verified"));
+  EXPECT_EQ(Sms(), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM transitions WHERE event = 'execution_deferred'"), 2);
+  pgtest::ExpectValidHistories(*db_);
+}
+
+TEST_F(VendorFlowTest, AResetWhoseBaselineCannotBeReadIsNotStartedUntilItCan) {
+  // The activities read before the call fails (429 twice, then a 500): without a baseline the
+  // reset could never be proven, so it is not started; once the read works it runs, once.
+  ASSERT_EQ(sim_.Fault("ninjaone:105", "http_429", 2), 201);
+  ASSERT_EQ(sim_.Fault("ninjaone:105", "http_500", 1), 201);
   const auto in = Text("can you restart trackman 5 please");
   ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
   Text("y");
   ASSERT_TRUE(ReachesState(in.thread_id, "verified"));
   EXPECT_EQ(Resets("105"), 1);
-  EXPECT_GE(Scalar("SELECT count(*) FROM transitions WHERE event = 'execution_deferred'"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM transitions t JOIN actions a ON a.id = t.entity_id AND "
+                   "t.entity = 'action' WHERE t.event = 'execution_started' AND a.kind = "
+                   "'reset_trackman'"),
+            1)
+      << "entered executing once, after a readable baseline";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM actions WHERE kind = 'reset_trackman' AND baseline ? "
+                   "'last_activity_id'"),
+            1);
   pgtest::ExpectValidHistories(*db_);
+}
+
+TEST_F(VendorFlowTest, ASendWhoseAnswerIsLostIsProvenFromTheConversationNotRepeated) {
+  // OpenPhone takes the message but answers after ClubOS stopped waiting: the message id is never
+  // known. The next attempt finds the message in the conversation and verifies it.
+  ASSERT_EQ(sim_.Fault("openphone", "slow", 1, 1'500), 201);
+  const auto in = Text("how much for an hour?");
+  ASSERT_TRUE(ReachesState(in.thread_id, "verified")) << Escalation(in.thread_id);
+  EXPECT_EQ(Sms(), 1) << "sent once, never again";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM actions WHERE result = 'inconclusive'"), 0);
+  EXPECT_GE(sim_.Count("openphone", "GET", "/v1/phone-numbers"), 1) << "the conversation was read";
+}
+
+TEST_F(VendorFlowTest, RecoveryKeepsLookingWhileTheDoorLogCannotBeRead) {
+  // The unlock's answer is lost (the console opens the door after ClubOS stopped waiting), and
+  // then the door log cannot be read for longer than twice the call timeout. "Could not read" is
+  // not "unchanged": the worker keeps looking until the verification deadline, and finds it.
+  config_.integrations.verify_timeout["unlock_door"] = Millis(10'000);  // workers idle till now
+  ASSERT_EQ(sim_.Fault(std::string("unifi:") + kFrontDoor, "slow", 1, 1'500), 201);
+  const auto in = Text("door keypad is dead");
+  ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
+  Text("yes");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the PUT is on the wire
+  ASSERT_EQ(sim_.Fault("unifi", "http_500", 25), 201);          // every read of the log fails
+  ASSERT_TRUE(ReachesState(in.thread_id, "verified")) << Escalation(in.thread_id);
+  EXPECT_EQ(Unlocks(false), 1) << "the door was unlocked once";
+  EXPECT_GE(sim_.Count("unifi", "POST", "/system/logs", false), 41) << "it kept looking";
 }
 
 TEST_F(VendorFlowTest, ACallWhoseAnswerIsLostIsProvenFromTheDoorLogNotRepeated) {

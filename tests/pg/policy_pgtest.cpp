@@ -232,11 +232,11 @@ TEST_F(PolicyTest, WithAutoExecuteOffItSuggestsAndAnOperatorDecides) {
   EXPECT_EQ(facility_->Calls("reset_trackman"), 0);
   const int64_t sa = Scalar("SELECT id FROM suggestions WHERE thread_id = $1", {a.thread_id});
   const int64_t sb = Scalar("SELECT id FROM suggestions WHERE thread_id = $1", {b.thread_id});
-  const int64_t action = flow_->ApproveSuggestion(*db_, sa, "sam");
-  EXPECT_THROW(flow_->ApproveSuggestion(*db_, sa, "sam"), IllegalTransition);
+  const int64_t action = flow_->ApproveSuggestion(*db_, sa, {"sam"});
+  EXPECT_THROW(flow_->ApproveSuggestion(*db_, sa, {"sam"}), IllegalTransition);
   flow_->RejectSuggestion(*db_, sb, "ana");
-  EXPECT_THROW(flow_->ApproveSuggestion(*db_, sb, "sam"), IllegalTransition);
-  EXPECT_THROW(flow_->ApproveSuggestion(*db_, 9999, "sam"), NotFound);
+  EXPECT_THROW(flow_->ApproveSuggestion(*db_, sb, {"sam"}), IllegalTransition);
+  EXPECT_THROW(flow_->ApproveSuggestion(*db_, 9999, {"sam"}), NotFound);
   ASSERT_TRUE(WaitFor(
       [&] { return Text1("SELECT state FROM actions WHERE id = $1", {action}) == "verified"; }));
   EXPECT_EQ(Scalar("SELECT count(*) FROM action_outcomes WHERE action_id = $1 AND human_override "

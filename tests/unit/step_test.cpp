@@ -103,6 +103,8 @@ TEST(ActionStep, EveryPairWithItsEffects) {
                     {{"executing", "execution_deferred"}, {"routed", {}}},
                     {{"routed", "emergency_stopped"}, {"escalated", {}}},
                     {{"awaiting_confirmation", "emergency_stopped"}, {"escalated", {}}},
+                    {{"routed", "start_refused"}, {"escalated", {}}},
+                    {{"awaiting_confirmation", "start_refused"}, {"escalated", {}}},
                     {{"executed", "verification_passed"}, {"verified", {}}},
                     {{"executed", "verification_failed"}, {"escalated", {}}},
                     {{"executed", "verification_timeout"}, {"escalated", {}}},
