@@ -34,6 +34,21 @@ std::vector<std::string> Strings(const json& j, const std::string& where) {
   return out;
 }
 
+// A key that ClubOS does not read is a typo or a field of another version: refused at start-up,
+// not ignored until the day it was meant to matter.
+void OnlyKnown(const json& j, std::initializer_list<const char*> keys, const std::string& where) {
+  if (!j.is_object()) throw ConfigError(where + ": must be an object");
+  for (const auto& [key, value] : j.items()) {
+    bool known = false;
+    for (const char* k : keys) known = known || key == k;
+    if (!known) {
+      std::string list;
+      for (const char* k : keys) list += (list.empty() ? "" : ", ") + std::string(k);
+      throw ConfigError(where + "." + key + ": unknown field (known: " + list + ")");
+    }
+  }
+}
+
 Millis Ms(const json& j, const char* key, Millis def, const std::string& where) {
   if (!j.is_object() || !j.contains(key)) return def;
   const auto& v = j.at(key);
@@ -67,13 +82,17 @@ Config Config::Parse(const std::string& text) {
   const json root = json::parse(text, nullptr, false);
   if (root.is_discarded()) throw ConfigError("config is not valid JSON");
   Config c;
+  OnlyKnown(root, {"console_url", "facility", "flow", "policy", "router", "integrations"},
+            "config");
   const auto& facility = Need(root, "facility", "config");
+  OnlyKnown(facility, {"name", "locations"}, "facility");
   c.facility_name = Str(facility, "name", "facility");
   std::set<std::string> lines, ids;
   for (const auto& lj : Need(facility, "locations", "facility")) {
     Location l;
     l.id = Str(lj, "id", "facility.locations[]");
     const std::string where = "location " + l.id;
+    OnlyKnown(lj, {"id", "name", "time_zone", "phone_lines", "bays", "doors"}, where);
     if (!ids.insert(l.id).second) throw ConfigError(where + ": duplicate id");
     l.name = Str(lj, "name", where);
     l.time_zone = Str(lj, "time_zone", where);
@@ -88,6 +107,7 @@ Config Config::Parse(const std::string& text) {
         throw ConfigError(where + ": phone line " + p + " belongs to two locations");
     for (const auto& bj : Need(lj, "bays", where)) {
       Bay b;
+      OnlyKnown(bj, {"number", "device_id", "control"}, where + ".bays[]");
       if (!bj.contains("number") || !bj.at("number").is_number_integer())
         throw ConfigError(where + ".bays[]: number must be a whole number");
       b.number = bj.at("number").get<int>();
@@ -102,6 +122,8 @@ Config Config::Parse(const std::string& text) {
       l.bays.push_back(b);
     }
     for (const auto& dj : Need(lj, "doors", where))
+      OnlyKnown(dj, {"id", "name", "device_id"}, where + ".doors[]");
+    for (const auto& dj : Need(lj, "doors", where))
       l.doors.push_back({Str(dj, "id", where + ".doors[]"), Str(dj, "name", where + ".doors[]"),
                          Str(dj, "device_id", where + ".doors[]")});
     c.locations.push_back(std::move(l));
@@ -109,6 +131,11 @@ Config Config::Parse(const std::string& text) {
   if (c.locations.empty()) throw ConfigError("facility.locations: at least one location");
 
   const json flow = root.value("flow", json::object());
+  OnlyKnown(
+      flow,
+      {"debounce_ms", "confirmation_ttl_ms", "verify_timeout_ms", "verify_poll_ms",
+       "close_after_ms", "retry_base_ms", "retry_cap_ms", "rapid_messages", "suggestion_ttl_ms"},
+      "flow");
   c.flow.debounce = Ms(flow, "debounce_ms", c.flow.debounce, "flow");
   c.flow.confirmation_ttl = Ms(flow, "confirmation_ttl_ms", c.flow.confirmation_ttl, "flow");
   c.flow.verify_timeout = Ms(flow, "verify_timeout_ms", c.flow.verify_timeout, "flow");
@@ -119,6 +146,7 @@ Config Config::Parse(const std::string& text) {
   c.flow.suggestion_ttl = Ms(flow, "suggestion_ttl_ms", c.flow.suggestion_ttl, "flow");
   if (flow.contains("rapid_messages")) {
     const auto& r = flow.at("rapid_messages");
+    OnlyKnown(r, {"count", "window_ms"}, "flow.rapid_messages");
     c.flow.rapid_count = r.value("count", c.flow.rapid_count);
     c.flow.rapid_window = Ms(r, "window_ms", c.flow.rapid_window, "flow.rapid_messages");
   }
@@ -160,11 +188,20 @@ Config Config::Parse(const std::string& text) {
     into = j.at(key).get<std::string>();
   };
   auto& i = c.integrations;
+  OnlyKnown(in,
+            {"openphone", "ninjaone", "unifi", "slack", "call_timeout_ms", "agent_command_ttl_ms",
+             "verify_timeout_ms"},
+            "integrations");
   const json op = in.value("openphone", json::object());
+  OnlyKnown(op, {"base_url", "api_key_env", "user_id"}, "integrations.openphone");
   str(op, "base_url", i.openphone.base_url, "integrations.openphone");
   str(op, "api_key_env", i.openphone.api_key_env, "integrations.openphone");
   str(op, "user_id", i.openphone.user_id, "integrations.openphone");
   const json nj = in.value("ninjaone", json::object());
+  OnlyKnown(nj,
+            {"base_url", "token_path", "client_id_env", "client_secret_env", "trackman_script_id",
+             "reboot_mode"},
+            "integrations.ninjaone");
   str(nj, "base_url", i.ninjaone.base_url, "integrations.ninjaone");
   str(nj, "token_path", i.ninjaone.token_path, "integrations.ninjaone");
   str(nj, "client_id_env", i.ninjaone.client_id_env, "integrations.ninjaone");
@@ -174,10 +211,12 @@ Config Config::Parse(const std::string& text) {
   if (i.ninjaone.reboot_mode != "NORMAL" && i.ninjaone.reboot_mode != "FORCED")
     throw ConfigError("integrations.ninjaone.reboot_mode: must be NORMAL or FORCED");
   const json uj = in.value("unifi", json::object());
+  OnlyKnown(uj, {"base_url", "token_env", "verify_tls"}, "integrations.unifi");
   str(uj, "base_url", i.unifi.base_url, "integrations.unifi");
   str(uj, "token_env", i.unifi.token_env, "integrations.unifi");
   i.unifi.verify_tls = uj.value("verify_tls", true);
   const json sj = in.value("slack", json::object());
+  OnlyKnown(sj, {"webhook_url_env", "thread_link_base"}, "integrations.slack");
   str(sj, "webhook_url_env", i.slack.webhook_url_env, "integrations.slack");
   // integrations.slack.thread_link_base is the older name of console_url (undocumented then).
   for (const json* holder : {&sj, &root}) {
@@ -196,6 +235,9 @@ Config Config::Parse(const std::string& text) {
   for (const auto& [kind, v] : verify.items()) {
     if (!v.is_number_integer() || v.get<int64_t>() <= 0)
       throw ConfigError("integrations.verify_timeout_ms." + kind + ": must be a positive number");
+    if (kind != "reset_trackman" && kind != "reboot_pc" && kind != "unlock_door" &&
+        kind != "send_message" && kind != "notify_operator" && kind != "create_ticket")
+      throw ConfigError("integrations.verify_timeout_ms." + kind + ": not an action kind");
     i.verify_timeout[kind] = Millis(v.get<int64_t>());
   }
   return c;
