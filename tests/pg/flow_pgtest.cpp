@@ -8,6 +8,7 @@
 
 #include "statemachines/thread_machine.h"
 #include "store/db.h"
+#include "tests/support/flow_fixture.h"
 #include "tests/support/history.h"
 #include "tests/support/pg.h"
 #include "tests/support/process.h"
@@ -25,58 +26,20 @@ namespace {
 constexpr const char* kCustomer = "+15555550100";
 constexpr const char* kBedford = "+15555550199";
 
-Config TestConfig() {
-  Config c = Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
-  c.flow.debounce = Millis(0);
-  c.flow.confirmation_ttl = Millis(600);
-  c.flow.verify_timeout = Millis(500);
-  c.integrations.verify_timeout.clear();  // one deadline for every kind here
-  c.flow.verify_poll = Millis(50);
-  c.flow.close_after = Millis(60'000);
-  c.flow.retry_base = Millis(10);
-  c.flow.retry_cap = Millis(40);
-  return c;
-}
-
-class FlowTest : public ::testing::Test, protected pgtest::FlowReads {
+class FlowTest : public pgtest::FlowFixture {
  protected:
+  FlowTest() {
+    config_.flow.confirmation_ttl = Millis(600);
+    config_.flow.verify_timeout = Millis(500);
+  }
   void SetUp() override {
-    CLUBOS_REQUIRE_PG();
-    pgtest::ResetDatabase();
-    db_ = pgtest::Connect();
-    db = db_.get();
-    facility_ = std::make_unique<FakeFacility>(pgtest::TestDatabaseUrl());
-    db_->ExecRawOne("TRUNCATE fake_facility_calls, fake_facility_faults");
-    pgtest::BookNow(*db_, "bedford", kCustomer);
-    StartWorkers();
-  }
-  void TearDown() override {
-    if (runtime_) runtime_->Stop();
-  }
-  void StartWorkers() {
-    router_ = std::make_unique<PatternRouter>(config_.router);
-    flow_ = std::make_unique<Flow>(config_, *router_, *facility_, SystemClock::Instance());
-    registry_ = std::make_unique<workers::Registry>();
-    flow_->Register(*registry_);
-    workers::RuntimeOptions opt;
-    opt.database_url = pgtest::TestDatabaseUrl();
-    opt.concurrency = 4;
-    opt.rescue_interval = Millis(100);
-    runtime_ = std::make_unique<workers::Runtime>(opt, *registry_, SystemClock::Instance());
-    runtime_->Start();
+    FlowFixture::SetUp();
+    if (!IsSkipped()) pgtest::BookNow(*db_, "bedford", kCustomer);
   }
   IntakeResult Text(const std::string& body, const std::string& external_id = "") {
-    return flow_->Intake(*db_, {kCustomer, kBedford, body, external_id});
+    return Intake(kCustomer, kBedford, body, external_id);
   }
   void ExpectValidHistories() { pgtest::ExpectValidHistories(*db_); }
-
-  Config config_ = TestConfig();
-  std::unique_ptr<store::Connection> db_;
-  std::unique_ptr<FakeFacility> facility_;
-  std::unique_ptr<PatternRouter> router_;
-  std::unique_ptr<Flow> flow_;
-  std::unique_ptr<workers::Registry> registry_;
-  std::unique_ptr<workers::Runtime> runtime_;
 };
 
 }  // namespace
