@@ -12,6 +12,11 @@ namespace clubos::workflows {
 
 using nlohmann::json;
 
+PolicyStore::PolicyStore(const Config& config, const Clock& clock)
+    : config_(config), clock_(clock) {
+  Profile::FromJson(config_.policy_json).RequireKnownCategories(ProfileCategories(config_.router));
+}
+
 void PolicyStore::Bootstrap(store::Connection& db) const {
   // Parsed first: a bad profile in the config file is refused here, not stored.
   const Profile p = Profile::FromJson(config_.policy_json);
@@ -31,7 +36,8 @@ Profile PolicyStore::Active(store::Tx& tx) const {
 
 int PolicyStore::Propose(store::Connection& db, const std::string& profile_json,
                          const std::string& note, const std::string& actor) const {
-  const Profile proposed = Profile::FromJson(profile_json);  // InvalidProfile: nothing stored
+  // InvalidProfile: nothing stored.
+  const Profile proposed = Profile::FromProposal(profile_json, ProfileCategories(config_.router));
   if (note.size() > 1000) throw InvalidProfile("note: at most 1000 bytes");
   int id = 0;
   db.Transact("policy_propose", [&](store::Tx& tx) {

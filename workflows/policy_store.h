@@ -52,14 +52,17 @@ struct BookingInput {
 
 class PolicyStore {
  public:
-  PolicyStore(const Config& config, const Clock& clock) : config_(config), clock_(clock) {}
+  // InvalidProfile when the configuration's profile is one a proposal could not be (a category
+  // the router never concludes, a value out of its bound): refused at start-up, not at first use.
+  PolicyStore(const Config& config, const Clock& clock);
 
   // The first version from the config file, when the database has none (idempotent).
   void Bootstrap(store::Connection& db) const;
   // The active profile with its version (bootstrapping it when there is none).
   Profile Active(store::Tx& tx) const;
 
-  // A proposal with its diff against the active version; InvalidProfile on a bad profile.
+  // A proposal with its diff against the active version; InvalidProfile on a bad profile
+  // (Profile::FromProposal).
   int Propose(store::Connection& db, const std::string& profile_json, const std::string& note,
               const std::string& actor) const;
   // Applies a proposal atomically. Forbidden when `actor` proposed it; IllegalTransition when it
