@@ -66,7 +66,7 @@ inline constexpr WholeNumberBound kTokensPerLocationDay{1'000'000'000'000, "toke
 inline constexpr WholeNumberBound kTokensPerLocationMonth{31'000'000'000'000, "tokens per month"};
 
 struct Profile {
-  int version = 0;
+  int64_t version = 0;
   std::map<std::string, CategoryRules> categories;
   Limits limits;
 
@@ -144,7 +144,7 @@ struct Decision {
   std::vector<std::string> reasons;
   std::optional<ActionPlan> action;
   int priority = 100;  // of the thread's jobs; emergencies 0
-  int policy_version = 0;
+  int64_t policy_version = 0;
 };
 
 // What the router's conclusion would do at this location, before any rule: the action and its

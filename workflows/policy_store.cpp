@@ -1,5 +1,6 @@
 #include "workflows/policy_store.h"
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
@@ -30,28 +31,28 @@ Profile PolicyStore::Active(store::Tx& tx) const {
     r = tx.Exec("policy_active", {});
   }
   Profile p = Profile::FromJson(r.At(0, "profile").Str());
-  p.version = r.At(0, "id").Int();
+  p.version = r.At(0, "id").Int64();
   return p;
 }
 
-int PolicyStore::Propose(store::Connection& db, const std::string& profile_json,
-                         const std::string& note, const std::string& actor) const {
+int64_t PolicyStore::Propose(store::Connection& db, const std::string& profile_json,
+                             const std::string& note, const std::string& actor) const {
   // InvalidProfile: nothing stored.
   const Profile proposed = Profile::FromProposal(profile_json, ProfileCategories(config_.router));
   if (note.size() > 1000) throw InvalidProfile("note: at most 1000 bytes");
-  int id = 0;
+  int64_t id = 0;
   db.Transact("policy_propose", [&](store::Tx& tx) {
     const Profile current = Active(tx);
     id = tx.Exec("policy_propose",
                  {proposed.ToJson(), current.version, Profile::Diff(current, proposed),
                   note.empty() ? std::nullopt : std::optional(note), actor})
              .At(0, "id")
-             .Int();
+             .Int64();
   });
   return id;
 }
 
-void PolicyStore::Approve(store::Connection& db, int version, const std::string& actor) const {
+void PolicyStore::Approve(store::Connection& db, int64_t version, const std::string& actor) const {
   db.Transact("policy_approve", [&](store::Tx& tx) {
     auto r = tx.Exec("policy_get_lock", {version});
     if (r.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
@@ -71,7 +72,7 @@ void PolicyStore::Approve(store::Connection& db, int version, const std::string&
   });
 }
 
-void PolicyStore::Reject(store::Connection& db, int version, const std::string& actor) const {
+void PolicyStore::Reject(store::Connection& db, int64_t version, const std::string& actor) const {
   db.Transact("policy_reject", [&](store::Tx& tx) {
     auto r = tx.Exec("policy_get_lock", {version});
     if (r.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
@@ -83,9 +84,9 @@ void PolicyStore::Reject(store::Connection& db, int version, const std::string& 
   });
 }
 
-int PolicyStore::Restore(store::Connection& db, int version, const std::string& actor,
-                         const std::string& note) const {
-  int id = 0;
+int64_t PolicyStore::Restore(store::Connection& db, int64_t version, const std::string& actor,
+                             const std::string& note) const {
+  int64_t id = 0;
   db.Transact("policy_restore", [&](store::Tx& tx) {
     auto r = tx.Exec("policy_get_lock", {version});
     if (r.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
@@ -100,7 +101,7 @@ int PolicyStore::Restore(store::Connection& db, int version, const std::string& 
                  {old.ToJson(), version, Profile::Diff(current, old),
                   note.empty() ? "restore of version " + std::to_string(version) : note, actor})
              .At(0, "id")
-             .Int();
+             .Int64();
     tx.Exec("control_event", {"policy_version:" + std::to_string(id), true,
                               "restored version " + std::to_string(version), actor});
   });
@@ -132,7 +133,7 @@ std::string Summary(const std::string& outcome, const std::string& reason) {
 
 }  // namespace
 
-ReplayReport PolicyStore::Replay(store::Connection& db, int version, TimePoint since) const {
+ReplayReport PolicyStore::Replay(store::Connection& db, int64_t version, TimePoint since) const {
   auto v = db.ExecOne("policy_get", {version});
   if (v.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
   Profile profile = Profile::FromJson(v.At(0, "profile").Str());
@@ -164,7 +165,9 @@ bool PolicyStore::UpsertBooking(store::Connection& db, const BookingInput& b) co
   if (b.id.empty() || b.id.size() > 100) throw std::invalid_argument("id must be 1..100 bytes");
   if (!location)
     throw std::invalid_argument("location '" + b.location + "' is not in the facility");
-  if (b.bay && !location->FindBay(*b.bay))
+  // Range first: narrowed, bay 4294967298 was bay 2.
+  if (b.bay && (*b.bay < 0 || *b.bay > std::numeric_limits<int>::max() ||
+                !location->FindBay(static_cast<int>(*b.bay))))
     throw std::invalid_argument("bay " + std::to_string(*b.bay) + " is not a bay of " +
                                 location->name);
   const std::string& p = b.customer_phone;
@@ -208,7 +211,7 @@ PolicyStore::Inputs PolicyStore::Gather(store::Tx& tx, const Location& location,
   }
   Inputs in;
   in.profile = Profile::FromJson(snapshot.At(0, "profile").Str());
-  in.profile.version = snapshot.At(0, "id").Int();
+  in.profile.version = snapshot.At(0, "id").Int64();
   std::vector<EmergencyStop> stops;
   for (const auto& s : json::parse(snapshot.At(0, "stops").Str()))
     stops.push_back({s.at("scope").get<std::string>(), s.at("reason").get<std::string>(), "", {}});

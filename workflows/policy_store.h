@@ -34,7 +34,7 @@ struct ReplayedDecision {
   std::vector<std::string> reasons_after;
 };
 struct ReplayReport {
-  int profile_version = 0;
+  int64_t profile_version = 0;
   int64_t replayed = 0;
   std::vector<ReplayedDecision> changed;
 };
@@ -43,7 +43,7 @@ struct ReplayReport {
 struct BookingInput {
   std::string id;
   std::string location;
-  std::optional<int> bay;
+  std::optional<int64_t> bay;  // checked against the facility before it is narrowed
   std::string customer_phone;
   TimePoint start{};
   TimePoint end{};
@@ -63,19 +63,19 @@ class PolicyStore {
 
   // A proposal with its diff against the active version; InvalidProfile on a bad profile
   // (Profile::FromProposal).
-  int Propose(store::Connection& db, const std::string& profile_json, const std::string& note,
-              const std::string& actor) const;
+  int64_t Propose(store::Connection& db, const std::string& profile_json, const std::string& note,
+                  const std::string& actor) const;
   // Applies a proposal atomically. Forbidden when `actor` proposed it; IllegalTransition when it
   // is not a pending proposal; NotFound.
-  void Approve(store::Connection& db, int version, const std::string& actor) const;
-  void Reject(store::Connection& db, int version, const std::string& actor) const;
+  void Approve(store::Connection& db, int64_t version, const std::string& actor) const;
+  void Reject(store::Connection& db, int64_t version, const std::string& actor) const;
   // Makes an earlier version's profile active again, as a new version. Returns its id.
-  int Restore(store::Connection& db, int version, const std::string& actor,
-              const std::string& note) const;
+  int64_t Restore(store::Connection& db, int64_t version, const std::string& actor,
+                  const std::string& note) const;
 
   // Runs the decision function with version `version`'s profile over every decision stored since
   // `since` (same intent, same facts) and reports which would change. Reads only.
-  ReplayReport Replay(store::Connection& db, int version, TimePoint since) const;
+  ReplayReport Replay(store::Connection& db, int64_t version, TimePoint since) const;
 
   // Validates against the facility (InvalidInput-like std::invalid_argument) and stores it;
   // true when it was new.

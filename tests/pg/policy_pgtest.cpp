@@ -86,7 +86,7 @@ class PolicyTest : public ::testing::Test, protected pgtest::FlowReads {
   void Earlier() {
     db_->ExecRawOne("UPDATE messages SET received_at = received_at - interval '10 minutes'");
   }
-  int ProposeTechConfirmation(const std::string& confirmation, const std::string& by) {
+  int64_t ProposeTechConfirmation(const std::string& confirmation, const std::string& by) {
     json profile = json::parse(config_.policy_json);
     profile["tech"]["confirmation"] = confirmation;
     return flow_->policy().Propose(*db_, profile.dump(), "tech " + confirmation, by);
@@ -249,7 +249,7 @@ TEST_F(PolicyTest, WithAutoExecuteOffItSuggestsAndAnOperatorDecides) {
 }
 
 TEST_F(PolicyTest, AProposalIsApprovedBySomeoneElseAndCanBeRolledBack) {
-  const int v2 = ProposeTechConfirmation("none", "admin:alice");
+  const int64_t v2 = ProposeTechConfirmation("none", "admin:alice");
   EXPECT_NE(
       Text1("SELECT diff::text FROM policy_versions WHERE id = $1", {v2}).find("tech.confirmation"),
       std::string::npos);
@@ -264,7 +264,7 @@ TEST_F(PolicyTest, AProposalIsApprovedBySomeoneElseAndCanBeRolledBack) {
   EXPECT_EQ(Scalar("SELECT (decision ->> 'policy_version')::int FROM threads WHERE id = $1",
                    {t.thread_id}),
             v2);
-  const int v3 = flow_->policy().Restore(*db_, 1, "admin:bob", "");
+  const int64_t v3 = flow_->policy().Restore(*db_, 1, "admin:bob", "");
   EXPECT_EQ(Scalar("SELECT count(*) FROM policy_versions WHERE state = 'active'"), 1);
   EXPECT_EQ(Scalar("SELECT id FROM policy_versions WHERE state = 'active'"), v3);
   const auto u = Text(Phone(2), "trackman frozen in bay 5");
@@ -285,7 +285,7 @@ TEST_F(PolicyTest, ReplayShowsWhichStoredDecisionsAProposalWouldChange) {
   ASSERT_TRUE(Reaches(reset.thread_id, "awaiting_confirmation"));
   ASSERT_TRUE(Reaches(faq.thread_id, "verified"));
   ASSERT_TRUE(Reaches(fire.thread_id, "escalated"));
-  const int v2 = ProposeTechConfirmation("none", "admin:alice");
+  const int64_t v2 = ProposeTechConfirmation("none", "admin:alice");
   const auto report =
       flow_->policy().Replay(*db_, v2, SystemClock::Instance().Now() - std::chrono::hours(24 * 7));
   EXPECT_EQ(report.replayed, 3);
@@ -298,4 +298,26 @@ TEST_F(PolicyTest, ReplayShowsWhichStoredDecisionsAProposalWouldChange) {
                   .Replay(*db_, 1, SystemClock::Instance().Now() - std::chrono::hours(1))
                   .changed.empty());
   EXPECT_THROW(flow_->policy().Replay(*db_, 99, SystemClock::Instance().Now()), NotFound);
+}
+
+// Versions are 64-bit end to end: an id past 32 bits is a version that does not exist, never the
+// one its low bits name (at 850d4a5 approving 4294967299 approved version 3).
+TEST_F(PolicyTest, VersionIdsPast32BitsAreNotFoundNotTruncated) {
+  const int64_t v2 = ProposeTechConfirmation("none", "admin:alice");
+  const int64_t wrapped = (int64_t{1} << 32) + v2;
+  EXPECT_THROW(flow_->policy().Approve(*db_, wrapped, "admin:bob"), NotFound);
+  EXPECT_THROW(flow_->policy().Reject(*db_, wrapped, "admin:bob"), NotFound);
+  EXPECT_THROW(flow_->policy().Restore(*db_, (int64_t{1} << 32) + 1, "admin:bob", ""), NotFound);
+  EXPECT_THROW(flow_->policy().Replay(*db_, wrapped, SystemClock::Instance().Now()), NotFound);
+  EXPECT_EQ(Text1("SELECT state FROM policy_versions WHERE id = $1", {v2}), "proposed");
+  EXPECT_EQ(Scalar("SELECT id FROM policy_versions WHERE state = 'active'"), 1);
+  // A booking's bay is checked before it is narrowed: bay 2^32+2 is no bay, not bay 2.
+  BookingInput b{"big-bay",
+                 "bedford",
+                 (int64_t{1} << 32) + 2,
+                 Phone(1),
+                 SystemClock::Instance().Now(),
+                 SystemClock::Instance().Now() + std::chrono::hours(1)};
+  EXPECT_THROW(flow_->policy().UpsertBooking(*db_, b), std::invalid_argument);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM bookings"), 0);
 }
