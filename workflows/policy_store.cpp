@@ -13,26 +13,64 @@ namespace clubos::workflows {
 
 using nlohmann::json;
 
+namespace {
+
+std::string VersionConflictMessage(int64_t proposal, std::optional<int64_t> based_on,
+                                   int64_t active) {
+  return "policy version " + std::to_string(proposal) + " is based on version " +
+         (based_on ? std::to_string(*based_on) : std::string("(none)")) +
+         ", but the active version is now " + std::to_string(active) +
+         ": approving it would also undo what changed since. The diff shows what it would change "
+         "against version " +
+         std::to_string(active) + "; propose it again on top of that version, or reject it";
+}
+
+}  // namespace
+
+VersionConflict::VersionConflict(int64_t proposal, std::optional<int64_t> based_on, int64_t active,
+                                 std::string diff_json)
+    : std::runtime_error(VersionConflictMessage(proposal, based_on, active)),
+      proposal_(proposal),
+      active_(active),
+      diff_json_(std::move(diff_json)) {}
+
 PolicyStore::PolicyStore(const Config& config, const Clock& clock)
     : config_(config), clock_(clock) {
   Profile::FromJson(config_.policy_json).RequireKnownCategories(ProfileCategories(config_.router));
 }
 
 void PolicyStore::Bootstrap(store::Connection& db) const {
+  db.Transact("policy_bootstrap", [&](store::Tx& tx) { BootstrapIn(tx); });
+}
+
+void PolicyStore::BootstrapIn(store::Tx& tx) const {
   // Parsed first: a bad profile in the config file is refused here, not stored.
-  const Profile p = Profile::FromJson(config_.policy_json);
-  db.ExecOne("policy_bootstrap", {p.ToJson()});
+  const std::string profile = Profile::FromJson(config_.policy_json).ToJson();
+  // Under the lock of every change of the active version: first routings at once used to insert
+  // concurrently, and each loser's conflict still took a number from the sequence, so the first
+  // version was not always version 1.
+  tx.Exec("policy_active_lock", {});
+  tx.Exec("policy_bootstrap", {profile});
 }
 
 Profile PolicyStore::Active(store::Tx& tx) const {
   auto r = tx.Exec("policy_active", {});
   if (r.Empty()) {
-    tx.Exec("policy_bootstrap", {Profile::FromJson(config_.policy_json).ToJson()});
+    BootstrapIn(tx);
     r = tx.Exec("policy_active", {});
   }
   Profile p = Profile::FromJson(r.At(0, "profile").Str());
   p.version = r.At(0, "id").Int64();
   return p;
+}
+
+Profile PolicyStore::LockActive(store::Tx& tx) const {
+  // The lock comes first and the read after it, in a statement of its own: under READ COMMITTED
+  // that read sees what a change that held the lock before committed. (Read first, and two
+  // approvals at once both replaced the same version: 500, duplicate key in
+  // policy_versions_one_active.)
+  tx.Exec("policy_active_lock", {});
+  return Active(tx);
 }
 
 int64_t PolicyStore::Propose(store::Connection& db, const std::string& profile_json,
@@ -54,19 +92,24 @@ int64_t PolicyStore::Propose(store::Connection& db, const std::string& profile_j
 
 void PolicyStore::Approve(store::Connection& db, int64_t version, const std::string& actor) const {
   db.Transact("policy_approve", [&](store::Tx& tx) {
+    // The active version is locked, retired and replaced in this transaction: every decision
+    // sees one version or the other, never none.
+    const Profile current = LockActive(tx);
     auto r = tx.Exec("policy_get_lock", {version});
     if (r.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
     const std::string state = r.At(0, "state").Str();
     if (state != "proposed") throw IllegalTransition("policy_version", version, state, "approve");
     if (r.At(0, "proposed_by").Str() == actor)
       throw Forbidden("a proposal is approved by an admin other than its proposer");
-    // The active version is locked, retired and replaced in this transaction: every decision
-    // sees one version or the other, never none.
-    const Profile current = Active(tx);
-    tx.Exec("policy_active_lock", {});
     const Profile next = Profile::FromJson(r.At(0, "profile").Str());
+    const std::string diff = Profile::Diff(current, next);
+    // A proposal replaces the whole profile: approved on top of a version it was not based on,
+    // it would revert whatever that version changed.
+    const auto based_on = r.At(0, "based_on").OptInt64();
+    if (based_on != current.version)
+      throw VersionConflict(version, based_on, current.version, diff);
     tx.Exec("policy_retire", {current.version});
-    tx.Exec("policy_activate", {version, actor, Profile::Diff(current, next)});
+    tx.Exec("policy_activate", {version, actor, diff});
     tx.Exec("control_event", {"policy_version:" + std::to_string(version), true,
                               "approved; was version " + std::to_string(current.version), actor});
   });
@@ -88,13 +131,12 @@ int64_t PolicyStore::Restore(store::Connection& db, int64_t version, const std::
                              const std::string& note) const {
   int64_t id = 0;
   db.Transact("policy_restore", [&](store::Tx& tx) {
+    const Profile current = LockActive(tx);
     auto r = tx.Exec("policy_get_lock", {version});
     if (r.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
     const std::string state = r.At(0, "state").Str();
     if (state != "retired" && state != "active")
       throw IllegalTransition("policy_version", version, state, "restore");
-    const Profile current = Active(tx);
-    tx.Exec("policy_active_lock", {});
     const Profile old = Profile::FromJson(r.At(0, "profile").Str());
     tx.Exec("policy_retire", {current.version});
     id = tx.Exec("policy_restore",
@@ -206,7 +248,7 @@ PolicyStore::Inputs PolicyStore::Gather(store::Tx& tx, const Location& location,
                                         bool rapid) const {
   auto snapshot = tx.Exec("policy_snapshot", {});
   if (snapshot.Empty()) {  // a new database: the config's profile becomes version 1
-    tx.Exec("policy_bootstrap", {Profile::FromJson(config_.policy_json).ToJson()});
+    BootstrapIn(tx);
     snapshot = tx.Exec("policy_snapshot", {});
   }
   Inputs in;

@@ -33,7 +33,11 @@ SELECT id, profile::text AS profile, state, based_on, proposed_by
 FROM policy_versions WHERE id = $1::bigint FOR UPDATE
 
 -- name: policy_active_lock
-SELECT id, profile::text AS profile FROM policy_versions WHERE state = 'active' FOR UPDATE
+-- Taken by every change of the active version (approve, restore) before it reads the active
+-- version, for the length of the transaction: changes take turns, and each reads what the one
+-- before it committed. A row lock on the active version would not do: under READ COMMITTED the
+-- waiter wakes to find that row retired and does not see the version that replaced it.
+SELECT pg_advisory_xact_lock(hashtextextended('policy_active', 0))
 
 -- name: policy_list
 SELECT id, state, based_on, note, proposed_by, proposed_at, approved_by, approved_at,
