@@ -58,7 +58,8 @@ inline constexpr WholeNumberBound kCooldownSeconds{7LL * 24 * 3600, "seconds"};
 inline constexpr WholeNumberBound kFallbacks{10, "fallbacks"};
 inline constexpr WholeNumberBound kBookingWindowMinutes{24 * 60, "minutes"};
 inline constexpr WholeNumberBound kAttemptsPerBooking{100, "attempts"};
-inline constexpr WholeNumberBound kResetsPerBayPerHour{60, "resets per bay per hour"};
+// Far beyond what a bay can do; benchmarks and chaos runs use it to mean "no limit".
+inline constexpr WholeNumberBound kResetsPerBayPerHour{100'000, "resets per bay per hour"};
 inline constexpr WholeNumberBound kUnlocksPerBooking{100, "unlocks per booking"};
 inline constexpr WholeNumberBound kLlmMinIntervalSeconds{24 * 3600, "seconds"};
 inline constexpr WholeNumberBound kAutoRepliesPerThread{1'000, "replies per thread"};
