@@ -85,6 +85,14 @@ Response ErrorResponse(const Request& r) {
     return JsonResponse(
         409, json{{"error",
                    {{"code", "illegal_transition"}, {"message", e.what()}, {"state", e.state()}}}});
+  } catch (const workflows::VersionConflict& e) {
+    // 409 with what approving would change against the version active now, so the approver sees
+    // what they would be deciding.
+    return JsonResponse(409, json{{"error",
+                                   {{"code", "version_conflict"},
+                                    {"message", e.what()},
+                                    {"active_version", e.active()},
+                                    {"diff", json::parse(e.diff_json())}}}});
   } catch (const workflows::Conflict& e) {
     return Response::Error(409, e.code(), e.what());
   } catch (const workflows::NotFound& e) {

@@ -30,6 +30,7 @@
 #include "store/migrator.h"
 #include "workers/queue.h"
 #include "workers/runtime.h"
+#include "workflows/policy.h"
 
 extern char** environ;
 
@@ -307,7 +308,7 @@ int RunFlow(const Flags& f) {
     policy["tech"]["confirmation"] = "none";
     policy["tech"]["cooldown_seconds"] = 0;
     policy["tech"]["require_booking"] = false;
-    policy["limits"]["max_resets_per_bay_per_hour"] = 1'000'000'000;
+    policy["limits"]["max_resets_per_bay_per_hour"] = workflows::kResetsPerBayPerHour.max;
     config.policy_json = policy.dump();
   }
   // --facility sim: the vendors are `clubos sim`, in this process on a loopback port, reached over

@@ -1,6 +1,8 @@
 // `clubos policy replay --proposal ID --since 7d`: the decision function with a proposed profile,
 // over the decisions stored since then (same intents, same facts), before anyone approves it.
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
@@ -47,7 +49,7 @@ int Replay(const Args& args) {
     return 0;
   }
   if (!f.Has("--proposal")) throw UsageError("--proposal ID is required");
-  const int version = static_cast<int>(f.Int("--proposal", 0, 1, 1'000'000'000));
+  const int64_t version = f.Int("--proposal", 0, 1, std::numeric_limits<int64_t>::max());
   const auto since = ParseSince(f.Str("--since", "7d"));
   const Config config = Config::Load(f.Str("--config", "clubos.json"));
   auto db = store::Connect(DatabaseUrl());
@@ -69,8 +71,8 @@ int Replay(const Args& args) {
                             .c_str());
     return 0;
   }
-  std::printf("policy version %d over %lld decisions since %s: %zu would change\n", version,
-              static_cast<long long>(report.replayed),
+  std::printf("policy version %lld over %lld decisions since %s: %zu would change\n",
+              static_cast<long long>(version), static_cast<long long>(report.replayed),
               FormatTimestamp(SystemClock::Instance().Now() - since).c_str(),
               report.changed.size());
   for (const auto& c : report.changed) {

@@ -46,16 +46,23 @@ SimulatedAgents::~SimulatedAgents() {
 
 void SimulatedAgents::Start() {
   thread_ = std::thread([this] {
+    std::unique_lock lk(stop_mu_);
     while (!stop_) {
+      lk.unlock();
       Tick();
-      for (Millis slept{0}; slept < poll_interval_ && !stop_; slept += Millis(20))
-        std::this_thread::sleep_for(Millis(20));
+      lk.lock();
+      // Asleep until the next poll; Stop() wakes it (not 20 ms naps checking a flag).
+      stop_cv_.wait_for(lk, poll_interval_, [&] { return stop_; });
     }
   });
 }
 
 void SimulatedAgents::Stop() {
-  stop_ = true;
+  {
+    std::lock_guard lk(stop_mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 

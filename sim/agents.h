@@ -6,9 +6,10 @@
 // moves the boot time. Faults on "agent:<device>" apply: stuck_offline (the PC goes quiet after
 // the command and never reports), reset_noop (it reports success and nothing changes).
 // Every call it makes is in /_sim/calls with service "agent".
-#include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -38,7 +39,9 @@ class SimulatedAgents {
   std::map<std::string, std::string> keys_;
   Millis poll_interval_;
   std::map<std::string, std::unique_ptr<State>> states_;
-  std::atomic<bool> stop_{false};
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
   std::thread thread_;
 };
 

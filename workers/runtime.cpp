@@ -19,6 +19,9 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
+// How soon a due timer that the last promotion left behind is looked at again.
+constexpr Millis kPromoteRetryFloor{10};
+
 std::string MakeOwner(const std::string& name) {
   std::random_device rd;
   char suffix[16];
@@ -496,8 +499,11 @@ void Runtime::MaintenanceLoop() {
           if (more) {
             next_promote = now;
           } else if (const auto due = NextDue(*db)) {
+            // A timer that is due by this clock yet was not promoted (its row locked by another
+            // transaction, or the database's clock a little behind ours) is looked at again
+            // after kPromoteRetryFloor, not in a loop of 1 ms waits.
             const auto wait = std::chrono::duration_cast<Millis>(*due - clock_.Now()) + Millis(1);
-            next_promote = std::min(next_promote, now + std::max(wait, Millis(0)));
+            next_promote = std::min(next_promote, now + std::max(wait, kPromoteRetryFloor));
           }
         }
         if (now >= next_rescue) {
@@ -530,8 +536,15 @@ void Runtime::MaintenanceLoop() {
       next_leader_try = retry_at;
       next_heartbeat = std::max(next_heartbeat, retry_at);
     }
-    auto wake = std::min(next_heartbeat, opt_.maintenance ? next_leader_try : next_heartbeat);
-    if (leader_) wake = std::min({wake, next_promote, next_rescue, next_prune});
+    // Sleep until the earliest deadline of a duty this worker has now. A deadline only counts
+    // while its duty is pending: the leader never retries the election, and a deadline left in
+    // the past would make every wait return at once (an idle leader spun a core this way).
+    auto wake = next_heartbeat;
+    if (opt_.maintenance && !leader_) wake = std::min(wake, next_leader_try);
+    if (leader_) {
+      wake = std::min({wake, next_promote, next_rescue, next_prune});
+      if (!opt_.periodic.empty()) wake = std::min(wake, next_periodic);
+    }
     std::unique_lock lk(mu_);
     maint_cv_.wait_until(lk, wake,
                          [&] { return maintenance_stop_ || (leader_ && timers_changed_.load()); });

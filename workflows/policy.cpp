@@ -1,8 +1,11 @@
 #include "workflows/policy.h"
 
 #include <cstdio>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
+#include "core/assert.h"
 #include "core/time_format.h"
 
 namespace clubos::workflows {
@@ -32,22 +35,69 @@ std::optional<int> ParseClock(const std::string& s) {
   return h * 60 + m;
 }
 
-template <typename T>
-void Field(const json& j, const char* key, T& into, const std::string& where) {
+// The settings a profile knows, per place. Anything else is refused: a misspelt setting kept
+// silently would leave the rule it meant at its default.
+const std::set<std::string> kCategorySettings = {"autonomy",
+                                                 "confidence_threshold",
+                                                 "require_booking",
+                                                 "time_restrictions",
+                                                 "cooldown_seconds",
+                                                 "max_fallbacks",
+                                                 "confirmation",
+                                                 "booking_window_minutes",
+                                                 "deny_if_customer_flagged",
+                                                 "max_attempts_per_booking",
+                                                 "use_cheaper_model"};
+const std::set<std::string> kLimitSettings = {
+    "max_resets_per_bay_per_hour", "max_unlocks_per_booking", "llm_min_interval_seconds",
+    "max_auto_replies_per_thread", "tokens_per_location_day", "tokens_per_location_month"};
+const std::set<std::string> kWindowSettings = {"start", "end"};
+
+std::string Joined(const std::set<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+void RequireKnownKeys(const json& j, const std::set<std::string>& known, const std::string& where) {
+  for (const auto& [key, value] : j.items())
+    if (!known.count(key))
+      throw InvalidProfile(where + "." + key + ": unknown setting (known: " + Joined(known) + ")");
+}
+
+void Flag(const json& j, const char* key, bool& into, const std::string& where) {
+  if (!j.contains(key) || j.at(key).is_null()) return;
+  if (!j.at(key).is_boolean()) throw InvalidProfile(where + "." + key + ": must be true or false");
+  into = j.at(key).get<bool>();
+}
+
+void Share(const json& j, const char* key, double& into, const std::string& where) {
   if (!j.contains(key) || j.at(key).is_null()) return;
   const json& v = j.at(key);
-  if constexpr (std::is_same_v<T, bool>) {
-    if (!v.is_boolean()) throw InvalidProfile(where + "." + key + ": must be true or false");
-    into = v.get<bool>();
-  } else if constexpr (std::is_same_v<T, double>) {
-    if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1)
-      throw InvalidProfile(where + "." + key + ": must be a number within 0..1");
-    into = v.get<double>();
-  } else {
-    if (!v.is_number_integer() || v.get<int64_t>() < 0)
-      throw InvalidProfile(where + "." + key + ": must be a whole number >= 0");
-    into = static_cast<T>(v.get<int64_t>());
-  }
+  if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1)
+    throw InvalidProfile(where + "." + key + ": must be a number within 0..1");
+  into = v.get<double>();
+}
+
+// A whole number within 0..`bound.max`, checked as the JSON number it is (signed or unsigned 64
+// bits) before it is narrowed to the field's type: 2147483648 once became -2147483648, and
+// 2^32+1 became 1.
+template <typename T>
+void WholeNumber(const json& j, const char* key, const WholeNumberBound& bound, T& into,
+                 const std::string& where) {
+  static_assert(std::is_integral_v<T>);
+  if (!j.contains(key) || j.at(key).is_null()) return;
+  const json& v = j.at(key);
+  CLUBOS_ASSERT(bound.max <= static_cast<int64_t>(std::numeric_limits<T>::max()),
+                "a profile bound must fit its field");
+  const bool in_range =
+      (v.is_number_unsigned() && v.get<uint64_t>() <= static_cast<uint64_t>(bound.max)) ||
+      (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() >= 0 &&
+       v.get<int64_t>() <= bound.max);
+  if (!in_range)
+    throw InvalidProfile(where + "." + key + ": must be a whole number within 0.." +
+                         std::to_string(bound.max) + " (" + bound.unit + ")");
+  into = static_cast<T>(v.get<int64_t>());
 }
 
 json RulesJson(const CategoryRules& r) {
@@ -123,25 +173,35 @@ Profile Profile::FromJson(const std::string& text) {
   for (const auto& [name, j] : root.items()) {
     if (name == "limits") {
       if (!j.is_object()) throw InvalidProfile("limits: must be an object");
-      Field(j, "max_resets_per_bay_per_hour", p.limits.max_resets_per_bay_per_hour, "limits");
-      Field(j, "max_unlocks_per_booking", p.limits.max_unlocks_per_booking, "limits");
-      Field(j, "llm_min_interval_seconds", p.limits.llm_min_interval_seconds, "limits");
-      Field(j, "max_auto_replies_per_thread", p.limits.max_auto_replies_per_thread, "limits");
-      Field(j, "tokens_per_location_day", p.limits.tokens_per_location_day, "limits");
-      Field(j, "tokens_per_location_month", p.limits.tokens_per_location_month, "limits");
+      RequireKnownKeys(j, kLimitSettings, "limits");
+      Limits& l = p.limits;
+      WholeNumber(j, "max_resets_per_bay_per_hour", kResetsPerBayPerHour,
+                  l.max_resets_per_bay_per_hour, "limits");
+      WholeNumber(j, "max_unlocks_per_booking", kUnlocksPerBooking, l.max_unlocks_per_booking,
+                  "limits");
+      WholeNumber(j, "llm_min_interval_seconds", kLlmMinIntervalSeconds, l.llm_min_interval_seconds,
+                  "limits");
+      WholeNumber(j, "max_auto_replies_per_thread", kAutoRepliesPerThread,
+                  l.max_auto_replies_per_thread, "limits");
+      WholeNumber(j, "tokens_per_location_day", kTokensPerLocationDay, l.tokens_per_location_day,
+                  "limits");
+      WholeNumber(j, "tokens_per_location_month", kTokensPerLocationMonth,
+                  l.tokens_per_location_month, "limits");
       continue;
     }
     if (!j.is_object()) throw InvalidProfile(name + ": must be an object");
+    RequireKnownKeys(j, kCategorySettings, name);
     CategoryRules r;
-    Field(j, "autonomy", r.autonomy, name);
-    Field(j, "confidence_threshold", r.confidence_threshold, name);
-    Field(j, "require_booking", r.require_booking, name);
-    Field(j, "cooldown_seconds", r.cooldown_seconds, name);
-    Field(j, "max_fallbacks", r.max_fallbacks, name);
-    Field(j, "booking_window_minutes", r.booking_window_minutes, name);
-    Field(j, "deny_if_customer_flagged", r.deny_if_customer_flagged, name);
-    Field(j, "max_attempts_per_booking", r.max_attempts_per_booking, name);
-    Field(j, "use_cheaper_model", r.use_cheaper_model, name);
+    Flag(j, "autonomy", r.autonomy, name);
+    Share(j, "confidence_threshold", r.confidence_threshold, name);
+    Flag(j, "require_booking", r.require_booking, name);
+    WholeNumber(j, "cooldown_seconds", kCooldownSeconds, r.cooldown_seconds, name);
+    WholeNumber(j, "max_fallbacks", kFallbacks, r.max_fallbacks, name);
+    WholeNumber(j, "booking_window_minutes", kBookingWindowMinutes, r.booking_window_minutes, name);
+    Flag(j, "deny_if_customer_flagged", r.deny_if_customer_flagged, name);
+    WholeNumber(j, "max_attempts_per_booking", kAttemptsPerBooking, r.max_attempts_per_booking,
+                name);
+    Flag(j, "use_cheaper_model", r.use_cheaper_model, name);
     if (j.contains("confirmation") && !j.at("confirmation").is_null()) {
       const json& c = j.at("confirmation");
       if (!c.is_string() || (c != "required" && c != "none"))
@@ -150,6 +210,7 @@ Profile Profile::FromJson(const std::string& text) {
     }
     if (j.contains("time_restrictions") && !j.at("time_restrictions").is_null()) {
       const json& t = j.at("time_restrictions");
+      if (t.is_object()) RequireKnownKeys(t, kWindowSettings, name + ".time_restrictions");
       auto clock_of = [&](const char* key) {
         return t.is_object() && t.contains(key) && t[key].is_string()
                    ? ParseClock(t[key].get<std::string>()).value_or(-1)
@@ -165,6 +226,29 @@ Profile Profile::FromJson(const std::string& text) {
     p.categories[name] = r;
   }
   return p;
+}
+
+Profile Profile::FromProposal(const std::string& text, const std::set<std::string>& categories) {
+  Profile p = FromJson(text);
+  if (p.categories.empty())
+    throw InvalidProfile(
+        "the profile names no category: it would take autonomy away everywhere (known: " +
+        Joined(categories) + ")");
+  p.RequireKnownCategories(categories);
+  return p;
+}
+
+void Profile::RequireKnownCategories(const std::set<std::string>& known) const {
+  for (const auto& [name, rules] : categories)
+    if (!known.count(name))
+      throw InvalidProfile(
+          name + ": unknown category; its rules would never apply (known: " + Joined(known) + ")");
+}
+
+std::set<std::string> ProfileCategories(const RouterConfig& router) {
+  std::set<std::string> out = {"emergency", "faq"};  // the router concludes these by itself
+  for (const auto& [name, phrases] : router.categories) out.insert(name);
+  return out;
 }
 
 std::string Profile::ToJson() const {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,13 +48,40 @@ struct Limits {
   int64_t tokens_per_location_month = 0;
 };
 
+// The range of every whole-number setting of a profile (0..max), with its unit. A value outside
+// is refused by name before it is narrowed to its field.
+struct WholeNumberBound {
+  int64_t max;
+  const char* unit;
+};
+inline constexpr WholeNumberBound kCooldownSeconds{7LL * 24 * 3600, "seconds"};
+inline constexpr WholeNumberBound kFallbacks{10, "fallbacks"};
+inline constexpr WholeNumberBound kBookingWindowMinutes{24 * 60, "minutes"};
+inline constexpr WholeNumberBound kAttemptsPerBooking{100, "attempts"};
+// Far beyond what a bay can do; benchmarks and chaos runs use it to mean "no limit".
+inline constexpr WholeNumberBound kResetsPerBayPerHour{100'000, "resets per bay per hour"};
+inline constexpr WholeNumberBound kUnlocksPerBooking{100, "unlocks per booking"};
+inline constexpr WholeNumberBound kLlmMinIntervalSeconds{24 * 3600, "seconds"};
+inline constexpr WholeNumberBound kAutoRepliesPerThread{1'000, "replies per thread"};
+inline constexpr WholeNumberBound kTokensPerLocationDay{1'000'000'000'000, "tokens per day"};
+inline constexpr WholeNumberBound kTokensPerLocationMonth{31'000'000'000'000, "tokens per month"};
+
 struct Profile {
-  int version = 0;
+  int64_t version = 0;
   std::map<std::string, CategoryRules> categories;
   Limits limits;
 
-  // {"tech": {...}, "access": {...}, ..., "limits": {...}}; throws InvalidProfile naming the field.
+  // {"tech": {...}, "access": {...}, ..., "limits": {...}}; throws InvalidProfile naming the path
+  // (tech.cooldown_seconds) of a value of the wrong type or out of its bound, or of a setting it
+  // does not know. Reads stored versions too (which ToJson wrote).
   static Profile FromJson(const std::string& json_text);
+  // A profile someone proposes: FromJson's checks, and it names at least one category (an empty
+  // profile would take autonomy away everywhere), each one of `categories`.
+  static Profile FromProposal(const std::string& json_text,
+                              const std::set<std::string>& categories);
+  // InvalidProfile naming the first category not in `known`: its rules would never apply (a typo
+  // of "access" left the real access rules at their defaults).
+  void RequireKnownCategories(const std::set<std::string>& known) const;
   std::string ToJson() const;
   // Every changed field as [{"path": "tech.cooldown_seconds", "from": 900, "to": 600}, ...].
   static std::string Diff(const Profile& from, const Profile& to);
@@ -62,6 +90,10 @@ struct Profile {
 class InvalidProfile : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
+
+// The categories a profile may give rules for: the router's, and the ones it concludes by itself
+// (emergency, faq).
+std::set<std::string> ProfileCategories(const RouterConfig& router);
 
 struct BookingFact {
   std::string id;
@@ -113,7 +145,7 @@ struct Decision {
   std::vector<std::string> reasons;
   std::optional<ActionPlan> action;
   int priority = 100;  // of the thread's jobs; emergencies 0
-  int policy_version = 0;
+  int64_t policy_version = 0;
 };
 
 // What the router's conclusion would do at this location, before any rule: the action and its

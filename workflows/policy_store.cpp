@@ -1,5 +1,6 @@
 #include "workflows/policy_store.h"
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
@@ -12,60 +13,109 @@ namespace clubos::workflows {
 
 using nlohmann::json;
 
+namespace {
+
+std::string VersionConflictMessage(int64_t proposal, std::optional<int64_t> based_on,
+                                   int64_t active) {
+  return "policy version " + std::to_string(proposal) + " is based on version " +
+         (based_on ? std::to_string(*based_on) : std::string("(none)")) +
+         ", but the active version is now " + std::to_string(active) +
+         ": approving it would also undo what changed since. The diff shows what it would change "
+         "against version " +
+         std::to_string(active) + "; propose it again on top of that version, or reject it";
+}
+
+}  // namespace
+
+VersionConflict::VersionConflict(int64_t proposal, std::optional<int64_t> based_on, int64_t active,
+                                 std::string diff_json)
+    : std::runtime_error(VersionConflictMessage(proposal, based_on, active)),
+      proposal_(proposal),
+      active_(active),
+      diff_json_(std::move(diff_json)) {}
+
+PolicyStore::PolicyStore(const Config& config, const Clock& clock)
+    : config_(config), clock_(clock) {
+  Profile::FromJson(config_.policy_json).RequireKnownCategories(ProfileCategories(config_.router));
+}
+
 void PolicyStore::Bootstrap(store::Connection& db) const {
+  db.Transact("policy_bootstrap", [&](store::Tx& tx) { BootstrapIn(tx); });
+}
+
+void PolicyStore::BootstrapIn(store::Tx& tx) const {
   // Parsed first: a bad profile in the config file is refused here, not stored.
-  const Profile p = Profile::FromJson(config_.policy_json);
-  db.ExecOne("policy_bootstrap", {p.ToJson()});
+  const std::string profile = Profile::FromJson(config_.policy_json).ToJson();
+  // Under the lock of every change of the active version: first routings at once used to insert
+  // concurrently, and each loser's conflict still took a number from the sequence, so the first
+  // version was not always version 1.
+  tx.Exec("policy_active_lock", {});
+  tx.Exec("policy_bootstrap", {profile});
 }
 
 Profile PolicyStore::Active(store::Tx& tx) const {
   auto r = tx.Exec("policy_active", {});
   if (r.Empty()) {
-    tx.Exec("policy_bootstrap", {Profile::FromJson(config_.policy_json).ToJson()});
+    BootstrapIn(tx);
     r = tx.Exec("policy_active", {});
   }
   Profile p = Profile::FromJson(r.At(0, "profile").Str());
-  p.version = r.At(0, "id").Int();
+  p.version = r.At(0, "id").Int64();
   return p;
 }
 
-int PolicyStore::Propose(store::Connection& db, const std::string& profile_json,
-                         const std::string& note, const std::string& actor) const {
-  const Profile proposed = Profile::FromJson(profile_json);  // InvalidProfile: nothing stored
+Profile PolicyStore::LockActive(store::Tx& tx) const {
+  // The lock comes first and the read after it, in a statement of its own: under READ COMMITTED
+  // that read sees what a change that held the lock before committed. (Read first, and two
+  // approvals at once both replaced the same version: 500, duplicate key in
+  // policy_versions_one_active.)
+  tx.Exec("policy_active_lock", {});
+  return Active(tx);
+}
+
+int64_t PolicyStore::Propose(store::Connection& db, const std::string& profile_json,
+                             const std::string& note, const std::string& actor) const {
+  // InvalidProfile: nothing stored.
+  const Profile proposed = Profile::FromProposal(profile_json, ProfileCategories(config_.router));
   if (note.size() > 1000) throw InvalidProfile("note: at most 1000 bytes");
-  int id = 0;
+  int64_t id = 0;
   db.Transact("policy_propose", [&](store::Tx& tx) {
     const Profile current = Active(tx);
     id = tx.Exec("policy_propose",
                  {proposed.ToJson(), current.version, Profile::Diff(current, proposed),
                   note.empty() ? std::nullopt : std::optional(note), actor})
              .At(0, "id")
-             .Int();
+             .Int64();
   });
   return id;
 }
 
-void PolicyStore::Approve(store::Connection& db, int version, const std::string& actor) const {
+void PolicyStore::Approve(store::Connection& db, int64_t version, const std::string& actor) const {
   db.Transact("policy_approve", [&](store::Tx& tx) {
+    // The active version is locked, retired and replaced in this transaction: every decision
+    // sees one version or the other, never none.
+    const Profile current = LockActive(tx);
     auto r = tx.Exec("policy_get_lock", {version});
     if (r.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
     const std::string state = r.At(0, "state").Str();
     if (state != "proposed") throw IllegalTransition("policy_version", version, state, "approve");
     if (r.At(0, "proposed_by").Str() == actor)
       throw Forbidden("a proposal is approved by an admin other than its proposer");
-    // The active version is locked, retired and replaced in this transaction: every decision
-    // sees one version or the other, never none.
-    const Profile current = Active(tx);
-    tx.Exec("policy_active_lock", {});
     const Profile next = Profile::FromJson(r.At(0, "profile").Str());
+    const std::string diff = Profile::Diff(current, next);
+    // A proposal replaces the whole profile: approved on top of a version it was not based on,
+    // it would revert whatever that version changed.
+    const auto based_on = r.At(0, "based_on").OptInt64();
+    if (based_on != current.version)
+      throw VersionConflict(version, based_on, current.version, diff);
     tx.Exec("policy_retire", {current.version});
-    tx.Exec("policy_activate", {version, actor, Profile::Diff(current, next)});
+    tx.Exec("policy_activate", {version, actor, diff});
     tx.Exec("control_event", {"policy_version:" + std::to_string(version), true,
                               "approved; was version " + std::to_string(current.version), actor});
   });
 }
 
-void PolicyStore::Reject(store::Connection& db, int version, const std::string& actor) const {
+void PolicyStore::Reject(store::Connection& db, int64_t version, const std::string& actor) const {
   db.Transact("policy_reject", [&](store::Tx& tx) {
     auto r = tx.Exec("policy_get_lock", {version});
     if (r.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
@@ -77,24 +127,23 @@ void PolicyStore::Reject(store::Connection& db, int version, const std::string& 
   });
 }
 
-int PolicyStore::Restore(store::Connection& db, int version, const std::string& actor,
-                         const std::string& note) const {
-  int id = 0;
+int64_t PolicyStore::Restore(store::Connection& db, int64_t version, const std::string& actor,
+                             const std::string& note) const {
+  int64_t id = 0;
   db.Transact("policy_restore", [&](store::Tx& tx) {
+    const Profile current = LockActive(tx);
     auto r = tx.Exec("policy_get_lock", {version});
     if (r.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
     const std::string state = r.At(0, "state").Str();
     if (state != "retired" && state != "active")
       throw IllegalTransition("policy_version", version, state, "restore");
-    const Profile current = Active(tx);
-    tx.Exec("policy_active_lock", {});
     const Profile old = Profile::FromJson(r.At(0, "profile").Str());
     tx.Exec("policy_retire", {current.version});
     id = tx.Exec("policy_restore",
                  {old.ToJson(), version, Profile::Diff(current, old),
                   note.empty() ? "restore of version " + std::to_string(version) : note, actor})
              .At(0, "id")
-             .Int();
+             .Int64();
     tx.Exec("control_event", {"policy_version:" + std::to_string(id), true,
                               "restored version " + std::to_string(version), actor});
   });
@@ -126,7 +175,7 @@ std::string Summary(const std::string& outcome, const std::string& reason) {
 
 }  // namespace
 
-ReplayReport PolicyStore::Replay(store::Connection& db, int version, TimePoint since) const {
+ReplayReport PolicyStore::Replay(store::Connection& db, int64_t version, TimePoint since) const {
   auto v = db.ExecOne("policy_get", {version});
   if (v.Empty()) throw NotFound("policy version " + std::to_string(version) + " does not exist");
   Profile profile = Profile::FromJson(v.At(0, "profile").Str());
@@ -158,7 +207,9 @@ bool PolicyStore::UpsertBooking(store::Connection& db, const BookingInput& b) co
   if (b.id.empty() || b.id.size() > 100) throw std::invalid_argument("id must be 1..100 bytes");
   if (!location)
     throw std::invalid_argument("location '" + b.location + "' is not in the facility");
-  if (b.bay && !location->FindBay(*b.bay))
+  // Range first: narrowed, bay 4294967298 was bay 2.
+  if (b.bay && (*b.bay < 0 || *b.bay > std::numeric_limits<int>::max() ||
+                !location->FindBay(static_cast<int>(*b.bay))))
     throw std::invalid_argument("bay " + std::to_string(*b.bay) + " is not a bay of " +
                                 location->name);
   const std::string& p = b.customer_phone;
@@ -197,12 +248,12 @@ PolicyStore::Inputs PolicyStore::Gather(store::Tx& tx, const Location& location,
                                         bool rapid) const {
   auto snapshot = tx.Exec("policy_snapshot", {});
   if (snapshot.Empty()) {  // a new database: the config's profile becomes version 1
-    tx.Exec("policy_bootstrap", {Profile::FromJson(config_.policy_json).ToJson()});
+    BootstrapIn(tx);
     snapshot = tx.Exec("policy_snapshot", {});
   }
   Inputs in;
   in.profile = Profile::FromJson(snapshot.At(0, "profile").Str());
-  in.profile.version = snapshot.At(0, "id").Int();
+  in.profile.version = snapshot.At(0, "id").Int64();
   std::vector<EmergencyStop> stops;
   for (const auto& s : json::parse(snapshot.At(0, "stops").Str()))
     stops.push_back({s.at("scope").get<std::string>(), s.at("reason").get<std::string>(), "", {}});

@@ -4,6 +4,7 @@
 // auto-execute), and the facts a decision reads, gathered in the caller's transaction.
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,7 @@ struct ReplayedDecision {
   std::vector<std::string> reasons_after;
 };
 struct ReplayReport {
-  int profile_version = 0;
+  int64_t profile_version = 0;
   int64_t replayed = 0;
   std::vector<ReplayedDecision> changed;
 };
@@ -43,36 +44,59 @@ struct ReplayReport {
 struct BookingInput {
   std::string id;
   std::string location;
-  std::optional<int> bay;
+  std::optional<int64_t> bay;  // checked against the facility before it is narrowed
   std::string customer_phone;
   TimePoint start{};
   TimePoint end{};
   bool customer_flagged = false;
 };
 
+// Approving a proposal whose base is no longer the active version (another proposal was approved,
+// or a version restored, since it was made): applying it would silently revert that change. The
+// API answers 409 with the diff: what approving it now would change against the active version.
+class VersionConflict : public std::runtime_error {
+ public:
+  VersionConflict(int64_t proposal, std::optional<int64_t> based_on, int64_t active,
+                  std::string diff_json);
+  int64_t proposal() const { return proposal_; }
+  int64_t active() const { return active_; }
+  // [{"path": ..., "from": <active>, "to": <proposal>}, ...]
+  const std::string& diff_json() const { return diff_json_; }
+
+ private:
+  int64_t proposal_;
+  int64_t active_;
+  std::string diff_json_;
+};
+
 class PolicyStore {
  public:
-  PolicyStore(const Config& config, const Clock& clock) : config_(config), clock_(clock) {}
+  // InvalidProfile when the configuration's profile is one a proposal could not be (a category
+  // the router never concludes, a value out of its bound): refused at start-up, not at first use.
+  PolicyStore(const Config& config, const Clock& clock);
 
   // The first version from the config file, when the database has none (idempotent).
   void Bootstrap(store::Connection& db) const;
   // The active profile with its version (bootstrapping it when there is none).
   Profile Active(store::Tx& tx) const;
 
-  // A proposal with its diff against the active version; InvalidProfile on a bad profile.
-  int Propose(store::Connection& db, const std::string& profile_json, const std::string& note,
-              const std::string& actor) const;
+  // A proposal with its diff against the active version, based on it; InvalidProfile on a bad
+  // profile (Profile::FromProposal).
+  int64_t Propose(store::Connection& db, const std::string& profile_json, const std::string& note,
+                  const std::string& actor) const;
   // Applies a proposal atomically. Forbidden when `actor` proposed it; IllegalTransition when it
-  // is not a pending proposal; NotFound.
-  void Approve(store::Connection& db, int version, const std::string& actor) const;
-  void Reject(store::Connection& db, int version, const std::string& actor) const;
+  // is not a pending proposal; VersionConflict when the active version is no longer the one it
+  // is based on; NotFound. Concurrent approvals and restores take turns: one wins, the others
+  // find their proposal stale.
+  void Approve(store::Connection& db, int64_t version, const std::string& actor) const;
+  void Reject(store::Connection& db, int64_t version, const std::string& actor) const;
   // Makes an earlier version's profile active again, as a new version. Returns its id.
-  int Restore(store::Connection& db, int version, const std::string& actor,
-              const std::string& note) const;
+  int64_t Restore(store::Connection& db, int64_t version, const std::string& actor,
+                  const std::string& note) const;
 
   // Runs the decision function with version `version`'s profile over every decision stored since
   // `since` (same intent, same facts) and reports which would change. Reads only.
-  ReplayReport Replay(store::Connection& db, int version, TimePoint since) const;
+  ReplayReport Replay(store::Connection& db, int64_t version, TimePoint since) const;
 
   // Validates against the facility (InvalidInput-like std::invalid_argument) and stores it;
   // true when it was new.
@@ -96,6 +120,12 @@ class PolicyStore {
                 int64_t thread_id, bool rapid) const;
 
  private:
+  // Serializes every change of the active version, then reads it (bootstrapping it when there is
+  // none).
+  Profile LockActive(store::Tx& tx) const;
+  // Stores the configuration's profile as version 1 when there is no version yet.
+  void BootstrapIn(store::Tx& tx) const;
+
   const Config& config_;
   const Clock& clock_;
 };

@@ -22,16 +22,22 @@ WHERE NOT EXISTS (SELECT 1 FROM policy_versions)
 ON CONFLICT DO NOTHING
 
 -- name: policy_get
+-- Ids are bigint on the way in: an id past the column's range finds nothing (it was truncated
+-- to another version once).
 SELECT id, profile::text AS profile, state, based_on, diff::text AS diff, note, proposed_by,
        proposed_at, approved_by, approved_at
-FROM policy_versions WHERE id = $1
+FROM policy_versions WHERE id = $1::bigint
 
 -- name: policy_get_lock
 SELECT id, profile::text AS profile, state, based_on, proposed_by
-FROM policy_versions WHERE id = $1 FOR UPDATE
+FROM policy_versions WHERE id = $1::bigint FOR UPDATE
 
 -- name: policy_active_lock
-SELECT id, profile::text AS profile FROM policy_versions WHERE state = 'active' FOR UPDATE
+-- Taken by every change of the active version (approve, restore) before it reads the active
+-- version, for the length of the transaction: changes take turns, and each reads what the one
+-- before it committed. A row lock on the active version would not do: under READ COMMITTED the
+-- waiter wakes to find that row retired and does not see the version that replaced it.
+SELECT pg_advisory_xact_lock(hashtextextended('policy_active', 0))
 
 -- name: policy_list
 SELECT id, state, based_on, note, proposed_by, proposed_at, approved_by, approved_at,
@@ -45,13 +51,13 @@ VALUES ($1::jsonb, 'proposed', $2, $3::jsonb, $4, $5)
 RETURNING id
 
 -- name: policy_retire
-UPDATE policy_versions SET state = 'retired' WHERE id = $1 AND state = 'active'
+UPDATE policy_versions SET state = 'retired' WHERE id = $1::bigint AND state = 'active'
 
 -- name: policy_activate
 -- $1 id, $2 approver, $3 diff against the version it replaces
 UPDATE policy_versions
 SET state = 'active', approved_by = $2, approved_at = now(), diff = $3::jsonb
-WHERE id = $1 AND state = 'proposed'
+WHERE id = $1::bigint AND state = 'proposed'
 
 -- name: policy_restore
 -- A new active version carrying an earlier version's profile. $1 profile, $2 based on, $3 diff,
@@ -163,7 +169,7 @@ SET location = EXCLUDED.location, bay = EXCLUDED.bay, customer_phone = EXCLUDED.
 RETURNING (xmax = 0) AS created
 
 -- name: policy_mark_rejected
-UPDATE policy_versions SET state = 'rejected' WHERE id = $1 AND state = 'proposed'
+UPDATE policy_versions SET state = 'rejected' WHERE id = $1::bigint AND state = 'proposed'
 
 -- name: decisions_since
 -- Every routing decision since $1, oldest first, as its history row recorded it (a thread routed

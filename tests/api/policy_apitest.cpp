@@ -1,5 +1,9 @@
 // The policy endpoints over real HTTP: bookings from the booking system, the emergency stop and
 // toggles, suggestions, and the autonomy profile's proposals (four eyes) and rollback.
+#include <algorithm>
+#include <array>
+#include <thread>
+
 #include "tests/api/api_fixture.h"
 
 using namespace clubos;
@@ -134,4 +138,80 @@ TEST_F(PolicyApiTest, TheProfileChangesByProposalAnotherAdminsApprovalAndRollbac
   r = Call("GET", "/v1/config", "", kAdminToken);
   EXPECT_EQ(Body(r)["profile"]["tech"]["cooldown_seconds"], 900);
   EXPECT_EQ(Call("POST", "/v1/config/rollback", R"({"version":99})", kAdminToken).status, 404);
+}
+
+// Approving a proposal made before another one was approved: 409 version_conflict in the error
+// shape, carrying what approving it would change against the active version, and nothing changes
+// (at 850d4a5: 200, and the change approved in between was silently reverted).
+TEST_F(PolicyApiTest, ApprovingAStaleProposalIs409WithTheDiffAgainstTheActiveVersion) {
+  const json profile = Body(Call("GET", "/v1/config", "", kAdminToken))["profile"];
+  json a = profile, b = profile;
+  a["tech"]["autonomy"] = false;
+  b["faq"]["confidence_threshold"] = 0.8;
+  auto propose = [&](const json& p) {
+    auto r = Call("POST", "/v1/config/proposals", json{{"profile", p}}.dump(), kAdminToken);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Body(r)["version"].get<int64_t>();
+  };
+  const int64_t va = propose(a), vb = propose(b);
+  auto approve = [&](int64_t v) {
+    return Call("POST", "/v1/config/proposals/" + std::to_string(v) + "/approve", "",
+                kSecondAdminToken);
+  };
+  ASSERT_EQ(approve(va).status, 200);
+  const auto r = approve(vb);
+  ASSERT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(ErrorCode(r), "version_conflict");
+  const json error = Body(r)["error"];
+  EXPECT_EQ(error["active_version"], va);
+  const json diff = error["diff"];
+  ASSERT_TRUE(diff.is_array()) << r.body;
+  ASSERT_EQ(diff.size(), 2u) << r.body;
+  for (const auto& d : diff) {
+    if (d["path"] == "tech.autonomy") {
+      EXPECT_EQ(d["from"], false);
+      EXPECT_EQ(d["to"], true) << "what approving would revert";
+    } else {
+      EXPECT_EQ(d["path"], "faq.confidence_threshold");
+      EXPECT_EQ(d["to"], 0.8);
+    }
+  }
+  const json config = Body(Call("GET", "/v1/config", "", kAdminToken));
+  EXPECT_EQ(config["active_version"], va);
+  EXPECT_EQ(config["profile"]["tech"]["autonomy"], false) << "the change approved in between holds";
+  EXPECT_EQ(Text("SELECT state FROM policy_versions WHERE id = $1", {vb}), "proposed");
+}
+
+// Two approvals at once over HTTP: one 200 and one 409 version_conflict, never a 500.
+TEST_F(PolicyApiTest, ConcurrentApprovalsAnswerOne200AndOne409NeverA500) {
+  for (int trial = 0; trial < 5; ++trial) {
+    json profile = Body(Call("GET", "/v1/config", "", kAdminToken))["profile"];
+    std::array<int64_t, 2> versions{};
+    for (int i = 0; i < 2; ++i) {
+      profile["tech"]["cooldown_seconds"] = 100 * trial + i;
+      auto r = Call("POST", "/v1/config/proposals", json{{"profile", profile}}.dump(), kAdminToken);
+      ASSERT_EQ(r.status, 201) << r.body;
+      versions[static_cast<std::size_t>(i)] = Body(r)["version"].get<int64_t>();
+    }
+    std::array<integrations::HttpResponse, 2> answers;
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < 2; ++i)
+      threads.emplace_back([&, i] {
+        answers[i] =
+            Call("POST", "/v1/config/proposals/" + std::to_string(versions[i]) + "/approve", "",
+                 kSecondAdminToken);
+      });
+    for (auto& t : threads) t.join();
+    std::vector<int> statuses = {static_cast<int>(answers[0].status),
+                                 static_cast<int>(answers[1].status)};
+    std::sort(statuses.begin(), statuses.end());
+    EXPECT_EQ(statuses, (std::vector<int>{200, 409}))
+        << "trial " << trial << ": " << answers[0].body << " / " << answers[1].body;
+    for (const auto& a : answers) {
+      if (a.status == 409) {
+        EXPECT_EQ(ErrorCode(a), "version_conflict");
+      }
+    }
+    EXPECT_EQ(Scalar("SELECT count(*) FROM policy_versions WHERE state = 'active'"), 1);
+  }
 }

@@ -3,6 +3,11 @@
 // and versioned profiles proposed, approved by someone else, and restored.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -86,7 +91,7 @@ class PolicyTest : public ::testing::Test, protected pgtest::FlowReads {
   void Earlier() {
     db_->ExecRawOne("UPDATE messages SET received_at = received_at - interval '10 minutes'");
   }
-  int ProposeTechConfirmation(const std::string& confirmation, const std::string& by) {
+  int64_t ProposeTechConfirmation(const std::string& confirmation, const std::string& by) {
     json profile = json::parse(config_.policy_json);
     profile["tech"]["confirmation"] = confirmation;
     return flow_->policy().Propose(*db_, profile.dump(), "tech " + confirmation, by);
@@ -249,7 +254,7 @@ TEST_F(PolicyTest, WithAutoExecuteOffItSuggestsAndAnOperatorDecides) {
 }
 
 TEST_F(PolicyTest, AProposalIsApprovedBySomeoneElseAndCanBeRolledBack) {
-  const int v2 = ProposeTechConfirmation("none", "admin:alice");
+  const int64_t v2 = ProposeTechConfirmation("none", "admin:alice");
   EXPECT_NE(
       Text1("SELECT diff::text FROM policy_versions WHERE id = $1", {v2}).find("tech.confirmation"),
       std::string::npos);
@@ -264,7 +269,7 @@ TEST_F(PolicyTest, AProposalIsApprovedBySomeoneElseAndCanBeRolledBack) {
   EXPECT_EQ(Scalar("SELECT (decision ->> 'policy_version')::int FROM threads WHERE id = $1",
                    {t.thread_id}),
             v2);
-  const int v3 = flow_->policy().Restore(*db_, 1, "admin:bob", "");
+  const int64_t v3 = flow_->policy().Restore(*db_, 1, "admin:bob", "");
   EXPECT_EQ(Scalar("SELECT count(*) FROM policy_versions WHERE state = 'active'"), 1);
   EXPECT_EQ(Scalar("SELECT id FROM policy_versions WHERE state = 'active'"), v3);
   const auto u = Text(Phone(2), "trackman frozen in bay 5");
@@ -285,7 +290,7 @@ TEST_F(PolicyTest, ReplayShowsWhichStoredDecisionsAProposalWouldChange) {
   ASSERT_TRUE(Reaches(reset.thread_id, "awaiting_confirmation"));
   ASSERT_TRUE(Reaches(faq.thread_id, "verified"));
   ASSERT_TRUE(Reaches(fire.thread_id, "escalated"));
-  const int v2 = ProposeTechConfirmation("none", "admin:alice");
+  const int64_t v2 = ProposeTechConfirmation("none", "admin:alice");
   const auto report =
       flow_->policy().Replay(*db_, v2, SystemClock::Instance().Now() - std::chrono::hours(24 * 7));
   EXPECT_EQ(report.replayed, 3);
@@ -298,4 +303,151 @@ TEST_F(PolicyTest, ReplayShowsWhichStoredDecisionsAProposalWouldChange) {
                   .Replay(*db_, 1, SystemClock::Instance().Now() - std::chrono::hours(1))
                   .changed.empty());
   EXPECT_THROW(flow_->policy().Replay(*db_, 99, SystemClock::Instance().Now()), NotFound);
+}
+
+// A proposal replaces the whole profile, so approving one made before another was approved would
+// silently revert that one (at 850d4a5 it did: B's approval undid A's tech.autonomy=false). It is
+// a VersionConflict carrying the diff against the version active now, and nothing changes.
+TEST_F(PolicyTest, ApprovingAStaleProposalIsAVersionConflictWithTheDiffAgainstTheActiveVersion) {
+  json base = json::parse(config_.policy_json);
+  json a = base, b = base;
+  a["tech"]["autonomy"] = false;
+  b["faq"]["confidence_threshold"] = 0.8;
+  const int64_t va = flow_->policy().Propose(*db_, a.dump(), "tech off", "admin:alice");
+  const int64_t vb = flow_->policy().Propose(*db_, b.dump(), "faq stricter", "admin:alice");
+  flow_->policy().Approve(*db_, va, "admin:bob");
+  try {
+    flow_->policy().Approve(*db_, vb, "admin:bob");
+    ADD_FAILURE() << "a stale proposal was approved";
+  } catch (const VersionConflict& e) {
+    EXPECT_EQ(e.proposal(), vb);
+    EXPECT_EQ(e.active(), va);
+    const json diff = json::parse(e.diff_json());
+    std::map<std::string, std::pair<json, json>> changes;
+    for (const auto& d : diff) changes[d["path"].get<std::string>()] = {d["from"], d["to"]};
+    ASSERT_EQ(changes.size(), 2u) << diff.dump();
+    EXPECT_EQ(changes["tech.autonomy"], std::make_pair(json(false), json(true)))
+        << "approving it would turn autonomy back on";
+    EXPECT_EQ(changes["faq.confidence_threshold"], std::make_pair(json(0.7), json(0.8)));
+    EXPECT_NE(std::string(e.what()).find("version " + std::to_string(va)), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(Scalar("SELECT id FROM policy_versions WHERE state = 'active'"), va);
+  EXPECT_EQ(Text1("SELECT state FROM policy_versions WHERE id = $1", {vb}), "proposed");
+  EXPECT_EQ(Text1("SELECT (profile #>> '{tech,autonomy}') FROM policy_versions "
+                  "WHERE state = 'active'"),
+            "false");
+  // Proposed again on top of the active version, it is approved.
+  json again = a;
+  again["faq"]["confidence_threshold"] = 0.8;
+  const int64_t vc = flow_->policy().Propose(*db_, again.dump(), "faq stricter", "admin:alice");
+  flow_->policy().Approve(*db_, vc, "admin:bob");
+  EXPECT_EQ(Scalar("SELECT id FROM policy_versions WHERE state = 'active'"), vc);
+  // A restore moves the active version on too.
+  const int64_t vd = ProposeTechConfirmation("none", "admin:alice");
+  flow_->policy().Restore(*db_, va, "admin:bob", "");
+  EXPECT_THROW(flow_->policy().Approve(*db_, vd, "admin:bob"), VersionConflict);
+}
+
+// Two approvals at once: at 850d4a5 both read the active version before taking the lock and the
+// loser got a duplicate key in policy_versions_one_active (a 500). Now exactly one wins and the
+// other is the version conflict, trial after trial; an approval racing a restore never fails
+// with a database error either.
+TEST_F(PolicyTest, ConcurrentApprovalsLetExactlyOneWinAndTheOtherIsAVersionConflict) {
+  json base = json::parse(config_.policy_json);
+  auto run_together = [&](std::function<void(store::Connection&)> left,
+                          std::function<void(store::Connection&)> right) {
+    std::array<std::string, 2> outcome;
+    std::atomic<int> ready{0};
+    auto side = [&](int i, const std::function<void(store::Connection&)>& fn) {
+      auto conn = pgtest::Connect();
+      ++ready;
+      while (ready.load() < 2) std::this_thread::yield();  // both connected: go at once
+      try {
+        fn(*conn);
+        outcome[static_cast<std::size_t>(i)] = "ok";
+      } catch (const VersionConflict&) {
+        outcome[static_cast<std::size_t>(i)] = "conflict";
+      } catch (const std::exception& e) {
+        outcome[static_cast<std::size_t>(i)] = std::string("error: ") + e.what();
+      }
+    };
+    std::thread l(side, 0, left), r(side, 1, right);
+    l.join();
+    r.join();
+    return outcome;
+  };
+  for (int trial = 0; trial < 8; ++trial) {
+    json x = base, y = base;
+    x["tech"]["cooldown_seconds"] = 600 + trial;
+    y["faq"]["confidence_threshold"] = 0.5 + trial / 100.0;
+    const int64_t vx = flow_->policy().Propose(*db_, x.dump(), "x", "admin:alice");
+    const int64_t vy = flow_->policy().Propose(*db_, y.dump(), "y", "admin:alice");
+    auto outcome =
+        run_together([&](store::Connection& c) { flow_->policy().Approve(c, vx, "admin:bob"); },
+                     [&](store::Connection& c) { flow_->policy().Approve(c, vy, "admin:carol"); });
+    std::sort(outcome.begin(), outcome.end());
+    EXPECT_EQ(outcome, (std::array<std::string, 2>{"conflict", "ok"})) << "trial " << trial;
+    EXPECT_EQ(Scalar("SELECT count(*) FROM policy_versions WHERE state = 'active'"), 1);
+    // Start the next trial from the version that won.
+    base = json::parse(Text1("SELECT profile::text FROM policy_versions WHERE state = 'active'"));
+  }
+  for (int trial = 0; trial < 4; ++trial) {
+    const int64_t v = ProposeTechConfirmation(trial % 2 ? "none" : "required", "admin:alice");
+    auto outcome = run_together(
+        [&](store::Connection& c) { flow_->policy().Approve(c, v, "admin:bob"); },
+        [&](store::Connection& c) { flow_->policy().Restore(c, 1, "admin:carol", ""); });
+    for (const auto& o : outcome)
+      EXPECT_TRUE(o == "ok" || o == "conflict") << "trial " << trial << ": " << o;
+    EXPECT_EQ(outcome[1], "ok") << "a restore is not based on a version";
+    EXPECT_EQ(Scalar("SELECT count(*) FROM policy_versions WHERE state = 'active'"), 1);
+  }
+}
+
+// Versions are 64-bit end to end: an id past 32 bits is a version that does not exist, never the
+// one its low bits name (at 850d4a5 approving 4294967299 approved version 3).
+TEST_F(PolicyTest, VersionIdsPast32BitsAreNotFoundNotTruncated) {
+  const int64_t v2 = ProposeTechConfirmation("none", "admin:alice");
+  const int64_t wrapped = (int64_t{1} << 32) + v2;
+  EXPECT_THROW(flow_->policy().Approve(*db_, wrapped, "admin:bob"), NotFound);
+  EXPECT_THROW(flow_->policy().Reject(*db_, wrapped, "admin:bob"), NotFound);
+  EXPECT_THROW(flow_->policy().Restore(*db_, (int64_t{1} << 32) + 1, "admin:bob", ""), NotFound);
+  EXPECT_THROW(flow_->policy().Replay(*db_, wrapped, SystemClock::Instance().Now()), NotFound);
+  EXPECT_EQ(Text1("SELECT state FROM policy_versions WHERE id = $1", {v2}), "proposed");
+  EXPECT_EQ(Scalar("SELECT id FROM policy_versions WHERE state = 'active'"), 1);
+  // A booking's bay is checked before it is narrowed: bay 2^32+2 is no bay, not bay 2.
+  BookingInput b{"big-bay",
+                 "bedford",
+                 (int64_t{1} << 32) + 2,
+                 Phone(1),
+                 SystemClock::Instance().Now(),
+                 SystemClock::Instance().Now() + std::chrono::hours(1)};
+  EXPECT_THROW(flow_->policy().UpsertBooking(*db_, b), std::invalid_argument);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM bookings"), 0);
+}
+
+// The first routings of a new database bootstrap the configuration's profile at once; it is
+// version 1 whatever the race (at 850d4a5 each loser's ON CONFLICT still took a number from the
+// sequence, so the active version could be 2 or 3, and "version 1" named nothing).
+TEST_F(PolicyTest, TheFirstVersionIsVersionOneWhenManyBootstrapAtOnce) {
+  for (int trial = 0; trial < 5; ++trial) {
+    db_->ExecRawOne("TRUNCATE policy_versions RESTART IDENTITY");
+    constexpr int kThreads = 6;
+    std::atomic<int> ready{0};
+    std::array<int64_t, kThreads> seen{};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i)
+      threads.emplace_back([&, i] {
+        auto conn = pgtest::Connect();
+        ++ready;
+        while (ready.load() < kThreads) std::this_thread::yield();
+        conn->Transact("bootstrap race", [&](store::Tx& tx) {
+          seen[static_cast<std::size_t>(i)] = flow_->policy().Active(tx).version;
+        });
+      });
+    for (auto& t : threads) t.join();
+    for (const auto v : seen) EXPECT_EQ(v, 1) << "trial " << trial;
+    EXPECT_EQ(Scalar("SELECT count(*) FROM policy_versions"), 1);
+    EXPECT_EQ(Scalar("SELECT max(id) FROM policy_versions"), 1) << "trial " << trial;
+  }
 }

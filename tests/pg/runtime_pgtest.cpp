@@ -1,6 +1,7 @@
 // The worker runtime with real threads, a real clock and real Postgres: draining, retries, wake-up
 // by NOTIFY, leader failover, graceful stop, lost connections and lost leases.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -201,6 +202,50 @@ TEST_F(Runtimes, ExactlyOneLeaderAndAnotherTakesOverWhenItStops) {
   auto& follower = a->IsLeader() ? b : a;
   leader->Stop();
   EXPECT_TRUE(WaitFor([&] { return follower->IsLeader(); }, Millis(5'000)));
+}
+
+// The leader's maintenance thread sleeps until its next duty. At 850d4a5 its election deadline
+// stayed in the past once it had won and still took part in the wake-up time, so every wait
+// returned at once: a core spun for as long as the worker led.
+TEST_F(Runtimes, AnIdleLeaderSleepsInsteadOfSpinning) {
+  Registry reg;
+  Runtime rt(Options(), reg, SystemClock::Instance());
+  rt.Start();
+  ASSERT_TRUE(WaitFor([&] { return rt.IsLeader(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past the first rounds
+  auto cpu = [] {  // this process: the runtime's threads, and this one asleep
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return std::chrono::seconds(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           std::chrono::microseconds(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+  };
+  const auto before = cpu();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const auto used = std::chrono::duration_cast<Millis>(cpu() - before);
+  EXPECT_TRUE(rt.IsLeader());
+  // Idle, it wakes for the rescue sweep (every 100 ms here) and little else.
+  EXPECT_LT(used.count(), 100) << "CPU time over 2 s of idle leadership";
+}
+
+// Sleeping until the next duty includes the periodic schedule: nothing else wakes this leader
+// (its other duties are a minute away), yet a 200 ms schedule fires every round (500 ms).
+TEST_F(Runtimes, PeriodicJobsFireWhenNothingElseWakesTheLeader) {
+  Registry reg;
+  std::atomic<int> ran{0};
+  reg.Register(Kind("tick", [&](JobContext&) {
+    ++ran;
+    return Outcome::Complete();
+  }));
+  auto opt = Options();
+  opt.rescue_interval = Millis(60'000);
+  opt.promote_poll = Millis(60'000);
+  opt.periodic = {{"tick", Millis(200), "tick"}};
+  Runtime rt(opt, reg, SystemClock::Instance());
+  rt.Start();
+  ASSERT_TRUE(WaitFor([&] { return rt.IsLeader() && ran.load() >= 1; }));
+  const int first = ran.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2'200));
+  EXPECT_GE(ran.load() - first, 3) << "rounds at 500 ms over 2.2 s";
 }
 
 TEST_F(Runtimes, AKilledLeaderSessionResignsAndExactlyOneLeaderRemains) {

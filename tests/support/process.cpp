@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace clubos::pgtest {
@@ -74,6 +76,26 @@ int WaitExit(pid_t pid) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::optional<Millis> CpuTime(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return std::nullopt;
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields are counted
+  // from the last ')'. utime and stime are fields 14 and 15, the 12th and 13th after comm.
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(close + 1));
+  std::string field;
+  long long utime = -1, stime = -1;
+  for (int i = 1; i <= 13 && fields >> field; ++i) {
+    if (i == 12) utime = std::stoll(field);
+    if (i == 13) stime = std::stoll(field);
+  }
+  const long ticks_per_s = ::sysconf(_SC_CLK_TCK);
+  if (utime < 0 || stime < 0 || ticks_per_s <= 0) return std::nullopt;
+  return Millis((utime + stime) * 1000 / ticks_per_s);
 }
 
 bool WaitFor(const std::function<bool()>& pred, Millis timeout) {

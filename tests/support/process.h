@@ -24,6 +24,10 @@ pid_t SpawnClubosWithStdout(const std::vector<std::string>& args,
 std::optional<std::string> ReadLine(int fd, Millis timeout);
 // Waits for the process and returns its exit code, or 128 + the signal that ended it.
 int WaitExit(pid_t pid);
+// The CPU time the process has used so far, user plus system (utime + stime of /proc/PID/stat,
+// at the kernel's clock-tick resolution, 10 ms here); nullopt when it cannot be read. CPU time,
+// not wall time: what a spinning thread costs whatever else the machine runs.
+std::optional<Millis> CpuTime(pid_t pid);
 // Polls `pred` every 10 ms until it holds or `timeout` passes; returns its last answer.
 bool WaitFor(const std::function<bool()>& pred, Millis timeout = Millis(15'000));
 

@@ -7,6 +7,7 @@
 
 #include "core/time_format.h"
 #include "workflows/policy.h"
+#include "workflows/policy_store.h"
 
 using namespace clubos;
 using namespace clubos::workflows;
@@ -311,6 +312,121 @@ TEST(Policy, TheProfileParsesValidatesAndDiffs) {
         R"({"limits": {"max_unlocks_per_booking": 1.5}})", "not json"}) {
     EXPECT_THROW(Profile::FromJson(bad), InvalidProfile) << bad;
   }
+}
+
+// Every whole number is checked as the 64-bit JSON number it is, against its named bound, before
+// it is narrowed: at 850d4a5 2147483648 s was stored as -2147483648 and 2^32+1 became 1.
+TEST(Policy, ProfileNumbersAreRefusedOutsideTheirBoundsBeforeNarrowing) {
+  struct Case {
+    std::string json;
+    const char* path;  // named in the error; nullptr: accepted
+  };
+  const std::vector<Case> cases = {
+      {R"({"tech": {"cooldown_seconds": 2147483648}})", "tech.cooldown_seconds"},
+      {R"({"tech": {"cooldown_seconds": 4294967297}})", "tech.cooldown_seconds"},
+      {R"({"tech": {"cooldown_seconds": 9223372036854775807}})", "tech.cooldown_seconds"},
+      {R"({"tech": {"cooldown_seconds": 9223372036854775808}})", "tech.cooldown_seconds"},
+      {R"({"tech": {"cooldown_seconds": 18446744073709551615}})", "tech.cooldown_seconds"},
+      {R"({"tech": {"cooldown_seconds": 1e30}})", "tech.cooldown_seconds"},
+      {R"({"tech": {"cooldown_seconds": 600.0}})", "tech.cooldown_seconds"},
+      {R"({"tech": {"cooldown_seconds": "600"}})", "tech.cooldown_seconds"},
+      {R"({"tech": {"cooldown_seconds": -1}})", "tech.cooldown_seconds"},
+      {R"({"tech": {"cooldown_seconds": 604801}})", "tech.cooldown_seconds"},
+      {R"({"tech": {"cooldown_seconds": 604800}})", nullptr},
+      {R"({"tech": {"cooldown_seconds": 0}})", nullptr},
+      {R"({"tech": {"max_fallbacks": 11}})", "tech.max_fallbacks"},
+      {R"({"access": {"booking_window_minutes": 1441}})", "access.booking_window_minutes"},
+      {R"({"access": {"booking_window_minutes": 1440}})", nullptr},
+      {R"({"access": {"max_attempts_per_booking": 4294967298}})",
+       "access.max_attempts_per_booking"},
+      {R"({"tech": {}, "limits": {"max_resets_per_bay_per_hour": 4294967297}})",
+       "limits.max_resets_per_bay_per_hour"},
+      {R"({"tech": {}, "limits": {"max_resets_per_bay_per_hour": 100000}})", nullptr},
+      {R"({"tech": {}, "limits": {"max_resets_per_bay_per_hour": 100001}})",
+       "limits.max_resets_per_bay_per_hour"},
+      {R"({"tech": {}, "limits": {"max_unlocks_per_booking": 2147483648}})",
+       "limits.max_unlocks_per_booking"},
+      {R"({"tech": {}, "limits": {"llm_min_interval_seconds": 86401}})",
+       "limits.llm_min_interval_seconds"},
+      {R"({"tech": {}, "limits": {"max_auto_replies_per_thread": 1001}})",
+       "limits.max_auto_replies_per_thread"},
+      {R"({"tech": {}, "limits": {"tokens_per_location_day": 1000000000001}})",
+       "limits.tokens_per_location_day"},
+      {R"({"tech": {}, "limits": {"tokens_per_location_day": 1000000000000}})", nullptr},
+      {R"({"tech": {}, "limits": {"tokens_per_location_month": 18446744073709551615}})",
+       "limits.tokens_per_location_month"},
+  };
+  for (const auto& c : cases) {
+    if (!c.path) {
+      const Profile p = Profile::FromJson(c.json);
+      // Accepted values are kept exactly: the stored form reads back to the same profile.
+      EXPECT_EQ(Profile::Diff(p, Profile::FromJson(p.ToJson())), "[]") << c.json;
+      continue;
+    }
+    try {
+      Profile::FromJson(c.json);
+      ADD_FAILURE() << "accepted " << c.json;
+    } catch (const InvalidProfile& e) {
+      EXPECT_NE(std::string(e.what()).find(c.path), std::string::npos)
+          << c.json << ": " << e.what();
+    }
+  }
+  EXPECT_EQ(Profile::FromJson(R"({"tech": {"cooldown_seconds": 604800}})")
+                .categories.at("tech")
+                .cooldown_seconds,
+            604800);
+  EXPECT_EQ(Profile::FromJson(R"({"limits": {"tokens_per_location_month": 31000000000000}})")
+                .limits.tokens_per_location_month,
+            31'000'000'000'000);
+}
+
+// A proposal names known categories and known settings only, and at least one category: at
+// 850d4a5 `{}` and `{"bogus": {...}}` were accepted, and a typo of a category or a setting was
+// kept silently while the rule it meant stayed at its default.
+TEST(Policy, AProposalNamesOnlyKnownCategoriesAndSettings) {
+  const auto known = ProfileCategories(TestConfig().router);
+  EXPECT_EQ(known, (std::set<std::string>{"access", "booking", "emergency", "faq", "tech"}));
+  struct Case {
+    std::string json;
+    const char* message;  // a part of the error; nullptr: accepted
+  };
+  const std::vector<Case> cases = {
+      {R"({})", "names no category"},
+      {R"({"limits": {"max_unlocks_per_booking": 1}})", "names no category"},
+      {R"({"bogus": {"autonomy": true}})", "bogus: unknown category"},
+      {R"({"tech": {"autonomy": true}, "acess": {"autonomy": true}})", "acess: unknown category"},
+      {R"({"tech": {"cooldown": 600}})", "tech.cooldown: unknown setting"},
+      {R"({"tech": {"autonomy": true}, "limits": {"max_resets": 1}})",
+       "limits.max_resets: unknown setting"},
+      {R"({"booking": {"time_restrictions": {"start": "08:00", "end": "22:00", "tz": "UTC"}}})",
+       "booking.time_restrictions.tz: unknown setting"},
+      {R"({"tech": {"autonomy": true}})", nullptr},
+      {R"({"emergency": {"autonomy": false}})", nullptr},
+      {TestConfig().policy_json, nullptr},
+  };
+  for (const auto& c : cases) {
+    if (!c.message) {
+      EXPECT_NO_THROW(Profile::FromProposal(c.json, known)) << c.json;
+      continue;
+    }
+    try {
+      Profile::FromProposal(c.json, known);
+      ADD_FAILURE() << "accepted " << c.json;
+    } catch (const InvalidProfile& e) {
+      EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos)
+          << c.json << ": " << e.what();
+    }
+  }
+}
+
+// The configuration's profile passes the same checks, when the process starts.
+TEST(Policy, AConfigurationWithAnUnknownCategoryIsRefusedAtStartUp) {
+  Config c = TestConfig();
+  EXPECT_NO_THROW((PolicyStore{c, SystemClock::Instance()}));
+  c.policy_json = R"({"tech": {"autonomy": true}, "acess": {"autonomy": true}})";
+  EXPECT_THROW((PolicyStore{c, SystemClock::Instance()}), InvalidProfile);
+  c.policy_json = R"({"tech": {"cooldown_seconds": 2147483648}})";
+  EXPECT_THROW((PolicyStore{c, SystemClock::Instance()}), InvalidProfile);
 }
 
 TEST(Policy, FactsRoundTripSoReplayDecidesOnTheSameInputs) {
