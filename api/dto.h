@@ -34,7 +34,7 @@ std::string ParseFlagRollback(const std::string& body);
 void ParseEmptyOrObject(const std::string& body);
 
 // POST /v1/agent/heartbeat: {"tps_version", "tps_running", "radar_reachable", "tps_started_at"?,
-// "booted_at"?} with ISO 8601 times.
+// "booted_at"?} with times as ParseTimestamp (core/time_format.h) reads them.
 workflows::AgentHeartbeat ParseHeartbeat(const std::string& body);
 
 struct Report {
@@ -44,10 +44,5 @@ struct Report {
 };
 // POST /v1/agent/report: {"command_id", "success", "message"?}
 Report ParseReport(const std::string& body);
-
-// "2026-11-21T23:45:00Z", with optional fraction and a Z or ±hh:mm offset; nullopt otherwise.
-std::optional<TimePoint> ParseIso8601(const std::string& text);
-// "2026-11-21T23:45:00.123456Z"
-std::string FormatIso8601(TimePoint t);
 
 }  // namespace clubos::api::dto

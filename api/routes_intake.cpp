@@ -2,6 +2,7 @@
 #include "api/dto.h"
 #include "api/internal.h"
 #include "core/log.h"
+#include "core/time_format.h"
 #include "integrations/openphone.h"
 #include "integrations/signing.h"
 #include "workflows/agent.h"
@@ -95,7 +96,7 @@ Response GetAgentPoll(ApiServer::Impl& api, const Request& r, const Principal&) 
     command = {{"id", cmd->id},
                {"action", cmd->action},
                {"source", cmd->source},
-               {"expires_at", dto::FormatIso8601(cmd->expires_at)}};
+               {"expires_at", FormatIso8601(cmd->expires_at)}};
   return JsonResponse(200, json{{"success", true}, {"command", command}});
 }
 

@@ -1,6 +1,9 @@
 #pragma once
 // Small checks on text that several layers need the same way.
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace clubos {
 
@@ -9,5 +12,10 @@ bool ConstantTimeEqual(const std::string& a, const std::string& b);
 
 // "+" and 7..15 digits, not starting with 0: an E.164 phone number.
 bool IsE164(const std::string& phone);
+
+// The one strict parser of integers in text (path ids, query numbers, cursors): an optional '-'
+// and 1..19 ASCII digits, nothing else (no '+', spaces, hex or a fraction), within int64_t.
+// nullopt otherwise: a number out of range is refused, never wrapped or clamped.
+std::optional<int64_t> ParseInt64(std::string_view text);
 
 }  // namespace clubos

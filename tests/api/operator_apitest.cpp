@@ -325,3 +325,26 @@ TEST_F(OperatorApiTest, DoorUnlocksByHandNeedAnAdminAndBadActionsChangeNothing) 
     EXPECT_EQ(Call("POST", "/v1/actions", bad, kOperatorToken).status, 400) << bad;
   EXPECT_EQ(Census(), census);
 }
+
+// Forged or damaged paging cursors are the caller's error: each was a 500 at 850d4a5
+// (std::stoll threw, or Postgres refused a smallint or a timestamp out of range).
+TEST_F(ApiTest, BogusCursorsAre400NotInternalErrors) {
+  auto cursor = [](const std::string& plain) {
+    std::string s = integrations::Base64Encode(plain);
+    for (auto& c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    while (!s.empty() && s.back() == '=') s.pop_back();
+    return s;
+  };
+  for (const char* plain : {"t1:-", "t1:--", "t1:9999999999999999999", "t1:0"}) {
+    const auto r = Call("GET", "/v1/threads?after=" + cursor(plain), "", kOperatorToken);
+    EXPECT_EQ(r.status, 400) << plain << " " << r.body;
+    EXPECT_EQ(ErrorCode(r), "bad_cursor") << plain;
+  }
+  for (const char* plain : {"e1:-:1:1", "e1:1:1:-", "e1:99999999999:0:0",
+                            "e1:1:-62135596800000001:1", "e1:1:999999999999999999:1"}) {
+    const auto r = Call("GET", "/v1/escalations?after=" + cursor(plain), "", kOperatorToken);
+    EXPECT_EQ(r.status, 400) << plain << " " << r.body;
+    EXPECT_EQ(ErrorCode(r), "bad_cursor") << plain;
+  }
+  EXPECT_EQ(Call("GET", "/v1/threads?after=dDE6LQ", "", kOperatorToken).status, 400);
+}
