@@ -66,7 +66,7 @@ bool Principal::Has(Role needed) const {
   return role == Role::kAdmin && needed == Role::kOperator;
 }
 
-TokenSet TokenSet::Parse(const std::string& spec) {
+TokenSet TokenSet::Parse(const std::string& spec, TokenSource source) {
   TokenSet set;
   set.key_.resize(32);
   if (RAND_bytes(reinterpret_cast<unsigned char*>(set.key_.data()), 32) != 1)
@@ -74,8 +74,12 @@ TokenSet TokenSet::Parse(const std::string& spec) {
   std::string normalized;
   std::istringstream lines(spec);
   for (std::string line; std::getline(lines, line);) {
-    const auto hash = line.find('#');
-    if (hash != std::string::npos) line.resize(hash);
+    if (source == TokenSource::kFile)
+      for (std::size_t i = 0; i < line.size(); ++i)
+        if (line[i] == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+          line.resize(i);  // a comment: tokens hold no blanks, so nothing of one is cut
+          break;
+        }
     normalized += line + ",";
   }
   std::size_t position = 0;
@@ -100,7 +104,11 @@ TokenSet TokenSet::Parse(const std::string& spec) {
     }
     if (!ValidToken(token))
       throw TokenError(where +
-                       ": the token must be 16..512 printable characters without ':' or ','");
+                       ": the token must be 16..512 printable characters without blanks, ':' or "
+                       "','" +
+                       (source == TokenSource::kFile
+                            ? " (a comment starts a line or follows a blank)"
+                            : " (the variable has no comments)"));
     const std::string digest = set.Digest(token);
     for (const auto& e : set.entries_)
       if (e.digest == digest) throw TokenError(where + " repeats an earlier token");
@@ -116,7 +124,7 @@ TokenSet TokenSet::FromEnvironment() {
     if (!f) throw TokenError(std::string("cannot read CLUBOS_API_TOKENS_FILE ") + path);
     std::stringstream text;
     text << f.rdbuf();
-    return Parse(text.str());
+    return Parse(text.str(), TokenSource::kFile);
   }
   return Parse("");
 }

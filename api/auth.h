@@ -2,11 +2,13 @@
 // Who is calling: bearer tokens with roles, and a per-token rate limit.
 //
 // Tokens come from CLUBOS_API_TOKENS (or the file named by CLUBOS_API_TOKENS_FILE): a list of
-// `role:token` or `role:name:token` entries separated by commas (or newlines in the file, where
-// `#` starts a comment). Roles: service (intake and confirmations from other systems), operator,
-// admin (everything an operator may, plus door unlocks by hand). The name says who acted in the
-// history (`operator:<name>`); without one, the role is the name. Tokens are at least 16
-// characters and contain no ':' or ','. They are compared in constant time against every
+// `role:token` or `role:name:token` entries separated by commas (or newlines in the file). In the
+// file, `#` at the start of a line or after a blank starts a comment; a `#` inside a token is part
+// of it, and the variable has no comments at all (a `#` there once cut a token short and dropped
+// every later entry, silently: defect L8). Roles: service (intake and confirmations from other
+// systems), operator, admin (everything an operator may, plus door unlocks by hand). The name says
+// who acted in the history (`operator:<name>`); without one, the role is the name. Tokens are at
+// least 16 characters and contain no ':' or ','. They are compared in constant time against every
 // configured token, and never logged.
 #include <chrono>
 #include <cstdint>
@@ -37,10 +39,13 @@ class TokenError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Where a token list comes from: the variable (no comments) or a file (comments, see above).
+enum class TokenSource { kVariable, kFile };
+
 class TokenSet {
  public:
   // Throws TokenError naming the entry (by position, never by its secret).
-  static TokenSet Parse(const std::string& spec);
+  static TokenSet Parse(const std::string& spec, TokenSource source = TokenSource::kVariable);
   // CLUBOS_API_TOKENS, else the file CLUBOS_API_TOKENS_FILE names, else empty.
   static TokenSet FromEnvironment();
 

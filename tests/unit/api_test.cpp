@@ -2,6 +2,10 @@
 // bodies and ISO times, and the masking of phone numbers in logged text.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
 #include "api/auth.h"
 #include "api/dto.h"
 #include "api/errors.h"
@@ -31,7 +35,8 @@ int StatusOf(const std::function<void()>& f) {
 
 TEST(Tokens, ParsesRolesNamesCommentsAndLines) {
   const auto set = TokenSet::Parse(std::string("service:") + kSvc + ", operator:alice:" + kOp +
-                                   "\n# the admins\nadmin:" + kAdm + "  # root\n");
+                                       "\n# the admins\nadmin:" + kAdm + "  # root\n",
+                                   TokenSource::kFile);
   EXPECT_EQ(set.size(), 3u);
   const auto svc = set.Find(kSvc);
   ASSERT_TRUE(svc);
@@ -59,7 +64,61 @@ TEST(Tokens, RefusesMalformedEntriesWithoutNamingTheSecret) {
       EXPECT_EQ(std::string(e.what()).find("0123456789abcdef"), std::string::npos) << e.what();
     }
   }
-  EXPECT_TRUE(TokenSet::Parse(" , \n# nothing\n").empty());
+  EXPECT_TRUE(TokenSet::Parse(" , \n# nothing\n", TokenSource::kFile).empty());
+}
+
+// A `#` inside a token is part of it, in both forms: at 850d4a5 the prefix before it
+// authenticated, the whole token did not, and every later entry vanished (defect L8).
+TEST(Tokens, AHashInsideATokenIsPartOfItInTheVariableAndInTheFile) {
+  const std::string spec =
+      "operator:ana:0123456789abcdef#secret-suffix-xyz,admin:root:fedcba9876543210fedcba";
+  for (auto source : {TokenSource::kVariable, TokenSource::kFile}) {
+    const auto set = TokenSet::Parse(spec, source);
+    EXPECT_EQ(set.size(), 2u);
+    EXPECT_TRUE(set.Find("0123456789abcdef#secret-suffix-xyz"));
+    EXPECT_FALSE(set.Find("0123456789abcdef")) << "the prefix is not a token";
+    ASSERT_TRUE(set.Find("fedcba9876543210fedcba")) << "the later entry is kept";
+    EXPECT_EQ(set.Find("fedcba9876543210fedcba")->role, Role::kAdmin);
+  }
+  // In the file, one token per line with a `#` inside; comments at a line's start or after a blank.
+  const auto file = TokenSet::Parse(
+      "# operators\noperator:ana:0123456789abcdef#xyz   # ana's\n  # indented comment\n"
+      "admin:root:fedcba9876543210fedcba\n",
+      TokenSource::kFile);
+  EXPECT_EQ(file.size(), 2u);
+  EXPECT_TRUE(file.Find("0123456789abcdef#xyz"));
+  // The variable has no comments: what looks like one is a malformed entry, refused at start-up.
+  try {
+    TokenSet::Parse("operator:ana:0123456789abcdef # ana", TokenSource::kVariable);
+    ADD_FAILURE() << "a blank inside an entry was accepted";
+  } catch (const TokenError& e) {
+    EXPECT_NE(std::string(e.what()).find("no comments"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("0123456789abcdef"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(TokenSet::Parse("# operator:ana:0123456789abcdef", TokenSource::kVariable),
+               TokenError);
+}
+
+// The two forms as serve reads them: CLUBOS_API_TOKENS, else the file CLUBOS_API_TOKENS_FILE.
+TEST(Tokens, TheEnvironmentVariableAndTheFileAreReadAsTheirForms) {
+  const std::string path = ::testing::TempDir() + "clubos-tokens-test";
+  {
+    std::ofstream f(path);
+    f << "# ops\noperator:ana:0123456789abcdef#xyz # ana\n";
+  }
+  ::unsetenv("CLUBOS_API_TOKENS");
+  ::setenv("CLUBOS_API_TOKENS_FILE", path.c_str(), 1);
+  auto set = TokenSet::FromEnvironment();
+  EXPECT_EQ(set.size(), 1u);
+  EXPECT_TRUE(set.Find("0123456789abcdef#xyz"));
+  ::setenv("CLUBOS_API_TOKENS", "operator:ana:0123456789abcdef#xyz,admin:fedcba9876543210", 1);
+  set = TokenSet::FromEnvironment();
+  EXPECT_EQ(set.size(), 2u);
+  EXPECT_TRUE(set.Find("0123456789abcdef#xyz"));
+  EXPECT_TRUE(set.Find("fedcba9876543210"));
+  ::unsetenv("CLUBOS_API_TOKENS");
+  ::unsetenv("CLUBOS_API_TOKENS_FILE");
+  std::remove(path.c_str());
 }
 
 TEST(Tokens, AdminIncludesOperatorAndServiceIsSeparate) {
