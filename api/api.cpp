@@ -264,6 +264,7 @@ ApiServer::Impl::Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::A
            store::ConnectionOptions{.application_name = "clubos-api",
                                     .statement_timeout_ms = opt.db_statement_timeout_ms}),
       limiter(opt.rate_limit_per_s, opt.rate_limit_burst),
+      auth_failures(opt.auth_failures_max, opt.auth_failure_window),
       intake(opt.database_url,
              store::ConnectionOptions{.application_name = "clubos-api-intake",
                                       .statement_timeout_ms = opt.db_statement_timeout_ms},
@@ -281,12 +282,18 @@ Principal ApiServer::Impl::Authorize(const Request& r, Access access) {
   };
   const auto header = r.Header("authorization");
   if (!header) throw unauthorized("missing Authorization: Bearer <token>");
-  if (header->size() < 7 || Lower(header->substr(0, 7)) != "bearer ")
+  CheckAuthThrottle(r);
+  if (header->size() < 7 || Lower(header->substr(0, 7)) != "bearer ") {
+    AuthFailed(r);
     throw unauthorized("the Authorization header must be Bearer <token>");
+  }
   std::string token = header->substr(7);
   token.erase(0, token.find_first_not_of(' '));
   const auto p = tokens.Find(token);
-  if (!p) throw unauthorized("unknown token");
+  if (!p) {
+    AuthFailed(r);
+    throw unauthorized("unknown token");
+  }
   const bool allowed = access == Access::kService ? p->Has(Role::kService)
                        : access == Access::kOperator
                            ? p->Has(Role::kOperator)
@@ -305,6 +312,20 @@ void ApiServer::Impl::Limit(const std::string& key) {
                            std::to_string(std::max<int64_t>(1, (wait->count() + 999) / 1000)));
     throw e;
   }
+}
+
+void ApiServer::Impl::CheckAuthThrottle(const Request& r) {
+  if (const auto wait = auth_failures.Blocked(r.peer)) {
+    ApiError e(429, "too_many_failures",
+               "too many failed authentications from this address; retry later");
+    e.headers.emplace_back("Retry-After",
+                           std::to_string(std::max<int64_t>(1, (wait->count() + 999) / 1000)));
+    throw e;
+  }
+}
+
+void ApiServer::Impl::AuthFailed(const Request& r) {
+  auth_failures.Failed(r.peer);
 }
 
 Response ApiServer::Impl::Idempotent(const Request& r, const Principal& p,

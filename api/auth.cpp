@@ -161,4 +161,29 @@ std::optional<Millis> RateLimiter::Take(const std::string& key,
   return Millis(static_cast<int64_t>(std::ceil(wait_s * 1000.0)));
 }
 
+std::optional<Millis> FailureThrottle::Blocked(const std::string& address, Instant now) {
+  if (!enabled()) return std::nullopt;
+  std::lock_guard lk(mu_);
+  const auto it = entries_.find(address);
+  if (it == entries_.end() || it->second.failures < max_) return std::nullopt;
+  const auto left = it->second.since + window_ - now;
+  if (left <= Instant::duration::zero()) return std::nullopt;
+  return std::chrono::ceil<Millis>(left);
+}
+
+void FailureThrottle::Failed(const std::string& address, Instant now) {
+  if (!enabled()) return;
+  std::lock_guard lk(mu_);
+  auto it = entries_.find(address);
+  if (it == entries_.end()) {
+    if (entries_.size() >= kMaxAddresses)
+      std::erase_if(entries_, [&](const auto& e) { return e.second.since + window_ <= now; });
+    if (entries_.size() >= kMaxAddresses) return;
+    it = entries_.emplace(address, Entry{0, now}).first;
+  }
+  Entry& e = it->second;
+  if (e.since + window_ <= now) e = Entry{0, now};  // a new window
+  ++e.failures;
+}
+
 }  // namespace clubos::api

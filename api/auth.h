@@ -83,4 +83,34 @@ class RateLimiter {
   std::map<std::string, Bucket> buckets_;  // keyed by configured principals: bounded
 };
 
+// Failed authentications per client address (a wrong bearer token, a wrong device key): after
+// `max_failures` within `window`, every request from that address that needs a credential is
+// refused 429 until the window ends, right credentials too (else guessing would go on, with 429
+// for a wrong guess and 200 for the right one). Counted from the first failure of a window.
+// Behind a proxy every client has the proxy's address: the proxy must then throttle per real
+// client (docs/api.md), and this limit is best set loose or off.
+class FailureThrottle {
+ public:
+  using Instant = std::chrono::steady_clock::time_point;
+  FailureThrottle(int max_failures, Millis window) : max_(max_failures), window_(window) {}
+  bool enabled() const { return max_ > 0; }
+  // nullopt: the address may try. Otherwise how long until it may again.
+  std::optional<Millis> Blocked(const std::string& address, Instant now = MonoNow());
+  void Failed(const std::string& address, Instant now = MonoNow());
+
+ private:
+  // Addresses tracked at once, at most: past it expired entries are dropped, and while it stays
+  // full, new addresses are not tracked (an attacker with that many addresses is the network's to
+  // stop, not this map's to grow without bound).
+  static constexpr std::size_t kMaxAddresses = 65'536;
+  struct Entry {
+    int failures = 0;
+    Instant since;
+  };
+  int max_;
+  Millis window_;
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+};
+
 }  // namespace clubos::api

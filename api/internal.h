@@ -54,6 +54,7 @@ struct ApiServer::Impl {
   const Clock& clock;
   store::Pool pool;
   RateLimiter limiter;
+  FailureThrottle auth_failures;
   metrics::Registry registry;
   IntakeBatcher intake;
   Server server;
@@ -76,6 +77,10 @@ struct ApiServer::Impl {
   Principal Authorize(const Request& r, Access access);
   // ApiError 429 with Retry-After when `key` has used its rate.
   void Limit(const std::string& key);
+  // ApiError 429 with Retry-After when the caller's address failed to authenticate too often;
+  // AuthFailed counts one failure of it.
+  void CheckAuthThrottle(const Request& r);
+  void AuthFailed(const Request& r);
   // Runs `create` once per Idempotency-Key (when the request carries one): a retry with the same
   // key and body gets the stored answer, another body with the key gets 422.
   Response Idempotent(const Request& r, const Principal& p,

@@ -62,7 +62,14 @@ std::string DeviceOf(ApiServer::Impl& api, const Request& r) {
   if (!api.agent) throw ApiError(503, "not_configured", "bay agents are not configured");
   const auto key = r.Header("x-device-key");
   if (!key || key->empty()) throw ApiError(401, "unauthorized", "missing X-Device-Key");
-  std::string device = api.agent->Authenticate(*key);  // AgentAuthError: 401
+  api.CheckAuthThrottle(r);
+  std::string device;
+  try {
+    device = api.agent->Authenticate(*key);
+  } catch (const workflows::AgentAuthError&) {
+    api.AuthFailed(r);
+    throw;  // 401
+  }
   api.Limit("agent:" + device);
   return device;
 }
