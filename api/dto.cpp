@@ -163,14 +163,22 @@ void ParseEmptyOrObject(const std::string& body) {
   Object(body);
 }
 
-workflows::AgentHeartbeat ParseHeartbeat(const std::string& body) {
+workflows::AgentHeartbeat ParseHeartbeat(const std::string& body, TimePoint now) {
   const json j = Object(body);
   workflows::AgentHeartbeat hb;
   hb.tps_version = RequiredString(j, "tps_version", 64, true);
   hb.tps_running = RequiredBool(j, "tps_running");
   hb.radar_reachable = RequiredBool(j, "radar_reachable");
-  hb.tps_started_at = OptionalTime(j, "tps_started_at");
-  hb.booted_at = OptionalTime(j, "booted_at");
+  auto past = [&](const char* key) {
+    const auto t = OptionalTime(j, key);
+    if (t && *t > now + workflows::kMaxAgentClockSkew)
+      throw BadRequest(std::string(key) + " is in the future: more than " +
+                       std::to_string(workflows::kMaxAgentClockSkew.count()) +
+                       " s ahead of the server's clock (is the bay PC's clock set?)");
+    return t;
+  };
+  hb.tps_started_at = past("tps_started_at");
+  hb.booted_at = past("booted_at");
   return hb;
 }
 

@@ -34,8 +34,9 @@ std::string ParseFlagRollback(const std::string& body);
 void ParseEmptyOrObject(const std::string& body);
 
 // POST /v1/agent/heartbeat: {"tps_version", "tps_running", "radar_reachable", "tps_started_at"?,
-// "booted_at"?} with times as ParseTimestamp (core/time_format.h) reads them.
-workflows::AgentHeartbeat ParseHeartbeat(const std::string& body);
+// "booted_at"?} with times as ParseTimestamp (core/time_format.h) reads them, none of them more
+// than workflows::kMaxAgentClockSkew after `now` (the server's clock).
+workflows::AgentHeartbeat ParseHeartbeat(const std::string& body, TimePoint now);
 
 struct Report {
   int64_t command_id = 0;

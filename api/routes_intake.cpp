@@ -109,7 +109,7 @@ Response GetAgentPoll(ApiServer::Impl& api, const Request& r, const Principal&) 
 
 Response PostAgentHeartbeat(ApiServer::Impl& api, const Request& r, const Principal&) {
   const std::string device = DeviceOf(api, r);
-  const workflows::AgentHeartbeat hb = dto::ParseHeartbeat(r.body);
+  const workflows::AgentHeartbeat hb = dto::ParseHeartbeat(r.body, api.clock.Now());
   auto db = api.Db();
   api.agent->Heartbeat(*db, device, hb);
   return Response::Json(204, "");

@@ -220,14 +220,20 @@ StateCheck WithBayAgents::Check(const ActionView& a) {
     auto db = pool_.Acquire();
     auto device = db->ExecOne("agent_device", {a.device_id});
     if (device.Empty()) return StateCheck::kUnknown;  // this agent never reported in
+    // Evidence is a time after the command was queued and not beyond what the agent's clock may
+    // be ahead: a time from the future proves nothing (defect L11).
+    const TimePoint latest = clock_.Now() + kMaxAgentClockSkew;
+    auto after_queued = [&](const std::optional<TimePoint>& t) {
+      return t && *t > *queued && *t <= latest;
+    };
     const auto booted = device.At(0, "booted_at").OptTime();
     if (a.kind == "reboot_pc")
-      return booted && *booted > *queued ? StateCheck::kChanged : StateCheck::kUnchanged;
+      return after_queued(booted) ? StateCheck::kChanged : StateCheck::kUnchanged;
     auto report = db->ExecOne("agent_report_of_action", {a.idempotency_key});
     if (report.Empty() || !report.At(0, "success").Bool()) return StateCheck::kUnchanged;
     const auto started = device.At(0, "tps_started_at").OptTime();
     const bool running = device.At(0, "tps_running").Bool();
-    return running && started && *started > *queued ? StateCheck::kChanged : StateCheck::kUnchanged;
+    return running && after_queued(started) ? StateCheck::kChanged : StateCheck::kUnchanged;
   } catch (const store::DbError&) {
     return StateCheck::kUnknown;
   }

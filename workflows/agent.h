@@ -47,6 +47,11 @@ class AgentKeyError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// How far an agent's clock may run ahead of the server's (NTP keeps a PC within well under a
+// second): a heartbeat time further ahead is refused (400), and a stored one is never taken as
+// evidence that a restart happened after it was asked for (defect L11: a tps_started_at in 2099
+// verified every later reset of that bay).
+inline constexpr std::chrono::seconds kMaxAgentClockSkew{60};
 // The shortest device key accepted (as API tokens): a short key is guessable by trying, and the
 // agent routes are on the network the bays are on.
 inline constexpr std::size_t kMinAgentKeyChars = 16;

@@ -71,7 +71,12 @@ void FuzzOne(const uint8_t* data, std::size_t size) {
         Check(!a.thread_id || *a.thread_id > 0);
       });
     case 4:
-      return Body([&] { api::dto::ParseHeartbeat(in); });
+      return Body([&] {
+        const TimePoint now(std::chrono::seconds(1'800'000'000));
+        const auto hb = api::dto::ParseHeartbeat(in, now);
+        for (const auto& t : {hb.tps_started_at, hb.booted_at})
+          Check(!t || *t <= now + workflows::kMaxAgentClockSkew);
+      });
     case 5:
       return Body([&] { Check(api::dto::ParseReport(in).command_id > 0); });
     case 6:

@@ -224,6 +224,28 @@ TEST_F(PerformTest, AnAgentBaysResetIsVerifiedByWhatTheAgentReports) {
   pgtest::ExpectValidHistories(*db_);
 }
 
+// An agent whose clock is wrong (or a forged heartbeat, stored before the API refused such times)
+// left tps_started_at in 2099: every later reset of the bay was "verified" by it, with no restart
+// seen (defect L11). A time beyond the allowed skew is no evidence: the reset is escalated.
+TEST_F(PerformTest, AStartTimeFromTheFutureIsNoEvidenceOfARestart) {
+  const TimePoint future = SystemClock::Instance().Now() + std::chrono::hours(24 * 365 * 70);
+  agents_.Heartbeat(*db_, "201", {"2.2", true, true, future, future});
+  const int64_t id = flow_->Perform(*db_, Reset("dartmouth", 1));
+  std::optional<AgentCommand> cmd;
+  ASSERT_TRUE(WaitFor([&] { return (cmd = agents_.Poll(*db_, "201")).has_value(); }));
+  ASSERT_TRUE(agents_.Report(*db_, "201", cmd->id, true, "TPS restarted"));
+  ASSERT_TRUE(Reaches(id, "escalated")) << State(id);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM actions WHERE id = $1 AND result = 'success'", {id}), 0)
+      << "no restart was seen";
+  // Within the skew, a clock a little ahead still proves the restart.
+  const int64_t again = flow_->Perform(*db_, Reset("dartmouth", 1));
+  ASSERT_TRUE(WaitFor([&] { return (cmd = agents_.Poll(*db_, "201")).has_value(); }));
+  ASSERT_TRUE(agents_.Report(*db_, "201", cmd->id, true, "TPS restarted"));
+  const TimePoint ahead = SystemClock::Instance().Now() + std::chrono::seconds(5);
+  agents_.Heartbeat(*db_, "201", {"2.2", true, true, ahead, std::nullopt});
+  ASSERT_TRUE(Reaches(again, "verified")) << State(again);
+}
+
 TEST_F(PerformTest, AnAgentThatReportsFailureLeavesTheActionEscalatedAndOperatorsTold) {
   const int64_t id = flow_->Perform(*db_, Reset("dartmouth", 1));
   std::optional<AgentCommand> cmd;

@@ -278,10 +278,13 @@ TEST(Bodies, DeepNestingIsRefusedBeforeParsing) {
       0);
 }
 
+const TimePoint kServerNow = *ParseTimestamp("2026-02-01T12:00:00Z");
+
 TEST(Bodies, AgentHeartbeatAndReport) {
   const auto hb =
       dto::ParseHeartbeat(R"({"tps_version":"4.1","tps_running":true,"radar_reachable":false,)"
-                          R"("tps_started_at":"2026-01-31T08:00:00Z","booted_at":null})");
+                          R"("tps_started_at":"2026-01-31T08:00:00Z","booted_at":null})",
+                          kServerNow);
   EXPECT_EQ(hb.tps_version, "4.1");
   EXPECT_TRUE(hb.tps_running);
   EXPECT_FALSE(hb.radar_reachable);
@@ -289,15 +292,37 @@ TEST(Bodies, AgentHeartbeatAndReport) {
   EXPECT_EQ(FormatIso8601(*hb.tps_started_at), "2026-01-31T08:00:00.000000Z");
   EXPECT_FALSE(hb.booted_at);
   EXPECT_EQ(StatusOf([] {
-              dto::ParseHeartbeat(R"({"tps_version":"4","tps_running":1,"radar_reachable":true})");
+              dto::ParseHeartbeat(R"({"tps_version":"4","tps_running":1,"radar_reachable":true})",
+                                  kServerNow);
             }),
             400);
   EXPECT_EQ(
       StatusOf([] {
         dto::ParseHeartbeat(
-            R"({"tps_version":"4","tps_running":true,"radar_reachable":true,"booted_at":"yesterday"})");
+            R"({"tps_version":"4","tps_running":true,"radar_reachable":true,"booted_at":"yesterday"})",
+            kServerNow);
       }),
       400);
+  // A time from the future is refused (defect L11): beyond kMaxAgentClockSkew of the server's
+  // clock; within it, a clock a little ahead is accepted.
+  auto with = [](const char* key, const char* at) {
+    return std::string(R"({"tps_version":"4","tps_running":true,"radar_reachable":true,")") + key +
+           R"(":")" + at + R"("})";
+  };
+  for (const char* key : {"tps_started_at", "booted_at"}) {
+    EXPECT_EQ(StatusOf([&] { dto::ParseHeartbeat(with(key, "2099-01-01T00:00:00Z"), kServerNow); }),
+              400)
+        << key;
+    EXPECT_EQ(StatusOf([&] { dto::ParseHeartbeat(with(key, "2026-02-01T12:01:01Z"), kServerNow); }),
+              400)
+        << key;
+    EXPECT_EQ(StatusOf([&] { dto::ParseHeartbeat(with(key, "2026-02-01T12:01:00Z"), kServerNow); }),
+              0)
+        << key;
+    EXPECT_EQ(StatusOf([&] { dto::ParseHeartbeat(with(key, "2026-02-01T12:00:30"), kServerNow); }),
+              400)
+        << key << " without a zone";
+  }
   const auto rep = dto::ParseReport(R"({"command_id":42,"success":true,"message":"ok"})");
   EXPECT_EQ(rep.command_id, 42);
   EXPECT_TRUE(rep.success);
