@@ -136,6 +136,10 @@ Response GetThread(ApiServer::Impl& api, const Request& r, const Principal&) {
                                 {"facility_line", t.At(0, "facility_line").Str()},
                                 {"version", t.At(0, "version").Int()},
                                 {"priority", t.At(0, "priority").Int()},
+                                // As the list shows them (docs/openapi.json ThreadSummary).
+                                {"category", TextField(t.At(0, "category"))},
+                                {"escalation_reason", TextField(t.At(0, "escalation_reason"))},
+                                {"claimed_by", TextField(t.At(0, "claimed_by"))},
                                 {"intent", JsonField(t.At(0, "intent"))},
                                 {"decision", JsonField(t.At(0, "decision"))},
                                 {"escalation", EscalationJson(t, 0)},
