@@ -100,8 +100,6 @@ Response ErrorResponse(const Request& r) {
     return Response::Error(403, "forbidden", e.what());
   } catch (const workflows::AgentAuthError&) {
     return Response::Error(401, "unauthorized", "unknown or wrong device key");
-  } catch (const NotImplementedYet& e) {
-    return Response::Error(501, "not_implemented", e.what());
   } catch (const store::PoolExhausted& e) {
     internal("busy", e.what());
     return WithHeader(Response::Error(503, "busy", "the server is busy; retry shortly"),

@@ -27,7 +27,7 @@ struct Frame {
   Kind kind = Kind::kIncomplete;
   std::size_t skip = 0;    // empty lines before the request line (RFC 9112 §2.2: ignored)
   std::size_t length = 0;  // kRequest: the request line through the end of the body
-  int status = 0;          // kRefused: 400, 411, 413, 431, 501 or 505
+  int status = 0;          // kRefused: 400, 411, 413, 414, 431, 501 or 505
   std::string code;        // kRefused: the error code of the API's error shape
   std::string message;     // kRefused: why, without echoing what was received
 };

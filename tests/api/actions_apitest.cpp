@@ -1,7 +1,4 @@
-// performAction, the rollback flag and the bay agents over real HTTP. These need the real
-// Flow::Perform, Flow::FlagRollback and AgentProtocol from main: tests/CMakeLists.txt registers
-// them disabled while api/pending_from_main.cpp stands in, and enabled once the merge brings the
-// real ones (no edit needed).
+// performAction, the rollback flag and the bay agents over real HTTP.
 #include "core/time_format.h"
 #include "tests/api/api_fixture.h"
 
