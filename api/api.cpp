@@ -1,11 +1,14 @@
 #include "api/api.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 
 #include "api/dto.h"
 #include "api/internal.h"
 #include "core/log.h"
+#include "core/text.h"
+#include "core/time_format.h"
 #include "integrations/signing.h"
 #include "store/migrator.h"
 #include "workers/job.h"
@@ -69,6 +72,8 @@ Response WithHeader(Response res, const std::string& name, const std::string& va
   return res;
 }
 
+}  // namespace
+
 // The one mapping from what a handler threw to what the caller sees. Called inside a catch.
 Response ErrorResponse(const Request& r) {
   auto internal = [&](const char* what, const std::string& detail) {
@@ -105,8 +110,6 @@ Response ErrorResponse(const Request& r) {
     return Response::Error(403, "forbidden", e.what());
   } catch (const workflows::AgentAuthError&) {
     return Response::Error(401, "unauthorized", "unknown or wrong device key");
-  } catch (const NotImplementedYet& e) {
-    return Response::Error(501, "not_implemented", e.what());
   } catch (const store::PoolExhausted& e) {
     internal("busy", e.what());
     return WithHeader(Response::Error(503, "busy", "the server is busy; retry shortly"),
@@ -133,6 +136,21 @@ Response ErrorResponse(const Request& r) {
       return WithHeader(Response::Error(503, "timeout", "the request took too long"), "Retry-After",
                         "1");
     }
+    // What the database refused about a value the caller sent (SQLSTATE class 22, data
+    // exception: a number or date out of range, a malformed value) is the caller's error; a
+    // unique violation (23505) is a conflict with another request (two approvals racing). The
+    // detail names columns and constraints: logged, never answered.
+    if (e.sqlstate().rfind("22", 0) == 0) {
+      internal("data exception", e.what());
+      return Response::Error(400, "bad_request",
+                             "a value in the request is outside what the database accepts");
+    }
+    if (e.sqlstate() == "23505") {
+      internal("unique violation", e.what());
+      return Response::Error(409, "conflict",
+                             "the request conflicts with another one that took effect first; "
+                             "read the current state and retry");
+    }
     internal("database error", e.what());
     return Response::Error(500, "internal", "internal error");
   } catch (const std::exception& e) {
@@ -144,25 +162,7 @@ Response ErrorResponse(const Request& r) {
   }
 }
 
-std::string Base64UrlEncode(const std::string& plain) {
-  std::string s = integrations::Base64Encode(plain);
-  for (auto& c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  while (!s.empty() && s.back() == '=') s.pop_back();
-  return s;
-}
-
-std::optional<std::string> Base64UrlDecode(std::string s) {
-  for (auto& c : s) {
-    if (c == '-')
-      c = '+';
-    else if (c == '_')
-      c = '/';
-    else if (c == '+' || c == '/' || c == '=')
-      return std::nullopt;
-  }
-  while (s.size() % 4) s += '=';
-  return integrations::Base64Decode(s);
-}
+namespace {
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -194,39 +194,25 @@ const std::vector<RouteInfo>& RouteTable() {
 // ---- helpers ---------------------------------------------------------------------------------
 
 int64_t PathId(const Request& r, const char* name) {
-  const std::string& s = r.Param(name);
-  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
-    throw BadRequest(std::string(name) + " must be a positive integer");
-  const int64_t v = std::stoll(s);
-  if (v <= 0) throw BadRequest(std::string(name) + " must be a positive integer");
-  return v;
+  const auto v = ParseInt64(r.Param(name));
+  if (!v || *v <= 0)
+    throw BadRequest(std::string(name) + " must be a positive integer within 1.." +
+                     std::to_string(INT64_MAX));
+  return *v;
 }
 
 int PageLimit(const ApiServer::Impl& api, const Request& r) {
   const auto q = r.Query("limit");
   if (!q) return api.opt.page_default;
-  if (q->empty() || q->size() > 6 || q->find_first_not_of("0123456789") != std::string::npos)
+  const auto v = ParseInt64(*q);
+  if (!v || *v < 1 || *v > api.opt.page_max)
     throw BadRequest("limit must be a whole number within 1.." + std::to_string(api.opt.page_max));
-  const int v = std::stoi(*q);
-  if (v < 1 || v > api.opt.page_max)
-    throw BadRequest("limit must be within 1.." + std::to_string(api.opt.page_max));
-  return v;
-}
-
-std::string EncodeCursor(const std::string& plain) {
-  return Base64UrlEncode(plain);
-}
-
-std::string DecodeCursor(const std::string& cursor, const std::string& prefix) {
-  const auto plain = cursor.size() <= 256 ? Base64UrlDecode(cursor) : std::nullopt;
-  if (!plain || plain->rfind(prefix, 0) != 0)
-    throw ApiError(400, "bad_cursor", "after is not a cursor this list returned");
-  return plain->substr(prefix.size());
+  return static_cast<int>(*v);
 }
 
 json TimeJson(const store::Field& f) {
   if (f.IsNull()) return nullptr;
-  return dto::FormatIso8601(f.Time());
+  return FormatIso8601(f.Time());
 }
 
 json JsonField(const store::Field& f) {
@@ -262,7 +248,8 @@ std::string RedactPhones(const std::string& text) {
 }
 
 Response JsonResponse(int status, const json& body) {
-  return Response::Json(status, body.dump());
+  // Invalid UTF-8 in a string (a path, stored text) becomes U+FFFD instead of dump() throwing.
+  return Response::Json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 // ---- the server ------------------------------------------------------------------------------
@@ -285,6 +272,7 @@ ApiServer::Impl::Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::A
            store::ConnectionOptions{.application_name = "clubos-api",
                                     .statement_timeout_ms = opt.db_statement_timeout_ms}),
       limiter(opt.rate_limit_per_s, opt.rate_limit_burst),
+      auth_failures(opt.auth_failures_max, opt.auth_failure_window),
       intake(opt.database_url,
              store::ConnectionOptions{.application_name = "clubos-api-intake",
                                       .statement_timeout_ms = opt.db_statement_timeout_ms},
@@ -302,12 +290,18 @@ Principal ApiServer::Impl::Authorize(const Request& r, Access access) {
   };
   const auto header = r.Header("authorization");
   if (!header) throw unauthorized("missing Authorization: Bearer <token>");
-  if (header->size() < 7 || Lower(header->substr(0, 7)) != "bearer ")
+  CheckAuthThrottle(r);
+  if (header->size() < 7 || Lower(header->substr(0, 7)) != "bearer ") {
+    AuthFailed(r);
     throw unauthorized("the Authorization header must be Bearer <token>");
+  }
   std::string token = header->substr(7);
   token.erase(0, token.find_first_not_of(' '));
   const auto p = tokens.Find(token);
-  if (!p) throw unauthorized("unknown token");
+  if (!p) {
+    AuthFailed(r);
+    throw unauthorized("unknown token");
+  }
   const bool allowed = access == Access::kService ? p->Has(Role::kService)
                        : access == Access::kOperator
                            ? p->Has(Role::kOperator)
@@ -326,6 +320,20 @@ void ApiServer::Impl::Limit(const std::string& key) {
                            std::to_string(std::max<int64_t>(1, (wait->count() + 999) / 1000)));
     throw e;
   }
+}
+
+void ApiServer::Impl::CheckAuthThrottle(const Request& r) {
+  if (const auto wait = auth_failures.Blocked(r.peer)) {
+    ApiError e(429, "too_many_failures",
+               "too many failed authentications from this address; retry later");
+    e.headers.emplace_back("Retry-After",
+                           std::to_string(std::max<int64_t>(1, (wait->count() + 999) / 1000)));
+    throw e;
+  }
+}
+
+void ApiServer::Impl::AuthFailed(const Request& r) {
+  auth_failures.Failed(r.peer);
 }
 
 Response ApiServer::Impl::Idempotent(const Request& r, const Principal& p,

@@ -30,12 +30,17 @@ class Registry;
 struct ApiOptions {
   ServerOptions http;  // http.handler_threads 0: 16
   std::string database_url;
-  int db_pool_size = 0;                   // 0: handler threads + 4 (idempotent POSTs hold two)
-  int db_statement_timeout_ms = 5'000;    // a request's statements; the request answers 503 past it
-  Millis db_acquire_timeout{2'000};       // waiting for a pooled connection; 503 past it
-  bool insecure_dev = false;              // no tokens: every caller acts as `dev`, with every role
-  double rate_limit_per_s = 50;           // per token, sustained (0: no limit)
-  double rate_limit_burst = 100;          // per token, at once
+  int db_pool_size = 0;                 // 0: handler threads + 4 (idempotent POSTs hold two)
+  int db_statement_timeout_ms = 5'000;  // a request's statements; the request answers 503 past it
+  Millis db_acquire_timeout{2'000};     // waiting for a pooled connection; 503 past it
+  bool insecure_dev = false;            // no tokens: every caller acts as `dev`, with every role
+  double rate_limit_per_s = 50;         // per token, sustained (0: no limit)
+  double rate_limit_burst = 100;        // per token, at once
+  // Failed authentications (wrong bearer token or device key) per client address: past this many
+  // within the window, 429 with Retry-After for every credential from it until the window ends
+  // (0: off). Behind a proxy every client has the proxy's address (docs/api.md).
+  int auth_failures_max = 20;
+  Millis auth_failure_window{60'000};
   std::string openphone_signing_secret;   // base64, for `openphone-signature` (legacy)
   std::string openphone_webhook_key;      // whsec_..., for the `webhook-*` headers
   Millis webhook_replay_window{300'000};  // a signature older or newer than this is refused

@@ -66,7 +66,7 @@ bool Principal::Has(Role needed) const {
   return role == Role::kAdmin && needed == Role::kOperator;
 }
 
-TokenSet TokenSet::Parse(const std::string& spec) {
+TokenSet TokenSet::Parse(const std::string& spec, TokenSource source) {
   TokenSet set;
   set.key_.resize(32);
   if (RAND_bytes(reinterpret_cast<unsigned char*>(set.key_.data()), 32) != 1)
@@ -74,8 +74,12 @@ TokenSet TokenSet::Parse(const std::string& spec) {
   std::string normalized;
   std::istringstream lines(spec);
   for (std::string line; std::getline(lines, line);) {
-    const auto hash = line.find('#');
-    if (hash != std::string::npos) line.resize(hash);
+    if (source == TokenSource::kFile)
+      for (std::size_t i = 0; i < line.size(); ++i)
+        if (line[i] == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+          line.resize(i);  // a comment: tokens hold no blanks, so nothing of one is cut
+          break;
+        }
     normalized += line + ",";
   }
   std::size_t position = 0;
@@ -100,7 +104,11 @@ TokenSet TokenSet::Parse(const std::string& spec) {
     }
     if (!ValidToken(token))
       throw TokenError(where +
-                       ": the token must be 16..512 printable characters without ':' or ','");
+                       ": the token must be 16..512 printable characters without blanks, ':' or "
+                       "','" +
+                       (source == TokenSource::kFile
+                            ? " (a comment starts a line or follows a blank)"
+                            : " (the variable has no comments)"));
     const std::string digest = set.Digest(token);
     for (const auto& e : set.entries_)
       if (e.digest == digest) throw TokenError(where + " repeats an earlier token");
@@ -116,7 +124,7 @@ TokenSet TokenSet::FromEnvironment() {
     if (!f) throw TokenError(std::string("cannot read CLUBOS_API_TOKENS_FILE ") + path);
     std::stringstream text;
     text << f.rdbuf();
-    return Parse(text.str());
+    return Parse(text.str(), TokenSource::kFile);
   }
   return Parse("");
 }
@@ -151,6 +159,31 @@ std::optional<Millis> RateLimiter::Take(const std::string& key,
   }
   const double wait_s = (1.0 - b.tokens) / rate_;
   return Millis(static_cast<int64_t>(std::ceil(wait_s * 1000.0)));
+}
+
+std::optional<Millis> FailureThrottle::Blocked(const std::string& address, Instant now) {
+  if (!enabled()) return std::nullopt;
+  std::lock_guard lk(mu_);
+  const auto it = entries_.find(address);
+  if (it == entries_.end() || it->second.failures < max_) return std::nullopt;
+  const auto left = it->second.since + window_ - now;
+  if (left <= Instant::duration::zero()) return std::nullopt;
+  return std::chrono::ceil<Millis>(left);
+}
+
+void FailureThrottle::Failed(const std::string& address, Instant now) {
+  if (!enabled()) return;
+  std::lock_guard lk(mu_);
+  auto it = entries_.find(address);
+  if (it == entries_.end()) {
+    if (entries_.size() >= kMaxAddresses)
+      std::erase_if(entries_, [&](const auto& e) { return e.second.since + window_ <= now; });
+    if (entries_.size() >= kMaxAddresses) return;
+    it = entries_.emplace(address, Entry{0, now}).first;
+  }
+  Entry& e = it->second;
+  if (e.since + window_ <= now) e = Entry{0, now};  // a new window
+  ++e.failures;
 }
 
 }  // namespace clubos::api

@@ -6,6 +6,7 @@
 
 #include "api/errors.h"
 #include "core/text.h"
+#include "core/time_format.h"
 
 namespace clubos::api::dto {
 namespace {
@@ -58,6 +59,22 @@ json Object(const std::string& body) {
   return j;
 }
 
+std::optional<int64_t> Integer(const json& j, const char* key, int64_t min, int64_t max) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  const std::string range = std::to_string(min) + ".." + std::to_string(max);
+  // nlohmann keeps what it parsed: a signed or an unsigned 64-bit integer, or a double (2.0,
+  // 1e3, and any integer beyond uint64). Only the first two are whole numbers here.
+  if (!it->is_number_integer())
+    throw BadRequest(std::string(key) + " must be a whole number within " + range);
+  const bool fits = it->is_number_unsigned()
+                        ? max >= 0 && it->get<uint64_t>() <= static_cast<uint64_t>(max) &&
+                              static_cast<int64_t>(it->get<uint64_t>()) >= min
+                        : it->get<int64_t>() >= min && it->get<int64_t>() <= max;
+  if (!fits) throw BadRequest(std::string(key) + " is out of range: it must be within " + range);
+  return it->is_number_unsigned() ? static_cast<int64_t>(it->get<uint64_t>()) : it->get<int64_t>();
+}
+
 namespace {
 
 const json* Field(const json& j, const char* key) {
@@ -91,111 +108,19 @@ bool RequiredBool(const json& j, const char* key) {
 }
 
 std::optional<int64_t> OptionalId(const json& j, const char* key) {
-  const json* f = Field(j, key);
-  if (!f) return std::nullopt;
-  if (!f->is_number_integer()) throw BadRequest(std::string(key) + " must be an integer");
-  // A number above int64's range parses as unsigned; both must be positive ids.
-  if (f->is_number_unsigned() && f->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
-    throw BadRequest(std::string(key) + " is out of range");
-  const int64_t v = f->get<int64_t>();
-  if (v <= 0) throw BadRequest(std::string(key) + " must be a positive integer");
-  return v;
+  return Integer(j, key, 1, INT64_MAX);
 }
 
 std::optional<TimePoint> OptionalTime(const json& j, const char* key) {
   const auto s = OptionalString(j, key, 64);
   if (!s) return std::nullopt;
-  auto t = ParseIso8601(*s);
+  auto t = ParseTimestamp(*s);
   if (!t)
     throw BadRequest(std::string(key) + " must be an ISO 8601 time, e.g. 2026-01-31T08:00:00Z");
   return t;
 }
 
-// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool Digits(const std::string& s, std::size_t pos, std::size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  out = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
 }  // namespace
-
-std::optional<TimePoint> ParseIso8601(const std::string& s) {
-  int y, mo, d, h, mi, sec;
-  if (!Digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
-      !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !Digits(s, 11, 2, h) || s[13] != ':' || !Digits(s, 14, 2, mi) || s[16] != ':' ||
-      !Digits(s, 17, 2, sec))
-    return std::nullopt;
-  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 ||
-      mi > 59 || sec > 59)
-    return std::nullopt;
-  std::size_t pos = 19;
-  int64_t micros = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    int64_t scale = 100000;
-    const std::size_t start = pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (pos - start < 6) micros += (s[pos] - '0') * scale;
-      scale /= 10;
-      ++pos;
-    }
-    if (pos == start || pos - start > 9) return std::nullopt;
-  }
-  int64_t offset_s = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    const int sign = s[pos] == '-' ? -1 : 1;
-    int oh, om;
-    if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !Digits(s, pos + 4, 2, om) || oh > 23 || om > 59)
-      return std::nullopt;
-    offset_s = sign * (oh * 3600 + om * 60);
-    pos += 6;
-  } else {
-    return std::nullopt;  // a time without a zone is ambiguous
-  }
-  if (pos != s.size()) return std::nullopt;
-  const int64_t secs =
-      DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
-      mi * 60 + sec - offset_s;
-  return TimePoint(std::chrono::microseconds(secs * 1'000'000 + micros));
-}
-
-std::string FormatIso8601(TimePoint t) {
-  const int64_t us = t.time_since_epoch().count();
-  int64_t secs = us / 1'000'000;
-  int64_t frac = us % 1'000'000;
-  if (frac < 0) {
-    frac += 1'000'000;
-    secs -= 1;
-  }
-  const auto tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
-  return buf;
-}
 
 workflows::InboundMessage ParseMessage(const std::string& body) {
   const json j = Object(body);
@@ -214,6 +139,9 @@ workflows::ActionRequest ParseAction(const std::string& body) {
   const json* target = Field(j, "target");
   if (!target) throw BadRequest("target is required");
   if (!target->is_object()) throw BadRequest("target must be an object");
+  // The bay is an int downstream: a bay beyond int's range must not wrap onto a real bay
+  // (4294967298 reset bay 2, defect L2).
+  Integer(*target, "bay", INT32_MIN, INT32_MAX);
   a.target = target->dump();
   if (a.target.size() > 4096) throw BadRequest("target is longer than 4096 bytes");
   a.reason = RequiredString(j, "reason", kMaxShortField);
@@ -253,14 +181,22 @@ void ParseEmptyOrObject(const std::string& body) {
   Object(body);
 }
 
-workflows::AgentHeartbeat ParseHeartbeat(const std::string& body) {
+workflows::AgentHeartbeat ParseHeartbeat(const std::string& body, TimePoint now) {
   const json j = Object(body);
   workflows::AgentHeartbeat hb;
   hb.tps_version = RequiredString(j, "tps_version", 64, true);
   hb.tps_running = RequiredBool(j, "tps_running");
   hb.radar_reachable = RequiredBool(j, "radar_reachable");
-  hb.tps_started_at = OptionalTime(j, "tps_started_at");
-  hb.booted_at = OptionalTime(j, "booted_at");
+  auto past = [&](const char* key) {
+    const auto t = OptionalTime(j, key);
+    if (t && *t > now + workflows::kMaxAgentClockSkew)
+      throw BadRequest(std::string(key) + " is in the future: more than " +
+                       std::to_string(workflows::kMaxAgentClockSkew.count()) +
+                       " s ahead of the server's clock (is the bay PC's clock set?)");
+    return t;
+  };
+  hb.tps_started_at = past("tps_started_at");
+  hb.booted_at = past("booted_at");
   return hb;
 }
 

@@ -39,8 +39,9 @@ std::string ParseFlagRollback(const std::string& body);
 void ParseEmptyOrObject(const std::string& body);
 
 // POST /v1/agent/heartbeat: {"tps_version", "tps_running", "radar_reachable", "tps_started_at"?,
-// "booted_at"?} with ISO 8601 times.
-workflows::AgentHeartbeat ParseHeartbeat(const std::string& body);
+// "booted_at"?} with times as ParseTimestamp (core/time_format.h) reads them, none of them more
+// than workflows::kMaxAgentClockSkew after `now` (the server's clock).
+workflows::AgentHeartbeat ParseHeartbeat(const std::string& body, TimePoint now);
 
 struct Report {
   int64_t command_id = 0;
@@ -49,10 +50,5 @@ struct Report {
 };
 // POST /v1/agent/report: {"command_id", "success", "message"?}
 Report ParseReport(const std::string& body);
-
-// "2026-11-21T23:45:00Z", with optional fraction and a Z or ±hh:mm offset; nullopt otherwise.
-std::optional<TimePoint> ParseIso8601(const std::string& text);
-// "2026-11-21T23:45:00.123456Z"
-std::string FormatIso8601(TimePoint t);
 
 }  // namespace clubos::api::dto

@@ -28,10 +28,4 @@ inline ApiError BadRequest(const std::string& message) {
   return ApiError(400, "bad_request", message);
 }
 
-// Thrown by stand-ins for domain functions that another branch implements (see
-// api/pending_from_main.cpp); answered 501.
-class NotImplementedYet : public std::logic_error {
-  using std::logic_error::logic_error;
-};
-
 }  // namespace clubos::api

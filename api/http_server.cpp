@@ -2,7 +2,9 @@
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
+#include <pistache/peer.h>
 #include <pistache/router.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,6 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "api/http_framing.h"
 #include "core/assert.h"
 #include "core/log.h"
 
@@ -88,12 +91,128 @@ class AnyHeader final : public Http::Header::Header {
 
 constexpr Millis kWriteFlushGrace{50};
 
+constexpr Http::Method kAllMethods[] = {
+    Http::Method::Get,     Http::Method::Post,  Http::Method::Put,
+    Http::Method::Delete,  Http::Method::Patch, Http::Method::Head,
+    Http::Method::Options, Http::Method::Trace, Http::Method::Connect};
+
 Http::Method MethodOf(const std::string& name) {
-  for (auto m : {Http::Method::Get, Http::Method::Post, Http::Method::Put, Http::Method::Delete,
-                 Http::Method::Patch, Http::Method::Head, Http::Method::Options})
+  for (auto m : kAllMethods)
     if (name == Http::methodString(m)) return m;
   CLUBOS_ASSERT(false, "unsupported HTTP method in a route");
   return Http::Method::Get;
+}
+
+// A path as an error message may show it: visible ASCII only (anything else, such as a raw 0xFF
+// that would make the JSON answer invalid UTF-8, becomes '?'), and not all of a long one.
+std::string Printable(const std::string& s) {
+  constexpr std::size_t kMaxShown = 200;
+  std::string out;
+  for (std::size_t i = 0; i < s.size() && i < kMaxShown; ++i)
+    out.push_back(s[i] > ' ' && s[i] < 0x7f ? s[i] : '?');
+  if (s.size() > kMaxShown) out += "...";
+  return out;
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 408:
+      return "Request Timeout";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 501:
+      return "Not Implemented";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Error";
+  }
+}
+
+// One connection as the server sees it, kept in the Pistache peer's data.
+struct Connection {
+  // The reactor thread's only (the peer's reactor reads input and starts requests):
+  std::string pending;    // bytes received, not yet handed to Pistache's parser
+  bool closing = false;   // refused: whatever arrives later is read and dropped
+  uint64_t next_seq = 0;  // requests in the order they arrived
+  // Answers leave in the order their requests arrived (HTTP/1.1 pipelining), whichever thread
+  // finishes first: an answer waits here until every earlier one has been sent.
+  struct Outgoing {
+    std::optional<Http::ResponseWriter> writer;  // a routed request's answer
+    Response response;
+    bool keep_alive = false;
+    std::string raw;  // or bytes of our own (a refusal), after which the connection closes
+    std::weak_ptr<Tcp::Peer> peer;
+  };
+  std::mutex mu;
+  uint64_t next_to_send = 0;
+  std::map<uint64_t, Outgoing> ready;
+};
+
+constexpr const char* kConnectionData = "clubos.connection";
+
+// Set by the guarded handler while Pistache routes a request it handed over (same thread, same
+// call): which connection, and which place in its order, the request has.
+thread_local std::shared_ptr<Connection> t_connection;
+thread_local uint64_t t_seq = 0;
+thread_local bool t_claimed = false;
+thread_local bool t_on_reactor = false;
+
+// Writes `raw` and, once it is written, shuts the connection's sending side: the client reads the
+// answer, then end of file (a close with unread input could reset the connection and lose the
+// answer). Continuations on Pistache's write promise are only safe on the peer's reactor, so a
+// refusal sent from a handler thread (queued behind a pipelined request) is not shut: its
+// `Connection: close` asks the client to, and the connection reads nothing more.
+void SendAndClose(const std::weak_ptr<Tcp::Peer>& weak, const std::string& raw) {
+  auto peer = weak.lock();
+  if (!peer) return;
+  auto written = peer->send(RawBuffer(raw, raw.size()));
+  if (!t_on_reactor) return;
+  written.then(
+      [weak](ssize_t) {
+        if (auto p = weak.lock()) ::shutdown(p->fd(), SHUT_WR);
+      },
+      [weak](std::exception_ptr) {
+        if (auto p = weak.lock()) ::shutdown(p->fd(), SHUT_RDWR);
+      });
+}
+
+void Write(Http::ResponseWriter& w, bool keep_alive, const Response& res) {
+  try {
+    if (keep_alive) {
+      w.headers().remove<Http::Header::Connection>();
+      w.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
+    }
+    w.headers().add(std::make_shared<AnyHeader>("Content-Type", res.content_type));
+    for (const auto& [name, value] : res.headers)
+      w.headers().add(std::make_shared<AnyHeader>(name, value));
+    w.send(static_cast<Http::Code>(res.status), res.body);
+  } catch (const std::exception&) {
+    // The client went away while its request was handled.
+  }
+}
+
+// Puts an answer in its place and sends every answer whose turn has come.
+void Deliver(Connection& c, uint64_t seq, Connection::Outgoing out) {
+  std::lock_guard lk(c.mu);
+  c.ready.emplace(seq, std::move(out));
+  for (auto it = c.ready.begin(); it != c.ready.end() && it->first == c.next_to_send;
+       it = c.ready.erase(it), ++c.next_to_send) {
+    Connection::Outgoing& o = it->second;
+    if (o.writer)
+      Write(*o.writer, o.keep_alive, o.response);
+    else if (!o.raw.empty())
+      SendAndClose(o.peer, o.raw);
+    // else: a request Pistache answered itself (nothing of ours to send)
+  }
 }
 
 }  // namespace
@@ -142,11 +261,14 @@ Response Response::Text(int status, std::string body) {
 }
 
 Response Response::Error(int status, const std::string& code, const std::string& message) {
-  return Json(status, nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump());
+  // Never throws: invalid UTF-8 in a message becomes U+FFFD (nlohmann's dump() throws on it).
+  return Json(status, nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(
+                          -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 struct Server::Impl {
   ServerOptions options;
+  http::FramingLimits limits;
   Rest::Router router;
   std::unique_ptr<Http::Endpoint> endpoint;
   std::function<void(const Request&, int, Millis)> on_answered;
@@ -158,6 +280,13 @@ struct Server::Impl {
   mutable std::condition_variable idle_cv;
   int in_flight = 0;
 
+  // Where an answer goes: the request's connection and its place in that connection's order
+  // (null when Pistache routed a request the guarded handler did not hand over).
+  struct Slot {
+    std::shared_ptr<Connection> connection;
+    uint64_t seq = 0;
+  };
+
   // A request handed from a reactor to a handler thread.
   struct Task {
     Request req;
@@ -165,6 +294,7 @@ struct Server::Impl {
     bool keep_alive;
     const Handler* handler;
     std::chrono::steady_clock::time_point t0;
+    Slot slot;
   };
   std::mutex tasks_mu;
   std::condition_variable tasks_cv;
@@ -180,6 +310,11 @@ struct Server::Impl {
       std::lock_guard lk(idle_mu);
       ++in_flight;
     }
+    Slot slot;
+    if (t_connection && !t_claimed) {
+      slot = {t_connection, t_seq};
+      t_claimed = true;
+    }
     // 0.0.5 answers "Connection: close" unless the client asked for keep-alive: the HTTP/1.1
     // default is restored when answering (a new connection per request costs ~5x throughput).
     auto c = in.headers().tryGet<Http::Header::Connection>();
@@ -193,12 +328,12 @@ struct Server::Impl {
     } catch (const std::exception& e) {
       log::Get()->error("http {}: malformed request: {}", route, e.what());
       return Finish(req, w, keep_alive, Response::Error(400, "bad_request", "malformed request"),
-                    t0);
+                    t0, slot);
     }
     if (on_reactor || handler_threads.empty())
-      return Finish(req, w, keep_alive, Run(req, handler), t0);
-    auto task =
-        std::make_unique<Task>(Task{std::move(req), std::move(w), keep_alive, &handler, t0});
+      return Finish(req, w, keep_alive, Run(req, handler), t0, slot);
+    auto task = std::make_unique<Task>(
+        Task{std::move(req), std::move(w), keep_alive, &handler, t0, std::move(slot)});
     {
       std::lock_guard lk(tasks_mu);
       if (tasks.size() < options.handler_queue_max && !tasks_stop) {
@@ -210,7 +345,7 @@ struct Server::Impl {
     // Every handler thread is busy and the queue is full: shed the load, at once.
     Response busy = Response::Error(503, "busy", "the server is busy; retry shortly");
     busy.headers.emplace_back("Retry-After", "1");
-    Finish(task->req, task->writer, keep_alive, busy, t0);
+    Finish(task->req, task->writer, keep_alive, busy, t0, task->slot);
   }
 
   Response Run(const Request& req, const Handler& handler) {
@@ -238,28 +373,26 @@ struct Server::Impl {
         t = std::move(tasks.front());
         tasks.pop_front();
       }
-      Finish(t->req, t->writer, t->keep_alive, Run(t->req, *t->handler), t->t0);
+      Finish(t->req, t->writer, t->keep_alive, Run(t->req, *t->handler), t->t0, t->slot);
     }
   }
 
-  // Sends the answer: queues it to the connection's reactor, which writes it. The request counts
-  // as in flight until then. (Not until the write completed: the promise send() returns is
-  // resolved by the reactor without its lock, so a continuation attached from a handler thread
-  // can be lost, or race the reactor's iteration; seen under ASan as a request that never left
-  // the in-flight count. Stop() gives the reactors a moment to write what is queued instead.)
+  // Sends the answer: queues it to the connection's reactor, which writes it, after every answer
+  // to an earlier request on the connection. The request counts as in flight until then. (Not
+  // until the write completed: the promise send() returns is resolved by the reactor without its
+  // lock, so a continuation attached from a handler thread can be lost, or race the reactor's
+  // iteration; seen under ASan as a request that never left the in-flight count. Stop() gives the
+  // reactors a moment to write what is queued instead.)
   void Finish(const Request& req, Http::ResponseWriter& w, bool keep_alive, const Response& res,
-              std::chrono::steady_clock::time_point t0) {
-    try {
-      if (keep_alive) {
-        w.headers().remove<Http::Header::Connection>();
-        w.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
-      }
-      w.headers().add(std::make_shared<AnyHeader>("Content-Type", res.content_type));
-      for (const auto& [name, value] : res.headers)
-        w.headers().add(std::make_shared<AnyHeader>(name, value));
-      w.send(static_cast<Http::Code>(res.status), res.body);
-    } catch (const std::exception&) {
-      // The client went away while its request was handled.
+              std::chrono::steady_clock::time_point t0, const Slot& slot) {
+    if (slot.connection) {
+      Connection::Outgoing out;
+      out.writer.emplace(std::move(w));
+      out.response = res;
+      out.keep_alive = keep_alive;
+      Deliver(*slot.connection, slot.seq, std::move(out));
+    } else {
+      Write(w, keep_alive, res);
     }
     Done();
     if (on_answered)
@@ -283,6 +416,112 @@ struct Server::Impl {
     tasks.clear();
   }
 };
+
+namespace {
+
+// Pistache's HTTP handler with its input step replaced: the bytes a connection sends are framed
+// here (api/http_framing.h), and Pistache's parser is handed exactly one whole request at a time,
+// so that it never answers by itself (as text, with exception messages) and never drops the
+// second of two pipelined requests. What the framing refuses, or Pistache's parser still throws
+// on, is answered in the error shape with `Connection: close`, and the connection closes. The
+// rest is Pistache's own Http::Handler::onInput, as of 0.0.5.
+class GuardedHandler final : public Rest::Private::RouterHandler {
+ public:
+  HTTP_PROTOTYPE(GuardedHandler)
+
+  GuardedHandler(const Rest::Router& routes, const http::FramingLimits& limits)
+      : RouterHandler(routes), limits_(limits) {}
+
+  void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
+    auto connection = std::static_pointer_cast<Connection>(peer->tryGetData(kConnectionData));
+    if (!connection) {
+      connection = std::make_shared<Connection>();
+      peer->putData(kConnectionData, connection);
+    }
+    Connection& c = *connection;
+    if (c.closing) return;
+    c.pending.append(buffer, len);
+    t_on_reactor = true;
+    while (!c.closing && !c.pending.empty()) {
+      const http::Frame f = http::NextRequest(c.pending, limits_);
+      if (f.kind == http::Frame::Kind::kIncomplete) break;
+      if (f.kind == http::Frame::Kind::kRefused) {
+        Refuse(c, peer, f.status, f.code, f.message);
+        break;
+      }
+      HandOver(connection, peer, c.pending.data() + f.skip, f.length);
+      c.pending.erase(0, f.skip + f.length);
+    }
+    t_on_reactor = false;
+  }
+
+  // Pistache's own answer to a timeout is a bare 408.
+  void onTimeout(const Http::Request&, Http::ResponseWriter response) override {
+    response.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
+    response.headers().add(std::make_shared<AnyHeader>("Content-Type", "application/json"));
+    response.send(
+        Http::Code::Request_Timeout,
+        Response::Error(408, "request_timeout", "the request took too long to arrive").body);
+  }
+
+ private:
+  void HandOver(const std::shared_ptr<Connection>& connection,
+                const std::shared_ptr<Tcp::Peer>& peer, const char* data, std::size_t size) {
+    Connection& c = *connection;
+    auto parser = getParser(peer);
+    auto& request = parser->request;
+    const uint64_t seq = c.next_seq++;
+    try {
+      if (!parser->feed(data, size) || parser->parse() != Http::Private::State::Done) {
+        // The framing and Pistache disagree about where this request ends: stop here.
+        parser->reset();
+        Refuse(c, peer, 400, "bad_request", "malformed request", seq);
+        return;
+      }
+      Http::ResponseWriter response(request.version(), transport(), this, peer);
+      request.copyAddress(peer->address());
+      const auto connection_header = request.headers().tryGet<Http::Header::Connection>();
+      response.headers().add<Http::Header::Connection>(
+          connection_header ? connection_header->control() : Http::ConnectionControl::Close);
+      peer->setIdle(false);
+      t_connection = connection;
+      t_seq = seq;
+      t_claimed = false;
+      onRequest(request, std::move(response));
+      const bool claimed = t_claimed;
+      t_connection.reset();
+      parser->reset();
+      // Pistache answered this one itself (not through a route of ours): its place is freed.
+      if (!claimed) Deliver(c, seq, {});
+    } catch (const std::exception& e) {
+      // Pistache's parser refused what the framing let through (a typed header it cannot read).
+      t_connection.reset();
+      parser->reset();
+      log::Get()->warn("http: a request Pistache could not parse: {}", e.what());
+      Refuse(c, peer, 400, "bad_request", "malformed request", seq);
+    }
+  }
+
+  // Answers in the error shape, in the request's turn, and closes; nothing more is read.
+  void Refuse(Connection& c, const std::shared_ptr<Tcp::Peer>& peer, int status,
+              const std::string& code, const std::string& message,
+              std::optional<uint64_t> seq = std::nullopt) {
+    const std::string body = Response::Error(status, code, message).body;
+    Connection::Outgoing out;
+    out.raw =
+        "HTTP/1.1 " + std::to_string(status) + " " + ReasonPhrase(status) +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\n\r\n" + body;
+    out.peer = peer;
+    c.closing = true;
+    c.pending.clear();
+    Deliver(c, seq ? *seq : c.next_seq++, std::move(out));
+  }
+
+  http::FramingLimits limits_;
+};
+
+}  // namespace
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
@@ -332,7 +571,7 @@ void Server::Start() {
   CLUBOS_ASSERT(!impl_->started, "started twice");
   auto& r = impl_->router;
   const Handler answer_404 = [](const Request& q) {
-    return Response::Error(404, "not_found", "no route for " + q.method + " " + q.path);
+    return Response::Error(404, "not_found", "no route for " + q.method + " " + Printable(q.path));
   };
   auto not_found = [impl = impl_.get(), answer_404](const Rest::Request& req,
                                                     Http::ResponseWriter w) {
@@ -341,25 +580,23 @@ void Server::Start() {
   };
   // Rest::Router::route() inserts into its method map when a method has no route, racing with
   // other threads (fixed upstream in 2024, not in Debian's 0.0.5): give every method one.
-  for (auto m : {Http::Method::Get, Http::Method::Post, Http::Method::Put, Http::Method::Delete,
-                 Http::Method::Patch, Http::Method::Head, Http::Method::Options,
-                 Http::Method::Trace, Http::Method::Connect})
-    r.addRoute(m, "/__clubos_never_routed", not_found);
+  for (auto m : kAllMethods) r.addRoute(m, "/__clubos_never_routed", not_found);
   r.addNotFoundHandler(not_found);
-  // A known path with another method: 405 in our error shape with Allow (Pistache's own 405 is
-  // a bare text body).
+  // A known path with another method (any of the nine): 405 in our error shape with Allow
+  // (Pistache's own 405 is a bare text body, sent past our routes).
   for (const auto& [pattern, methods] : impl_->methods_by_pattern) {
     std::string allow;
     for (const auto& m : methods) allow += (allow.empty() ? "" : ", ") + m;
-    for (const char* m : {"GET", "POST", "PUT", "DELETE", "PATCH"}) {
+    for (auto method : kAllMethods) {
+      const std::string m = Http::methodString(method);
       if (methods.count(m)) continue;
       const Handler answer_405 = [allow](const Request& q) {
-        Response res =
-            Response::Error(405, "method_not_allowed", q.method + " is not allowed on " + q.path);
+        Response res = Response::Error(405, "method_not_allowed",
+                                       q.method + " is not allowed on " + Printable(q.path));
         res.headers.emplace_back("Allow", allow);
         return res;
       };
-      r.addRoute(MethodOf(m), pattern,
+      r.addRoute(method, pattern,
                  [impl = impl_.get(), pattern, answer_405](const Rest::Request& req,
                                                            Http::ResponseWriter w) {
                    impl->Answer(req, std::move(w), pattern, {}, answer_405, true);
@@ -369,15 +606,22 @@ void Server::Start() {
   }
 
   const auto& o = impl_->options;
+  auto& limits = impl_->limits;
+  limits.max_header_bytes = std::min(o.max_header_bytes, o.max_request_bytes);
+  limits.max_body_bytes =
+      o.max_body_bytes ? std::min(o.max_body_bytes, o.max_request_bytes) : o.max_request_bytes;
   impl_->endpoint = std::make_unique<Http::Endpoint>(Address(o.host, Pistache::Port(o.port)));
   impl_->endpoint->init(Http::Endpoint::options()
                             .threads(o.threads)
                             .flags(Tcp::Options::ReuseAddr)
-                            .maxRequestSize(o.max_request_bytes)
+                            // Whatever the framing lets through fits Pistache's buffer: its own
+                            // (text) 413 never answers.
+                            .maxRequestSize(limits.max_header_bytes + limits.max_body_bytes)
                             .headerTimeout(o.header_timeout)
                             .bodyTimeout(o.body_timeout)
                             .keepaliveTimeout(o.keepalive_timeout));
-  impl_->endpoint->setHandler(r.handler());  // copies the router: every route is in by now
+  // Copies the router: every route is in by now.
+  impl_->endpoint->setHandler(std::make_shared<GuardedHandler>(r, limits));
   for (int i = 0; i < o.handler_threads; ++i)
     impl_->handler_threads.emplace_back([impl = impl_.get()] { impl->HandlerLoop(); });
   try {

@@ -48,10 +48,12 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: an ephemeral port, read back with Port()
   int threads = 2;
-  std::size_t max_request_bytes = 1 << 20;  // headers included (Pistache counts both)
-  // A body longer than this is answered 413 in the error shape before any handler runs (0: only
-  // Pistache's max_request_bytes applies, whose 413 is a bare text body). Keep max_request_bytes
-  // above it by the room headers need.
+  // Every request is framed before Pistache parses it (api/http_framing.h): a head (request line
+  // and headers) over max_header_bytes is answered 431, a Content-Length over max_body_bytes (0:
+  // max_request_bytes) 413, in the error shape, as soon as the head arrives; the connection then
+  // closes. Bodies are never read past the limit.
+  std::size_t max_request_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 0;
   // Handlers run on this many threads of their own, off Pistache's reactor threads: a handler
   // that waits (on a row lock, the pool, the database) then stalls no other connection. Each

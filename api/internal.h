@@ -27,6 +27,9 @@ using nlohmann::json;
 namespace dto {
 // The body as a JSON object, or BadRequest (not JSON, not an object, nested too deep).
 json Object(const std::string& body);
+// j[key] as an integer within min..max; nullopt when absent or null; BadRequest when it is not a
+// whole number or out of range (never wrapped: 2^32+2 is not 2).
+std::optional<int64_t> Integer(const json& j, const char* key, int64_t min, int64_t max);
 }  // namespace dto
 
 // Transitions counted from the database at scrape time, incrementally: rows settled since the last
@@ -51,6 +54,7 @@ struct ApiServer::Impl {
   const Clock& clock;
   store::Pool pool;
   RateLimiter limiter;
+  FailureThrottle auth_failures;
   metrics::Registry registry;
   IntakeBatcher intake;
   Server server;
@@ -73,6 +77,10 @@ struct ApiServer::Impl {
   Principal Authorize(const Request& r, Access access);
   // ApiError 429 with Retry-After when `key` has used its rate.
   void Limit(const std::string& key);
+  // ApiError 429 with Retry-After when the caller's address failed to authenticate too often;
+  // AuthFailed counts one failure of it.
+  void CheckAuthThrottle(const Request& r);
+  void AuthFailed(const Request& r);
   // Runs `create` once per Idempotency-Key (when the request carries one): a retry with the same
   // key and body gets the stored answer, another body with the key gets 422.
   Response Idempotent(const Request& r, const Principal& p,
@@ -87,13 +95,16 @@ struct ApiServer::Impl {
 using HandlerFn = Response (*)(ApiServer::Impl&, const Request&, const Principal&);
 
 // ---- helpers for handlers (api.cpp) ----------------------------------------------------------
-// A positive integer path parameter, or 400.
+// The one mapping from what a handler threw to the answer (status, error shape, headers); called
+// inside a catch block. ApiError as it says; the domain's errors (404, 409, 422, 403); database
+// trouble as 503; a data exception of the database (SQLSTATE class 22: a value out of range or
+// malformed) 400, a unique violation (23505) 409; anything else 500 "internal", logged.
+Response ErrorResponse(const Request& r);
+
+// A positive integer path parameter within int64_t (ParseInt64), or 400: never wrapped.
 int64_t PathId(const Request& r, const char* name);
-// The paging query: limit (1..page_max) and the opaque cursor `after`, decoded by the caller.
+// The paging query: limit (1..page_max); the opaque cursor `after` is api/cursor.h's.
 int PageLimit(const ApiServer::Impl& api, const Request& r);
-std::string EncodeCursor(const std::string& plain);
-// The cursor's text, which must start with `prefix`; 400 otherwise.
-std::string DecodeCursor(const std::string& cursor, const std::string& prefix);
 // A timestamptz field as ISO 8601, or null.
 json TimeJson(const store::Field& f);
 // A jsonb field (as text) parsed, or null.

@@ -2,6 +2,7 @@
 #include "api/dto.h"
 #include "api/internal.h"
 #include "core/log.h"
+#include "core/time_format.h"
 #include "integrations/openphone.h"
 #include "integrations/signing.h"
 #include "workflows/agent.h"
@@ -61,7 +62,14 @@ std::string DeviceOf(ApiServer::Impl& api, const Request& r) {
   if (!api.agent) throw ApiError(503, "not_configured", "bay agents are not configured");
   const auto key = r.Header("x-device-key");
   if (!key || key->empty()) throw ApiError(401, "unauthorized", "missing X-Device-Key");
-  std::string device = api.agent->Authenticate(*key);  // AgentAuthError: 401
+  api.CheckAuthThrottle(r);
+  std::string device;
+  try {
+    device = api.agent->Authenticate(*key);
+  } catch (const workflows::AgentAuthError&) {
+    api.AuthFailed(r);
+    throw;  // 401
+  }
   api.Limit("agent:" + device);
   return device;
 }
@@ -96,13 +104,13 @@ Response GetAgentPoll(ApiServer::Impl& api, const Request& r, const Principal&) 
     command = {{"id", cmd->id},
                {"action", cmd->action},
                {"source", cmd->source},
-               {"expires_at", dto::FormatIso8601(cmd->expires_at)}};
+               {"expires_at", FormatIso8601(cmd->expires_at)}};
   return JsonResponse(200, json{{"success", true}, {"command", command}});
 }
 
 Response PostAgentHeartbeat(ApiServer::Impl& api, const Request& r, const Principal&) {
   const std::string device = DeviceOf(api, r);
-  const workflows::AgentHeartbeat hb = dto::ParseHeartbeat(r.body);
+  const workflows::AgentHeartbeat hb = dto::ParseHeartbeat(r.body, api.clock.Now());
   auto db = api.Db();
   api.agent->Heartbeat(*db, device, hb);
   return Response::Json(204, "");

@@ -1,5 +1,6 @@
 // What operators read and do: threads, actions, confirmations, the escalation queue. Customer
 // phone numbers are masked in every answer (an operator reaches the customer through ClubOS).
+#include "api/cursor.h"
 #include "api/dto.h"
 #include "api/internal.h"
 #include "statemachines/thread_machine.h"
@@ -93,12 +94,6 @@ std::optional<std::string> Filter(const Request& r, const char* name, std::size_
   return v;
 }
 
-int64_t CursorNumber(const std::string& s) {
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("-0123456789") != std::string::npos)
-    throw ApiError(400, "bad_cursor", "after is not a cursor this list returned");
-  return std::stoll(s);
-}
-
 Response Decide(ApiServer::Impl& api, const Request& r, const Principal& p, bool yes) {
   const int64_t id = PathId(r, "id");
   dto::ParseEmptyOrObject(r.body);
@@ -141,6 +136,10 @@ Response GetThread(ApiServer::Impl& api, const Request& r, const Principal&) {
                                 {"facility_line", t.At(0, "facility_line").Str()},
                                 {"version", t.At(0, "version").Int()},
                                 {"priority", t.At(0, "priority").Int()},
+                                // As the list shows them (docs/openapi.json ThreadSummary).
+                                {"category", TextField(t.At(0, "category"))},
+                                {"escalation_reason", TextField(t.At(0, "escalation_reason"))},
+                                {"claimed_by", TextField(t.At(0, "claimed_by"))},
                                 {"intent", JsonField(t.At(0, "intent"))},
                                 {"decision", JsonField(t.At(0, "decision"))},
                                 {"escalation", EscalationJson(t, 0)},
@@ -160,8 +159,7 @@ Response ListThreads(ApiServer::Impl& api, const Request& r, const Principal&) {
   const auto location = Filter(r, "location", 64);
   const int limit = PageLimit(api, r);
   std::optional<int64_t> before;
-  if (const auto after = Filter(r, "after", 256))
-    before = CursorNumber(DecodeCursor(*after, "t1:"));
+  if (const auto after = Filter(r, "after", 256)) before = cursor::DecodeThreads(*after);
   auto db = api.Db();
   const auto rows = db->ExecOne("api_thread_list", {state, location, before, limit + 1});
   json items = json::array();
@@ -178,7 +176,7 @@ Response ListThreads(ApiServer::Impl& api, const Request& r, const Principal&) {
                      {"created_at", TimeJson(rows.At(i, "created_at"))},
                      {"updated_at", TimeJson(rows.At(i, "updated_at"))}});
   json next = nullptr;
-  if (rows.Size() > n) next = EncodeCursor("t1:" + std::to_string(rows.At(n - 1, "id").Int64()));
+  if (rows.Size() > n) next = cursor::EncodeThreads(rows.At(n - 1, "id").Int64());
   return JsonResponse(200, json{{"items", items}, {"next", next}});
 }
 
@@ -259,13 +257,10 @@ Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal
   std::optional<TimePoint> after_at;
   std::optional<int64_t> after_id;
   if (const auto after = Filter(r, "after", 256)) {
-    const std::string c = DecodeCursor(*after, "e1:");
-    const auto a = c.find(':'), b = c.find(':', a == std::string::npos ? a : a + 1);
-    if (a == std::string::npos || b == std::string::npos)
-      throw ApiError(400, "bad_cursor", "after is not a cursor this list returned");
-    after_priority = static_cast<int>(CursorNumber(c.substr(0, a)));
-    after_at = TimePoint(std::chrono::microseconds(CursorNumber(c.substr(a + 1, b - a - 1))));
-    after_id = CursorNumber(c.substr(b + 1));
+    const cursor::EscalationKey k = cursor::DecodeEscalations(*after);
+    after_priority = k.priority;
+    after_at = k.escalated_at;
+    after_id = k.thread_id;
   }
   auto db = api.Db();
   const auto rows =
@@ -288,10 +283,9 @@ Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal
   json next = nullptr;
   if (rows.Size() > n) {
     const std::size_t last = n - 1;
-    next = EncodeCursor(
-        "e1:" + std::to_string(rows.At(last, "priority").Int()) + ":" +
-        std::to_string(rows.At(last, "escalated_at").Time().time_since_epoch().count()) + ":" +
-        std::to_string(rows.At(last, "id").Int64()));
+    next = cursor::EncodeEscalations({rows.At(last, "priority").Int(),
+                                      rows.At(last, "escalated_at").Time(),
+                                      rows.At(last, "id").Int64()});
   }
   return JsonResponse(200, json{{"items", items}, {"next", next}});
 }

@@ -27,15 +27,17 @@ std::string Env(const char* name) {
 int CmdServe(const Args& args) {
   Flags f(args,
           {"--port", "--host", "--workers", "--config", "--threads", "--handlers",
-           "--max-body-bytes", "--db-pool", "--rate-limit", "--rate-burst", "--drain-ms",
-           "--ready-grace-ms", "--grace-ms", "--intake-committers", "--intake-batch", "--facility"},
+           "--max-body-bytes", "--db-pool", "--rate-limit", "--rate-burst", "--auth-failures",
+           "--auth-failure-window-ms", "--drain-ms", "--ready-grace-ms", "--grace-ms",
+           "--intake-committers", "--intake-batch", "--facility"},
           {"--help", "--insecure-dev"});
   if (f.Has("--help")) {
     std::puts(
         "usage: clubos serve [--port 8080] [--host 127.0.0.1] [--workers 0] [--config "
         "clubos.json]\n"
         "                    [--threads 2] [--handlers 16] [--max-body-bytes 65536] [--db-pool 0]\n"
-        "                    [--rate-limit 50] [--rate-burst 100] [--drain-ms 10000]\n"
+        "                    [--rate-limit 50] [--rate-burst 100] [--auth-failures 20]\n"
+        "                    [--auth-failure-window-ms 60000] [--drain-ms 10000]\n"
         "                    [--ready-grace-ms 0] [--grace-ms 10000] [--intake-committers 2]\n"
         "                    [--intake-batch 64] [--insecure-dev] [--facility vendors|fake]\n"
         "  the HTTP API (JSON, /v1; interfaces.md). --port 0 picks a free port; the line\n"
@@ -48,6 +50,11 @@ int CmdServe(const Args& args) {
         "  --db-pool         pooled database connections (0: handlers + 4)\n"
         "  --rate-limit      requests per second per token, sustained (0: no limit);\n"
         "  --rate-burst      and at once; past them 429 with Retry-After\n"
+        "  --auth-failures, --auth-failure-window-ms\n"
+        "                    after this many failed authentications (wrong token or device key)\n"
+        "                    from one address within the window, every credential from it is\n"
+        "                    refused 429 until the window ends (0: off; behind a proxy every\n"
+        "                    client has the proxy's address: throttle there, docs/api.md)\n"
         "  --intake-committers, --intake-batch\n"
         "                    inbound messages are stored in batches (group commit): this many\n"
         "                    threads, each committing up to this many messages at once\n"
@@ -59,10 +66,12 @@ int CmdServe(const Args& args) {
         "  CLUBOS_DATABASE_URL               libpq URI\n"
         "  CLUBOS_API_TOKENS                 role:token or role:name:token, comma-separated\n"
         "                                    (roles service, operator, admin); or\n"
-        "  CLUBOS_API_TOKENS_FILE            a file of them, one per line (# comments)\n"
+        "  CLUBOS_API_TOKENS_FILE            a file of them, one per line (# at a line's start\n"
+        "                                    or after a blank starts a comment)\n"
         "  CLUBOS_OPENPHONE_SIGNING_SECRET   base64, verifies `openphone-signature`\n"
         "  CLUBOS_OPENPHONE_WEBHOOK_KEY      whsec_..., verifies the `webhook-*` headers\n"
-        "  CLUBOS_AGENT_KEYS                 device:key pairs of the bay agents\n"
+        "  CLUBOS_AGENT_KEYS                 device:key pairs of the bay agents (keys of at\n"
+        "                                    least 16 characters)\n"
         "  without any token serve refuses to start, unless --insecure-dev (every caller then\n"
         "  acts as `dev` with every role: for a laptop, never for a facility).");
     return 0;
@@ -79,6 +88,8 @@ int CmdServe(const Args& args) {
   opt.db_pool_size = static_cast<int>(f.Int("--db-pool", 0, 0, 1000));
   opt.rate_limit_per_s = static_cast<double>(f.Int("--rate-limit", 50, 0, 10'000'000));
   opt.rate_limit_burst = static_cast<double>(f.Int("--rate-burst", 100, 1, 10'000'000));
+  opt.auth_failures_max = static_cast<int>(f.Int("--auth-failures", 20, 0, 1'000'000));
+  opt.auth_failure_window = Millis(f.Int("--auth-failure-window-ms", 60'000, 1'000, 86'400'000));
   opt.insecure_dev = f.Has("--insecure-dev");
   opt.intake_committers = static_cast<int>(f.Int("--intake-committers", 2, 1, 64));
   opt.intake_batch_max = static_cast<int>(f.Int("--intake-batch", 64, 1, 10'000));
@@ -111,10 +122,16 @@ int CmdServe(const Args& args) {
   RegisterBuiltinKinds(registry);
   FlowWiring wiring(Config::Load(f.Str("--config", "clubos.json")),
                     ParseFacilityKind(f.Str("--facility", "vendors")), opt.database_url, registry);
-  workflows::AgentProtocol agent(workflows::AgentProtocol::KeysFromEnv(), SystemClock::Instance());
+  std::unique_ptr<workflows::AgentProtocol> agent;
+  try {
+    agent = std::make_unique<workflows::AgentProtocol>(workflows::AgentProtocol::KeysFromEnv(),
+                                                       SystemClock::Instance());
+  } catch (const workflows::AgentKeyError& e) {
+    throw UsageError(std::string("CLUBOS_AGENT_KEYS: ") + e.what());
+  }
 
   BlockStopSignals();  // before any thread starts: every thread inherits the mask
-  api::ApiServer server(opt, std::move(tokens), wiring.flow, &agent, SystemClock::Instance());
+  api::ApiServer server(opt, std::move(tokens), wiring.flow, agent.get(), SystemClock::Instance());
   std::unique_ptr<workers::Runtime> runtime;
   if (workers > 0) {
     workers::RuntimeOptions ro;

@@ -1,5 +1,6 @@
 // clubos sim: the facility simulator (sim/README.md) on 127.0.0.1, until SIGINT or SIGTERM.
 #include <cstdio>
+#include <map>
 #include <random>
 
 #include "api/http_server.h"
@@ -46,6 +47,12 @@ int CmdSim(const Args& args) {
   const int threads = static_cast<int>(f.Int("--threads", 4, 1, 64));
   const Millis agent_poll(f.Int("--agent-poll-ms", 1'000, 50, 600'000));
 
+  std::map<std::string, std::string> agent_keys;
+  try {
+    agent_keys = workflows::AgentProtocol::KeysFromEnv();
+  } catch (const workflows::AgentKeyError& e) {
+    throw UsageError(std::string("CLUBOS_AGENT_KEYS: ") + e.what());
+  }
   sim::FacilitySim facility(config, sim::SimSecrets::FromEnv(config), options,
                             SystemClock::Instance());
   // Plain HTTP on loopback only: the sim never terminates TLS (clients talk to it with
@@ -54,7 +61,7 @@ int CmdSim(const Args& args) {
   facility.Register(server);
   BlockStopSignals();
   server.Start();
-  facility.StartAgents(workflows::AgentProtocol::KeysFromEnv(), agent_poll);
+  facility.StartAgents(agent_keys, agent_poll);
   for (const auto& note : facility.StartupNotes()) log::Get()->info("sim: {}", note);
   std::printf("clubos sim listening on 127.0.0.1:%u\n", static_cast<unsigned>(server.Port()));
   std::fflush(stdout);

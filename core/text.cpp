@@ -1,5 +1,7 @@
 #include "core/text.h"
 
+#include <charconv>
+
 namespace clubos {
 
 bool ConstantTimeEqual(const std::string& a, const std::string& b) {
@@ -46,6 +48,17 @@ std::size_t Utf8Length(const std::string& s) {
   for (const char c : s)
     if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++n;
   return n;
+}
+
+std::optional<int64_t> ParseInt64(std::string_view s) {
+  const std::size_t digits_at = !s.empty() && s[0] == '-' ? 1 : 0;
+  if (s.size() == digits_at || s.size() - digits_at > 19) return std::nullopt;
+  for (std::size_t i = digits_at; i < s.size(); ++i)
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;  // out of range
+  return v;
 }
 
 }  // namespace clubos

@@ -1,7 +1,10 @@
 #pragma once
 // Small checks on text that several layers need the same way.
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace clubos {
 
@@ -21,5 +24,10 @@ std::size_t Utf8Length(const std::string& s);
 // The longest SMS text, in characters: OpenPhone's own limit for a message's content
 // (integrations.md §2.3). Intake and sending hold to the same number.
 inline constexpr std::size_t kMaxSmsChars = 1600;
+
+// The one strict parser of integers in text (path ids, query numbers, cursors): an optional '-'
+// and 1..19 ASCII digits, nothing else (no '+', spaces, hex or a fraction), within int64_t.
+// nullopt otherwise: a number out of range is refused, never wrapped or clamped.
+std::optional<int64_t> ParseInt64(std::string_view text);
 
 }  // namespace clubos

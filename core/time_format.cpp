@@ -1,63 +1,124 @@
 #include "core/time_format.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
 namespace clubos {
+namespace {
 
-std::string FormatTimestamp(TimePoint t) {
-  const auto us = t.time_since_epoch().count();
-  std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
-  long frac = static_cast<long>(us % 1'000'000);
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+// Exactly `n` ASCII digits at `pos`.
+bool Digits(const std::string& s, std::size_t pos, std::size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  out = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+constexpr int64_t kMicrosPerSecond = 1'000'000;
+// The largest UTC offset in use anywhere (Kiribati, +14:00); nothing beyond it is a real zone.
+constexpr int kMaxOffsetMinutes = 14 * 60;
+
+void SplitMicros(TimePoint t, std::time_t& secs, int64_t& frac) {
+  const int64_t us = t.time_since_epoch().count();
+  secs = static_cast<std::time_t>(us / kMicrosPerSecond);
+  frac = us % kMicrosPerSecond;
   if (frac < 0) {
-    frac += 1'000'000;
+    frac += kMicrosPerSecond;
     secs -= 1;
   }
+}
+
+}  // namespace
+
+std::string FormatTimestamp(TimePoint t) {
+  std::time_t secs;
+  int64_t frac;
+  SplitMicros(t, secs, frac);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
   return buf;
 }
 
-std::optional<TimePoint> ParseTimestamp(const std::string& input) {
-  // ISO 8601's "T" separator and "Z" zone are accepted too (what agents and vendors send).
-  std::string text = input;
-  if (text.size() > 10 && text[10] == 'T') text[10] = ' ';
-  int y, mo, d, h, mi, s;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) !=
-      6)
+std::string FormatIso8601(TimePoint t) {
+  std::time_t secs;
+  int64_t frac;
+  SplitMicros(t, secs, frac);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
+  return buf;
+}
+
+std::optional<TimePoint> ParseTimestamp(const std::string& s) {
+  int y, mo, d, h, mi, sec;
+  if (s.size() < 20 || !Digits(s, 0, 4, y) || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
+      !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !Digits(s, 11, 2, h) || s[13] != ':' || !Digits(s, 14, 2, mi) || s[16] != ':' ||
+      !Digits(s, 17, 2, sec))
     return std::nullopt;
-  std::size_t pos = static_cast<std::size_t>(consumed);
-  long frac_us = 0;
-  if (pos < text.size() && text[pos] == '.') {
-    long scale = 100000;
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 ||
+      mi > 59 || sec > 59)
+    return std::nullopt;
+  std::size_t pos = 19;
+  int64_t micros = 0;
+  if (s[pos] == '.') {
     ++pos;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      frac_us += (text[pos] - '0') * scale;
+    int64_t scale = 100000;
+    const std::size_t start = pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (pos - start < 6) micros += (s[pos] - '0') * scale;
       scale /= 10;
       ++pos;
     }
+    if (pos == start || pos - start > 9) return std::nullopt;
   }
-  long offset_s = 0;
-  if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-    const int sign = text[pos] == '-' ? -1 : 1;
-    int oh = 0, om = 0, osec = 0;
-    const int n = std::sscanf(text.c_str() + pos + 1, "%2d:%2d:%2d", &oh, &om, &osec);
-    if (n < 1) return std::nullopt;
-    offset_s = sign * (oh * 3600L + om * 60L + osec);
+  int offset_minutes = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    const int sign = s[pos] == '-' ? -1 : 1;
+    int oh = 0, om = 0;
+    if (!Digits(s, pos + 1, 2, oh)) return std::nullopt;
+    pos += 3;
+    if (pos < s.size() && s[pos] == ':') {  // ±hh:mm; Postgres writes ±hh when mm is 0
+      if (!Digits(s, pos + 1, 2, om)) return std::nullopt;
+      pos += 3;
+    }
+    if (om > 59 || oh * 60 + om > kMaxOffsetMinutes) return std::nullopt;
+    offset_minutes = sign * (oh * 60 + om);
+  } else {
+    return std::nullopt;  // a time without a zone is ambiguous
   }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  const std::time_t secs = timegm(&tm) - offset_s;
-  return TimePoint(std::chrono::microseconds(static_cast<int64_t>(secs) * 1'000'000 + frac_us));
+  if (pos != s.size()) return std::nullopt;
+  const int64_t secs =
+      DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+      mi * 60 + sec - offset_minutes * 60;
+  const TimePoint t(std::chrono::microseconds(secs * kMicrosPerSecond + micros));
+  if (t < kMinTimestamp || t > kMaxTimestamp) return std::nullopt;
+  return t;
 }
 
 }  // namespace clubos

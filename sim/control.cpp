@@ -178,7 +178,7 @@ api::Response State(Core& core) {
     agents.push_back({{"device_id", a.device_id},
                       {"location", a.location_id},
                       {"bay", a.bay},
-                      {"simulated", false}});
+                      {"simulated", core.running_agents.count(a.device_id) > 0}});
   for (const auto& f : core.faults) faults.push_back(FaultJson(f));
   return api::Response::Json(200, Dump({{"now", Iso(now)},
                                         {"devices", devices},

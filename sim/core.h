@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@ constexpr int64_t kMaxFaultDelayMs = 60'000;
 
 enum class Service { kOpenPhone, kNinjaOne, kUnifi, kSlack, kAgent };
 const char* ToString(Service s);
+// A vendor path as the sim's log may show it: a Slack webhook's path (its secret) is masked.
+std::string LoggedPath(const std::string& path);
 
 // kHttp403: the vendor refuses for good (a permission or policy refusal: what a 4xx means).
 enum class FaultMode {
@@ -167,7 +170,8 @@ struct Core {
   int trackman_script_id = 117;
   std::vector<FacilitySim::AgentBay> agent_bays;
 
-  std::mutex mu;  // guards everything below
+  std::mutex mu;                         // guards everything below
+  std::set<std::string> running_agents;  // agent bays with a key: their agent polls ClubOS
   std::mt19937_64 rng;
   std::vector<Device> devices;  // config order
   std::vector<DoorState> doors;

@@ -60,6 +60,13 @@ std::string RedactSecrets(const std::string& path, const std::string& body) {
 
 }  // namespace
 
+std::string LoggedPath(const std::string& path) {
+  // A Slack incoming webhook's path is its secret (/services/T.../B.../<secret>): none of it is
+  // logged (defect L12: every Slack call logged it at debug level).
+  if (path.rfind("/services/", 0) == 0) return "/services/***";
+  return path;
+}
+
 const char* ToString(Service s) {
   switch (s) {
     case Service::kOpenPhone:
@@ -315,8 +322,8 @@ void Core::Record(Call c) {
   c.seq = next_seq++;
   c.body = RedactSecrets(c.path, c.body);
   if (c.body.size() > kMaxLoggedBodyBytes) c.body.resize(kMaxLoggedBodyBytes);
-  log::Get()->debug("sim {} {} {} -> {}{}", ToString(c.service), c.method, c.path, c.status,
-                    c.fault.empty() ? "" : " (fault " + c.fault + ")");
+  log::Get()->debug("sim {} {} {} -> {}{}", ToString(c.service), c.method, LoggedPath(c.path),
+                    c.status, c.fault.empty() ? "" : " (fault " + c.fault + ")");
   calls.push_back(std::move(c));
   while (calls.size() > kMaxCalls) calls.pop_front();
 }
@@ -479,6 +486,12 @@ std::string InProcessSim::url() const {
 
 void FacilitySim::StartAgents(std::map<std::string, std::string> keys, Millis poll) {
   StopAgents();
+  {
+    std::lock_guard lock(core_->mu);
+    core_->running_agents.clear();
+    for (const auto& bay : core_->agent_bays)
+      if (keys.count(bay.device_id)) core_->running_agents.insert(bay.device_id);
+  }
   agents_ =
       std::make_unique<SimulatedAgents>(*core_, core_->options.clubos_url, std::move(keys), poll);
   agents_->Start();

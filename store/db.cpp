@@ -50,10 +50,18 @@ namespace {
   throw;  // not a libpqxx exception: pass it on unchanged
 }
 
+// Parameters travel as C strings: one with a NUL inside would end there, silently (a booking id
+// "nul\0id" was stored as "nul"). Text cannot hold a NUL anyway; this is the error Postgres gives
+// for one (22021, character_not_in_repertoire, a data exception the API answers 400).
 std::vector<const char*> RawParams(const std::vector<Param>& params) {
   std::vector<const char*> raw;
   raw.reserve(params.size());
-  for (const auto& p : params) raw.push_back(p.value() ? p.value()->c_str() : nullptr);
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto& v = params[i].value();
+    if (v && v->find('\0') != std::string::npos)
+      throw DbError("parameter $" + std::to_string(i + 1) + " contains a NUL character", "22021");
+    raw.push_back(v ? v->c_str() : nullptr);
+  }
   return raw;
 }
 

@@ -56,25 +56,56 @@ int64_t EnqueueAgentCommand(store::Tx& tx, const std::string& device_id, const s
       .id;
 }
 
-AgentProtocol::AgentProtocol(std::map<std::string, std::string> keys, const Clock& clock)
-    : keys_(std::move(keys)), clock_(clock) {}
+namespace {
 
-std::map<std::string, std::string> AgentProtocol::KeysFromEnv() {
+void CheckKey(const std::string& device, const std::string& key, const std::string& where) {
+  if (key.size() < kMinAgentKeyChars)
+    throw AgentKeyError(where + " (device " + device + "): the key is shorter than " +
+                        std::to_string(kMinAgentKeyChars) + " characters");
+  for (unsigned char c : key)
+    if (c <= ' ' || c > '~')
+      throw AgentKeyError(where + " (device " + device +
+                          "): the key must be printable ASCII without spaces");
+}
+
+}  // namespace
+
+AgentProtocol::AgentProtocol(std::map<std::string, std::string> keys, const Clock& clock)
+    : keys_(std::move(keys)), clock_(clock) {
+  std::map<std::string, std::string> owner;  // key -> device
+  for (const auto& [device, key] : keys_) {
+    CheckKey(device, key, "the agent key");
+    if (!owner.emplace(key, device).second)
+      throw AgentKeyError("devices " + owner[key] + " and " + device + " share one agent key");
+  }
+}
+
+std::map<std::string, std::string> AgentProtocol::ParseKeys(const std::string& all) {
   std::map<std::string, std::string> keys;
-  const char* v = std::getenv("CLUBOS_AGENT_KEYS");
-  if (!v) return keys;
-  const std::string all = v;
-  std::size_t start = 0;
-  while (start < all.size()) {
+  std::size_t start = 0, position = 0;
+  while (start <= all.size()) {
     std::size_t end = all.find(',', start);
     if (end == std::string::npos) end = all.size();
-    const std::string pair = all.substr(start, end - start);
-    const std::size_t colon = pair.find(':');
-    if (colon != std::string::npos && colon > 0 && colon + 1 < pair.size())
-      keys[pair.substr(0, colon)] = pair.substr(colon + 1);
+    std::string pair = all.substr(start, end - start);
     start = end + 1;
+    const std::size_t first = pair.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) continue;
+    pair = pair.substr(first, pair.find_last_not_of(" \t\r\n") - first + 1);
+    const std::string where = "agent key entry " + std::to_string(++position);
+    const std::size_t colon = pair.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == pair.size())
+      throw AgentKeyError(where + " is not device:key");
+    const std::string device = pair.substr(0, colon);
+    CheckKey(device, pair.substr(colon + 1), where);
+    if (!keys.emplace(device, pair.substr(colon + 1)).second)
+      throw AgentKeyError(where + " repeats device " + device);
   }
   return keys;
+}
+
+std::map<std::string, std::string> AgentProtocol::KeysFromEnv() {
+  const char* v = std::getenv("CLUBOS_AGENT_KEYS");
+  return v ? ParseKeys(v) : std::map<std::string, std::string>{};
 }
 
 std::string AgentProtocol::Authenticate(const std::string& device_key) const {
@@ -189,14 +220,20 @@ StateCheck WithBayAgents::Check(const ActionView& a) {
     auto db = pool_.Acquire();
     auto device = db->ExecOne("agent_device", {a.device_id});
     if (device.Empty()) return StateCheck::kUnknown;  // this agent never reported in
+    // Evidence is a time after the command was queued and not beyond what the agent's clock may
+    // be ahead: a time from the future proves nothing (defect L11).
+    const TimePoint latest = clock_.Now() + kMaxAgentClockSkew;
+    auto after_queued = [&](const std::optional<TimePoint>& t) {
+      return t && *t > *queued && *t <= latest;
+    };
     const auto booted = device.At(0, "booted_at").OptTime();
     if (a.kind == "reboot_pc")
-      return booted && *booted > *queued ? StateCheck::kChanged : StateCheck::kUnchanged;
+      return after_queued(booted) ? StateCheck::kChanged : StateCheck::kUnchanged;
     auto report = db->ExecOne("agent_report_of_action", {a.idempotency_key});
     if (report.Empty() || !report.At(0, "success").Bool()) return StateCheck::kUnchanged;
     const auto started = device.At(0, "tps_started_at").OptTime();
     const bool running = device.At(0, "tps_running").Bool();
-    return running && started && *started > *queued ? StateCheck::kChanged : StateCheck::kUnchanged;
+    return running && after_queued(started) ? StateCheck::kChanged : StateCheck::kUnchanged;
   } catch (const store::DbError&) {
     return StateCheck::kUnknown;
   }

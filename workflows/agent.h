@@ -4,6 +4,8 @@
 // and sends heartbeats that verification reads. Commands are jobs of the ordinary queue, in a queue
 // of their own per device ("agent:<device_id>") that no worker serves: a poll is a claim, a report
 // is the job's completion. There is no second queue.
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -40,6 +42,20 @@ class AgentAuthError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown at start-up for a malformed key list or a key that is too short (never naming the key).
+class AgentKeyError : public std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+// How far an agent's clock may run ahead of the server's (NTP keeps a PC within well under a
+// second): a heartbeat time further ahead is refused (400), and a stored one is never taken as
+// evidence that a restart happened after it was asked for (defect L11: a tps_started_at in 2099
+// verified every later reset of that bay).
+inline constexpr std::chrono::seconds kMaxAgentClockSkew{60};
+// The shortest device key accepted (as API tokens): a short key is guessable by trying, and the
+// agent routes are on the network the bays are on.
+inline constexpr std::size_t kMinAgentKeyChars = 16;
+
 // The queue of a device's commands, and the command an action sends to it (idempotent per
 // action: returns 0 when it was queued before). Called in the transaction of the caller.
 std::string AgentQueue(const std::string& device_id);
@@ -50,7 +66,12 @@ int64_t EnqueueAgentCommand(store::Tx& tx, const std::string& device_id, const s
 class AgentProtocol {
  public:
   // `keys`: device_id -> key (from CLUBOS_AGENT_KEYS="101:k1,102:k2"). Compared in constant time.
+  // AgentKeyError for a key shorter than kMinAgentKeyChars, or one that two devices share.
   AgentProtocol(std::map<std::string, std::string> keys, const Clock& clock);
+  // `device:key` pairs separated by commas; AgentKeyError (naming the entry by position and
+  // device, never its key) for a malformed entry, a repeated device, or a key as above.
+  static std::map<std::string, std::string> ParseKeys(const std::string& spec);
+  // ParseKeys of CLUBOS_AGENT_KEYS (none when unset).
   static std::map<std::string, std::string> KeysFromEnv();
 
   // The device a key belongs to, or AgentAuthError.

@@ -3,7 +3,7 @@
 -- name: api_thread_get
 SELECT id, state, location, customer_phone, facility_line, version, priority, intent::text AS intent,
        decision::text AS decision, escalation_reason, escalation::text AS escalation, claimed_by,
-       created_at, updated_at
+       intent ->> 'category' AS category, created_at, updated_at
 FROM threads WHERE id = $1
 
 -- name: api_thread_list

@@ -1,7 +1,5 @@
-// performAction, the rollback flag and the bay agents over real HTTP. These need the real
-// Flow::Perform, Flow::FlagRollback and AgentProtocol from main: tests/CMakeLists.txt registers
-// them disabled while api/pending_from_main.cpp stands in, and enabled once the merge brings the
-// real ones (no edit needed).
+// performAction, the rollback flag and the bay agents over real HTTP.
+#include "core/time_format.h"
 #include "tests/api/api_fixture.h"
 
 using namespace clubos;
@@ -177,4 +175,29 @@ TEST_F(ActionsApiTest, AnAgentPollsItsCommandAndReportsItOnce) {
       json{{"command_id", command["id"]}, {"success", true}, {"message", "restarted"}}.dump();
   EXPECT_EQ(Agent("POST", "/v1/agent/report", report).status, 204);
   EXPECT_EQ(Agent("POST", "/v1/agent/report", report).status, 409) << "reported once";
+}
+
+// A heartbeat time from the future (an agent whose clock is wrong, or a forgery) is refused, so
+// it can never be taken as proof of a later restart (defect L11); a clock a little ahead is fine.
+TEST_F(ActionsApiTest, AHeartbeatFromTheFutureIsRefused) {
+  auto heartbeat = [](const std::string& key, TimePoint at) {
+    return json{{"tps_version", "4.2"},
+                {"tps_running", true},
+                {"radar_reachable", true},
+                {key, FormatIso8601(at)}}
+        .dump();
+  };
+  const TimePoint now = SystemClock::Instance().Now();
+  for (const char* key : {"tps_started_at", "booted_at"}) {
+    auto r = Agent("POST", "/v1/agent/heartbeat",
+                   heartbeat(key, *ParseTimestamp("2099-01-01T00:00:00Z")));
+    EXPECT_EQ(r.status, 400) << key << " " << r.body;
+    r = Agent("POST", "/v1/agent/heartbeat", heartbeat(key, now + std::chrono::minutes(5)));
+    EXPECT_EQ(r.status, 400) << key << " " << r.body;
+    EXPECT_EQ(Scalar("SELECT count(*) FROM agent_devices WHERE tps_started_at > now() + "
+                     "interval '1 minute' OR booted_at > now() + interval '1 minute'"),
+              0);
+    r = Agent("POST", "/v1/agent/heartbeat", heartbeat(key, now + std::chrono::seconds(10)));
+    EXPECT_EQ(r.status, 204) << key << " " << r.body;
+  }
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "tests/api/api_fixture.h"
+#include "tests/support/openapi_shape.h"
 
 using namespace clubos;
 using namespace clubos::apitest;
@@ -335,4 +336,79 @@ TEST_F(OperatorApiTest, DoorUnlocksByHandNeedAnAdminAndBadActionsChangeNothing) 
        R"({"kind":"reset_trackman","target":{"location":"bedford","bay":3},"reason":"r","thread_id":"x"})"})
     EXPECT_EQ(Call("POST", "/v1/actions", bad, kOperatorToken).status, 400) << bad;
   EXPECT_EQ(Census(), census);
+}
+
+// What docs/openapi.json promises for each answer, held to the real answers: required properties,
+// types, enums, and no property the document does not list. At 850d4a5 GET /v1/threads/{id}
+// lacked category, escalation_reason and claimed_by, which the document (and the list) have.
+TEST_F(OperatorApiTest, EveryAnswerHasTheShapeTheOpenApiDocumentPromises) {
+  auto expect_shape = [](const std::string& method, const std::string& path,
+                         const integrations::HttpResponse& r) {
+    const json body = json::parse(r.body, nullptr, false);
+    ASSERT_FALSE(body.is_discarded()) << method << " " << path << ": " << r.body;
+    for (const auto& p : openapi::Problems(method, path, r.status, body)) ADD_FAILURE() << p;
+  };
+  auto in = PostMessage("the trackman in bay 3 is frozen", "ext-shape");
+  expect_shape("post", "/v1/messages", in);
+  const int64_t pending = Body(in)["thread_id"].get<int64_t>();
+  const int64_t action = PendingAction(pending);
+  const int64_t escalated = Escalated("I want a refund for last night", "+15555550303");
+  auto r =
+      Call("POST", "/v1/escalations/" + std::to_string(escalated) + "/claim", "", kOperatorToken);
+  expect_shape("post", "/v1/escalations/{thread_id}/claim", r);
+
+  const json list = Body(Call("GET", "/v1/threads", "", kOperatorToken));
+  for (const int64_t id : {pending, escalated}) {
+    r = Call("GET", "/v1/threads/" + std::to_string(id), "", kOperatorToken);
+    ASSERT_EQ(r.status, 200) << r.body;
+    expect_shape("get", "/v1/threads/{id}", r);
+    // The top-level fields say what the list says.
+    const json t = Body(r);
+    for (const auto& item : list["items"]) {
+      if (item["id"] != id) continue;
+      for (const char* key : {"category", "escalation_reason", "claimed_by", "priority", "state"})
+        EXPECT_EQ(t[key], item[key]) << key << " of thread " << id;
+    }
+  }
+  const json t = Body(Call("GET", "/v1/threads/" + std::to_string(escalated), "", kOperatorToken));
+  EXPECT_EQ(t["claimed_by"], "alice");
+  EXPECT_FALSE(t["escalation_reason"].is_null());
+  EXPECT_EQ(t["escalation_reason"], t["escalation"]["reason"]);
+  EXPECT_EQ(
+      Body(Call("GET", "/v1/threads/" + std::to_string(pending), "", kOperatorToken))["category"],
+      "tech");
+
+  expect_shape("get", "/v1/threads", Call("GET", "/v1/threads?limit=1", "", kOperatorToken));
+  expect_shape("get", "/v1/escalations", Call("GET", "/v1/escalations", "", kOperatorToken));
+  expect_shape("get", "/v1/actions/{id}",
+               Call("GET", "/v1/actions/" + std::to_string(action), "", kOperatorToken));
+  expect_shape(
+      "post", "/v1/actions/{id}/confirm",
+      Call("POST", "/v1/actions/" + std::to_string(action) + "/confirm", "", kServiceToken));
+  expect_shape("get", "/v1/threads/{id}", Call("GET", "/v1/threads/999999", "", kOperatorToken));
+  expect_shape("get", "/v1/threads", Call("GET", "/v1/threads?after=x", "", kOperatorToken));
+  expect_shape("get", "/healthz", Call("GET", "/healthz"));
+}
+
+// Forged or damaged paging cursors are the caller's error: each was a 500 at 850d4a5
+// (std::stoll threw, or Postgres refused a smallint or a timestamp out of range).
+TEST_F(ApiTest, BogusCursorsAre400NotInternalErrors) {
+  auto cursor = [](const std::string& plain) {
+    std::string s = integrations::Base64Encode(plain);
+    for (auto& c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    while (!s.empty() && s.back() == '=') s.pop_back();
+    return s;
+  };
+  for (const char* plain : {"t1:-", "t1:--", "t1:9999999999999999999", "t1:0"}) {
+    const auto r = Call("GET", "/v1/threads?after=" + cursor(plain), "", kOperatorToken);
+    EXPECT_EQ(r.status, 400) << plain << " " << r.body;
+    EXPECT_EQ(ErrorCode(r), "bad_cursor") << plain;
+  }
+  for (const char* plain : {"e1:-:1:1", "e1:1:1:-", "e1:99999999999:0:0",
+                            "e1:1:-62135596800000001:1", "e1:1:999999999999999999:1"}) {
+    const auto r = Call("GET", "/v1/escalations?after=" + cursor(plain), "", kOperatorToken);
+    EXPECT_EQ(r.status, 400) << plain << " " << r.body;
+    EXPECT_EQ(ErrorCode(r), "bad_cursor") << plain;
+  }
+  EXPECT_EQ(Call("GET", "/v1/threads?after=dDE6LQ", "", kOperatorToken).status, 400);
 }

@@ -188,3 +188,55 @@ TEST_F(ApiTest, WithoutTokensAndWithoutDevelopmentModeNothingIsOpen) {
   EXPECT_EQ(Call("GET", "/v1/threads", "", kOperatorToken).status, 401);
   EXPECT_EQ(Call("GET", "/healthz").status, 200);
 }
+
+// Failed authentication is throttled per client address (defect L10: 300 wrong device keys in
+// 0.1 s and 150 wrong tokens all got 401): past the limit, 429 with Retry-After, for the right
+// credential too (else guessing goes on), until the window ends.
+TEST_F(ApiTest, FailedAuthenticationIsThrottledPerAddress) {
+  api::ApiOptions o = Options();
+  o.auth_failures_max = 5;
+  o.auth_failure_window = Millis(1'500);
+  StartServer(o);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(Call("GET", "/v1/threads", "", "wrong-token-" + std::to_string(100000 + i)).status,
+              401);
+  auto r = Call("GET", "/v1/threads", "", "wrong-token-999999");
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_EQ(ErrorCode(r), "too_many_failures");
+  ASSERT_TRUE(r.RetryAfter());
+  EXPECT_LE(*r.RetryAfter(), Millis(2'000));
+  r = Call("GET", "/v1/threads", "", kOperatorToken);
+  EXPECT_EQ(r.status, 429) << "the right token waits too";
+  r = Call("GET", "/v1/agent/poll", "", "", {{"X-Device-Key", "agent-key-201-0123456789"}});
+  EXPECT_EQ(r.status, 429) << "so does a device key from the same address";
+  EXPECT_EQ(Call("GET", "/healthz").status, 200) << "what needs no credential is open";
+  EXPECT_EQ(Call("GET", "/v1/threads").status, 401) << "no credential is no guess";
+
+  // The window ends: the right token works, and wrong device keys count the same way.
+  ASSERT_TRUE(pgtest::WaitFor(
+      [&] { return Call("GET", "/v1/threads", "", kOperatorToken).status == 200; }, Millis(5'000)));
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(
+        Call("GET", "/v1/agent/poll", "", "", {{"X-Device-Key", "not-a-key-0123456789"}}).status,
+        401);
+  r = Call("GET", "/v1/agent/poll", "", "", {{"X-Device-Key", "agent-key-201-0123456789"}});
+  EXPECT_EQ(r.status, 429) << r.body;
+}
+
+TEST(FailureThrottle, CountsFailuresPerAddressWithinAWindow) {
+  api::FailureThrottle t(3, Millis(1'000));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(t.Blocked("10.0.0.1", t0));
+    t.Failed("10.0.0.1", t0 + Millis(i));
+  }
+  ASSERT_TRUE(t.Blocked("10.0.0.1", t0 + Millis(10)));
+  EXPECT_EQ(*t.Blocked("10.0.0.1", t0 + Millis(10)), Millis(990));
+  EXPECT_FALSE(t.Blocked("10.0.0.2", t0 + Millis(10))) << "per address";
+  EXPECT_FALSE(t.Blocked("10.0.0.1", t0 + Millis(1'000))) << "the window ended";
+  t.Failed("10.0.0.1", t0 + Millis(1'001));
+  EXPECT_FALSE(t.Blocked("10.0.0.1", t0 + Millis(1'002))) << "a new window counts afresh";
+  api::FailureThrottle off(0, Millis(1'000));
+  for (int i = 0; i < 100; ++i) off.Failed("10.0.0.1", t0);
+  EXPECT_FALSE(off.Blocked("10.0.0.1", t0));
+}

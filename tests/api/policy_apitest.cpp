@@ -215,3 +215,106 @@ TEST_F(PolicyApiTest, ConcurrentApprovalsAnswerOne200AndOne409NeverA500) {
     EXPECT_EQ(Scalar("SELECT count(*) FROM policy_versions WHERE state = 'active'"), 1);
   }
 }
+
+// Booking times through the one strict parser (defect D6): a time without a zone was taken as UTC
+// (four hours off in Halifax, moving the door's booking window), Feb 30 became Mar 2, junk after a
+// time was ignored, and year 0000 was a 500.
+TEST_F(PolicyApiTest, BookingTimesMustBeExactInstantsWithAZone) {
+  auto booking = [](const std::string& start, const std::string& end) {
+    return json{{"id", "tz-" + std::to_string(std::hash<std::string>{}(start + end))},
+                {"location", "bedford"},
+                {"customer_phone", "+19025550001"},
+                {"start", start},
+                {"end", end}}
+        .dump();
+  };
+  const std::string census = Census();
+  for (const auto& [start, end] : std::vector<std::pair<std::string, std::string>>{
+           {"2026-12-05T18:00:00", "2026-12-05T19:00:00"},
+           {"2027-02-30T10:00:00Z", "2027-03-02T11:00:00Z"},
+           {"2026-13-01T10:00:00Z", "2026-12-01T11:00:00Z"},
+           {"2026-12-05T24:00:00Z", "2026-12-06T01:00:00Z"},
+           {"2026-12-05T18:00:00Zjunk", "2026-12-05T19:00:00Z"},
+           {"2026-12-05T18:00:00+99:99", "2026-12-05T19:00:00Z"},
+           {"2026-1-5 1:2:3Z", "2026-12-05T19:00:00Z"},
+           {"2026-12-05T00:00:60Z", "2026-12-05T19:00:00Z"},
+           {"0000-12-05T18:00:00Z", "2026-12-05T19:00:00Z"},
+           {"-001-12-05T18:00:00Z", "2026-12-05T19:00:00Z"},
+       }) {
+    const auto r = Call("POST", "/v1/bookings", booking(start, end), kServiceToken);
+    EXPECT_EQ(r.status, 400) << start << " " << r.body;
+    EXPECT_EQ(ErrorCode(r), "bad_request") << start;
+  }
+  EXPECT_EQ(Census(), census);
+  EXPECT_EQ(Text("SELECT count(*)::text FROM bookings"), "0");
+  // With its zone, a Halifax evening is stored as the instant it is.
+  auto r = Call("POST", "/v1/bookings",
+                booking("2026-12-05T18:00:00-04:00", "2026-12-05T19:00:00-04:00"), kServiceToken);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(Text("SELECT to_char(start_at AT TIME ZONE 'UTC', 'HH24:MI') FROM bookings"), "22:00");
+  // The list's window, the same way.
+  for (const char* q :
+       {"from=2026-12-05T00:00:00&to=2026-12-06T00:00:00Z",
+        "from=2026-12-05T00:00:00Z&to=2026-02-30T00:00:00Z",
+        "from=0000-01-01T00:00:00Z&to=2026-12-06T00:00:00Z", "to=2026-12-06T00:00:00Z"}) {
+    r = Call("GET", std::string("/v1/bookings?location=bedford&") + q, "", kServiceToken);
+    EXPECT_EQ(r.status, 400) << q << " " << r.body;
+  }
+  r = Call("GET",
+           "/v1/bookings?location=bedford&from=2026-12-05T00:00:00%2B00:00&to=2026-12-06T00:00:00Z",
+           "", kServiceToken);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["items"].size(), 1u);
+}
+
+// 64-bit numbers are range-checked, never cast to int (defect L2): proposal 2^32+3 approved
+// proposal 3, rollback to 2^32+1 restored version 1, bay 2^32+2 was stored as bay 2.
+TEST_F(PolicyApiTest, NumbersBeyondIntAreRefusedNotWrapped) {
+  const json config = Body(Call("GET", "/v1/config", "", kAdminToken));
+  ASSERT_TRUE(config.contains("profile")) << config.dump();
+  auto r = Call("POST", "/v1/config/proposals",
+                json{{"profile", config["profile"]}, {"note", "same"}}.dump(), kAdminToken);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const int64_t proposal = Body(r)["version"].get<int64_t>();
+  const std::string census = Census();
+  const std::string wrapped = std::to_string((int64_t{1} << 32) + proposal);
+  r = Call("POST", "/v1/config/proposals/" + wrapped + "/approve", "", kSecondAdminToken);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(Body(Call("GET", "/v1/config", "", kAdminToken))["active_version"],
+            config["active_version"])
+      << "nothing approved";
+  r = Call("POST", "/v1/config/rollback", R"({"version":4294967297})", kAdminToken);
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = Call("POST", "/v1/config/rollback", R"({"version":1.0})", kAdminToken);
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = Call("POST", "/v1/config/proposals/9223372036854775808/approve", "", kSecondAdminToken);
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = Call(
+      "POST", "/v1/bookings",
+      R"({"id":"b-wrap","location":"bedford","bay":4294967298,"customer_phone":"+15555550100",)"
+      R"("start":"2026-11-22T14:00:00Z","end":"2026-11-22T15:00:00Z"})",
+      kServiceToken);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(Census(), census);
+  EXPECT_EQ(Text("SELECT count(*)::text FROM bookings"), "0");
+  EXPECT_EQ(Body(Call("GET", "/v1/config", "", kAdminToken))["active_version"],
+            config["active_version"]);
+}
+
+// A NUL character cannot be stored in text, and libpq would cut a parameter short at it (a
+// booking "nul\u0000id" was stored as "nul"): the store refuses it as the data exception it is,
+// which the API answers 400, in bodies, queries and paths alike.
+TEST_F(PolicyApiTest, ANulCharacterIsRefusedNotTruncated) {
+  auto r = Call("POST", "/v1/bookings",
+                R"({"id":"nul\u0000id","location":"bedford","customer_phone":"+15555550100",)"
+                R"("start":"2026-11-22T14:00:00Z","end":"2026-11-22T15:00:00Z"})",
+                kServiceToken);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(Text("SELECT count(*)::text FROM bookings"), "0");
+  r = Call("GET",
+           "/v1/bookings?location=bed%00ford&from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z", "",
+           kServiceToken);
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = Call("POST", "/v1/suggestions/1%00/approve", "", kOperatorToken);
+  EXPECT_EQ(r.status, 400) << r.body;
+}

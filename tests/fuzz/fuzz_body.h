@@ -1,6 +1,7 @@
 #pragma once
 // One fuzz input through the parsers that read untrusted bytes: OpenPhone's webhook envelope, the
-// signature headers, and every API request body. The first byte picks the parser; the rest is its
+// signature headers, every API request body, times, paging cursors, integers, and the framing of
+// HTTP requests before Pistache parses them. The first byte picks the parser; the rest is its
 // input. A parser may refuse (ApiError 400, an error string, a verdict) but must not crash, hang
 // or throw anything else, and what it accepts must hold together (checked here).
 #include <cstddef>

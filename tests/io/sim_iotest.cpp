@@ -4,12 +4,16 @@
 // customer webhooks checked by ClubOS's own signature and parsing code.
 #include <gtest/gtest.h>
 
+#include <spdlog/sinks/ostream_sink.h>
+
 #include <csignal>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "api/http_server.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "integrations/http.h"
 #include "integrations/openphone.h"
 #include "integrations/signing.h"
@@ -511,6 +515,46 @@ TEST_F(SimTest, SlackAnswersLikeSlack) {
   ASSERT_EQ(inbox.size(), 2u);
   EXPECT_EQ(inbox[0]["text"], "ClubOS: bay 2 reset");
   EXPECT_EQ(inbox[0]["path"], hook);
+}
+
+// A Slack webhook's URL is its secret: the sim's log shows none of the path (defect L12: every
+// call logged `sim slack POST /services/T0PROBE/B0PROBE/probeslacksecret -> 200` at debug).
+TEST_F(SimTest, TheSlackWebhookPathNeverReachesTheLog) {
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  auto logger = log::Get();
+  const auto level = logger->level();
+  logger->sinks().push_back(sink);
+  logger->set_level(spdlog::level::debug);
+  Call("POST", "/services/T0PROBE/B0PROBE/probeslacksecret", R"({"text":"ClubOS: hello"})");
+  Call("POST", "/services/T0PROBE/B0PROBE/probeslacksecret", "{nope");
+  Sms(SmsBody());
+  logger->flush();
+  logger->sinks().pop_back();
+  logger->set_level(level);
+  const std::string text = captured.str();
+  EXPECT_NE(text.find("sim slack POST /services/***"), std::string::npos) << text;
+  for (const char* secret : {"probeslacksecret", "B0PROBE", "T0PROBE"})
+    EXPECT_EQ(text.find(secret), std::string::npos) << text;
+  EXPECT_NE(text.find("sim openphone POST /v1/messages"), std::string::npos)
+      << "others show theirs";
+}
+
+// The agent bays are simulated when their key is given (sim/README.md said they were not).
+TEST_F(SimTest, AgentBaysWithAKeyAreSimulated) {
+  auto simulated = [&] {
+    std::map<std::string, bool> out;
+    const json state = State();
+    for (const auto& b : state["agent_bays"])
+      out[b["device_id"].get<std::string>()] = b["simulated"].get<bool>();
+    return out;
+  };
+  EXPECT_FALSE(simulated().at("201"));
+  sim_->StartAgents({{"201", "agent-key-201-0123456789"}}, Millis(600'000));
+  const auto now = simulated();
+  EXPECT_TRUE(now.at("201"));
+  EXPECT_FALSE(now.at("202")) << "no key: idle";
+  sim_->StopAgents();
 }
 
 // ---- Faults -------------------------------------------------------------------------------------

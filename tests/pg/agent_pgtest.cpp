@@ -43,16 +43,46 @@ class AgentProtocolTest : public ::testing::Test {
     return db_->ExecSql(sql, params).At(0, 0).Int64();
   }
   FakeClock clock_{kStart};
-  AgentProtocol agents_{{{"201", "key-201"}, {"202", "key-202"}}, clock_};
+  AgentProtocol agents_{{{"201", "agent-key-201-0123"}, {"202", "agent-key-202-0123"}}, clock_};
   std::unique_ptr<store::Connection> db_;
 };
 
 TEST_F(AgentProtocolTest, AKeyNamesItsDeviceAndNothingElseDoes) {
-  EXPECT_EQ(agents_.Authenticate("key-201"), "201");
-  EXPECT_EQ(agents_.Authenticate("key-202"), "202");
-  EXPECT_THROW(agents_.Authenticate("key-20"), AgentAuthError);
-  EXPECT_THROW(agents_.Authenticate("key-2011"), AgentAuthError);
+  EXPECT_EQ(agents_.Authenticate("agent-key-201-0123"), "201");
+  EXPECT_EQ(agents_.Authenticate("agent-key-202-0123"), "202");
+  EXPECT_THROW(agents_.Authenticate("agent-key-20-0123"), AgentAuthError);
+  EXPECT_THROW(agents_.Authenticate("agent-key-201-01234"), AgentAuthError);
   EXPECT_THROW(agents_.Authenticate(""), AgentAuthError);
+}
+
+// A short device key is guessable (the demo's `demo-agent-201` was 14 characters, defect L10):
+// refused at start-up, with the entry and device named and the key never shown.
+TEST(AgentKeys, ShortOrMalformedKeysAreRefusedAtStartUp) {
+  const auto keys = AgentProtocol::ParseKeys("201:agent-key-201-0123, 202:agent-key-202-0123,");
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys.at("201"), "agent-key-201-0123");
+  EXPECT_EQ(keys.at("202"), "agent-key-202-0123");
+  EXPECT_TRUE(AgentProtocol::ParseKeys("").empty());
+  auto refusal = [](const std::string& spec) {
+    try {
+      AgentProtocol::ParseKeys(spec);
+    } catch (const AgentKeyError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string short_key = refusal("201:agent-key-201-0123,202:demo-agent-202");
+  EXPECT_NE(short_key.find("entry 2 (device 202)"), std::string::npos) << short_key;
+  EXPECT_NE(short_key.find("shorter than 16"), std::string::npos) << short_key;
+  EXPECT_EQ(short_key.find("demo-agent-202"), std::string::npos) << "names the key";
+  for (const char* bad : {"201", "201:", ":agent-key-201-0123", "201:agent key 201 0123",
+                          "201:agent-key-201-0123,201:agent-key-201-4567"})
+    EXPECT_FALSE(refusal(bad).empty()) << bad;
+  FakeClock clock(kStart);
+  EXPECT_THROW(AgentProtocol({{"201", "short"}}, clock), AgentKeyError);
+  EXPECT_THROW(AgentProtocol({{"201", "agent-key-0123456"}, {"202", "agent-key-0123456"}}, clock),
+               AgentKeyError)
+      << "two devices with one key";
 }
 
 TEST_F(AgentProtocolTest, APollClaimsTheCommandOnceAndTheReportCompletesIt) {
@@ -169,7 +199,7 @@ class PerformTest : public ::testing::Test {
   std::unique_ptr<Flow> flow_;
   workers::Registry registry_;
   std::unique_ptr<workers::Runtime> runtime_;
-  AgentProtocol agents_{{{"201", "k201"}}, SystemClock::Instance()};
+  AgentProtocol agents_{{{"201", "agent-key-201-0123"}}, SystemClock::Instance()};
 };
 
 TEST_F(PerformTest, AnAgentBaysResetIsVerifiedByWhatTheAgentReports) {
@@ -192,6 +222,28 @@ TEST_F(PerformTest, AnAgentBaysResetIsVerifiedByWhatTheAgentReports) {
                    {id}),
             1);
   pgtest::ExpectValidHistories(*db_);
+}
+
+// An agent whose clock is wrong (or a forged heartbeat, stored before the API refused such times)
+// left tps_started_at in 2099: every later reset of the bay was "verified" by it, with no restart
+// seen (defect L11). A time beyond the allowed skew is no evidence: the reset is escalated.
+TEST_F(PerformTest, AStartTimeFromTheFutureIsNoEvidenceOfARestart) {
+  const TimePoint future = SystemClock::Instance().Now() + std::chrono::hours(24 * 365 * 70);
+  agents_.Heartbeat(*db_, "201", {"2.2", true, true, future, future});
+  const int64_t id = flow_->Perform(*db_, Reset("dartmouth", 1));
+  std::optional<AgentCommand> cmd;
+  ASSERT_TRUE(WaitFor([&] { return (cmd = agents_.Poll(*db_, "201")).has_value(); }));
+  ASSERT_TRUE(agents_.Report(*db_, "201", cmd->id, true, "TPS restarted"));
+  ASSERT_TRUE(Reaches(id, "escalated")) << State(id);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM actions WHERE id = $1 AND result = 'success'", {id}), 0)
+      << "no restart was seen";
+  // Within the skew, a clock a little ahead still proves the restart.
+  const int64_t again = flow_->Perform(*db_, Reset("dartmouth", 1));
+  ASSERT_TRUE(WaitFor([&] { return (cmd = agents_.Poll(*db_, "201")).has_value(); }));
+  ASSERT_TRUE(agents_.Report(*db_, "201", cmd->id, true, "TPS restarted"));
+  const TimePoint ahead = SystemClock::Instance().Now() + std::chrono::seconds(5);
+  agents_.Heartbeat(*db_, "201", {"2.2", true, true, ahead, std::nullopt});
+  ASSERT_TRUE(Reaches(again, "verified")) << State(again);
 }
 
 TEST_F(PerformTest, AnAgentThatReportsFailureLeavesTheActionEscalatedAndOperatorsTold) {

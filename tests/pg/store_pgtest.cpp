@@ -36,6 +36,20 @@ TEST_F(Store, ParamsRoundTripThroughNamedStatements) {
   });
 }
 
+// A parameter is sent as a C string: one with a NUL inside would silently end at it. It is refused
+// as the data exception Postgres names for a NUL (22021), and nothing is written.
+TEST_F(Store, AParameterWithANulIsRefusedNotCutShort) {
+  const std::string nul("a\0b", 3);
+  try {
+    conn_->ExecSql("INSERT INTO store_t VALUES (3, length($1::text))", {nul});
+    ADD_FAILURE() << "a parameter with a NUL was sent";
+  } catch (const store::DbError& e) {
+    EXPECT_EQ(e.sqlstate(), "22021");
+  }
+  EXPECT_EQ(conn_->ExecRawOne("SELECT count(*) FROM store_t").At(0, 0).Int(), 2);
+  EXPECT_EQ(conn_->ExecSql("SELECT $1::text", {std::string("ab")}).At(0, 0).Str(), "ab");
+}
+
 TEST_F(Store, ConstraintViolationsAreTypedAndRollBack) {
   EXPECT_THROW(conn_->Transact("dup",
                                [](store::Tx& tx) {

@@ -2,11 +2,16 @@
 // bodies and ISO times, and the masking of phone numbers in logged text.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
 #include "api/auth.h"
 #include "api/dto.h"
 #include "api/errors.h"
 #include "api/internal.h"
 #include "api/metrics.h"
+#include "core/time_format.h"
 
 using namespace clubos;
 using namespace clubos::api;
@@ -30,7 +35,8 @@ int StatusOf(const std::function<void()>& f) {
 
 TEST(Tokens, ParsesRolesNamesCommentsAndLines) {
   const auto set = TokenSet::Parse(std::string("service:") + kSvc + ", operator:alice:" + kOp +
-                                   "\n# the admins\nadmin:" + kAdm + "  # root\n");
+                                       "\n# the admins\nadmin:" + kAdm + "  # root\n",
+                                   TokenSource::kFile);
   EXPECT_EQ(set.size(), 3u);
   const auto svc = set.Find(kSvc);
   ASSERT_TRUE(svc);
@@ -58,7 +64,61 @@ TEST(Tokens, RefusesMalformedEntriesWithoutNamingTheSecret) {
       EXPECT_EQ(std::string(e.what()).find("0123456789abcdef"), std::string::npos) << e.what();
     }
   }
-  EXPECT_TRUE(TokenSet::Parse(" , \n# nothing\n").empty());
+  EXPECT_TRUE(TokenSet::Parse(" , \n# nothing\n", TokenSource::kFile).empty());
+}
+
+// A `#` inside a token is part of it, in both forms: at 850d4a5 the prefix before it
+// authenticated, the whole token did not, and every later entry vanished (defect L8).
+TEST(Tokens, AHashInsideATokenIsPartOfItInTheVariableAndInTheFile) {
+  const std::string spec =
+      "operator:ana:0123456789abcdef#secret-suffix-xyz,admin:root:fedcba9876543210fedcba";
+  for (auto source : {TokenSource::kVariable, TokenSource::kFile}) {
+    const auto set = TokenSet::Parse(spec, source);
+    EXPECT_EQ(set.size(), 2u);
+    EXPECT_TRUE(set.Find("0123456789abcdef#secret-suffix-xyz"));
+    EXPECT_FALSE(set.Find("0123456789abcdef")) << "the prefix is not a token";
+    ASSERT_TRUE(set.Find("fedcba9876543210fedcba")) << "the later entry is kept";
+    EXPECT_EQ(set.Find("fedcba9876543210fedcba")->role, Role::kAdmin);
+  }
+  // In the file, one token per line with a `#` inside; comments at a line's start or after a blank.
+  const auto file = TokenSet::Parse(
+      "# operators\noperator:ana:0123456789abcdef#xyz   # ana's\n  # indented comment\n"
+      "admin:root:fedcba9876543210fedcba\n",
+      TokenSource::kFile);
+  EXPECT_EQ(file.size(), 2u);
+  EXPECT_TRUE(file.Find("0123456789abcdef#xyz"));
+  // The variable has no comments: what looks like one is a malformed entry, refused at start-up.
+  try {
+    TokenSet::Parse("operator:ana:0123456789abcdef # ana", TokenSource::kVariable);
+    ADD_FAILURE() << "a blank inside an entry was accepted";
+  } catch (const TokenError& e) {
+    EXPECT_NE(std::string(e.what()).find("no comments"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("0123456789abcdef"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(TokenSet::Parse("# operator:ana:0123456789abcdef", TokenSource::kVariable),
+               TokenError);
+}
+
+// The two forms as serve reads them: CLUBOS_API_TOKENS, else the file CLUBOS_API_TOKENS_FILE.
+TEST(Tokens, TheEnvironmentVariableAndTheFileAreReadAsTheirForms) {
+  const std::string path = ::testing::TempDir() + "clubos-tokens-test";
+  {
+    std::ofstream f(path);
+    f << "# ops\noperator:ana:0123456789abcdef#xyz # ana\n";
+  }
+  ::unsetenv("CLUBOS_API_TOKENS");
+  ::setenv("CLUBOS_API_TOKENS_FILE", path.c_str(), 1);
+  auto set = TokenSet::FromEnvironment();
+  EXPECT_EQ(set.size(), 1u);
+  EXPECT_TRUE(set.Find("0123456789abcdef#xyz"));
+  ::setenv("CLUBOS_API_TOKENS", "operator:ana:0123456789abcdef#xyz,admin:fedcba9876543210", 1);
+  set = TokenSet::FromEnvironment();
+  EXPECT_EQ(set.size(), 2u);
+  EXPECT_TRUE(set.Find("0123456789abcdef#xyz"));
+  EXPECT_TRUE(set.Find("fedcba9876543210"));
+  ::unsetenv("CLUBOS_API_TOKENS");
+  ::unsetenv("CLUBOS_API_TOKENS_FILE");
+  std::remove(path.c_str());
 }
 
 TEST(Tokens, AdminIncludesOperatorAndServiceIsSeparate) {
@@ -168,8 +228,32 @@ TEST(Bodies, AnAction) {
         R"({"kind":"k","target":{},"reason":"r","thread_id":-1})",
         R"({"kind":"k","target":{},"reason":"r","thread_id":1.5})",
         R"({"kind":"k","target":{},"reason":"r","thread_id":99999999999999999999})",
-        R"({"kind":"k","target":{}})"})
+        R"({"kind":"k","target":{},"reason":"r","thread_id":9223372036854775808})",
+        // A bay int cannot hold: 4294967298 reset bay 2 at 850d4a5 (defect L2).
+        R"({"kind":"k","target":{"bay":4294967298},"reason":"r"})",
+        R"({"kind":"k","target":{"bay":-2147483649},"reason":"r"})",
+        R"({"kind":"k","target":{"bay":2.5},"reason":"r"})",
+        R"({"kind":"k","target":{"bay":"2"},"reason":"r"})", R"({"kind":"k","target":{}})"})
     EXPECT_EQ(StatusOf([&] { dto::ParseAction(bad); }), 400) << bad;
+  EXPECT_EQ(dto::ParseAction(R"({"kind":"k","target":{"bay":2147483647},"reason":"r"})").target,
+            R"({"bay":2147483647})");
+  EXPECT_EQ(
+      dto::ParseAction(R"({"kind":"k","target":{},"reason":"r","thread_id":9223372036854775807})")
+          .thread_id,
+      INT64_MAX);
+}
+
+TEST(Bodies, IntegersAreRangeCheckedNeverWrapped) {
+  const auto j = json::parse(
+      R"({"a":5,"big":4294967299,"neg":-1,"huge":18446744073709551615,"f":2.0,"s":"5","n":null})");
+  EXPECT_EQ(dto::Integer(j, "a", 1, 10), 5);
+  EXPECT_EQ(dto::Integer(j, "n", 1, 10), std::nullopt);
+  EXPECT_EQ(dto::Integer(j, "missing", 1, 10), std::nullopt);
+  EXPECT_EQ(dto::Integer(j, "big", 1, INT64_MAX), 4294967299);
+  EXPECT_EQ(dto::Integer(j, "neg", INT32_MIN, INT32_MAX), -1);
+  for (const char* key : {"big", "neg", "huge", "f", "s"})
+    EXPECT_EQ(StatusOf([&] { dto::Integer(j, key, 1, INT32_MAX); }), 400) << key;
+  EXPECT_EQ(StatusOf([&] { dto::Integer(j, "huge", INT64_MIN, INT64_MAX); }), 400);
 }
 
 TEST(Bodies, DeepNestingIsRefusedBeforeParsing) {
@@ -194,26 +278,51 @@ TEST(Bodies, DeepNestingIsRefusedBeforeParsing) {
       0);
 }
 
+const TimePoint kServerNow = *ParseTimestamp("2026-02-01T12:00:00Z");
+
 TEST(Bodies, AgentHeartbeatAndReport) {
   const auto hb =
       dto::ParseHeartbeat(R"({"tps_version":"4.1","tps_running":true,"radar_reachable":false,)"
-                          R"("tps_started_at":"2026-01-31T08:00:00Z","booted_at":null})");
+                          R"("tps_started_at":"2026-01-31T08:00:00Z","booted_at":null})",
+                          kServerNow);
   EXPECT_EQ(hb.tps_version, "4.1");
   EXPECT_TRUE(hb.tps_running);
   EXPECT_FALSE(hb.radar_reachable);
   ASSERT_TRUE(hb.tps_started_at);
-  EXPECT_EQ(dto::FormatIso8601(*hb.tps_started_at), "2026-01-31T08:00:00.000000Z");
+  EXPECT_EQ(FormatIso8601(*hb.tps_started_at), "2026-01-31T08:00:00.000000Z");
   EXPECT_FALSE(hb.booted_at);
   EXPECT_EQ(StatusOf([] {
-              dto::ParseHeartbeat(R"({"tps_version":"4","tps_running":1,"radar_reachable":true})");
+              dto::ParseHeartbeat(R"({"tps_version":"4","tps_running":1,"radar_reachable":true})",
+                                  kServerNow);
             }),
             400);
   EXPECT_EQ(
       StatusOf([] {
         dto::ParseHeartbeat(
-            R"({"tps_version":"4","tps_running":true,"radar_reachable":true,"booted_at":"yesterday"})");
+            R"({"tps_version":"4","tps_running":true,"radar_reachable":true,"booted_at":"yesterday"})",
+            kServerNow);
       }),
       400);
+  // A time from the future is refused (defect L11): beyond kMaxAgentClockSkew of the server's
+  // clock; within it, a clock a little ahead is accepted.
+  auto with = [](const char* key, const char* at) {
+    return std::string(R"({"tps_version":"4","tps_running":true,"radar_reachable":true,")") + key +
+           R"(":")" + at + R"("})";
+  };
+  for (const char* key : {"tps_started_at", "booted_at"}) {
+    EXPECT_EQ(StatusOf([&] { dto::ParseHeartbeat(with(key, "2099-01-01T00:00:00Z"), kServerNow); }),
+              400)
+        << key;
+    EXPECT_EQ(StatusOf([&] { dto::ParseHeartbeat(with(key, "2026-02-01T12:01:01Z"), kServerNow); }),
+              400)
+        << key;
+    EXPECT_EQ(StatusOf([&] { dto::ParseHeartbeat(with(key, "2026-02-01T12:01:00Z"), kServerNow); }),
+              0)
+        << key;
+    EXPECT_EQ(StatusOf([&] { dto::ParseHeartbeat(with(key, "2026-02-01T12:00:30"), kServerNow); }),
+              400)
+        << key << " without a zone";
+  }
   const auto rep = dto::ParseReport(R"({"command_id":42,"success":true,"message":"ok"})");
   EXPECT_EQ(rep.command_id, 42);
   EXPECT_TRUE(rep.success);
@@ -233,25 +342,40 @@ TEST(Bodies, ResolveRollbackAndEmpty) {
   EXPECT_EQ(StatusOf([] { dto::ParseEmptyOrObject("[1]"); }), 400);
 }
 
-TEST(IsoTimes, ParseAndFormat) {
-  const auto t = dto::ParseIso8601("2024-02-29T23:59:58.5+01:30");
-  ASSERT_TRUE(t);
-  EXPECT_EQ(dto::FormatIso8601(*t), "2024-02-29T22:29:58.500000Z");
-  EXPECT_EQ(dto::FormatIso8601(*dto::ParseIso8601("1970-01-01T00:00:00Z")),
-            "1970-01-01T00:00:00.000000Z");
-  EXPECT_EQ(
-      dto::ParseIso8601("2026-11-21T23:45:00.123456Z")->time_since_epoch().count() % 1'000'000,
-      123456);
-  for (const char* bad :
-       {"", "2026-11-21", "2026-11-21T23:45:00", "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
-        "2026-11-21T24:00:00Z", "2026-11-21T23:45:00Zx", "2026-11-21T23:45:00.Z",
-        "2026-11-21T23:45:00+0100", "x026-11-21T23:45:00Z"})
-    EXPECT_FALSE(dto::ParseIso8601(bad)) << bad;
-}
-
 TEST(Redaction, PhoneNumbersInLoggedTextAreMasked) {
   EXPECT_EQ(RedactPhones("Key (from_phone)=(+15555550100) exists; id 42"),
             "Key (from_phone)=(***0100) exists; id 42");
   EXPECT_EQ(RedactPhones("15555550100 and +1555"), "***0100 and +1555");
   EXPECT_EQ(RedactPhones(""), "");
+}
+
+// The one error mapping: what the database refused about a value (SQLSTATE class 22) is the
+// caller's 400, a unique violation (two requests racing, e.g. two approvals) a 409; neither
+// answers with the database's own words. Other database errors stay 500.
+TEST(ErrorMapping, DataExceptionsAre400AndUniqueViolations409) {
+  auto answer = [](const std::exception_ptr& e) {
+    Request r;
+    r.method = "POST";
+    r.route = "/v1/test";
+    try {
+      std::rethrow_exception(e);
+    } catch (...) {
+      return ErrorResponse(r);
+    }
+  };
+  const std::string secret = "column \"start_at\" of relation bookings";
+  for (const char* state : {"22003", "22007", "22008", "22P02", "22021"}) {
+    const auto res = answer(std::make_exception_ptr(store::DbError(secret, state)));
+    EXPECT_EQ(res.status, 400) << state;
+    EXPECT_EQ(json::parse(res.body)["error"]["code"], "bad_request");
+    EXPECT_EQ(res.body.find("start_at"), std::string::npos);
+  }
+  auto res = answer(std::make_exception_ptr(store::ConstraintViolation(secret, "23505")));
+  EXPECT_EQ(res.status, 409);
+  EXPECT_EQ(json::parse(res.body)["error"]["code"], "conflict");
+  EXPECT_EQ(res.body.find("start_at"), std::string::npos);
+  EXPECT_EQ(answer(std::make_exception_ptr(store::ConstraintViolation(secret, "23503"))).status,
+            500);
+  EXPECT_EQ(answer(std::make_exception_ptr(store::DbError(secret, "42P01"))).status, 500);
+  EXPECT_EQ(answer(std::make_exception_ptr(store::DbError(secret, "57014"))).status, 503);
 }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "api/api.h"
+#include "tests/support/openapi_shape.h"
 
 using nlohmann::json;
 
@@ -69,4 +70,79 @@ TEST(OpenApi, EveryOperationDeclaresItsPathParametersAndAnswers) {
     }
   }
   EXPECT_TRUE(doc.at("components").at("schemas").contains("Error"));
+}
+
+namespace {
+
+// Object schemas an answer can take (through $ref, allOf, oneOf, items and properties).
+void AnswerObjects(const json& s, const std::string& where,
+                   std::vector<std::pair<std::string, json>>& out, int depth = 0) {
+  if (depth > 12) return;
+  const json& schema = clubos::openapi::Resolve(s);
+  for (const char* list : {"allOf", "oneOf"})
+    if (schema.contains(list))
+      for (const auto& part : schema[list]) AnswerObjects(part, where, out, depth + 1);
+  if (schema.contains("items")) AnswerObjects(schema["items"], where + "[]", out, depth + 1);
+  if (schema.contains("properties") && !schema["properties"].empty()) {
+    out.emplace_back(where, schema);
+    for (const auto& [name, sub] : schema["properties"].items())
+      AnswerObjects(sub, where + "." + name, out, depth + 1);
+  }
+}
+
+}  // namespace
+
+// An answer's shape is held to the server by the API tests (tests/support/openapi_shape.h):
+// for that, every object an answer documents says which of its properties are always there.
+TEST(OpenApi, EveryAnswerSaysWhichPropertiesItAlwaysHas) {
+  const json& doc = clubos::openapi::Document();
+  for (const auto& [path, item] : doc.at("paths").items())
+    for (const auto& [method, op] : item.items())
+      for (const auto& [status, answer] : op.at("responses").items()) {
+        if (status[0] != '2' || !answer.contains("content") ||
+            !answer["content"].contains("application/json"))
+          continue;
+        std::vector<std::pair<std::string, json>> objects;
+        AnswerObjects(answer["content"].at("application/json").at("schema"),
+                      method + " " + path + " " + status, objects);
+        for (const auto& [where, schema] : objects) {
+          EXPECT_TRUE(schema.contains("required")) << where << " lists no required properties";
+          if (!schema.contains("required")) continue;
+          for (const auto& name : schema["required"])
+            EXPECT_TRUE(schema["properties"].contains(name.get<std::string>()))
+                << where << " " << name;
+        }
+      }
+}
+
+TEST(OpenApi, TheShapeCheckFindsMissingWrongAndUndocumentedProperties) {
+  using clubos::openapi::Problems;
+  const json summary = {{"id", 1},
+                        {"state", "escalated"},
+                        {"location", "b"},
+                        {"customer", "***0100"},
+                        {"priority", 50},
+                        {"category", "tech"},
+                        {"escalation_reason", "rapid_messages"},
+                        {"claimed_by", nullptr},
+                        {"created_at", "2026-11-21T12:00:00.000000Z"},
+                        {"updated_at", "2026-11-21T12:00:00.000000Z"}};
+  const json page = {{"items", json::array({summary})}, {"next", nullptr}};
+  EXPECT_TRUE(Problems("get", "/v1/threads", 200, page).empty());
+  json missing = page;
+  missing["items"][0].erase("category");
+  EXPECT_EQ(Problems("get", "/v1/threads", 200, missing).size(), 1u);
+  json extra = page;
+  extra["items"][0]["surprise"] = 1;
+  EXPECT_EQ(Problems("get", "/v1/threads", 200, extra).size(), 1u);
+  json wrong = page;
+  wrong["items"][0]["escalation_reason"] = "because";
+  EXPECT_EQ(Problems("get", "/v1/threads", 200, wrong).size(), 1u) << "not a documented reason";
+  wrong = page;
+  wrong["items"][0]["priority"] = "high";
+  EXPECT_EQ(Problems("get", "/v1/threads", 200, wrong).size(), 1u);
+  EXPECT_FALSE(Problems("get", "/v1/threads", 299, page).empty()) << "an undocumented status";
+  EXPECT_TRUE(
+      Problems("get", "/v1/threads/{id}", 404, json{{"error", {{"code", "x"}, {"message", "y"}}}})
+          .empty());
 }
