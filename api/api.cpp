@@ -500,8 +500,10 @@ void ApiServer::Impl::CollectDatabase(metrics::TextWriter& w) {
 }
 
 void ApiServer::Impl::PruneLoop() {
+  // Never shorter than a second: an interval of 0 would turn this wait into a spin.
+  const Millis interval = std::max(opt.idempotency_prune_interval, Millis(1'000));
   std::unique_lock lk(prune_mu);
-  while (!prune_cv.wait_for(lk, opt.idempotency_prune_interval, [&] { return prune_stop; })) {
+  while (!prune_cv.wait_for(lk, interval, [&] { return prune_stop; })) {
     lk.unlock();
     try {
       auto db = pool.Acquire(Millis(5'000));

@@ -25,7 +25,7 @@ std::string Str(const json& j, const char* key, bool required, std::size_t max =
   return v;
 }
 
-// Policy versions are `int` in workflows/policy_store.h: an id beyond int's range is refused
+// policy_versions.id is an integer column: an id beyond its range names no version and is refused
 // here, never cast (a cast approved proposal 3 for 4294967299, defect L2).
 int VersionId(int64_t id, const char* what) {
   if (id > INT32_MAX)
@@ -83,7 +83,7 @@ Response PostProposal(ApiServer::Impl& api, const Request& r, const Principal& p
   if (!j.contains("profile") || !j["profile"].is_object())
     throw BadRequest("profile (the whole autonomy profile, an object) is required");
   auto db = api.Db();
-  const int id =
+  const int64_t id =
       api.flow.policy().Propose(*db, j["profile"].dump(), Str(j, "note", false, 1000), p.Actor());
   const auto v = db->ExecOne("policy_get", {id});
   return JsonResponse(201, VersionJson(v, 0));
@@ -103,8 +103,8 @@ Response PostRollback(ApiServer::Impl& api, const Request& r, const Principal& p
   const auto version = dto::Integer(j, "version", 1, INT32_MAX);
   if (!version) throw BadRequest("version (the version to restore) is required");
   auto db = api.Db();
-  const int id = api.flow.policy().Restore(*db, static_cast<int>(*version), p.Actor(),
-                                           Str(j, "note", false, 1000));
+  const int64_t id =
+      api.flow.policy().Restore(*db, *version, p.Actor(), Str(j, "note", false, 1000));
   return JsonResponse(200, VersionJson(db->ExecOne("policy_get", {id}), 0));
 }
 
