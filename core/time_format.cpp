@@ -44,30 +44,29 @@ void SplitMicros(TimePoint t, std::time_t& secs, int64_t& frac) {
 
 }  // namespace
 
-std::string FormatTimestamp(TimePoint t) {
+namespace {
+
+// `format` takes year, month, day, hour, minute, second and microseconds, in that order.
+std::string FormatUtc(TimePoint t, const char* format) {
   std::time_t secs;
   int64_t frac;
   SplitMicros(t, secs, frac);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
+  std::snprintf(buf, sizeof buf, format, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<long long>(frac));
   return buf;
 }
 
+}  // namespace
+
+std::string FormatTimestamp(TimePoint t) {
+  return FormatUtc(t, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00");
+}
+
 std::string FormatIso8601(TimePoint t) {
-  std::time_t secs;
-  int64_t frac;
-  SplitMicros(t, secs, frac);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
-  return buf;
+  return FormatUtc(t, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ");
 }
 
 std::optional<TimePoint> ParseTimestamp(const std::string& s) {

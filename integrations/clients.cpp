@@ -21,14 +21,6 @@ VendorReply Garbled(VendorReply v, const std::string& why) {
   return v;
 }
 
-// ISO 8601 in UTC, as vendors' query parameters take it: 2026-11-21T23:45:00.123456Z.
-std::string Iso8601(TimePoint t) {
-  std::string s = FormatTimestamp(t);  // "2026-11-21 23:45:00.123456+00"
-  s[10] = 'T';
-  s.replace(s.size() - 3, 3, "Z");
-  return s;
-}
-
 double Number(const json& j, const char* key) {
   return j.contains(key) && j.at(key).is_number() ? j.at(key).get<double>() : 0.0;
 }
@@ -119,8 +111,8 @@ VendorReply OpenPhone::Conversation(const std::string& line, const std::string& 
   if (auto v = PhoneNumberId(line, *key, &pn); !v.ok()) return v;
   auto v = Classify(
       integrations::Send({.url = config_.base_url + "/v1/messages?phoneNumberId=" + UrlEncode(pn) +
-                                 "&participants=" + UrlEncode(participant) +
-                                 "&createdAfter=" + UrlEncode(Iso8601(after)) + "&maxResults=50",
+                                 "&participants=" + UrlEncode(participant) + "&createdAfter=" +
+                                 UrlEncode(FormatIso8601(after)) + "&maxResults=50",
                           .headers = {{"Authorization", *key}},
                           .timeout = timeout_}),
       "openphone messages");

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "store/db.h"
+#include "tests/support/flow_fixture.h"
 #include "tests/support/history.h"
 #include "tests/support/pg.h"
 #include "tests/support/process.h"
@@ -29,53 +30,14 @@ namespace {
 
 constexpr const char* kBedford = "+15555550199";
 
-Config PolicyConfig() {
-  Config c = Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
-  c.flow.debounce = Millis(0);
-  c.flow.confirmation_ttl = Millis(60'000);
-  c.flow.verify_timeout = Millis(1'000);
-  c.flow.verify_poll = Millis(50);
-  c.flow.retry_base = Millis(10);
-  c.flow.retry_cap = Millis(40);
-  c.integrations.verify_timeout.clear();
-  return c;
-}
-
 std::string Phone(int i) {
   return "+1555777" + std::to_string(1000 + i);
 }
 
-class PolicyTest : public ::testing::Test, protected pgtest::FlowReads {
+class PolicyTest : public pgtest::FlowFixture {
  protected:
-  void SetUp() override {
-    CLUBOS_REQUIRE_PG();
-    pgtest::ResetDatabase();
-    db_ = pgtest::Connect();
-    db = db_.get();
-    facility_ = std::make_unique<FakeFacility>(pgtest::TestDatabaseUrl());
-    db_->ExecRawOne("TRUNCATE fake_facility_calls, fake_facility_faults");
-    router_ = std::make_unique<PatternRouter>(config_.router);
-    flow_ = std::make_unique<Flow>(config_, *router_, *facility_, SystemClock::Instance());
-    StartWorkers();
-  }
-  void TearDown() override {
-    if (runtime_) runtime_->Stop();
-  }
-  void StartWorkers() {
-    registry_ = std::make_unique<workers::Registry>();
-    flow_->Register(*registry_);
-    workers::RuntimeOptions opt;
-    opt.database_url = pgtest::TestDatabaseUrl();
-    opt.concurrency = 4;
-    runtime_ = std::make_unique<workers::Runtime>(opt, *registry_, SystemClock::Instance());
-    runtime_->Start();
-  }
-  void StopWorkers() {
-    runtime_->Stop();
-    runtime_.reset();
-  }
   IntakeResult Text(const std::string& from, const std::string& body) {
-    return flow_->Intake(*db_, {from, kBedford, body, ""});
+    return Intake(from, kBedford, body);
   }
   bool Reaches(int64_t thread, const std::string& state) { return ReachesState(thread, state); }
   bool Rests(int64_t thread) {
@@ -96,14 +58,6 @@ class PolicyTest : public ::testing::Test, protected pgtest::FlowReads {
     profile["tech"]["confirmation"] = confirmation;
     return flow_->policy().Propose(*db_, profile.dump(), "tech " + confirmation, by);
   }
-
-  Config config_ = PolicyConfig();
-  std::unique_ptr<store::Connection> db_;
-  std::unique_ptr<FakeFacility> facility_;
-  std::unique_ptr<PatternRouter> router_;
-  std::unique_ptr<Flow> flow_;
-  std::unique_ptr<workers::Registry> registry_;
-  std::unique_ptr<workers::Runtime> runtime_;
 };
 
 }  // namespace
