@@ -385,6 +385,10 @@ struct Server::Impl {
   // reactors a moment to write what is queued instead.)
   void Finish(const Request& req, Http::ResponseWriter& w, bool keep_alive, const Response& res,
               std::chrono::steady_clock::time_point t0, const Slot& slot) {
+    // Counted before the answer leaves: a client that reads /metrics right after its answer must
+    // find its own request in it (counted after, a scrape could race it; seen under load).
+    if (on_answered)
+      on_answered(req, res.status, std::chrono::duration_cast<Millis>(MonoNow() - t0));
     if (slot.connection) {
       Connection::Outgoing out;
       out.writer.emplace(std::move(w));
@@ -395,8 +399,6 @@ struct Server::Impl {
       Write(w, keep_alive, res);
     }
     Done();
-    if (on_answered)
-      on_answered(req, res.status, std::chrono::duration_cast<Millis>(MonoNow() - t0));
   }
 
   void Done() {

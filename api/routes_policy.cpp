@@ -223,12 +223,7 @@ Response PostBooking(ApiServer::Impl& api, const Request& r, const Principal&) {
     b.customer_flagged = j["customer_flagged"].get<bool>();
   }
   auto db = api.Db();
-  bool created = false;
-  try {
-    created = api.flow.policy().UpsertBooking(*db, b);
-  } catch (const std::invalid_argument& e) {
-    throw ApiError(422, "invalid_input", e.what());
-  }
+  const bool created = api.flow.policy().UpsertBooking(*db, b);  // InvalidInput: 422
   return JsonResponse(created ? 201 : 200, {{"id", b.id}, {"created", created}});
 }
 

@@ -11,6 +11,7 @@
 #include "store/pool.h"
 #include "workers/queue.h"
 #include "workers/queue_ops.h"
+#include "workflows/errors.h"
 
 namespace clubos::workflows {
 
@@ -141,7 +142,7 @@ std::optional<AgentCommand> AgentProtocol::Poll(store::Connection& db, const std
 
 void AgentProtocol::Heartbeat(store::Connection& db, const std::string& device_id,
                               const AgentHeartbeat& hb) {
-  if (hb.tps_version.size() > 100) throw std::invalid_argument("tps_version is too long");
+  if (hb.tps_version.size() > 100) throw InvalidInput("tps_version is too long");
   db.ExecOne("agent_heartbeat",
              {device_id, hb.tps_version.empty() ? std::nullopt : std::optional(hb.tps_version),
               hb.tps_running, hb.radar_reachable, hb.tps_started_at, hb.booted_at, clock_.DbNow()});

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "statemachines/step.h"
 #include "statemachines/table.h"
+#include "workflows/errors.h"
 
 namespace clubos::store {
 class Tx;
@@ -22,42 +23,6 @@ class Tx;
 namespace clubos::workflows {
 
 enum class Machine { kThread, kAction };
-
-class IllegalTransition : public std::runtime_error {
- public:
-  IllegalTransition(std::string entity, int64_t id, std::string state, std::string event)
-      : std::runtime_error(entity + " " + std::to_string(id) + " is " + state + ": event " + event +
-                           " is not allowed there"),
-        entity_(std::move(entity)),
-        state_(std::move(state)),
-        event_(std::move(event)) {}
-  const std::string& state() const { return state_; }
-  const std::string& event() const { return event_; }
-
- private:
-  std::string entity_, state_, event_;
-};
-
-class NotFound : public std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// The caller may not do this (the API answers 403), e.g. approving one's own policy proposal.
-class Forbidden : public std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// The request is well-formed and allowed, but the state of the world refuses it now (the API
-// answers 409 with `code`): a claim held by someone else, an emergency stop, a stale suggestion.
-class Conflict : public std::runtime_error {
- public:
-  Conflict(std::string code, const std::string& message)
-      : std::runtime_error(message), code_(std::move(code)) {}
-  const std::string& code() const { return code_; }
-
- private:
-  std::string code_;
-};
 
 struct Applied {
   std::string from;

@@ -17,6 +17,7 @@
 #include "store/db.h"
 #include "workers/job.h"
 #include "workflows/engine.h"
+#include "workflows/errors.h"
 #include "workflows/gate.h"
 #include "workflows/integration.h"
 #include "workflows/policy_store.h"
@@ -43,11 +44,6 @@ struct IntakeResult {
   int64_t thread_id = 0;
   int64_t message_id = 0;
   bool duplicate = false;
-};
-
-// Bad input from the outside world: the API answers 400/422 with this message, nothing changes.
-class InvalidInput : public std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
 };
 
 // Job kinds (a contract: design/state-machines.md).

@@ -204,19 +204,17 @@ ReplayReport PolicyStore::Replay(store::Connection& db, int64_t version, TimePoi
 
 bool PolicyStore::UpsertBooking(store::Connection& db, const BookingInput& b) const {
   const Location* location = config_.FindLocation(b.location);
-  if (b.id.empty() || b.id.size() > 100) throw std::invalid_argument("id must be 1..100 bytes");
-  if (!location)
-    throw std::invalid_argument("location '" + b.location + "' is not in the facility");
+  if (b.id.empty() || b.id.size() > 100) throw InvalidInput("id must be 1..100 bytes");
+  if (!location) throw InvalidInput("location '" + b.location + "' is not in the facility");
   // Range first: narrowed, bay 4294967298 was bay 2.
   if (b.bay && (*b.bay < 0 || *b.bay > std::numeric_limits<int>::max() ||
                 !location->FindBay(static_cast<int>(*b.bay))))
-    throw std::invalid_argument("bay " + std::to_string(*b.bay) + " is not a bay of " +
-                                location->name);
+    throw InvalidInput("bay " + std::to_string(*b.bay) + " is not a bay of " + location->name);
   const std::string& p = b.customer_phone;
-  if (!IsE164(p)) throw std::invalid_argument("customer_phone must be an E.164 phone number");
-  if (b.end <= b.start) throw std::invalid_argument("end must be after start");
+  if (!IsE164(p)) throw InvalidInput("customer_phone must be an E.164 phone number");
+  if (b.end <= b.start) throw InvalidInput("end must be after start");
   if (b.end - b.start > std::chrono::hours(24))
-    throw std::invalid_argument("a booking is at most 24 hours long");
+    throw InvalidInput("a booking is at most 24 hours long");
   return db
       .ExecOne("booking_upsert", {b.id, b.location, b.bay, p, b.start, b.end, b.customer_flagged})
       .At(0, "created")

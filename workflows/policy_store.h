@@ -98,7 +98,7 @@ class PolicyStore {
   // `since` (same intent, same facts) and reports which would change. Reads only.
   ReplayReport Replay(store::Connection& db, int64_t version, TimePoint since) const;
 
-  // Validates against the facility (InvalidInput-like std::invalid_argument) and stores it;
+  // Validates against the facility (InvalidInput) and stores it;
   // true when it was new.
   bool UpsertBooking(store::Connection& db, const BookingInput& booking) const;
 
