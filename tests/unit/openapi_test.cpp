@@ -1,5 +1,6 @@
 // docs/openapi.json documents exactly the routes the API registers (api::RouteTable()), each with
-// its path parameters and the error shape.
+// its path parameters and the error shape, and every answer object says which properties it always
+// has (the API tests hold real answers to those shapes: tests/support/openapi_shape.h).
 #include <gtest/gtest.h>
 
 #include <fstream>
