@@ -1,5 +1,6 @@
 #include "core/config.h"
 
+#include "core/action_kinds.h"
 #include "core/time_zone.h"
 
 #include <fstream>
@@ -235,8 +236,7 @@ Config Config::Parse(const std::string& text) {
   for (const auto& [kind, v] : verify.items()) {
     if (!v.is_number_integer() || v.get<int64_t>() <= 0)
       throw ConfigError("integrations.verify_timeout_ms." + kind + ": must be a positive number");
-    if (kind != "reset_trackman" && kind != "reboot_pc" && kind != "unlock_door" &&
-        kind != "send_message" && kind != "notify_operator" && kind != "create_ticket")
+    if (!FindActionKind(kind))
       throw ConfigError("integrations.verify_timeout_ms." + kind + ": not an action kind");
     i.verify_timeout[kind] = Millis(v.get<int64_t>());
   }

@@ -484,12 +484,13 @@ void Flow::Reply(store::Tx& tx, const ThreadContact& to, const std::string& role
 
 void Flow::EnqueueExecution(store::Tx& tx, int64_t action_id, const std::string& kind,
                             int priority) {
-  EnqueueRequest req{.kind = kind == "send_message" ? kSendMessage : kExecuteAction,
+  const ActionKind* k = FindActionKind(kind);
+  CLUBOS_ASSERT(k, "an action of no known kind");
+  const std::string job(k->job);
+  EnqueueRequest req{.kind = job,
                      .args = json{{"action_id", action_id}}.dump(),
                      .priority = priority,
-                     .unique_key = (kind == "send_message" ? std::string(kSendMessage)
-                                                           : std::string(kExecuteAction)) +
-                                   ":" + std::to_string(action_id)};
+                     .unique_key = job + ":" + std::to_string(action_id)};
   workers::Enqueue(tx, req, clock_);
 }
 
@@ -877,12 +878,6 @@ Outcome Flow::Close(JobContext& ctx) {
 
 namespace {
 
-const std::set<std::string>& ActionKinds() {
-  static const std::set<std::string> kinds = {"reset_trackman", "reboot_pc",       "unlock_door",
-                                              "send_message",   "notify_operator", "create_ticket"};
-  return kinds;
-}
-
 // The target as the facility knows it: the caller names a bay or a door of a location; the
 // action carries the vendor's device id too, resolved here once.
 json ResolveTarget(const Config& config, const std::string& kind, const std::string& text) {
@@ -948,14 +943,14 @@ int64_t Flow::Perform(store::Connection& db, const ActionRequest& req) {
 }
 
 int64_t Flow::PerformInTx(store::Tx& tx, const ActionRequest& req) {
-  if (!ActionKinds().count(req.kind)) throw InvalidInput("unknown action kind '" + req.kind + "'");
+  const ActionKind* kind = FindActionKind(req.kind);
+  if (!kind) throw InvalidInput("unknown action kind '" + req.kind + "'");
   static const std::regex trigger("^(router|chain|operator:.+)$");
   if (!std::regex_match(req.triggered_by, trigger))
     throw InvalidInput("triggered_by must be router, chain or operator:<name>");
   if (req.reason.empty() || req.reason.size() > 500 || !IsValidText(req.reason))
     throw InvalidInput("reason (the SOP followed) must be 1..500 bytes of text");
-  const bool says =
-      req.kind == "send_message" || req.kind == "notify_operator" || req.kind == "create_ticket";
+  const bool says = kind->says;
   if (says && (req.text.empty() || !IsValidText(req.text) || Utf8Length(req.text) > kMaxSmsChars))
     throw InvalidInput(req.kind + " needs text of 1.." + std::to_string(kMaxSmsChars) +
                        " characters");
@@ -1083,7 +1078,7 @@ int Flow::ApplyControls(store::Connection& db, const ControlsRequest& req,
     const std::vector<EmergencyStop> stops = {{scope, reason, actor, clock_.Now()}};
     for (std::size_t i = 0; i < open.Size(); ++i) {
       const std::string location = open.At(i, "location").OptStr().value_or("");
-      const std::string category = CategoryOfKind(open.At(i, "kind").Str());
+      const std::string category(CategoryOfKind(open.At(i, "kind").Str()));
       if (PolicyStore::StopCovering(stops, location, category).empty()) continue;
       const int64_t id = open.At(i, "id").Int64();
       if (const auto thread = open.At(i, "thread_id").OptInt64()) tx.Exec("thread_lock", {*thread});

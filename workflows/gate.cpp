@@ -6,20 +6,10 @@
 
 namespace clubos::workflows {
 
-std::string CategoryOfKind(const std::string& kind) {
-  if (kind == "reset_trackman" || kind == "reboot_pc") return "tech";
-  if (kind == "unlock_door") return "access";
-  return "";
-}
-
-bool IsPhysicalKind(const std::string& kind) {
-  return !CategoryOfKind(kind).empty();
-}
-
 std::optional<GateRefusal> ActionGate::Check(store::Tx& tx, const GateInput& in) const {
   if (!IsPhysicalKind(in.kind)) return std::nullopt;  // words, not the world
   const bool request = in.stage == GateInput::Stage::kRequest;
-  const std::string category = CategoryOfKind(in.kind);
+  const std::string category(CategoryOfKind(in.kind));
 
   // Who may ask: a door is opened by hand by admins only, whichever route the request takes.
   if (request && !in.Autonomous() && in.kind == "unlock_door" && !in.admin)

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "core/action_kinds.h"
 #include "core/clock.h"
 #include "core/config.h"
 
@@ -19,10 +20,6 @@ class Tx;
 namespace clubos::workflows {
 
 class PolicyStore;
-
-// The profile's category an action kind belongs to ("" for kinds that touch nothing physical).
-std::string CategoryOfKind(const std::string& kind);
-bool IsPhysicalKind(const std::string& kind);
 
 struct GateInput {
   enum class Stage {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/action_kinds.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "workflows/router.h"
@@ -134,7 +135,7 @@ struct ActionPlan {
   std::string text;    // send_message
   std::string reason;  // the SOP it follows
   std::string category;
-  bool Physical() const { return kind != "send_message"; }
+  bool Physical() const { return IsPhysicalKind(kind); }
   // The asset whose limits apply (locked while deciding): the device, or "" for messages.
   std::string Asset() const { return Physical() ? device_id : ""; }
 };
