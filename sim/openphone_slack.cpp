@@ -138,10 +138,10 @@ api::Response ListMessages(Core& core, const api::Request& req) {
   }
   std::size_t max = 10;
   if (const auto m = req.Query("maxResults")) {
-    if (m->empty() || m->size() > 3 || m->find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(*m) < 1 || std::stoi(*m) > 100)
+    const auto n = ParseInt64(*m);
+    if (!n || *n < 1 || *n > 100)
       return OpenPhoneError(400, "Bad Request", "maxResults must be 1 to 100", "/maxResults");
-    max = static_cast<std::size_t>(std::stoi(*m));
+    max = static_cast<std::size_t>(*n);
   }
   const TimePoint now = core.clock.Now();
   json data = json::array();

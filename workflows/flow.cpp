@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
-#include <set>
 #include <tuple>
 
 #include "core/assert.h"

@@ -56,9 +56,8 @@ std::optional<GateRefusal> ActionGate::Check(store::Tx& tx, const GateInput& in)
     if (b.Empty()) return GateRefusal{"no_booking", "booking " + *in.booking_id + " is gone"};
     const auto rules = profile.categories.find("access");
     const int before = rules == profile.categories.end() ? 0 : rules->second.booking_window_minutes;
-    const TimePoint now = clock_.Now();
-    if (now < b.At(0, "start_at").Time() - std::chrono::minutes(before) ||
-        now >= b.At(0, "end_at").Time())
+    if (!WithinAccessWindow(b.At(0, "start_at").Time(), b.At(0, "end_at").Time(), before,
+                            clock_.Now()))
       return GateRefusal{"no_booking", "booking " + *in.booking_id + " is not within its window"};
   }
   return std::nullopt;

@@ -433,8 +433,7 @@ Decision Decide(const PolicyInput& in) {
   }
   if (plan.kind == "unlock_door") {
     if (!f.booking) return escalate("no_booking", "no booking for this customer at this location");
-    const TimePoint opens = f.booking->start - std::chrono::minutes(rules.booking_window_minutes);
-    if (f.now < opens || f.now >= f.booking->end)
+    if (!WithinAccessWindow(f.booking->start, f.booking->end, rules.booking_window_minutes, f.now))
       return escalate("no_booking", "booking " + f.booking->id + " is not within its window (" +
                                         std::to_string(rules.booking_window_minutes) +
                                         " min before the start until the end)");

@@ -104,6 +104,12 @@ struct BookingFact {
   bool customer_flagged = false;
 };
 
+// A door may open for a booking from `minutes_before` its start until its end.
+inline bool WithinAccessWindow(TimePoint start, TimePoint end, int64_t minutes_before,
+                               TimePoint now) {
+  return now >= start - std::chrono::minutes(minutes_before) && now < end;
+}
+
 // What the caller knows at decision time (all of it stored with the decision).
 struct Facts {
   TimePoint now{};

@@ -2,28 +2,16 @@
 // database's CHECK on actions.kind and the flow's job kinds.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "core/action_kinds.h"
+#include "tests/support/source_file.h"
 #include "workflows/flow.h"
 
-namespace {
-
-std::string SchemaDump() {
-  std::ifstream in(std::string(CLUBOS_SOURCE_DIR) + "/schema/schema.sql");
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
-
 TEST(ActionKinds, TheCatalogueIsTheDatabasesListOfKinds) {
-  const std::string schema = SchemaDump();
+  const std::string schema = clubos::testsupport::ReadSourceFile("schema/schema.sql");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(
       schema, m,

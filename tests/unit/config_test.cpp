@@ -2,11 +2,10 @@
 // refused at start-up with its path (a typo must not be ignored until the day it mattered).
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/config.h"
+#include "tests/support/source_file.h"
 
 using clubos::Config;
 using clubos::ConfigError;
@@ -16,10 +15,7 @@ using nlohmann::json;
 namespace {
 
 json Example() {
-  std::ifstream in(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
-  std::stringstream s;
-  s << in.rdbuf();
-  return json::parse(s.str());
+  return json::parse(clubos::testsupport::ReadSourceFile("config/clubos.example.json"));
 }
 
 std::string ErrorOf(const json& j) {

@@ -2,31 +2,19 @@
 // drawn by hand: a table that changes without its diagram fails here.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "statemachines/action_machine.h"
 #include "statemachines/job_machine.h"
 #include "statemachines/thread_machine.h"
-
-namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
+#include "tests/support/source_file.h"
 
 TEST(Diagrams, TheDocsCarryTheDiagramOfEachTransitionTable) {
   for (const clubos::sm::Table* t :
        {&clubos::sm::ThreadMachine(), &clubos::sm::ActionMachine(), &clubos::sm::JobMachine()}) {
     const std::string name(t->name());
-    const std::string path = std::string(CLUBOS_SOURCE_DIR) + "/docs/diagrams/" + name + ".dot";
-    EXPECT_EQ(ReadFile(path), t->Dot())
+    const std::string path = "docs/diagrams/" + name + ".dot";
+    EXPECT_EQ(clubos::testsupport::ReadSourceFile(path), t->Dot())
         << path << " is stale: build/clubos statemachine dot " << name << " > " << path
         << " && dot -Grankdir=TB -Tsvg " << path << " -o docs/diagrams/" << name << ".svg";
   }

@@ -3,24 +3,20 @@
 // has (the API tests hold real answers to those shapes: tests/support/openapi_shape.h).
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
-#include <sstream>
 
 #include "api/api.h"
 #include "tests/support/openapi_shape.h"
+#include "tests/support/source_file.h"
 
 using nlohmann::json;
 
 namespace {
 
 json LoadDoc() {
-  std::ifstream f(std::string(CLUBOS_SOURCE_DIR) + "/docs/openapi.json");
-  std::stringstream text;
-  text << f.rdbuf();
-  return json::parse(text.str());
+  return json::parse(clubos::testsupport::ReadSourceFile("docs/openapi.json"));
 }
 
 // "/v1/actions/:id/confirm" -> "/v1/actions/{id}/confirm"
