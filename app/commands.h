@@ -17,6 +17,8 @@ int CmdStatemachine(const Args& args);
 int CmdPolicy(const Args& args);
 // The facility simulator (app/cmd_sim.cpp, sim/).
 int CmdSim(const Args& args);
+// The seeded deterministic simulation of the whole flow (app/cmd_simulate.cpp, simulation/).
+int CmdSimulate(const Args& args);
 // Where the demo's processes listen (scripts/demo starts them) and the tokens it uses.
 struct DemoEndpoints {
   std::string api;  // http://127.0.0.1:<port> of `clubos serve`

@@ -25,6 +25,8 @@ commands:
   demo                           the morning scenario against `serve` and `sim` (scripts/demo)
   sim                            the facility simulator: OpenPhone, NinjaOne, UniFi Access and
                                  Slack on 127.0.0.1, with fault injection (no database)
+  simulate --seed N | --seeds N  the seeded deterministic simulation of the whole flow, with
+                                 faults, crashes and invariants checked after every step
   policy replay --proposal ID    what a proposed autonomy profile would have decided differently
   statemachine dot thread|action|job
                                  a state machine's transition table as a Graphviz diagram
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
     if (cmd == "statemachine") return clubos::app::CmdStatemachine(args);
     if (cmd == "policy") return clubos::app::CmdPolicy(args);
     if (cmd == "sim") return clubos::app::CmdSim(args);
+    if (cmd == "simulate") return clubos::app::CmdSimulate(args);
     std::fprintf(stderr, "clubos: unknown command '%s' (see clubos --help)\n", cmd.c_str());
     return 2;
   } catch (const clubos::app::UsageError& e) {

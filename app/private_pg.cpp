@@ -56,7 +56,7 @@ void Run(const std::string& cmd, const std::string& what, const std::string& log
 
 }  // namespace
 
-PrivatePostgres::PrivatePostgres() : bin_(FindBinDir()) {
+PrivatePostgres::PrivatePostgres(bool durable) : bin_(FindBinDir()) {
   char tmpl[] = "/tmp/clubos-pg.XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   root_ = tmpl;
@@ -78,7 +78,9 @@ PrivatePostgres::PrivatePostgres() : bin_(FindBinDir()) {
   const int port = FreePort();
   Run(as + bin_ + "/pg_ctl -D " + root_ + "/data -l " + log +
           " -w -t 60 start -o \"-c listen_addresses=127.0.0.1 -p " + std::to_string(port) + " -k " +
-          root_ + "/sock -c max_connections=200 -c shared_buffers=256MB\" >/dev/null",
+          root_ + "/sock -c max_connections=200 -c shared_buffers=256MB" +
+          (durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off") +
+          "\" >/dev/null",
       "pg_ctl start", log);
   Run(bin_ + "/createdb -h 127.0.0.1 -p " + std::to_string(port) + " -U postgres clubos",
       "createdb", log);

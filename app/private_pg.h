@@ -9,7 +9,10 @@ namespace clubos::app {
 
 class PrivatePostgres {
  public:
-  PrivatePostgres();  // throws std::runtime_error with the reason and the log path
+  // throws std::runtime_error with the reason and the log path. `durable` false: fsync and
+  // synchronous_commit off, for runs whose data is thrown away and whose numbers are not
+  // benchmarks (`clubos simulate`).
+  explicit PrivatePostgres(bool durable = true);
   ~PrivatePostgres();
   PrivatePostgres(const PrivatePostgres&) = delete;
   PrivatePostgres& operator=(const PrivatePostgres&) = delete;

@@ -275,6 +275,7 @@ void Connection::Transact(const std::string& what, const std::function<void(Tx&)
       for (std::size_t i = 0; i < state.before_commit.size(); ++i) state.before_commit[i](tx);
       for (const auto& [channel, payload] : state.notifies)
         w.exec_params("SELECT pg_notify($1, $2)", channel, payload);
+      if (options_.before_commit) options_.before_commit(what);
       committing = true;
       w.commit();
     } catch (const pqxx::in_doubt_error& e) {

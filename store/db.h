@@ -168,6 +168,10 @@ struct ConnectionOptions {
   // their owner must notice the loss.
   bool auto_reconnect = true;
   int connect_timeout_s = 10;
+  // Called in Transact just before COMMIT, with the transaction's name. A test seam: the
+  // simulation (simulation/) throws here to crash a "process" before its commit; whatever it
+  // throws rolls the transaction back and leaves Transact unretried.
+  std::function<void(const std::string& what)> before_commit;
 };
 
 class Connection {

@@ -13,6 +13,7 @@
 #include "store/db.h"
 #include "store/listener.h"
 #include "workers/queue.h"
+#include "workers/run_job.h"
 
 namespace clubos::workers {
 namespace {
@@ -337,9 +338,6 @@ void Runtime::ExecutorLoop(store::Connection& db, std::mt19937_64& rng) {
 }
 
 void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
-  const KindSpec* spec = registry_.Find(job.kind);
-  Outcome out;
-  bool completed_in_tx = false;
   const TimePoint started = clock_.Now();
   const auto t0 = Steady::now();
   auto report = [&](const char* outcome) {
@@ -349,32 +347,22 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
     opt_.on_job_ran(job, duration_cast<microseconds>(started - job.run_at),
                     duration_cast<microseconds>(Steady::now() - t0), outcome);
   };
-  if (!spec) {
-    out = Outcome::Retry("no handler for kind '" + job.kind + "' in worker " + owner_);
-  } else {
-    JobContext ctx(job, db, clock_, owner_);
-    try {
-      out = spec->handler(ctx);
-      completed_in_tx = ctx.completed_in_tx();
-    } catch (const LeaseLost& e) {
-      report("lost");
-      ++stats_.lost;
-      log::Get()->warn("job {} ({}): {}", job.id, job.kind, e.what());
-      std::lock_guard lk(mu_);
-      ForgetLocked(job.id, job.attempt);
-      return;
-    } catch (const std::exception& e) {
-      out = Outcome::Retry(std::string("handler threw: ") + e.what());
-    } catch (...) {
-      out = Outcome::Retry("handler threw a non-standard exception");
-    }
+  const HandlerRun run = RunHandler(registry_, job, db, clock_, owner_);
+  if (run.lease_lost) {
+    report("lost");
+    ++stats_.lost;
+    log::Get()->warn("job {} ({}): {}", job.id, job.kind, run.lost_reason);
+    std::lock_guard lk(mu_);
+    ForgetLocked(job.id, job.attempt);
+    return;
   }
+  const Outcome& out = run.outcome;
 
   static constexpr const char* kOutcomeNames[] = {"complete", "retry", "defer", "fail"};
   report(kOutcomeNames[static_cast<int>(out.type)]);
   if (out.type == Outcome::Type::kComplete) {
     std::lock_guard lk(mu_);
-    if (completed_in_tx) {
+    if (run.completed_in_tx) {
       ForgetLocked(job.id, job.attempt);
       ++stats_.completed;
     } else {
@@ -386,32 +374,20 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
   }
 
   try {
-    Resolution res = Resolution::kDone;
-    const bool dies = out.type == Outcome::Type::kFail ||
-                      (out.type == Outcome::Type::kRetry && job.LastAttempt());
-    if (dies) {
-      res = Kill(db, registry_, job, owner_, out.reason, clock_);
-      if (res == Resolution::kDone) {
-        ++stats_.dead;
-        log::Get()->error("job {} ({}) is dead after attempt {}/{}: {}", job.id, job.kind,
-                          job.attempt, job.max_attempts, out.reason);
-      }
-    } else if (out.type == Outcome::Type::kRetry) {
-      const Millis delay = out.retry_after
-                               ? *out.retry_after
-                               : Backoff(spec ? spec->retry : RetryPolicy{}, job.attempt, rng);
-      res = Retry(db, job, owner_, delay, out.reason, false, clock_);
-      if (res == Resolution::kDone) {
-        ++stats_.retried;
-        log::Get()->warn("job {} ({}) attempt {}/{} failed, retry in {} ms: {}", job.id, job.kind,
-                         job.attempt, job.max_attempts, delay.count(), out.reason);
-      }
-    } else {  // kDefer
-      const auto delay = std::chrono::duration_cast<Millis>(out.defer_until - clock_.Now());
-      res = Retry(db, job, owner_, delay, out.reason, true, clock_);
-      if (res == Resolution::kDone) ++stats_.deferred;
+    const Recorded rec = RecordOutcome(db, registry_, job, owner_, out, rng, clock_);
+    if (rec.resolution == Resolution::kLost) {
+      ++stats_.lost;
+    } else if (rec.kind == Recorded::Kind::kDead) {
+      ++stats_.dead;
+      log::Get()->error("job {} ({}) is dead after attempt {}/{}: {}", job.id, job.kind,
+                        job.attempt, job.max_attempts, out.reason);
+    } else if (rec.kind == Recorded::Kind::kRetried) {
+      ++stats_.retried;
+      log::Get()->warn("job {} ({}) attempt {}/{} failed, retry in {} ms: {}", job.id, job.kind,
+                       job.attempt, job.max_attempts, rec.delay.count(), out.reason);
+    } else {
+      ++stats_.deferred;
     }
-    if (res == Resolution::kLost) ++stats_.lost;
   } catch (const std::exception& e) {
     log::Get()->error(
         "job {} ({}): could not record its outcome ({}); its lease will expire and it "
