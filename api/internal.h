@@ -14,15 +14,18 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/errors.h"
-#include "api/http_server.h"
 #include "api/intake.h"
 #include "api/metrics.h"
+#include "http/http_server.h"
 #include "store/db.h"
 #include "store/pool.h"
 
 namespace clubos::api {
 
 using nlohmann::json;
+// The handlers take and give the HTTP room's request and answer (http/http_server.h).
+using http::Request;
+using http::Response;
 
 namespace dto {
 // The body as a JSON object, or BadRequest (not JSON, not an object, nested too deep).
@@ -57,7 +60,7 @@ struct ApiServer::Impl {
   FailureThrottle auth_failures;
   metrics::Registry registry;
   IntakeBatcher intake;
-  Server server;
+  http::Server server;
   std::atomic<bool> draining{false};
   TransitionTally tally;
 
