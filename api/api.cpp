@@ -102,10 +102,10 @@ Response ErrorResponse(const Request& r) {
     return Response::Error(409, e.code(), e.what());
   } catch (const workflows::NotFound& e) {
     return Response::Error(404, "not_found", e.what());
+  } catch (const workflows::InvalidProfile& e) {  // an InvalidInput with a code of its own
+    return Response::Error(422, "invalid_profile", e.what());
   } catch (const workflows::InvalidInput& e) {
     return Response::Error(422, "invalid_input", e.what());
-  } catch (const workflows::InvalidProfile& e) {
-    return Response::Error(422, "invalid_profile", e.what());
   } catch (const workflows::Forbidden& e) {
     return Response::Error(403, "forbidden", e.what());
   } catch (const workflows::AgentAuthError&) {
