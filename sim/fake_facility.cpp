@@ -21,7 +21,7 @@ std::string DeviceOf(const ActionView& a) {
 
 }  // namespace
 
-// The tables come from the migrations (0009_fake_facility.sql), its statements from
+// The tables come from the migrations (0010_fake_facility.sql), its statements from
 // schema/queries/fake_facility.sql: a database not migrated refuses the connection's statements.
 FakeFacility::FakeFacility(const std::string& database_url) : db_(store::Connect(database_url)) {}
 

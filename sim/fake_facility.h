@@ -3,7 +3,7 @@
 // autocommitted on the fake's own connection, so it survives the worker that made it (crash tests
 // count those rows) and the world's state is what those rows say. Faults per device come from
 // fake_facility_faults, so a test can set them from another process. The tables are the
-// migrations' (0009_fake_facility.sql), the statements schema/queries/fake_facility.sql.
+// migrations' (0010_fake_facility.sql), the statements schema/queries/fake_facility.sql.
 //
 // A stand-in for the vendors, as the simulator is, hence sim/: `serve --facility fake`, `worker
 // --facility fake`, `bench flow --facility memory` (the in-memory one) and the tests act on it.

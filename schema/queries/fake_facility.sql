@@ -1,4 +1,4 @@
--- The fake facility's call log and faults (sim/fake_facility.h; tables of 0009_fake_facility.sql).
+-- The fake facility's call log and faults (sim/fake_facility.h; tables of 0010_fake_facility.sql).
 -- A call with no effect (a device stuck offline) is logged with the detail 'no effect'.
 
 -- name: fake_facility_record
