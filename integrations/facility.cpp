@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "core/action_kinds.h"
 #include "core/log.h"
 
 namespace clubos::integrations {
@@ -53,7 +54,8 @@ VendorFacility::VendorFacility(const Config& config, const Clock& clock)
       slack_(config.integrations.slack, config.integrations.call_timeout) {}
 
 bool VendorFacility::Idempotent(const ActionView& a) const {
-  return a.kind == "notify_operator" || a.kind == "create_ticket";
+  const ActionKind* kind = FindActionKind(a.kind);
+  return kind && kind->vendor_idempotent;
 }
 
 std::optional<std::string> VendorFacility::Baseline(const ActionView& a) {

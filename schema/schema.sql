@@ -63,7 +63,7 @@ CREATE TABLE public.actions (
     CONSTRAINT actions_kind_check CHECK ((kind = ANY (ARRAY['reset_trackman'::text, 'reboot_pc'::text, 'unlock_door'::text, 'send_message'::text, 'notify_operator'::text, 'create_ticket'::text]))),
     CONSTRAINT actions_result_check CHECK ((result = ANY (ARRAY['success'::text, 'failed'::text, 'inconclusive'::text]))),
     CONSTRAINT actions_result_when_done CHECK (((state = 'verified'::text) <= (result = 'success'::text))),
-    CONSTRAINT actions_state_check CHECK ((state = ANY (ARRAY['received'::text, 'routed'::text, 'awaiting_confirmation'::text, 'executing'::text, 'executed'::text, 'verified'::text, 'escalated'::text, 'rejected'::text, 'cancelled'::text]))),
+    CONSTRAINT actions_state_check CHECK ((state = ANY (ARRAY['received'::text, 'routed'::text, 'awaiting_confirmation'::text, 'confirmed'::text, 'executing'::text, 'executed'::text, 'verified'::text, 'escalated'::text, 'rejected'::text, 'cancelled'::text]))),
     CONSTRAINT actions_triggered_by_check CHECK ((triggered_by ~ '^(router|chain|operator:.+)$'::text))
 );
 

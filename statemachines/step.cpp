@@ -34,19 +34,24 @@ JobEffect Parse(std::string_view spec, TimePoint now, const Timings& t) {
 
 }  // namespace
 
-std::optional<Step> Decide(const Table& table, std::string_view from, std::string_view event,
-                           TimePoint now, const Timings& timings) {
-  const Row* row = table.Find(from, event);
-  if (!row) return std::nullopt;
-  Step step{std::string(row->to == "=" ? from : row->to), {}};
-  std::string_view rest = row->effects;
+std::vector<JobEffect> EffectJobs(std::string_view effects, TimePoint now, const Timings& timings) {
+  std::vector<JobEffect> jobs;
+  std::string_view rest = effects;
   while (!rest.empty()) {
     const auto comma = rest.find(',');
     const auto spec = Trim(rest.substr(0, comma));
-    if (!spec.empty()) step.jobs.push_back(Parse(spec, now, timings));
+    if (!spec.empty()) jobs.push_back(Parse(spec, now, timings));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
   }
-  return step;
+  return jobs;
+}
+
+std::optional<Step> Decide(const Table& table, std::string_view from, std::string_view event,
+                           const Facts& facts, TimePoint now, const Timings& timings) {
+  const Row* row = table.Find(from, event, facts);
+  if (!row) return std::nullopt;
+  return Step{std::string(row->to == "=" ? from : row->to), EffectJobs(row->effects, now, timings),
+              row};
 }
 
 }  // namespace clubos::sm

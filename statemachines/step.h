@@ -28,10 +28,19 @@ struct JobEffect {
 struct Step {
   std::string to;
   std::vector<JobEffect> jobs;
+  const Row* row = nullptr;  // the row that applied (its guard held)
 };
 
-// nullopt: the table has no such row (an illegal event). `from` "-" is the birth of a row.
+// nullopt: the table has no such row, or no row's guard holds under `facts` (an illegal event).
+// `from` "-" is the birth of a row.
 std::optional<Step> Decide(const Table& table, std::string_view from, std::string_view event,
-                           TimePoint now, const Timings& timings);
+                           const Facts& facts, TimePoint now, const Timings& timings);
+inline std::optional<Step> Decide(const Table& table, std::string_view from, std::string_view event,
+                                  TimePoint now, const Timings& timings) {
+  return Decide(table, from, event, Facts{}, now, timings);
+}
+
+// The jobs of an effect list ("kind@timing,..."), timed from `now`.
+std::vector<JobEffect> EffectJobs(std::string_view effects, TimePoint now, const Timings& timings);
 
 }  // namespace clubos::sm

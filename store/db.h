@@ -13,6 +13,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <typeinfo>
 #include <utility>
 #include <vector>
@@ -58,6 +59,7 @@ class Param {
   Param(std::nullptr_t) {}
   Param(const char* s) : v_(s) {}
   Param(std::string s) : v_(std::move(s)) {}
+  Param(std::string_view s) : v_(std::string(s)) {}
   Param(bool b) : v_(b ? "true" : "false") {}
   Param(int v) : v_(std::to_string(v)) {}
   Param(long v) : v_(std::to_string(v)) {}

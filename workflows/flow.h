@@ -1,7 +1,8 @@
 #pragma once
 // The customer flow: intake, routing, decision, confirmation, execution, verification, escalation,
-// closing. Each step is a job handler over the queue; each state change goes through Apply() in
-// the same transaction as the jobs it causes.
+// closing. A facade: each step is a class of its own (flow_steps.h, one file each), a job handler
+// over the queue; each state change goes through the engine in the same transaction as the jobs
+// it causes, and the transition tables (statemachines/) say what each one means.
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -20,6 +21,7 @@
 #include "workflows/errors.h"
 #include "workflows/gate.h"
 #include "workflows/integration.h"
+#include "workflows/jobs.h"
 #include "workflows/policy_store.h"
 #include "workflows/router.h"
 
@@ -45,15 +47,6 @@ struct IntakeResult {
   int64_t message_id = 0;
   bool duplicate = false;
 };
-
-// Job kinds (a contract: design/state-machines.md).
-inline constexpr const char* kRouteMessage = "route_message";
-inline constexpr const char* kExecuteAction = "execute_action";
-inline constexpr const char* kSendMessage = "send_message";
-inline constexpr const char* kVerifyAction = "verify_action";
-inline constexpr const char* kExpireConfirmation = "expire_confirmation";
-inline constexpr const char* kNotifyOperator = "notify_operator";
-inline constexpr const char* kCloseThread = "close_thread";
 
 // Who a reply goes to: the thread's customer, from the line they wrote to.
 struct ThreadContact {
@@ -97,6 +90,13 @@ struct ControlsRequest {
   std::optional<Stop> stop;
 };
 
+// A suggestion's states (schema/migrations/0005_policy.sql): pending until an operator decides.
+namespace suggestion_state {
+inline constexpr std::string_view kPending = "pending";
+inline constexpr std::string_view kApproved = "approved";
+inline constexpr std::string_view kRejected = "rejected";
+}  // namespace suggestion_state
+
 // Who approves a suggestion.
 struct Approver {
   std::string name;
@@ -107,6 +107,7 @@ struct Approver {
 class Flow {
  public:
   Flow(const Config& config, const Router& router, Integration& integration, const Clock& clock);
+  ~Flow();
 
   // Called after the commit that brings a thread to rest (verified or escalated): metrics,
   // benchmarks, tests. Must be cheap and must not throw.
@@ -167,7 +168,7 @@ class Flow {
   // pending; Conflict when it expired or its thread moved on; Forbidden.
   int64_t ApproveSuggestion(store::Connection& db, int64_t id, const Approver& approver);
   void RejectSuggestion(store::Connection& db, int64_t id, const std::string& operator_name);
-  const PolicyStore& policy() const { return policy_; }
+  const PolicyStore& policy() const;
 
   // An operator takes an escalated thread: a compare-and-set, so of two operators claiming at
   // once one wins and the other gets Conflict("already_claimed"). Taking over another operator's
@@ -181,50 +182,14 @@ class Flow {
                const std::string& resolution, const std::string& note, bool take_over = false);
 
  private:
-  workers::Outcome Route(workers::JobContext& ctx);
-  workers::Outcome Execute(workers::JobContext& ctx);
-  workers::Outcome Verify(workers::JobContext& ctx);
-  workers::Outcome ExpireConfirmation(workers::JobContext& ctx);
-  workers::Outcome Notify(workers::JobContext& ctx);
-  workers::Outcome Close(workers::JobContext& ctx);
-
-  // The location the message's line belongs to; InvalidInput for a message intake refuses.
-  const Location& CheckInbound(const InboundMessage& msg) const;
-  IntakeResult IntakeInTx(store::Tx& tx, const InboundMessage& msg, const Location* location);
-  void ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes, const std::string& actor);
-  void Escalate(store::Tx& tx, int64_t thread_id, const std::string& reason,
-                const std::string& detail, const std::string& actor, int priority = 100);
-  // Creates an action already decided (received -policy_decided-> routed), with its history.
-  int64_t CreateAction(store::Tx& tx, int64_t thread_id, const std::string& kind,
-                       const std::string& target, const std::string& params,
-                       const std::string& triggered_by, const std::string& reason,
-                       const std::string& decision, const std::string& outcome,
-                       std::optional<TimePoint> confirm_expires_at,
-                       std::optional<std::string> booking_id = std::nullopt,
-                       bool human_override = false, const std::string& stop_override = "");
-  void EscalateAction(store::Tx& tx, const class ActionRow& action, const std::string& reason,
-                      const std::string& detail, const std::string& actor);
-  workers::Outcome Deferred(workers::JobContext& ctx, int64_t action_id, const CallOutcome& call);
-  GateInput StartGate(const class ActionRow& action) const;
-  TimePoint RecoveryDeadline(workers::JobContext& ctx, const class ActionRow& action);
-  void Reply(store::Tx& tx, const ThreadContact& to, const std::string& role,
-             const std::string& text, const std::string& reason, int priority);
-  void EnqueueExecution(store::Tx& tx, int64_t action_id, const std::string& kind, int priority);
-  void FinishExecution(store::Tx& tx, int64_t action_id, const CallOutcome& outcome,
-                       StateCheck seen);
-  // `executed_thread`: the thread row, already locked and moved to executed by the caller.
-  void Verified(store::Tx& tx, const class ActionRow& action,
-                std::optional<store::Result> executed_thread = std::nullopt);
-  ActionView ViewOf(const class ActionRow& row);
-
-  const Config& config_;
-  const Router& router_;
-  Integration& integration_;
-  const Clock& clock_;
-  sm::Timings timings_;
-  Engine engine_;
-  PolicyStore policy_;
-  ActionGate gate_;
+  std::unique_ptr<struct FlowContext> f_;
+  std::unique_ptr<class EscalationStep> escalation_;
+  std::unique_ptr<class RoutingStep> routing_;
+  std::unique_ptr<class ConfirmationStep> confirmation_;
+  std::unique_ptr<class IntakeStep> intake_;
+  std::unique_ptr<class ExecutionStep> execution_;
+  std::unique_ptr<class OperatorCommands> commands_;
+  std::unique_ptr<class PolicyControls> controls_;
   std::function<void(int64_t, const std::string&)> on_rest_;
 };
 

@@ -6,6 +6,16 @@
 
 namespace clubos::workflows {
 
+// The emergency stop halts every physical action, a person's too, unless an admin overrode it
+// explicitly for this action (recorded in its history when it was requested).
+std::optional<GateRefusal> ActionGate::Stopped(store::Tx& tx, const GateInput& in) const {
+  if (!IsPhysicalKind(in.kind) || !in.stop_override.empty()) return std::nullopt;
+  const std::string stop = PolicyStore::StopCovering(policy_.Stops(tx), in.location,
+                                                     std::string(CategoryOfKind(in.kind)));
+  if (stop.empty()) return std::nullopt;
+  return GateRefusal{"emergency_stop", "emergency stop engaged (" + stop + ")"};
+}
+
 std::optional<GateRefusal> ActionGate::Check(store::Tx& tx, const GateInput& in) const {
   if (!IsPhysicalKind(in.kind)) return std::nullopt;  // words, not the world
   const bool request = in.stage == GateInput::Stage::kRequest;
@@ -15,13 +25,7 @@ std::optional<GateRefusal> ActionGate::Check(store::Tx& tx, const GateInput& in)
   if (request && !in.Autonomous() && in.kind == "unlock_door" && !in.admin)
     return GateRefusal{"forbidden", "unlocking a door by hand needs the admin role"};
 
-  // The emergency stop halts every physical action, a person's too, unless an admin overrode it
-  // explicitly for this action (recorded in its history when it was requested).
-  if (in.stop_override.empty()) {
-    const std::string stop = PolicyStore::StopCovering(policy_.Stops(tx), in.location, category);
-    if (!stop.empty())
-      return GateRefusal{"emergency_stop", "emergency stop engaged (" + stop + ")"};
-  }
+  if (auto stopped = Stopped(tx, in)) return stopped;
 
   const bool autonomous = in.Autonomous();
   if (!autonomous && !in.booking_required) return std::nullopt;  // a person decided

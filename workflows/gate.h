@@ -57,6 +57,9 @@ class ActionGate {
   // nullopt: the action may go on. Locks the asset (pg_advisory_xact_lock) while it reads the
   // asset's executions, so two workers starting actions on one bay take turns.
   std::optional<GateRefusal> Check(store::Tx& tx, const GateInput& in) const;
+  // The emergency stop alone: a physical action an engaged stop covers, without an admin's
+  // override for it. Asked before an inherited call is repeated, which acts again.
+  std::optional<GateRefusal> Stopped(store::Tx& tx, const GateInput& in) const;
 
  private:
   const Config& config_;

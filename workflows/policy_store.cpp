@@ -11,6 +11,9 @@
 
 namespace clubos::workflows {
 
+// A policy version's state when a human turned it down (schema/migrations/0005_policy.sql).
+inline constexpr std::string_view kPolicyRejected = "rejected";
+
 using nlohmann::json;
 
 namespace {
@@ -123,7 +126,7 @@ void PolicyStore::Reject(store::Connection& db, int64_t version, const std::stri
     if (state != "proposed") throw IllegalTransition("policy_version", version, state, "reject");
     tx.Exec("policy_mark_rejected", {version});
     tx.Exec("control_event",
-            {"policy_version:" + std::to_string(version), false, "rejected", actor});
+            {"policy_version:" + std::to_string(version), false, kPolicyRejected, actor});
   });
 }
 

@@ -10,9 +10,10 @@ WHERE customer_phone = $1 AND facility_line = $2 AND state <> 'closed'
 FOR UPDATE
 
 -- name: thread_insert
--- $1 location, $2 customer phone, $3 facility line; NULL when another intake opened it first.
-INSERT INTO threads (location, customer_phone, facility_line, state)
-VALUES ($1, $2, $3, 'received')
+-- $1 location, $2 customer phone, $3 facility line, $4 its state at birth, $5 now (NULL: the
+-- database's); NULL when another intake opened it first.
+INSERT INTO threads (location, customer_phone, facility_line, state, created_at, updated_at)
+VALUES ($1, $2, $3, $4, coalesce($5::timestamptz, now()), coalesce($5::timestamptz, now()))
 ON CONFLICT (customer_phone, facility_line) WHERE state <> 'closed' DO NOTHING
 RETURNING id
 
@@ -26,9 +27,6 @@ RETURNING id
 -- name: thread_lock
 SELECT id, state, version, location, customer_phone, facility_line, last_routed_message_id, priority
 FROM threads WHERE id = $1 FOR UPDATE
-
--- name: thread_set_escalation
-UPDATE threads SET escalation_reason = $2, escalation = $3::jsonb WHERE id = $1
 
 -- name: thread_claim_lock
 SELECT id, state, claimed_by FROM threads WHERE id = $1 FOR UPDATE
@@ -57,18 +55,22 @@ WHERE thread_id = $1 AND direction = 'in'
 -- history, (none) -requested-> received -policy_decided-> routed, in that order.
 -- $1 thread, $2 kind, $3 target, $4 params, $5 triggered_by (the actor), $6 reason (the SOP),
 -- $7 idempotency key, $8 decision, $9 confirm expires at, $10 birth data, $11 decision outcome,
--- $12 booking id, $13 human override
+-- $12 booking id, $13 human override, $14 the state its birth enters and $15 the state its
+-- decision enters (both from the action table), $16 now (NULL: the database's)
 WITH a AS (
   INSERT INTO actions (thread_id, kind, target, params, triggered_by, reason, state, version,
-                       idempotency_key, decision, confirm_expires_at, booking_id, human_override)
-  VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, 'routed', 2, $7, $8::jsonb, $9::timestamptz, $12,
-          $13)
+                       idempotency_key, decision, confirm_expires_at, booking_id, human_override,
+                       created_at, updated_at)
+  VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $15, 2, $7, $8::jsonb, $9::timestamptz, $12,
+          $13, coalesce($16::timestamptz, now()), coalesce($16::timestamptz, now()))
   RETURNING id),
 history AS (
-  INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
-  SELECT 'action', id, NULL, 'requested', 'received', $5, NULL, $10::jsonb FROM a
+  INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data, at)
+  SELECT 'action', id, NULL, 'requested', $14, $5, NULL, $10::jsonb,
+         coalesce($16::timestamptz, now()) FROM a
   UNION ALL
-  SELECT 'action', id, 'received', 'policy_decided', 'routed', $5, $11, '{}'::jsonb FROM a)
+  SELECT 'action', id, $14, 'policy_decided', $15, $5, $11, '{}'::jsonb,
+         coalesce($16::timestamptz, now()) FROM a)
 SELECT id FROM a
 
 -- name: action_lock
@@ -89,9 +91,9 @@ UPDATE actions SET confirmed_by = $2 WHERE id = $1
 -- name: action_primary_open
 -- The thread's primary action that has not finished executing: awaiting the customer, confirmed
 -- and waiting for a worker, or running.
-SELECT id, state, confirmed_by FROM actions
+SELECT id, state FROM actions
 WHERE thread_id = $1 AND params ->> 'role' = 'primary'
-  AND state IN ('routed', 'awaiting_confirmation', 'executing')
+  AND state IN ('routed', 'awaiting_confirmation', 'confirmed', 'executing')
 ORDER BY id DESC
 LIMIT 1
 FOR UPDATE
@@ -101,25 +103,31 @@ FOR UPDATE
 UPDATE threads SET last_routed_message_id = greatest(coalesce(last_routed_message_id, 0), $2) WHERE id = $1
 
 -- name: transition_insert
--- $1 entity, $2 id, $3 from, $4 event, $5 to, $6 actor, $7 reason, $8 data
-INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
-VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::jsonb, '{}'::jsonb))
+-- $1 entity, $2 id, $3 from, $4 event, $5 to, $6 actor, $7 reason, $8 data, $9 now (NULL: the
+-- database's)
+INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::jsonb, '{}'::jsonb), coalesce($9::timestamptz, now()))
 
 -- name: thread_transition
 -- One statement per transition: compare-and-set the state, bump the version, append the history.
 -- $1 id, $2 from, $3 to, $4 event, $5 actor, $6 reason, $7 data. No row: the state was not $2.
 -- What the new state records rides along when given: $8 intent, $9 decision, $10 priority,
--- $11 the last message routed.
+-- $11 the last message routed, $12 the escalation reason and $13 its story (entering escalated:
+-- the table's CHECK wants the reason with the state). $14 now (NULL: the database's): the one
+-- time source of the code that compares these times (core/clock.h).
 WITH moved AS (
   UPDATE threads
-  SET state = $3, version = version + 1, updated_at = now(),
+  SET state = $3, version = version + 1, updated_at = coalesce($14::timestamptz, now()),
       intent = coalesce($8::jsonb, intent), decision = coalesce($9::jsonb, decision),
       priority = coalesce($10::smallint, priority),
-      last_routed_message_id = coalesce($11::bigint, last_routed_message_id)
+      last_routed_message_id = coalesce($11::bigint, last_routed_message_id),
+      escalation_reason = coalesce($12, escalation_reason),
+      escalation = coalesce($13::jsonb, escalation)
   WHERE id = $1 AND state = $2
   RETURNING id)
-INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
-SELECT 'thread', id, $2, $4, $3, $5, $6, coalesce($7::jsonb, '{}'::jsonb) FROM moved
+INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data, at)
+SELECT 'thread', id, $2, $4, $3, $5, $6, coalesce($7::jsonb, '{}'::jsonb),
+       coalesce($14::timestamptz, now()) FROM moved
 RETURNING entity_id
 
 -- name: action_transition
@@ -127,23 +135,24 @@ RETURNING entity_id
 -- keeps the baseline the call is measured against; executed stamps the time and the verification
 -- deadline; a result and error are kept when given.
 -- $8 baseline, $9 verify deadline, $10 result, $11 error, $12 the vendor's reference, $13 now
--- (NULL: the database's), stamped as `started_at` the first time the action enters executing
+-- (NULL: the database's): the state's time, and `started_at` the first time it enters executing
 WITH moved AS (
   UPDATE actions
-  SET state = $3, version = version + 1, updated_at = now(),
+  SET state = $3, version = version + 1, updated_at = coalesce($13::timestamptz, now()),
       attempt = CASE WHEN $3 = 'executing' THEN attempt + 1 ELSE attempt END,
       started_at = CASE WHEN $3 = 'executing' THEN coalesce(started_at, coalesce($13::timestamptz, now()))
                         ELSE started_at END,
       baseline = coalesce($8::jsonb, baseline),
-      executed_at = CASE WHEN $3 = 'executed' THEN now() ELSE executed_at END,
+      executed_at = CASE WHEN $3 = 'executed' THEN coalesce($13::timestamptz, now()) ELSE executed_at END,
       verify_deadline = coalesce($9::timestamptz, verify_deadline),
       result = coalesce($10, result),
       error = coalesce($11, error),
       external_ref = coalesce($12::jsonb, external_ref)
   WHERE id = $1 AND state = $2
   RETURNING id)
-INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data)
-SELECT 'action', id, $2, $4, $3, $5, $6, coalesce($7::jsonb, '{}'::jsonb) FROM moved
+INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data, at)
+SELECT 'action', id, $2, $4, $3, $5, $6, coalesce($7::jsonb, '{}'::jsonb),
+       coalesce($13::timestamptz, now()) FROM moved
 RETURNING entity_id
 
 -- name: thread_state_lock

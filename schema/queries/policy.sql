@@ -99,7 +99,7 @@ SELECT pg_advisory_xact_lock(hashtextextended('asset:' || $1, 0))
 SELECT count(*) FILTER (WHERE coalesce(started_at, created_at) > coalesce($2::timestamptz, now()) - interval '1 hour') AS last_hour,
        extract(epoch FROM coalesce($2::timestamptz, now())
                - max(CASE WHEN started_at IS NOT NULL THEN started_at
-                          WHEN state IN ('routed', 'awaiting_confirmation')
+                          WHEN state IN ('routed', 'awaiting_confirmation', 'confirmed')
                             THEN coalesce($2::timestamptz, now()) END))::bigint AS since_last
 FROM actions
 WHERE target ->> 'device_id' = $1 AND kind IN ('reset_trackman', 'reboot_pc', 'unlock_door')
@@ -153,7 +153,7 @@ WHERE id = $1 AND state = 'pending'
 -- those an admin started with an explicit override of the stop are left to run.
 SELECT a.id, a.thread_id, a.state, a.kind, a.target ->> 'location' AS location
 FROM actions a
-WHERE a.state IN ('routed', 'awaiting_confirmation')
+WHERE a.state IN ('routed', 'awaiting_confirmation', 'confirmed')
   AND a.kind IN ('reset_trackman', 'reboot_pc', 'unlock_door')
   AND NOT (a.params ? 'stop_override')
 ORDER BY a.thread_id NULLS FIRST, a.id

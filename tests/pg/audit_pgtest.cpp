@@ -348,6 +348,7 @@ TEST_F(AuditTest, TheCookbooksAnswersAreWhatHappened) {
         "reset confirmation_requested",
         "thread confirmation_requested",
         "said YES",
+        "reset confirmed",
         "thread confirmed",
         "reset execution_started",
         "reset execution_succeeded",

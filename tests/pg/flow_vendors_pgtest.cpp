@@ -48,9 +48,19 @@ sim::SimOptions FastSim() {
   return o;
 }
 
+// Vendors whose change is visible as soon as they answer: a script completes at once, an SMS is
+// delivered at once.
+sim::SimOptions InstantSim() {
+  sim::SimOptions o;
+  o.reset_delay = Millis(0);
+  o.sms_delivery_delay = Millis(0);
+  return o;
+}
+
 class VendorFlowTest : public ::testing::Test, protected pgtest::FlowReads {
  protected:
-  VendorFlowTest() : sim_(VendorFlowConfig(), SystemClock::Instance(), FastSim()) {}
+  explicit VendorFlowTest(sim::SimOptions options = FastSim())
+      : sim_(VendorFlowConfig(), SystemClock::Instance(), options) {}
   void SetUp() override {
     CLUBOS_REQUIRE_PG();
     pgtest::ResetDatabase();
@@ -100,7 +110,40 @@ class VendorFlowTest : public ::testing::Test, protected pgtest::FlowReads {
   std::unique_ptr<workers::Runtime> runtime_;
 };
 
+class InstantVendorFlowTest : public VendorFlowTest {
+ protected:
+  InstantVendorFlowTest() : VendorFlowTest(InstantSim()) {}
+};
+
 }  // namespace
+
+// With the real adapters, a change already visible when the vendor answers is verified in the
+// transaction that records the answer, measured from the baseline taken before the call and the
+// vendor's reference in its answer: no verify_action job runs. (The history's times show it: a
+// transaction's now() is one instant, and a verification job would run a poll later.)
+TEST_F(InstantVendorFlowTest, AChangeVisibleAtOnceIsVerifiedWithTheCallsOutcome) {
+  const auto in = Text("the trackman in bay 3 is frozen");
+  ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
+  Text("YES");
+  ASSERT_TRUE(ReachesState(in.thread_id, "verified"));
+  ASSERT_TRUE(WaitFor([&] { return Sms() == 2; })) << "the prompt and the done notice";
+  ASSERT_TRUE(WaitFor([&] {
+    return Scalar("SELECT count(*) FROM actions WHERE state = 'verified'") == 3;
+  })) << "the reset, the prompt and the notice";
+  for (const char* kind : {"reset_trackman", "send_message"}) {
+    const auto apart = Scalar(
+        "SELECT count(*) FROM actions a "
+        "JOIN transitions s ON s.entity = 'action' AND s.entity_id = a.id "
+        "  AND s.event = 'execution_succeeded' "
+        "JOIN transitions v ON v.entity = 'action' AND v.entity_id = a.id "
+        "  AND v.event = 'verification_passed' "
+        "WHERE a.kind = $1 AND v.at <> s.at",
+        {std::string(kind)});
+    EXPECT_EQ(apart, 0) << kind << ": verified by a later job, not with the call's outcome";
+  }
+  EXPECT_EQ(Resets("103"), 1);
+  pgtest::ExpectValidHistories(*db_);
+}
 
 TEST_F(VendorFlowTest, AFaqAnswerIsSentAndVerifiedOnDelivery) {
   const auto in = Text("how much for an hour?");

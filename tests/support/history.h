@@ -1,7 +1,7 @@
 #pragma once
 // Every entity's history must be a contiguous walk through its transition table: each row starts
-// where the previous one ended, and each (from, event) pair is legal and lands where the table
-// says.
+// where the previous one ended, and some row of the table (whatever its guard) moves from there
+// on that event to where the history says.
 #include <gtest/gtest.h>
 
 #include "store/db.h"
@@ -21,9 +21,9 @@ inline void ExpectValidHistories(store::Connection& db) {
     const auto from = r.At(i, "from_state").OptStr();
     EXPECT_EQ(from, r.At(i, "prev").OptStr()) << "row " << i << ": history must be contiguous";
     if (!from) continue;
-    const auto next = workflows::TableOf(machine).Next(*from, r.At(i, "event").Str());
-    ASSERT_TRUE(next.has_value()) << *from << " + " << r.At(i, "event").Str();
-    EXPECT_EQ(std::string(*next), r.At(i, "to_state").Str());
+    EXPECT_TRUE(workflows::TableOf(machine).Allows(*from, r.At(i, "event").Str(),
+                                                   r.At(i, "to_state").Str()))
+        << *from << " + " << r.At(i, "event").Str() << " -> " << r.At(i, "to_state").Str();
   }
 }
 

@@ -34,6 +34,9 @@ TEST(ActionKinds, EachKindRunsAsAJobOfTheFlowAndPhysicalOnesHaveACategory) {
     EXPECT_TRUE(k.job == workflows::kExecuteAction || k.job == workflows::kSendMessage) << k.name;
     EXPECT_EQ(k.physical, !k.category.empty()) << k.name << ": the gate reads its category's rules";
     EXPECT_FALSE(k.physical && k.says) << k.name;
+    EXPECT_FALSE(k.physical && k.vendor_idempotent)
+        << k.name << ": a physical call is looked at, never repeated blind";
+    EXPECT_FALSE(k.verified_by.empty()) << k.name << ": every action is verified by something";
     EXPECT_EQ(FindActionKind(k.name), &k);
   }
   EXPECT_EQ(FindActionKind("launch_rocket"), nullptr);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <tuple>
 
 #include "statemachines/action_machine.h"
 #include "statemachines/step.h"
@@ -29,27 +30,48 @@ struct Expected {
   std::vector<std::string> jobs;
 };
 
-void WalkEveryPair(const sm::Table& t,
-                   const std::map<std::pair<std::string, std::string>, Expected>& legal) {
-  int seen = 0;
+// Facts under which exactly `guard` holds: its names as it wants them, every other name false.
+sm::Facts FactsFor(const sm::Table& t, const sm::Guard& guard) {
+  sm::Facts facts;
+  for (auto name : t.guards()) facts.Set(name, false);
+  for (auto name : guard.all) facts.Set(name, true);
+  return facts;
+}
+
+// Every (state, event) pair, and for a pair with guarded rows every guard: the destination and
+// the exact jobs. `legal` is keyed by (state, event, guard text); all other pairs are refused.
+void WalkEveryPair(
+    const sm::Table& t,
+    const std::map<std::tuple<std::string, std::string, std::string>, Expected>& legal) {
+  std::size_t seen = 0;
   for (auto state : t.states()) {
     for (auto event : t.events()) {
-      const auto step = Decide(t, state, event, kNow, kTimings);
-      const auto it = legal.find({std::string(state), std::string(event)});
-      if (it == legal.end()) {
-        EXPECT_FALSE(step.has_value())
+      const auto rows = t.Candidates(state, event);
+      if (rows.empty()) {
+        for (const auto& [key, want] : legal)
+          EXPECT_FALSE(std::get<0>(key) == state && std::get<1>(key) == event)
+              << t.name() << ": " << state << " + " << event << " must be legal";
+        EXPECT_FALSE(Decide(t, state, event, FactsFor(t, {}), kNow, kTimings).has_value())
             << t.name() << ": " << state << " + " << event << " must be illegal";
         continue;
       }
-      ++seen;
-      ASSERT_TRUE(step.has_value()) << t.name() << ": " << state << " + " << event;
-      EXPECT_EQ(step->to, it->second.to) << state << " + " << event;
-      std::vector<sm::JobEffect> want;
-      for (const auto& j : it->second.jobs) want.push_back(Job(j));
-      EXPECT_EQ(step->jobs, want) << state << " + " << event << ": exact effects";
+      for (const sm::Row* row : rows) {
+        const auto it =
+            legal.find({std::string(state), std::string(event), std::string(row->guard)});
+        ASSERT_NE(it, legal.end()) << t.name() << ": unexpected row " << state << " + " << event
+                                   << " [" << row->guard << "]";
+        ++seen;
+        const auto step = Decide(t, state, event, FactsFor(t, t.GuardOf(*row)), kNow, kTimings);
+        ASSERT_TRUE(step.has_value()) << state << " + " << event << " [" << row->guard << "]";
+        EXPECT_EQ(step->row, row) << "the row whose guard holds applies";
+        EXPECT_EQ(step->to, it->second.to) << state << " + " << event << " [" << row->guard << "]";
+        std::vector<sm::JobEffect> want;
+        for (const auto& j : it->second.jobs) want.push_back(Job(j));
+        EXPECT_EQ(step->jobs, want) << state << " + " << event << ": exact effects";
+      }
     }
   }
-  EXPECT_EQ(seen, static_cast<int>(legal.size()));
+  EXPECT_EQ(seen, legal.size()) << "every expected row exists";
 }
 
 }  // namespace
@@ -59,58 +81,104 @@ TEST(ThreadStep, EveryPairWithItsEffects) {
   WalkEveryPair(
       sm::ThreadMachine(),
       {
-          {{"received", "message_received"}, {"received", {route}}},
-          {{"received", "routed"}, {"routed", {}}},
-          {{"received", "escalated"}, {"escalated", {"notify_operator"}}},
-          {{"routed", "confirmation_requested"}, {"awaiting_confirmation", {}}},
-          {{"routed", "action_executed"}, {"executed", {}}},
-          {{"routed", "escalated"}, {"escalated", {"notify_operator"}}},
-          {{"routed", "message_received"}, {"received", {route}}},
-          {{"awaiting_confirmation", "confirmed"}, {"awaiting_confirmation", {"execute_action"}}},
-          {{"awaiting_confirmation", "rejected"}, {"closed", {}}},
-          {{"awaiting_confirmation", "confirmation_expired"}, {"escalated", {"notify_operator"}}},
-          {{"awaiting_confirmation", "action_executed"}, {"executed", {}}},
-          {{"awaiting_confirmation", "escalated"}, {"escalated", {"notify_operator"}}},
-          {{"awaiting_confirmation", "message_received"}, {"received", {route}}},
-          {{"executed", "verified"}, {"verified", {"close_thread+1800000"}}},
-          {{"executed", "escalated"}, {"escalated", {"notify_operator"}}},
-          {{"executed", "message_received"}, {"executed", {}}},
-          {{"verified", "closed"}, {"closed", {}}},
-          {{"verified", "escalated"}, {"escalated", {"notify_operator"}}},
-          {{"verified", "message_received"}, {"received", {route}}},
-          {{"escalated", "claimed"}, {"escalated", {}}},
-          {{"escalated", "resolved"}, {"closed", {}}},
-          {{"escalated", "message_received"}, {"escalated", {}}},
+          {{"received", "message_received", ""}, {"received", {route}}},
+          {{"received", "routed", ""}, {"routed", {}}},
+          {{"received", "escalated", ""}, {"escalated", {"notify_operator"}}},
+          {{"routed", "confirmation_requested", ""}, {"awaiting_confirmation", {}}},
+          {{"routed", "action_executed", ""}, {"executed", {}}},
+          {{"routed", "escalated", ""}, {"escalated", {"notify_operator"}}},
+          {{"routed", "message_received", "!in_flight"}, {"received", {route}}},
+          {{"routed", "message_received", "in_flight"}, {"routed", {}}},
+          {{"awaiting_confirmation", "confirmed", ""}, {"awaiting_confirmation", {}}},
+          {{"awaiting_confirmation", "rejected", ""}, {"closed", {}}},
+          {{"awaiting_confirmation", "confirmation_expired", ""},
+           {"escalated", {"notify_operator"}}},
+          {{"awaiting_confirmation", "action_executed", ""}, {"executed", {}}},
+          {{"awaiting_confirmation", "escalated", ""}, {"escalated", {"notify_operator"}}},
+          {{"awaiting_confirmation", "message_received", "!in_flight"}, {"received", {route}}},
+          {{"awaiting_confirmation", "message_received", "in_flight"},
+           {"awaiting_confirmation", {}}},
+          {{"executed", "verified", ""}, {"verified", {"close_thread+1800000"}}},
+          {{"executed", "escalated", ""}, {"escalated", {"notify_operator"}}},
+          {{"executed", "message_received", ""}, {"executed", {}}},
+          {{"verified", "closed", ""}, {"closed", {}}},
+          {{"verified", "escalated", ""}, {"escalated", {"notify_operator"}}},
+          {{"verified", "message_received", ""}, {"received", {route}}},
+          {{"escalated", "claimed", ""}, {"escalated", {}}},
+          {{"escalated", "resolved", ""}, {"closed", {}}},
+          {{"escalated", "message_received", ""}, {"escalated", {}}},
       });
 }
 
 TEST(ActionStep, EveryPairWithItsEffects) {
-  WalkEveryPair(sm::ActionMachine(),
-                {
-                    {{"received", "policy_decided"}, {"routed", {}}},
-                    {{"received", "policy_escalated"}, {"escalated", {}}},
-                    {{"routed", "confirmation_requested"},
-                     {"awaiting_confirmation", {"expire_confirmation+300000"}}},
-                    {{"routed", "execution_started"}, {"executing", {}}},
-                    {{"routed", "cancelled"}, {"cancelled", {}}},
-                    {{"awaiting_confirmation", "execution_started"}, {"executing", {}}},
-                    {{"awaiting_confirmation", "rejected"}, {"rejected", {}}},
-                    {{"awaiting_confirmation", "confirmation_expired"}, {"escalated", {}}},
-                    {{"awaiting_confirmation", "cancelled"}, {"cancelled", {}}},
-                    {{"executing", "execution_succeeded"}, {"executed", {"verify_action+2000"}}},
-                    {{"executing", "execution_failed"}, {"escalated", {}}},
-                    {{"executing", "execution_unknown"}, {"escalated", {}}},
-                    {{"executing", "execution_deferred"}, {"routed", {}}},
-                    {{"routed", "emergency_stopped"}, {"escalated", {}}},
-                    {{"awaiting_confirmation", "emergency_stopped"}, {"escalated", {}}},
-                    {{"routed", "start_refused"}, {"escalated", {}}},
-                    {{"awaiting_confirmation", "start_refused"}, {"escalated", {}}},
-                    {{"executed", "verification_passed"}, {"verified", {}}},
-                    {{"executed", "verification_failed"}, {"escalated", {}}},
-                    {{"executed", "verification_timeout"}, {"escalated", {}}},
-                    {{"verified", "rollback_flagged"}, {"verified", {}}},
-                    {{"escalated", "rollback_flagged"}, {"escalated", {}}},
-                });
+  WalkEveryPair(
+      sm::ActionMachine(),
+      {
+          {{"received", "policy_decided", "!confirm_first"}, {"routed", {"execute"}}},
+          {{"received", "policy_decided", "confirm_first"}, {"routed", {}}},
+          {{"received", "policy_escalated", ""}, {"escalated", {}}},
+          {{"routed", "confirmation_requested", ""},
+           {"awaiting_confirmation", {"expire_confirmation+300000"}}},
+          {{"routed", "execution_started", "!stopped"}, {"executing", {}}},
+          {{"routed", "cancelled", ""}, {"cancelled", {}}},
+          {{"routed", "emergency_stopped", ""}, {"escalated", {}}},
+          {{"routed", "start_refused", ""}, {"escalated", {}}},
+          {{"awaiting_confirmation", "confirmed", ""}, {"confirmed", {"execute"}}},
+          {{"awaiting_confirmation", "rejected", ""}, {"rejected", {}}},
+          {{"awaiting_confirmation", "confirmation_expired", ""}, {"escalated", {}}},
+          {{"awaiting_confirmation", "cancelled", ""}, {"cancelled", {}}},
+          {{"awaiting_confirmation", "emergency_stopped", ""}, {"escalated", {}}},
+          {{"confirmed", "execution_started", "!stopped"}, {"executing", {}}},
+          {{"confirmed", "emergency_stopped", ""}, {"escalated", {}}},
+          {{"confirmed", "start_refused", ""}, {"escalated", {}}},
+          {{"executing", "execution_succeeded", ""}, {"executed", {"verify_action+2000"}}},
+          {{"executing", "execution_failed", ""}, {"escalated", {}}},
+          {{"executing", "execution_unknown", ""}, {"escalated", {}}},
+          {{"executing", "execution_deferred", ""}, {"routed", {}}},
+          {{"executed", "verification_passed", ""}, {"verified", {}}},
+          {{"executed", "verification_failed", ""}, {"escalated", {}}},
+          {{"executed", "verification_timeout", ""}, {"escalated", {}}},
+          {{"verified", "rollback_flagged", ""}, {"verified", {}}},
+          {{"escalated", "rollback_flagged", ""}, {"escalated", {}}},
+      });
+}
+
+// What each action row causes on its thread, exactly: the cascade, its guard, and the job for the
+// operators when the thread is not the one to move.
+TEST(ActionStep, EveryCascadeToTheThread) {
+  const std::string escalate = "escalated [holds_thread] | notify_operator";
+  const std::map<std::pair<std::string, std::string>, std::string> want = {
+      {{"routed", "emergency_stopped"}, escalate},
+      {{"routed", "start_refused"}, escalate},
+      {{"awaiting_confirmation", "confirmed"}, "confirmed"},
+      {{"awaiting_confirmation", "rejected"}, "rejected"},
+      {{"awaiting_confirmation", "confirmation_expired"}, "confirmation_expired"},
+      {{"awaiting_confirmation", "emergency_stopped"}, escalate},
+      {{"confirmed", "emergency_stopped"}, escalate},
+      {{"confirmed", "start_refused"}, escalate},
+      {{"executing", "execution_succeeded"}, "action_executed [primary]"},
+      {{"executing", "execution_failed"}, escalate},
+      {{"executing", "execution_unknown"}, escalate},
+      {{"executed", "verification_passed"}, "verified [primary]"},
+      {{"executed", "verification_failed"}, escalate},
+      {{"executed", "verification_timeout"}, escalate},
+      {{"verified", "rollback_flagged"}, "escalated [thread_verified] | notify_operator"},
+      {{"escalated", "rollback_flagged"}, "escalated [thread_verified] | notify_operator"},
+  };
+  std::size_t seen = 0;
+  for (const auto& row : sm::ActionMachine().rows()) {
+    const auto it = want.find({std::string(row.from), std::string(row.event)});
+    if (it == want.end()) {
+      EXPECT_TRUE(row.cascade.empty()) << row.from << " + " << row.event << " cascades";
+      continue;
+    }
+    ++seen;
+    EXPECT_EQ(row.cascade, it->second) << row.from << " + " << row.event;
+    const auto& c = sm::ActionMachine().CascadeOf(row);
+    EXPECT_TRUE(sm::ThreadMachine().IsEvent(c.event)) << c.event;
+  }
+  EXPECT_EQ(seen, want.size());
+  EXPECT_EQ(sm::ActionMachine().parent(), &sm::ThreadMachine());
 }
 
 TEST(Step, BirthsAreRowsOfTheirOwn) {
@@ -123,5 +191,6 @@ TEST(Step, BirthsAreRowsOfTheirOwn) {
   EXPECT_EQ(action->to, "received");
   EXPECT_TRUE(action->jobs.empty());
   EXPECT_FALSE(Decide(sm::ThreadMachine(), "-", "routed", kNow, kTimings));
-  EXPECT_FALSE(sm::ThreadMachine().Next("-", "message_received")) << "a birth is not a transition";
+  EXPECT_FALSE(sm::ThreadMachine().Accepts("-", "message_received"))
+      << "a birth is not a transition";
 }

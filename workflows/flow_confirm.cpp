@@ -1,0 +1,59 @@
+// Confirmation: the customer's YES starts the action (the table's `confirmed` row enqueues its
+// execution and moves the thread), a NO closes it, and no answer in time hands it to a human.
+#include "workflows/flow_steps.h"
+
+namespace clubos::workflows {
+
+using nlohmann::json;
+using workers::JobContext;
+using workers::Outcome;
+
+void ConfirmationStep::ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes,
+                                     const std::string& actor) {
+  auto r = tx.Exec("action_lock", {action_id});
+  if (r.Empty()) throw NotFound("action " + std::to_string(action_id) + " does not exist");
+  const ActionRow a(r);
+  const std::string_view event = yes ? aevent::kConfirmed : aevent::kRejected;
+  if (a.state == astate::kAwaitingConfirmation && a.confirm_expires_at &&
+      *a.confirm_expires_at <= f_.clock.Now())
+    throw IllegalTransition("action", action_id, a.state + " (expired)", std::string(event));
+  // The table refuses an answer in any other state (IllegalTransition, nothing written: intake
+  // goes on in the same transaction and routes the text instead).
+  f_.engine.Apply(tx, {.machine = Machine::kAction,
+                       .id = action_id,
+                       .event = event,
+                       .actor = actor,
+                       .from = a.state,
+                       .facts = a.Facts(),
+                       .priority = 50,
+                       .thread_id = a.thread_id,
+                       .action_kind = a.kind});
+  if (yes) tx.Exec("action_confirm", {action_id, actor});  // who said YES
+}
+
+Outcome ConfirmationStep::Expire(JobContext& ctx) {
+  const int64_t action_id = ArgId(ctx, "action_id");
+  ctx.db().Transact("expire_confirmation", [&](store::Tx& tx) {
+    LockThreadOfAction(tx, action_id);
+    auto r = tx.Exec("action_lock", {action_id});
+    if (r.Empty()) return ctx.CompleteInTx(tx);
+    const ActionRow a(r);
+    if (a.state != astate::kAwaitingConfirmation) return ctx.CompleteInTx(tx);  // it moved on
+    f_.engine.Apply(tx, {.machine = Machine::kAction,
+                         .id = action_id,
+                         .event = aevent::kConfirmationExpired,
+                         .actor = "timer",
+                         .reason = "not_confirmed",
+                         .from = a.state,
+                         .facts = a.Facts(),
+                         .priority = 50,
+                         .thread_id = a.thread_id,
+                         .action_kind = a.kind,
+                         .escalation = Escalation{"not_confirmed",
+                                                  "no reply before the confirmation expired"}});
+    ctx.CompleteInTx(tx);
+  });
+  return Outcome::Complete();
+}
+
+}  // namespace clubos::workflows
