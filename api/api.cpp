@@ -102,10 +102,10 @@ Response ErrorResponse(const Request& r) {
     return Response::Error(409, e.code(), e.what());
   } catch (const workflows::NotFound& e) {
     return Response::Error(404, "not_found", e.what());
+  } catch (const workflows::InvalidProfile& e) {  // an InvalidInput with a code of its own
+    return Response::Error(422, "invalid_profile", e.what());
   } catch (const workflows::InvalidInput& e) {
     return Response::Error(422, "invalid_input", e.what());
-  } catch (const workflows::InvalidProfile& e) {
-    return Response::Error(422, "invalid_profile", e.what());
   } catch (const workflows::Forbidden& e) {
     return Response::Error(403, "forbidden", e.what());
   } catch (const workflows::AgentAuthError&) {
@@ -167,17 +167,6 @@ namespace {
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
-}
-
-std::optional<std::string> ActionResultOf(const std::string& event, const std::string& to) {
-  if (event == "verification_passed") return "success";
-  if (event == "execution_failed" || event == "verification_failed") return "failed";
-  if (event == "execution_unknown" || event == "verification_timeout") return "inconclusive";
-  if (event == "rejected") return "rejected";
-  if (event == "cancelled") return "cancelled";
-  if (event == "confirmation_expired") return "expired";
-  if (event == "policy_decided" && to == "escalated") return "escalated";
-  return std::nullopt;
 }
 
 }  // namespace
@@ -277,7 +266,8 @@ ApiServer::Impl::Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::A
              store::ConnectionOptions{.application_name = "clubos-api-intake",
                                       .statement_timeout_ms = opt.db_statement_timeout_ms},
              flow, opt.intake_committers, opt.intake_batch_max),
-      server(opt.http) {}
+      server(opt.http),
+      db_metrics(pool, opt.metrics_settle_window) {}
 
 Principal ApiServer::Impl::Authorize(const Request& r, Access access) {
   if (access == Access::kPublic || access == Access::kWebhook || access == Access::kAgent)
@@ -419,84 +409,7 @@ void ApiServer::Impl::RegisterMetrics() {
     w.Sample("clubos_db_pool_connections", {"state"}, {"open"}, pool.open());
     w.Sample("clubos_db_pool_connections", {"state"}, {"idle"}, pool.idle());
   });
-  registry.AddCollector([this](metrics::TextWriter& w) { CollectDatabase(w); });
-}
-
-void ApiServer::Impl::CollectDatabase(metrics::TextWriter& w) {
-  bool up = true;
-  store::Result jobs;
-  std::map<std::pair<std::string, std::string>, double> transitions, actions;
-  std::map<std::string, double> escalations;
-  try {
-    auto db = pool.Acquire(Millis(1'000));
-    jobs = db->ExecOne("api_metrics_jobs");
-    std::lock_guard lk(tally.mu);
-    auto add = [](const store::Result& r, auto& t, auto& a, auto& e) {
-      for (std::size_t i = 0; i < r.Size(); ++i) {
-        const double n = static_cast<double>(r.At(i, "n").Int64());
-        const std::string entity = r.At(i, "entity").Str(), event = r.At(i, "event").Str();
-        t[{entity, event}] += n;
-        if (!r.At(i, "escalation_reason").IsNull()) e[r.At(i, "escalation_reason").Str()] += n;
-        if (entity == "action")
-          if (const auto result = ActionResultOf(event, r.At(i, "to_state").Str()))
-            a[{r.At(i, "kind").Str(), *result}] += n;
-      }
-    };
-    if (!tally.started) {
-      // Counting starts with this process (a restarted counter is what Prometheus expects),
-      // from the newest settled row: one backward scan over the last settle window.
-      tally.settled_upto =
-          db->ExecOne("api_metrics_settled_start", {SettleMs()}).At(0, "upto").Int64();
-      tally.started = true;
-    }
-    const int64_t settled =
-        db->ExecOne("api_metrics_settled", {tally.settled_upto, SettleMs()}).At(0, "upto").Int64();
-    if (settled > tally.settled_upto) {
-      add(db->ExecOne("api_metrics_tally", {tally.settled_upto, settled}), tally.transitions,
-          tally.actions, tally.escalations);
-      tally.settled_upto = settled;
-    }
-    transitions = tally.transitions;
-    actions = tally.actions;
-    escalations = tally.escalations;
-    add(db->ExecOne("api_metrics_tally", {tally.settled_upto, nullptr}), transitions, actions,
-        escalations);
-  } catch (const std::exception& e) {
-    up = false;
-    log::Get()->warn("metrics: the database could not be read: {}", RedactPhones(e.what()));
-  }
-  w.Family("clubos_metrics_database_up", "1 when the database-derived metrics could be read",
-           "gauge");
-  w.Sample("clubos_metrics_database_up", {}, {}, up ? 1 : 0);
-  if (!up) return;
-  // Every state of every queue seen (and the default queue) has a sample, zeros included: a
-  // series that vanishes when its queue drains would read as "no data", not as 0.
-  std::map<std::pair<std::string, std::string>, double> depth;
-  for (const char* state : {"scheduled", "available", "running", "dead"})
-    depth[{"default", state}] = 0;
-  for (std::size_t i = 0; i < jobs.Size(); ++i)
-    for (const char* state : {"scheduled", "available", "running", "dead"})
-      depth.try_emplace({jobs.At(i, "queue").Str(), state}, 0);
-  for (std::size_t i = 0; i < jobs.Size(); ++i)
-    depth[{jobs.At(i, "queue").Str(), jobs.At(i, "state").Str()}] =
-        static_cast<double>(jobs.At(i, "n").Int64());
-  w.Family("clubos_jobs", "Jobs in the queue table, by queue and state", "gauge");
-  for (const auto& [k, n] : depth)
-    w.Sample("clubos_jobs", {"queue", "state"}, {k.first, k.second}, n);
-  w.Family("clubos_transitions_total",
-           "State machine transitions recorded since this process started, by machine and event",
-           "counter");
-  for (const auto& [k, n] : transitions)
-    w.Sample("clubos_transitions_total", {"machine", "event"}, {k.first, k.second}, n);
-  w.Family("clubos_actions_total",
-           "Actions that reached a result since this process started, by kind and result",
-           "counter");
-  for (const auto& [k, n] : actions)
-    w.Sample("clubos_actions_total", {"kind", "result"}, {k.first, k.second}, n);
-  w.Family("clubos_escalations_total",
-           "Threads escalated to an operator since this process started, by reason", "counter");
-  for (const auto& [reason, n] : escalations)
-    w.Sample("clubos_escalations_total", {"reason"}, {reason}, n);
+  registry.AddCollector([this](metrics::TextWriter& w) { db_metrics.Collect(w); });
 }
 
 void ApiServer::Impl::PruneLoop() {

@@ -1,8 +1,8 @@
 #pragma once
 // The ClubOS HTTP API (shared/design/interfaces.md): intake webhooks, confirmation replies,
-// operator endpoints, bay agents, health and metrics, over the Pistache wrapper of
-// api/http_server.h. Every route is one row of RouteTable(): its method, pattern and who may call
-// it; authentication, rate limits and the one error mapping wrap every handler the same way.
+// operator endpoints, bay agents, health and metrics, served by the HTTP room's server
+// (http/http_server.h). Every route is one row of RouteTable(): its method, pattern and who may
+// call it; authentication, rate limits and the one error mapping wrap every handler the same way.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "api/auth.h"
-#include "api/http_server.h"
 #include "core/clock.h"
+#include "http/http_server.h"
 
 namespace clubos::workers {
 struct Job;
@@ -28,7 +28,7 @@ class Registry;
 }
 
 struct ApiOptions {
-  ServerOptions http;  // http.handler_threads 0: 16
+  clubos::http::ServerOptions http;  // http.handler_threads 0: 16
   std::string database_url;
   int db_pool_size = 0;                 // 0: handler threads + 4 (idempotent POSTs hold two)
   int db_statement_timeout_ms = 5'000;  // a request's statements; the request answers 503 past it

@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the API's translation units (api.cpp: wiring, auth, errors, idempotency, health and
-// metrics; routes_intake.cpp; routes_operator.cpp). Not for use outside api/.
+// metrics; metrics_db.cpp; routes_intake.cpp; routes_operator.cpp; routes_policy.cpp). Not for use
+// outside api/.
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -14,15 +15,19 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/errors.h"
-#include "api/http_server.h"
 #include "api/intake.h"
 #include "api/metrics.h"
+#include "api/metrics_db.h"
+#include "http/http_server.h"
 #include "store/db.h"
 #include "store/pool.h"
 
 namespace clubos::api {
 
 using nlohmann::json;
+// The handlers take and give the HTTP room's request and answer (http/http_server.h).
+using http::Request;
+using http::Response;
 
 namespace dto {
 // The body as a JSON object, or BadRequest (not JSON, not an object, nested too deep).
@@ -31,18 +36,6 @@ json Object(const std::string& body);
 // whole number or out of range (never wrapped: 2^32+2 is not 2).
 std::optional<int64_t> Integer(const json& j, const char* key, int64_t min, int64_t max);
 }  // namespace dto
-
-// Transitions counted from the database at scrape time, incrementally: rows settled since the last
-// scrape are folded into `base`; the newest rows (whose transactions might still be open) are
-// counted afresh each time. Counters start when the process starts, as Prometheus expects.
-struct TransitionTally {
-  std::mutex mu;
-  bool started = false;
-  int64_t settled_upto = 0;
-  std::map<std::pair<std::string, std::string>, double> transitions;  // (machine, event)
-  std::map<std::pair<std::string, std::string>, double> actions;      // (kind, result)
-  std::map<std::string, double> escalations;                          // reason
-};
 
 struct ApiServer::Impl {
   Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::AgentProtocol* a, const Clock& c);
@@ -57,9 +50,9 @@ struct ApiServer::Impl {
   FailureThrottle auth_failures;
   metrics::Registry registry;
   IntakeBatcher intake;
-  Server server;
+  http::Server server;
   std::atomic<bool> draining{false};
-  TransitionTally tally;
+  DatabaseMetrics db_metrics;  // after pool, which it reads
 
   metrics::Family<metrics::Counter>* http_requests = nullptr;
   metrics::Family<metrics::Histogram>* http_duration = nullptr;
@@ -86,9 +79,7 @@ struct ApiServer::Impl {
   Response Idempotent(const Request& r, const Principal& p,
                       const std::function<Response()>& create);
 
-  int64_t SettleMs() const { return opt.metrics_settle_window.count(); }
   void RegisterMetrics();
-  void CollectDatabase(metrics::TextWriter& w);
   void PruneLoop();
 };
 

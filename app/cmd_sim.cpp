@@ -3,11 +3,11 @@
 #include <map>
 #include <random>
 
-#include "api/http_server.h"
 #include "app/cli.h"
 #include "app/commands.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "http/http_server.h"
 #include "sim/facility_sim.h"
 #include "workflows/agent.h"
 
@@ -57,7 +57,7 @@ int CmdSim(const Args& args) {
                             SystemClock::Instance());
   // Plain HTTP on loopback only: the sim never terminates TLS (clients talk to it with
   // verify_tls off or plain http base URLs).
-  api::Server server(api::ServerOptions{.host = "127.0.0.1", .port = port, .threads = threads});
+  http::Server server(http::ServerOptions{.host = "127.0.0.1", .port = port, .threads = threads});
   facility.Register(server);
   BlockStopSignals();
   server.Start();

@@ -2,9 +2,9 @@
 
 #include "app/cli.h"
 #include "integrations/facility.h"
+#include "sim/fake_facility.h"
 #include "store/pool.h"
 #include "workflows/agent.h"
-#include "workflows/fake_facility.h"
 
 namespace clubos::app {
 
@@ -20,10 +20,10 @@ namespace {
 workflows::Integration& Assemble(FlowWiring& w, FacilityKind kind, const std::string& url) {
   switch (kind) {
     case FacilityKind::kFakeInMemory:
-      w.facility = workflows::FakeFacility::InMemory();
+      w.facility = sim::FakeFacility::InMemory();
       break;
     case FacilityKind::kFakeDb:
-      w.facility = std::make_unique<workflows::FakeFacility>(url);
+      w.facility = std::make_unique<sim::FakeFacility>(url);
       break;
     case FacilityKind::kVendors:
       w.pool = std::make_unique<store::Pool>(url, 4);

@@ -587,6 +587,46 @@ CREATE TABLE public.emergency_stops (
 );
 
 --
+-- Name: fake_facility_calls; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.fake_facility_calls (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    kind text NOT NULL,
+    device text NOT NULL,
+    idempotency_key text NOT NULL,
+    detail text DEFAULT ''::text NOT NULL
+);
+
+--
+-- Name: fake_facility_calls_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.fake_facility_calls_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: fake_facility_calls_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.fake_facility_calls_id_seq OWNED BY public.fake_facility_calls.id;
+
+--
+-- Name: fake_facility_faults; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.fake_facility_faults (
+    device text NOT NULL,
+    mode text NOT NULL,
+    remaining integer NOT NULL
+);
+
+--
 -- Name: jobs; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -777,6 +817,12 @@ ALTER TABLE ONLY public.actions ALTER COLUMN id SET DEFAULT nextval('public.acti
 ALTER TABLE ONLY public.control_events ALTER COLUMN id SET DEFAULT nextval('public.control_events_id_seq'::regclass);
 
 --
+-- Name: fake_facility_calls id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.fake_facility_calls ALTER COLUMN id SET DEFAULT nextval('public.fake_facility_calls_id_seq'::regclass);
+
+--
 -- Name: jobs id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -867,6 +913,20 @@ ALTER TABLE ONLY public.control_events
 
 ALTER TABLE ONLY public.emergency_stops
     ADD CONSTRAINT emergency_stops_pkey PRIMARY KEY (scope);
+
+--
+-- Name: fake_facility_calls fake_facility_calls_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.fake_facility_calls
+    ADD CONSTRAINT fake_facility_calls_pkey PRIMARY KEY (id);
+
+--
+-- Name: fake_facility_faults fake_facility_faults_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.fake_facility_faults
+    ADD CONSTRAINT fake_facility_faults_pkey PRIMARY KEY (device);
 
 --
 -- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -

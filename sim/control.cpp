@@ -9,8 +9,8 @@
 namespace clubos::sim::detail {
 namespace {
 
-api::Response Bad(const std::string& message) {
-  return api::Response::Error(400, "invalid_input", message);
+http::Response Bad(const std::string& message) {
+  return http::Response::Error(400, "invalid_input", message);
 }
 
 std::string FaultTarget(const Fault& f) {
@@ -34,7 +34,7 @@ std::optional<FaultMode> ParseMode(const std::string& s) {
   return std::nullopt;
 }
 
-api::Response AddFault(Core& core, const api::Request& req) {
+http::Response AddFault(Core& core, const http::Request& req) {
   const json body = ParseObject(req.body);
   if (body.is_discarded()) return Bad("body is not a JSON object");
   if (!body.contains("target") || !body.at("target").is_string())
@@ -109,7 +109,7 @@ api::Response AddFault(Core& core, const api::Request& req) {
   json answer = FaultJson(f);
   answer["count"] = f.remaining;
   core.faults.push_back(std::move(f));
-  return api::Response::Json(201, Dump(answer));
+  return http::Response::Json(201, Dump(answer));
 }
 
 json CallJson(const Call& c) {
@@ -134,7 +134,7 @@ std::optional<int64_t> NonNegative(const std::optional<std::string>& v) {
   return std::stoll(*v);
 }
 
-api::Response Calls(Core& core, const api::Request& req) {
+http::Response Calls(Core& core, const http::Request& req) {
   const auto since = NonNegative(req.Query("since"));
   const auto limit = NonNegative(req.Query("limit"));
   if (since && *since < 0) return Bad("since must be a call's seq (a whole number)");
@@ -149,10 +149,10 @@ api::Response Calls(Core& core, const api::Request& req) {
     list.push_back(CallJson(c));
     next = c.seq;
   }
-  return api::Response::Json(200, Dump({{"calls", list}, {"next", next}}));
+  return http::Response::Json(200, Dump({{"calls", list}, {"next", next}}));
 }
 
-api::Response State(Core& core) {
+http::Response State(Core& core) {
   std::lock_guard lock(core.mu);
   const TimePoint now = core.clock.Now();
   json devices = json::array(), doors = json::array(), sms = json::array(), slack = json::array(),
@@ -180,14 +180,14 @@ api::Response State(Core& core) {
                       {"bay", a.bay},
                       {"simulated", core.running_agents.count(a.device_id) > 0}});
   for (const auto& f : core.faults) faults.push_back(FaultJson(f));
-  return api::Response::Json(200, Dump({{"now", Iso(now)},
-                                        {"devices", devices},
-                                        {"doors", doors},
-                                        {"sms_outbox", sms},
-                                        {"slack_inbox", slack},
-                                        {"customer_messages", customers},
-                                        {"agent_bays", agents},
-                                        {"faults", faults}}));
+  return http::Response::Json(200, Dump({{"now", Iso(now)},
+                                         {"devices", devices},
+                                         {"doors", doors},
+                                         {"sms_outbox", sms},
+                                         {"slack_inbox", slack},
+                                         {"customer_messages", customers},
+                                         {"agent_bays", agents},
+                                         {"faults", faults}}));
 }
 
 // A stable OpenPhone-style id (PN..., US..., CN...) for a phone line or a conversation.
@@ -200,7 +200,7 @@ std::string StableId(const std::string& prefix, const std::string& seed) {
   return out;
 }
 
-api::Response Customer(Core& core, const api::Request& req) {
+http::Response Customer(Core& core, const http::Request& req) {
   const json in = ParseObject(req.body);
   if (in.is_discarded()) return Bad("body is not a JSON object");
   for (const char* key : {"from", "to", "body"})
@@ -294,8 +294,8 @@ api::Response Customer(Core& core, const api::Request& req) {
   if (resp.transport != integrations::HttpResponse::Transport::kOk) {
     log::Get()->warn("sim customer: {} -> {}: ClubOS not reached: {}", log::MaskPhone(from),
                      log::MaskPhone(to), resp.error);
-    return api::Response::Error(502, "clubos_unreachable",
-                                "ClubOS at " + url + " was not reached: " + resp.error);
+    return http::Response::Error(502, "clubos_unreachable",
+                                 "ClubOS at " + url + " was not reached: " + resp.error);
   }
   {
     std::lock_guard lock(core.mu);
@@ -306,43 +306,44 @@ api::Response Customer(Core& core, const api::Request& req) {
                    log::MaskPhone(to), scheme, resp.status);
   json parsed = json::parse(resp.body, nullptr, false);
   if (parsed.is_discarded()) parsed = resp.body;
-  return api::Response::Json(200, Dump({{"status", resp.status},
-                                        {"response", parsed},
-                                        {"message_id", message_id},
-                                        {"event_id", event_id}}));
+  return http::Response::Json(200, Dump({{"status", resp.status},
+                                         {"response", parsed},
+                                         {"message_id", message_id},
+                                         {"event_id", event_id}}));
 }
 
 }  // namespace
 
-void RegisterControl(api::Server& server, Core& core) {
-  server.Route("POST", "/_sim/faults", [&core](const api::Request& req) {
+void RegisterControl(http::Server& server, Core& core) {
+  server.Route("POST", "/_sim/faults", [&core](const http::Request& req) {
     std::lock_guard lock(core.mu);
     return AddFault(core, req);
   });
-  server.Route("GET", "/_sim/faults", [&core](const api::Request&) {
+  server.Route("GET", "/_sim/faults", [&core](const http::Request&) {
     std::lock_guard lock(core.mu);
     json list = json::array();
     for (const auto& f : core.faults) list.push_back(FaultJson(f));
-    return api::Response::Json(200, Dump({{"faults", list}}));
+    return http::Response::Json(200, Dump({{"faults", list}}));
   });
-  server.Route("DELETE", "/_sim/faults", [&core](const api::Request&) {
+  server.Route("DELETE", "/_sim/faults", [&core](const http::Request&) {
     std::lock_guard lock(core.mu);
     const std::size_t n = core.faults.size();
     core.faults.clear();
     log::Get()->info("sim faults cleared ({})", n);
-    return api::Response::Json(200, Dump({{"cleared", n}}));
+    return http::Response::Json(200, Dump({{"cleared", n}}));
   });
-  server.Route("DELETE", "/_sim/faults/:id", [&core](const api::Request& req) {
+  server.Route("DELETE", "/_sim/faults/:id", [&core](const http::Request& req) {
     std::lock_guard lock(core.mu);
     const auto n =
         std::erase_if(core.faults, [&](const Fault& f) { return f.id == req.Param("id"); });
-    if (n == 0) return api::Response::Error(404, "not_found", "no fault " + req.Param("id"));
-    return api::Response::Json(200, Dump({{"cleared", n}}));
+    if (n == 0) return http::Response::Error(404, "not_found", "no fault " + req.Param("id"));
+    return http::Response::Json(200, Dump({{"cleared", n}}));
   });
-  server.Route("GET", "/_sim/calls", [&core](const api::Request& req) { return Calls(core, req); });
-  server.Route("GET", "/_sim/state", [&core](const api::Request&) { return State(core); });
+  server.Route("GET", "/_sim/calls",
+               [&core](const http::Request& req) { return Calls(core, req); });
+  server.Route("GET", "/_sim/state", [&core](const http::Request&) { return State(core); });
   server.Route("POST", "/_sim/customer",
-               [&core](const api::Request& req) { return Customer(core, req); });
+               [&core](const http::Request& req) { return Customer(core, req); });
 }
 
 }  // namespace clubos::sim::detail

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "api/http_server.h"
+#include "http/http_server.h"
 #include "sim/facility_sim.h"
 
 namespace clubos::sim::detail {
@@ -216,28 +216,28 @@ int64_t EpochMillis(TimePoint t);
 std::string Dump(const json& j);            // never throws on invalid UTF-8 in strings (replaced)
 json ParseObject(const std::string& body);  // discarded() unless a JSON object
 bool IsE164(const std::string& s);
-std::optional<std::string> Bearer(const api::Request& r);  // the token of "Bearer <token>"
+std::optional<std::string> Bearer(const http::Request& r);  // the token of "Bearer <token>"
 
 // ---- vendor routes ----
 struct Endpoint {
   Service service = Service::kOpenPhone;
   bool bearer = false;  // authenticated with a bearer token: token_expired applies
   // The call's target (device or door id, phone number), read with mu held; "" when none.
-  std::function<std::string(Core&, const api::Request&)> target;
+  std::function<std::string(Core&, const http::Request&)> target;
 };
 // Called with mu held, after faults chose not to answer.
-using VendorHandler = std::function<api::Response(Core&, const api::Request&)>;
-void VendorRoute(api::Server& server, Core& core, const std::string& method,
+using VendorHandler = std::function<http::Response(Core&, const http::Request&)>;
+void VendorRoute(http::Server& server, Core& core, const std::string& method,
                  const std::string& pattern, Endpoint endpoint, VendorHandler handler);
 
 // The answer a vendor gives under http_500, http_429, http_403 or token_expired.
-api::Response FaultAnswer(Service s, FaultMode m);
+http::Response FaultAnswer(Service s, FaultMode m);
 
-void RegisterOpenPhone(api::Server& server, Core& core);
-void RegisterNinjaOne(api::Server& server, Core& core);
-void RegisterUnifi(api::Server& server, Core& core);
-void RegisterSlack(api::Server& server, Core& core);
-void RegisterControl(api::Server& server, Core& core);
+void RegisterOpenPhone(http::Server& server, Core& core);
+void RegisterNinjaOne(http::Server& server, Core& core);
+void RegisterUnifi(http::Server& server, Core& core);
+void RegisterSlack(http::Server& server, Core& core);
+void RegisterControl(http::Server& server, Core& core);
 
 // State snapshots for GET /_sim/state (mu held).
 json DeviceState(Core& core, Device& d, TimePoint now);

@@ -150,7 +150,7 @@ bool IsE164(const std::string& s) {
   return true;
 }
 
-std::optional<std::string> Bearer(const api::Request& r) {
+std::optional<std::string> Bearer(const http::Request& r) {
   const auto h = r.Header("authorization");
   const std::string prefix = "Bearer ";
   if (!h || h->size() <= prefix.size() || h->compare(0, prefix.size(), prefix) != 0)
@@ -328,84 +328,84 @@ void Core::Record(Call c) {
   while (calls.size() > kMaxCalls) calls.pop_front();
 }
 
-api::Response FaultAnswer(Service s, FaultMode m) {
-  api::Response r;
+http::Response FaultAnswer(Service s, FaultMode m) {
+  http::Response r;
   if (m == FaultMode::kHttp403) {
     switch (s) {
       case Service::kOpenPhone:
-        return api::Response::Json(403, Dump({{"message", "Forbidden (simulated)"},
-                                              {"code", "forbidden"},
-                                              {"status", 403},
-                                              {"title", "Forbidden"}}));
+        return http::Response::Json(403, Dump({{"message", "Forbidden (simulated)"},
+                                               {"code", "forbidden"},
+                                               {"status", 403},
+                                               {"title", "Forbidden"}}));
       case Service::kNinjaOne:
-        return api::Response::Json(403, Dump({{"resultCode", "FORBIDDEN"},
-                                              {"errorMessage", "Not permitted (simulated)"},
-                                              {"incidentId", nullptr}}));
+        return http::Response::Json(403, Dump({{"resultCode", "FORBIDDEN"},
+                                               {"errorMessage", "Not permitted (simulated)"},
+                                               {"incidentId", nullptr}}));
       case Service::kUnifi:
       case Service::kAgent:
-        return api::Response::Json(403, Dump({{"code", "CODE_AUTH_FAILED"},
-                                              {"msg", "permission denied (simulated)"},
-                                              {"data", nullptr}}));
+        return http::Response::Json(403, Dump({{"code", "CODE_AUTH_FAILED"},
+                                               {"msg", "permission denied (simulated)"},
+                                               {"data", nullptr}}));
       case Service::kSlack:
-        return api::Response::Text(403, "action_prohibited");
+        return http::Response::Text(403, "action_prohibited");
     }
   }
   switch (s) {
     case Service::kOpenPhone:
       if (m == FaultMode::kHttp429)
-        r = api::Response::Json(429, Dump({{"message", "Too many requests"},
-                                           {"code", "rate_limited"},
-                                           {"status", 429},
-                                           {"title", "Too Many Requests"}}));
+        r = http::Response::Json(429, Dump({{"message", "Too many requests"},
+                                            {"code", "rate_limited"},
+                                            {"status", 429},
+                                            {"title", "Too Many Requests"}}));
       else
-        r = api::Response::Json(500, Dump({{"message", "Internal server error (simulated)"},
-                                           {"code", "internal_error"},
-                                           {"status", 500},
-                                           {"title", "Internal Server Error"}}));
+        r = http::Response::Json(500, Dump({{"message", "Internal server error (simulated)"},
+                                            {"code", "internal_error"},
+                                            {"status", 500},
+                                            {"title", "Internal Server Error"}}));
       break;
     case Service::kNinjaOne:
       if (m == FaultMode::kTokenExpired) {
-        r = api::Response::Json(
+        r = http::Response::Json(
             401, Dump({{"error", "invalid_token"},
                        {"error_description", "The access token expired (simulated)"}}));
         r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
       } else if (m == FaultMode::kHttp429) {
-        r = api::Response::Json(429, Dump({{"resultCode", "TOO_MANY_REQUESTS"},
-                                           {"errorMessage", "Rate limit exceeded (simulated)"},
-                                           {"incidentId", nullptr}}));
+        r = http::Response::Json(429, Dump({{"resultCode", "TOO_MANY_REQUESTS"},
+                                            {"errorMessage", "Rate limit exceeded (simulated)"},
+                                            {"incidentId", nullptr}}));
       } else {
-        r = api::Response::Json(500, Dump({{"resultCode", "INTERNAL_SERVER_ERROR"},
-                                           {"errorMessage", "Internal server error (simulated)"},
-                                           {"incidentId", nullptr}}));
+        r = http::Response::Json(500, Dump({{"resultCode", "INTERNAL_SERVER_ERROR"},
+                                            {"errorMessage", "Internal server error (simulated)"},
+                                            {"incidentId", nullptr}}));
       }
       break;
     case Service::kUnifi:
     case Service::kAgent:
       if (m == FaultMode::kTokenExpired)
-        r = api::Response::Json(401, Dump({{"code", "CODE_UNAUTHORIZED"},
-                                           {"msg", "token expired (simulated)"},
-                                           {"data", nullptr}}));
+        r = http::Response::Json(401, Dump({{"code", "CODE_UNAUTHORIZED"},
+                                            {"msg", "token expired (simulated)"},
+                                            {"data", nullptr}}));
       else if (m == FaultMode::kHttp429)
-        r = api::Response::Json(429, Dump({{"code", "CODE_TOO_MANY_REQUESTS"},
-                                           {"msg", "too many requests (simulated)"},
-                                           {"data", nullptr}}));
+        r = http::Response::Json(429, Dump({{"code", "CODE_TOO_MANY_REQUESTS"},
+                                            {"msg", "too many requests (simulated)"},
+                                            {"data", nullptr}}));
       else
-        r = api::Response::Json(500, Dump({{"code", "CODE_SYSTEM_ERROR"},
-                                           {"msg", "system error (simulated)"},
-                                           {"data", nullptr}}));
+        r = http::Response::Json(500, Dump({{"code", "CODE_SYSTEM_ERROR"},
+                                            {"msg", "system error (simulated)"},
+                                            {"data", nullptr}}));
       break;
     case Service::kSlack:
-      r = m == FaultMode::kHttp429 ? api::Response::Text(429, "rate_limited")
-                                   : api::Response::Text(500, "rollup_error");
+      r = m == FaultMode::kHttp429 ? http::Response::Text(429, "rate_limited")
+                                   : http::Response::Text(500, "rollup_error");
       break;
   }
   if (m == FaultMode::kHttp429) r.headers.emplace_back("Retry-After", "1");
   return r;
 }
 
-void VendorRoute(api::Server& server, Core& core, const std::string& method,
+void VendorRoute(http::Server& server, Core& core, const std::string& method,
                  const std::string& pattern, Endpoint ep, VendorHandler handler) {
-  server.Route(method, pattern, [&core, ep, handler](const api::Request& req) {
+  server.Route(method, pattern, [&core, ep, handler](const http::Request& req) {
     Call call;
     call.at = core.clock.Now();
     call.service = ep.service;
@@ -424,7 +424,7 @@ void VendorRoute(api::Server& server, Core& core, const std::string& method,
     // Outside the lock: a slow vendor delays its own caller, not everyone else.
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
     std::lock_guard lock(core.mu);
-    api::Response res;
+    http::Response res;
     if (failure) {
       res = FaultAnswer(ep.service, *failure);
       call.fault = ToString(*failure);
@@ -468,7 +468,7 @@ FacilitySim::~FacilitySim() {
 InProcessSim::InProcessSim(Config& config, SimOptions options, const Clock& clock, int threads)
     : sim_(std::make_unique<FacilitySim>(config, SimSecrets::FromEnv(config), std::move(options),
                                          clock)),
-      server_(std::make_unique<api::Server>(api::ServerOptions{.threads = threads})) {
+      server_(std::make_unique<http::Server>(http::ServerOptions{.threads = threads})) {
   sim_->Register(*server_);
   server_->Start();
   auto& i = config.integrations;
@@ -512,13 +512,13 @@ const std::vector<FacilitySim::AgentBay>& FacilitySim::agent_bays() const {
   return core_->agent_bays;
 }
 
-void FacilitySim::Register(api::Server& server) {
+void FacilitySim::Register(http::Server& server) {
   detail::RegisterOpenPhone(server, *core_);
   detail::RegisterNinjaOne(server, *core_);
   detail::RegisterUnifi(server, *core_);
   detail::RegisterSlack(server, *core_);
   detail::RegisterControl(server, *core_);
-  server.OnAnswered([core = core_.get()](const api::Request& req, int status, Millis) {
+  server.OnAnswered([core = core_.get()](const http::Request& req, int status, Millis) {
     // Only what no vendor route answered: a path the simulator does not serve (404) or a wrong
     // method on one it does (405). Vendor routes record themselves.
     if (req.route != "(none)" && status != 405) return;

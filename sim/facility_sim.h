@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "api/http_server.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "http/http_server.h"
 
 namespace clubos::sim {
 
@@ -60,7 +60,7 @@ class FacilitySim {
   // Adds every vendor route and the /_sim/ control routes, and installs the server's OnAnswered
   // hook so that requests to vendor paths the simulator does not serve (a wrong path is the
   // commonest adapter bug) still show in /_sim/calls with their 404/405.
-  void Register(api::Server& server);
+  void Register(http::Server& server);
 
   // One line each for the startup log: what is simulated, and which vendors refuse every call
   // because their secret is unset (named by variable, never by value).
@@ -98,7 +98,7 @@ class InProcessSim {
 
  private:
   std::unique_ptr<FacilitySim> sim_;
-  std::unique_ptr<api::Server> server_;
+  std::unique_ptr<http::Server> server_;
 };
 
 }  // namespace clubos::sim

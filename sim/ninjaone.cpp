@@ -11,20 +11,20 @@
 namespace clubos::sim::detail {
 namespace {
 
-api::Response NinjaError(int status, const std::string& code, const std::string& message) {
-  return api::Response::Json(
+http::Response NinjaError(int status, const std::string& code, const std::string& message) {
+  return http::Response::Json(
       status, Dump({{"resultCode", code}, {"errorMessage", message}, {"incidentId", nullptr}}));
 }
 
-api::Response Unauthorized(const std::string& description) {
-  api::Response r = api::Response::Json(
+http::Response Unauthorized(const std::string& description) {
+  http::Response r = http::Response::Json(
       401, Dump({{"error", "invalid_token"}, {"error_description", description}}));
   r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
   return r;
 }
 
 // nullopt when the bearer token is valid now; else the 401 to answer.
-std::optional<api::Response> CheckToken(Core& core, const api::Request& req) {
+std::optional<http::Response> CheckToken(Core& core, const http::Request& req) {
   const auto token = Bearer(req);
   if (!token) return Unauthorized("missing bearer token");
   const auto it = core.tokens.find(*token);
@@ -45,8 +45,8 @@ std::map<std::string, std::string> ParseForm(const std::string& body) {
     const std::string pair = body.substr(start, end - start);
     const std::size_t eq = pair.find('=');
     if (!pair.empty())
-      out[api::UrlDecode(pair.substr(0, eq), true)] =
-          eq == std::string::npos ? "" : api::UrlDecode(pair.substr(eq + 1), true);
+      out[http::UrlDecode(pair.substr(0, eq), true)] =
+          eq == std::string::npos ? "" : http::UrlDecode(pair.substr(eq + 1), true);
     start = end + 1;
   }
   return out;
@@ -90,31 +90,31 @@ json ActivityJson(const Device& d, const Activity& a) {
           {"message", a.message}};
 }
 
-std::optional<int64_t> QueryInt(const api::Request& req, const std::string& name) {
+std::optional<int64_t> QueryInt(const http::Request& req, const std::string& name) {
   const auto v = req.Query(name);
   if (!v || v->empty() || v->size() > 15 || v->find_first_not_of("0123456789") != std::string::npos)
     return std::nullopt;
   return std::stoll(*v);
 }
 
-std::string DeviceTarget(Core&, const api::Request& req) {
+std::string DeviceTarget(Core&, const http::Request& req) {
   return req.Param("id");
 }
 
-api::Response Token(Core& core, const api::Request& req) {
+http::Response Token(Core& core, const http::Request& req) {
   auto form = ParseForm(req.body);
   // Client credentials may also come as HTTP Basic (RFC 6749 §2.3.1).
   if (const auto auth = req.Header("authorization"); auth && auth->rfind("Basic ", 0) == 0) {
     if (const auto decoded = integrations::Base64Decode(auth->substr(6))) {
       const auto colon = decoded->find(':');
       if (colon != std::string::npos) {
-        form["client_id"] = api::UrlDecode(decoded->substr(0, colon), true);
-        form["client_secret"] = api::UrlDecode(decoded->substr(colon + 1), true);
+        form["client_id"] = http::UrlDecode(decoded->substr(0, colon), true);
+        form["client_secret"] = http::UrlDecode(decoded->substr(colon + 1), true);
       }
     }
   }
   if (form["grant_type"] != "client_credentials")
-    return api::Response::Json(
+    return http::Response::Json(
         400,
         Dump({{"error", form["grant_type"].empty() ? "invalid_request" : "unsupported_grant_type"},
               {"error_description", "grant_type must be client_credentials"}}));
@@ -122,7 +122,7 @@ api::Response Token(Core& core, const api::Request& req) {
   const bool configured = !s.ninjaone_client_id.empty() && !s.ninjaone_client_secret.empty();
   if (!configured || !integrations::ConstantTimeEqual(form["client_id"], s.ninjaone_client_id) ||
       !integrations::ConstantTimeEqual(form["client_secret"], s.ninjaone_client_secret))
-    return api::Response::Json(
+    return http::Response::Json(
         401, Dump({{"error", "invalid_client"},
                    {"error_description", configured ? "client authentication failed"
                                                     : "the simulator has no NinjaOne client "
@@ -137,7 +137,7 @@ api::Response Token(Core& core, const api::Request& req) {
     const TimePoint now = core.clock.Now();
     std::erase_if(core.tokens, [now](const auto& kv) { return kv.second <= now; });
   }
-  return api::Response::Json(
+  return http::Response::Json(
       200, Dump({{"access_token", token},
                  {"token_type", "Bearer"},
                  {"expires_in",
@@ -145,7 +145,7 @@ api::Response Token(Core& core, const api::Request& req) {
                  {"scope", scope}}));
 }
 
-api::Response RunScript(Core& core, const api::Request& req) {
+http::Response RunScript(Core& core, const http::Request& req) {
   Device* d = core.FindDevice(req.Param("id"));
   if (!d) return NinjaError(404, "DEVICE_NOT_FOUND", "no device " + req.Param("id"));
   const json body = ParseObject(req.body);
@@ -174,7 +174,7 @@ api::Response RunScript(Core& core, const api::Request& req) {
   const auto fault = core.TakeReset(Service::kNinjaOne, d->id);
   if (fault == FaultMode::kResetNoop) {
     log::Get()->info("sim ninjaone: script on device {} accepted and ignored (reset_noop)", d->id);
-    return api::Response::Text(204, "");
+    return http::Response::Text(204, "");
   }
   core.AddActivity(*d, now, "SCRIPTING", "START_REQUESTED", name, "Script run requested");
   if (fault == FaultMode::kStuckOffline) {
@@ -190,10 +190,10 @@ api::Response RunScript(Core& core, const api::Request& req) {
         Pending{false, static_cast<int>(script_id), name, now, now + core.options.reset_delay};
     log::Get()->info("sim ninjaone: device {} restarting TrackMan", d->id);
   }
-  return api::Response::Text(204, "");
+  return http::Response::Text(204, "");
 }
 
-api::Response Reboot(Core& core, const api::Request& req) {
+http::Response Reboot(Core& core, const http::Request& req) {
   Device* d = core.FindDevice(req.Param("id"));
   if (!d) return NinjaError(404, "DEVICE_NOT_FOUND", "no device " + req.Param("id"));
   const std::string mode = req.Param("mode");
@@ -215,7 +215,7 @@ api::Response Reboot(Core& core, const api::Request& req) {
   const auto fault = core.TakeReset(Service::kNinjaOne, d->id);
   if (fault == FaultMode::kResetNoop) {
     log::Get()->info("sim ninjaone: reboot of device {} accepted and ignored (reset_noop)", d->id);
-    return api::Response::Text(204, "");
+    return http::Response::Text(204, "");
   }
   if (d->pending && !d->pending->reboot)
     core.AddActivity(*d, now, "SCRIPTING", "FAILED", d->pending->name, "Interrupted by a reboot");
@@ -231,10 +231,10 @@ api::Response Reboot(Core& core, const api::Request& req) {
     d->pending = Pending{true, 0, name, now, now + core.options.reset_delay};
     log::Get()->info("sim ninjaone: device {} rebooting", d->id);
   }
-  return api::Response::Text(204, "");
+  return http::Response::Text(204, "");
 }
 
-api::Response Activities(Core& core, const api::Request& req) {
+http::Response Activities(Core& core, const http::Request& req) {
   Device* d = core.FindDevice(req.Param("id"));
   if (!d) return NinjaError(404, "DEVICE_NOT_FOUND", "no device " + req.Param("id"));
   core.Settle(*d, core.clock.Now());
@@ -253,12 +253,12 @@ api::Response Activities(Core& core, const api::Request& req) {
     list.push_back(ActivityJson(*d, *it));
   }
   const int64_t last = d->activities.empty() ? 0 : d->activities.back().id;
-  return api::Response::Json(200, Dump({{"lastActivityId", last}, {"activities", list}}));
+  return http::Response::Json(200, Dump({{"lastActivityId", last}, {"activities", list}}));
 }
 
 // Wraps a Bearer-protected handler with the token check.
 VendorHandler Protected(VendorHandler h) {
-  return [h = std::move(h)](Core& core, const api::Request& req) {
+  return [h = std::move(h)](Core& core, const http::Request& req) {
     if (auto refused = CheckToken(core, req)) return *refused;
     return h(core, req);
   };
@@ -285,7 +285,7 @@ json DeviceState(Core& core, Device& d, TimePoint now) {
           {"running_script", running}};
 }
 
-void RegisterNinjaOne(api::Server& server, Core& core) {
+void RegisterNinjaOne(http::Server& server, Core& core) {
   const Endpoint open{Service::kNinjaOne, false, nullptr};
   const Endpoint any{Service::kNinjaOne, true, nullptr};
   const Endpoint device{Service::kNinjaOne, true, DeviceTarget};
@@ -293,7 +293,7 @@ void RegisterNinjaOne(api::Server& server, Core& core) {
     VendorRoute(server, core, "POST", path, open, Token);
 
   VendorRoute(server, core, "GET", "/v2/devices", any,
-              Protected([](Core& c, const api::Request& req) {
+              Protected([](Core& c, const http::Request& req) {
                 const TimePoint now = c.clock.Now();
                 const int64_t page = QueryInt(req, "pageSize").value_or(1000);
                 const int64_t after = QueryInt(req, "after").value_or(0);
@@ -304,18 +304,18 @@ void RegisterNinjaOne(api::Server& server, Core& core) {
                   c.Settle(d, now);
                   list.push_back(DeviceJson(d));
                 }
-                return api::Response::Json(200, Dump(list));
+                return http::Response::Json(200, Dump(list));
               }));
   VendorRoute(server, core, "GET", "/v2/device/:id", device,
-              Protected([](Core& c, const api::Request& req) {
+              Protected([](Core& c, const http::Request& req) {
                 Device* d = c.FindDevice(req.Param("id"));
                 if (!d) return NinjaError(404, "DEVICE_NOT_FOUND", "no device " + req.Param("id"));
                 c.Settle(*d, c.clock.Now());
-                return api::Response::Json(200, Dump(DeviceJson(*d)));
+                return http::Response::Json(200, Dump(DeviceJson(*d)));
               }));
   VendorRoute(server, core, "GET", "/v2/device/:id/activities", device, Protected(Activities));
   VendorRoute(server, core, "GET", "/v2/device/:id/scripting/options", device,
-              Protected([](Core& c, const api::Request& req) {
+              Protected([](Core& c, const http::Request& req) {
                 if (!c.FindDevice(req.Param("id")))
                   return NinjaError(404, "DEVICE_NOT_FOUND", "no device " + req.Param("id"));
                 const json script = {{"type", "SCRIPT"},
@@ -325,7 +325,7 @@ void RegisterNinjaOne(api::Server& server, Core& core) {
                                      {"description", "Restarts TrackMan Performance Studio"},
                                      {"architecture", {"64"}},
                                      {"categoryId", 1}};
-                return api::Response::Json(
+                return http::Response::Json(
                     200, Dump({{"categories", json::array()}, {"scripts", {script}}}));
               }));
   VendorRoute(server, core, "POST", "/v2/device/:id/script/run", device, Protected(RunScript));

@@ -10,12 +10,12 @@
 namespace clubos::sim::detail {
 namespace {
 
-api::Response OpenPhoneError(int status, const std::string& title, const std::string& message,
-                             const std::string& path = "") {
+http::Response OpenPhoneError(int status, const std::string& title, const std::string& message,
+                              const std::string& path = "") {
   json j = {
       {"message", message}, {"code", std::to_string(status)}, {"status", status}, {"title", title}};
   if (!path.empty()) j["errors"] = {{{"path", path}, {"message", message}}};
-  return api::Response::Json(status, Dump(j));
+  return http::Response::Json(status, Dump(j));
 }
 
 bool HasNonSpace(const std::string& s) {
@@ -24,7 +24,7 @@ bool HasNonSpace(const std::string& s) {
   return false;
 }
 
-std::optional<api::Response> CheckKey(Core& core, const api::Request& req) {
+std::optional<http::Response> CheckKey(Core& core, const http::Request& req) {
   const auto key = req.Header("authorization");
   if (core.secrets.openphone_api_key.empty())
     return OpenPhoneError(401, "Unauthorized", "the simulator has no OpenPhone API key configured");
@@ -34,7 +34,7 @@ std::optional<api::Response> CheckKey(Core& core, const api::Request& req) {
   return std::nullopt;
 }
 
-std::string MessageTarget(Core& core, const api::Request& req) {
+std::string MessageTarget(Core& core, const http::Request& req) {
   if (req.method == "GET" && req.path == "/v1/messages")
     return req.Query("participants").value_or("");
   if (req.method == "GET") {
@@ -48,7 +48,7 @@ std::string MessageTarget(Core& core, const api::Request& req) {
   return to.is_string() ? to.get<std::string>() : "";
 }
 
-api::Response Send(Core& core, const api::Request& req) {
+http::Response Send(Core& core, const http::Request& req) {
   if (auto refused = CheckKey(core, req)) return *refused;
   const json body = ParseObject(req.body);
   if (body.is_discarded()) return OpenPhoneError(400, "Bad Request", "body is not a JSON object");
@@ -94,18 +94,18 @@ api::Response Send(Core& core, const api::Request& req) {
   const json answer = {{"data", SmsJson(m, now)}};
   core.outbox.push_back(std::move(m));
   while (core.outbox.size() > kMaxOutbox) core.outbox.pop_front();
-  return api::Response::Json(202, Dump(answer));
+  return http::Response::Json(202, Dump(answer));
 }
 
-api::Response Get(Core& core, const api::Request& req) {
+http::Response Get(Core& core, const http::Request& req) {
   if (auto refused = CheckKey(core, req)) return *refused;
   const Sms* m = core.FindSms(req.Param("id"));
   if (!m) return OpenPhoneError(404, "Not Found", "no message " + req.Param("id"));
-  return api::Response::Json(200, Dump({{"data", SmsJson(*m, core.clock.Now())}}));
+  return http::Response::Json(200, Dump({{"data", SmsJson(*m, core.clock.Now())}}));
 }
 
 // GET /v1/phone-numbers: the workspace's numbers, {data: [{id, number, name, ...}]}.
-api::Response PhoneNumbers(Core& core, const api::Request& req) {
+http::Response PhoneNumbers(Core& core, const http::Request& req) {
   if (auto refused = CheckKey(core, req)) return *refused;
   json data = json::array();
   for (const auto& [number, id] : core.phone_numbers)
@@ -114,12 +114,12 @@ api::Response PhoneNumbers(Core& core, const api::Request& req) {
                     {"formattedNumber", number},
                     {"name", "ClubOS line"},
                     {"users", json::array()}});
-  return api::Response::Json(200, Dump({{"data", data}}));
+  return http::Response::Json(200, Dump({{"data", data}}));
 }
 
 // GET /v1/messages?phoneNumberId=PN..&participants=+1..&createdAfter=..&maxResults=N: the
 // conversation between one of the workspace's numbers and a participant, oldest first.
-api::Response ListMessages(Core& core, const api::Request& req) {
+http::Response ListMessages(Core& core, const http::Request& req) {
   if (auto refused = CheckKey(core, req)) return *refused;
   const auto pn = req.Query("phoneNumberId");
   const auto participant = req.Query("participants");
@@ -154,32 +154,32 @@ api::Response ListMessages(Core& core, const api::Request& req) {
   }
   const std::size_t total = data.size();
   if (data.size() > max) data.erase(data.begin(), data.end() - static_cast<std::ptrdiff_t>(max));
-  return api::Response::Json(
+  return http::Response::Json(
       200, Dump({{"data", data}, {"totalItems", total}, {"nextPageToken", nullptr}}));
 }
 
-api::Response SlackPostHandler(Core& core, const api::Request& req) {
+http::Response SlackPostHandler(Core& core, const http::Request& req) {
   std::string raw = req.body;
   // Slack also takes the JSON form-encoded as payload=... (legacy integrations).
   const auto type = req.Header("content-type").value_or("");
   if (type.rfind("application/x-www-form-urlencoded", 0) == 0 && raw.rfind("payload=", 0) == 0)
-    raw = api::UrlDecode(raw.substr(8), true);
+    raw = http::UrlDecode(raw.substr(8), true);
   const json body = ParseObject(raw);
-  if (body.is_discarded()) return api::Response::Text(400, "invalid_payload");
+  if (body.is_discarded()) return http::Response::Text(400, "invalid_payload");
   const bool has_text = body.contains("text") && body.at("text").is_string() &&
                         !body.at("text").get<std::string>().empty();
   const bool has_blocks =
       body.contains("blocks") && body.at("blocks").is_array() && !body.at("blocks").empty();
-  if (!has_text && !has_blocks) return api::Response::Text(400, "no_text");
+  if (!has_text && !has_blocks) return http::Response::Text(400, "no_text");
   if (core.TakeReset(Service::kSlack, "") == FaultMode::kResetNoop) {
     log::Get()->info("sim slack: message accepted and dropped (reset_noop)");
-    return api::Response::Text(200, "ok");
+    return http::Response::Text(200, "ok");
   }
   core.slack_inbox.push_back(
       {core.clock.Now(), req.path, has_text ? body.at("text").get<std::string>() : "", raw});
   while (core.slack_inbox.size() > kMaxOutbox) core.slack_inbox.pop_front();
   log::Get()->info("sim slack: message received ({} in the inbox)", core.slack_inbox.size());
-  return api::Response::Text(200, "ok");
+  return http::Response::Text(200, "ok");
 }
 
 }  // namespace
@@ -204,7 +204,7 @@ json SmsJson(const Sms& m, TimePoint now) {
           {"updatedAt", Iso(updated)}};
 }
 
-void RegisterOpenPhone(api::Server& server, Core& core) {
+void RegisterOpenPhone(http::Server& server, Core& core) {
   const Endpoint ep{Service::kOpenPhone, false, MessageTarget};
   VendorRoute(server, core, "POST", "/v1/messages", ep, Send);
   VendorRoute(server, core, "GET", "/v1/messages/:id", ep, Get);
@@ -213,7 +213,7 @@ void RegisterOpenPhone(api::Server& server, Core& core) {
               Endpoint{Service::kOpenPhone, false, nullptr}, PhoneNumbers);
 }
 
-void RegisterSlack(api::Server& server, Core& core) {
+void RegisterSlack(http::Server& server, Core& core) {
   VendorRoute(server, core, "POST", "/services/:team/:bot/:secret",
               Endpoint{Service::kSlack, false, nullptr}, SlackPostHandler);
 }

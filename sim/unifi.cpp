@@ -14,20 +14,20 @@ constexpr const char* kBase = "/api/v1/developer";
 constexpr const char* kDefaultActorId = "developer-api";
 constexpr const char* kDefaultActorName = "Developer API";
 
-api::Response Envelope(int status, const std::string& code, const std::string& msg, json data) {
-  return api::Response::Json(status,
-                             Dump({{"code", code}, {"msg", msg}, {"data", std::move(data)}}));
+http::Response Envelope(int status, const std::string& code, const std::string& msg, json data) {
+  return http::Response::Json(status,
+                              Dump({{"code", code}, {"msg", msg}, {"data", std::move(data)}}));
 }
 
-api::Response Success(json data) {
+http::Response Success(json data) {
   return Envelope(200, "SUCCESS", "success", std::move(data));
 }
 
-api::Response Invalid(const std::string& msg) {
+http::Response Invalid(const std::string& msg) {
   return Envelope(400, "CODE_PARAMS_INVALID", msg, nullptr);
 }
 
-api::Response NotFound(const std::string& id) {
+http::Response NotFound(const std::string& id) {
   return Envelope(404, "CODE_NOT_EXISTS", "door " + id + " does not exist", nullptr);
 }
 
@@ -66,18 +66,18 @@ json HitJson(const LogHit& h) {
             {"target", {{{"id", h.door_id}, {"type", "door"}, {"display_name", h.door_name}}}}}}};
 }
 
-std::string DoorTarget(Core&, const api::Request& req) {
+std::string DoorTarget(Core&, const http::Request& req) {
   return req.Param("id");
 }
 
-std::optional<int64_t> QueryInt(const api::Request& req, const std::string& name) {
+std::optional<int64_t> QueryInt(const http::Request& req, const std::string& name) {
   const auto v = req.Query(name);
   if (!v || v->empty() || v->size() > 9 || v->find_first_not_of("0123456789") != std::string::npos)
     return std::nullopt;
   return std::stoll(*v);
 }
 
-api::Response Unlock(Core& core, const api::Request& req) {
+http::Response Unlock(Core& core, const http::Request& req) {
   DoorState* d = core.FindDoor(req.Param("id"));
   if (!d) return NotFound(req.Param("id"));
   std::string actor_id = kDefaultActorId, actor_name = kDefaultActorName;
@@ -107,7 +107,7 @@ api::Response Unlock(Core& core, const api::Request& req) {
   return Success(nullptr);
 }
 
-api::Response PutLockRule(Core& core, const api::Request& req) {
+http::Response PutLockRule(Core& core, const http::Request& req) {
   DoorState* d = core.FindDoor(req.Param("id"));
   if (!d) return NotFound(req.Param("id"));
   const json body = ParseObject(req.body);
@@ -137,7 +137,7 @@ api::Response PutLockRule(Core& core, const api::Request& req) {
   return Success(nullptr);
 }
 
-api::Response GetLockRule(Core& core, const api::Request& req) {
+http::Response GetLockRule(Core& core, const http::Request& req) {
   DoorState* d = core.FindDoor(req.Param("id"));
   if (!d) return NotFound(req.Param("id"));
   core.Settle(*d, core.clock.Now());
@@ -145,7 +145,7 @@ api::Response GetLockRule(Core& core, const api::Request& req) {
   return Success({{"type", d->rule}, {"ended_time", ended}});
 }
 
-api::Response SystemLogs(Core& core, const api::Request& req) {
+http::Response SystemLogs(Core& core, const http::Request& req) {
   const json body = ParseObject(req.body);
   if (body.is_discarded()) return Invalid("body is not a JSON object");
   if (!body.contains("topic") || !body.at("topic").is_string()) return Invalid("topic is required");
@@ -177,15 +177,15 @@ api::Response SystemLogs(Core& core, const api::Request& req) {
   for (std::size_t i = static_cast<std::size_t>((page_num - 1) * page_size);
        i < matching.size() && hits.size() < static_cast<std::size_t>(page_size); ++i)
     hits.push_back(HitJson(*matching[i]));
-  return api::Response::Json(200, Dump({{"code", "SUCCESS"},
-                                        {"msg", "success"},
-                                        {"page", page_num},
-                                        {"total", matching.size()},
-                                        {"data", {{"hits", hits}}}}));
+  return http::Response::Json(200, Dump({{"code", "SUCCESS"},
+                                         {"msg", "success"},
+                                         {"page", page_num},
+                                         {"total", matching.size()},
+                                         {"data", {{"hits", hits}}}}));
 }
 
 VendorHandler Protected(VendorHandler h) {
-  return [h = std::move(h)](Core& core, const api::Request& req) {
+  return [h = std::move(h)](Core& core, const http::Request& req) {
     const auto token = Bearer(req);
     if (core.secrets.unifi_token.empty())
       return Envelope(401, "CODE_UNAUTHORIZED", "the simulator has no UniFi token configured",
@@ -216,19 +216,19 @@ json DoorStateJson(Core& core, DoorState& d, TimePoint now) {
           {"events", events}};
 }
 
-void RegisterUnifi(api::Server& server, Core& core) {
+void RegisterUnifi(http::Server& server, Core& core) {
   const std::string base = kBase;
   const Endpoint any{Service::kUnifi, true, nullptr};
   const Endpoint door{Service::kUnifi, true, DoorTarget};
   VendorRoute(server, core, "GET", base + "/doors", any,
-              Protected([](Core& c, const api::Request&) {
+              Protected([](Core& c, const http::Request&) {
                 const TimePoint now = c.clock.Now();
                 json list = json::array();
                 for (auto& d : c.doors) list.push_back(DoorJson(c, d, now));
                 return Success(list);
               }));
   VendorRoute(server, core, "GET", base + "/doors/:id", door,
-              Protected([](Core& c, const api::Request& req) {
+              Protected([](Core& c, const http::Request& req) {
                 DoorState* d = c.FindDoor(req.Param("id"));
                 if (!d) return NotFound(req.Param("id"));
                 return Success(DoorJson(c, *d, c.clock.Now()));

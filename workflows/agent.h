@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <string>
 
 #include "core/clock.h"
+#include "workflows/errors.h"
 #include "workflows/integration.h"
 
 namespace clubos::store {
@@ -37,14 +37,11 @@ struct AgentHeartbeat {
   std::optional<TimePoint> booted_at;       // when the PC last booted
 };
 
-// Thrown when the device key is unknown or wrong: the API answers 401.
-class AgentAuthError : public std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 // Thrown at start-up for a malformed key list or a key that is too short (never naming the key).
-class AgentKeyError : public std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
+// Bad input from outside (the environment), so an InvalidInput: were it ever raised while a
+// request is handled, the API's one mapping would answer 422, not a 500.
+class AgentKeyError : public InvalidInput {
+  using InvalidInput::InvalidInput;
 };
 
 // How far an agent's clock may run ahead of the server's (NTP keeps a PC within well under a

@@ -50,4 +50,9 @@ class Conflict : public std::runtime_error {
   std::string code_;
 };
 
+// A bay agent's device key is unknown or wrong (the API answers 401, never saying which).
+class AgentAuthError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace clubos::workflows

@@ -1,6 +1,6 @@
 #pragma once
 // The seam between the flow and the facility's systems. The HTTP adapters (OpenPhone, NinjaOne,
-// UniFi Access, Slack) implement it; tests use the fake in fake_facility.h.
+// UniFi Access, Slack) implement it; tests use the fake in sim/fake_facility.h.
 #include <optional>
 #include <string>
 

@@ -15,6 +15,7 @@
 #include "core/action_kinds.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "workflows/errors.h"
 #include "workflows/router.h"
 
 namespace clubos::workflows {
@@ -88,8 +89,10 @@ struct Profile {
   static std::string Diff(const Profile& from, const Profile& to);
 };
 
-class InvalidProfile : public std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
+// A profile that is not one (a proposal's, or the configuration's): bad input, answered 422
+// `invalid_profile` by the API's one mapping.
+class InvalidProfile : public InvalidInput {
+  using InvalidInput::InvalidInput;
 };
 
 // The categories a profile may give rules for: the router's, and the ones it concludes by itself

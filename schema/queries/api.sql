@@ -104,11 +104,20 @@ WHERE id > $1::bigint AND at < now() - $2::bigint * interval '1 millisecond'
 
 -- name: api_metrics_tally
 -- Transitions with ids in ($1, $2] ($2 NULL: no upper bound), counted by what the metrics label:
--- machine and event, an escalation's reason, an action's kind.
-SELECT t.entity, t.event, t.to_state,
+-- machine and event, an escalation's reason, an action's kind, and how an action ended when this
+-- transition ended it (it entered a final state). That result is the action's own `result`
+-- column (success, failed, inconclusive: set in the transaction of the ending transition and never
+-- changed after) for an action that ran; one called off before it ran has none and ends as its
+-- state says (rejected, cancelled, escalated), a confirmation nobody answered as `expired`.
+SELECT t.entity, t.event,
        CASE WHEN t.entity = 'thread' AND t.to_state = 'escalated'
                  AND t.from_state IS DISTINCT FROM 'escalated' THEN coalesce(t.reason, '') END AS escalation_reason,
-       coalesce(a.kind, '') AS kind, count(*) AS n
+       coalesce(a.kind, '') AS kind,
+       CASE WHEN t.entity = 'action' AND t.to_state IN ('verified', 'escalated', 'rejected', 'cancelled')
+                 AND t.from_state IS DISTINCT FROM t.to_state
+            THEN coalesce(a.result, CASE WHEN t.event = 'confirmation_expired' THEN 'expired'
+                                         ELSE t.to_state END) END AS action_result,
+       count(*) AS n
 FROM transitions t
 LEFT JOIN actions a ON t.entity = 'action' AND a.id = t.entity_id
 WHERE t.id > $1::bigint AND ($2::bigint IS NULL OR t.id <= $2::bigint)

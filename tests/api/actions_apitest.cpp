@@ -128,6 +128,30 @@ TEST_F(ActionsApiTest, AFinishedActionIsFlaggedForRollbackAndAnUnfinishedOneIs40
   EXPECT_EQ(Body(r)["error"]["state"], "awaiting_confirmation");
 }
 
+// clubos_actions_total labels how an action ended: its `result` when it ran, else its final
+// state; a rollback flag on a finished action ends nothing and counts nothing.
+TEST_F(ActionsApiTest, ActionsAreCountedByHowTheyEndedInTheMetrics) {
+  const int64_t id =
+      Body(Call("POST", "/v1/actions", kReset, kOperatorToken))["action_id"].get<int64_t>();
+  ASSERT_TRUE(ActionReaches(id, "verified"));
+  ASSERT_EQ(Call("POST", "/v1/actions/" + std::to_string(id) + "/flag-rollback",
+                 R"({"reason":"wrong bay"})", kOperatorToken)
+                .status,
+            200);
+  const int64_t thread =
+      Body(PostMessage("the trackman in bay 3 is frozen"))["thread_id"].get<int64_t>();
+  ASSERT_TRUE(ReachesState(thread, "awaiting_confirmation"));
+  const int64_t pending = Scalar(
+      "SELECT id FROM actions WHERE thread_id = $1 AND state = 'awaiting_confirmation'", {thread});
+  ASSERT_EQ(Call("POST", "/v1/actions/" + std::to_string(pending) + "/reject", "{}", kOperatorToken)
+                .status,
+            200);
+  const std::string m = Call("GET", "/metrics").body;
+  for (const char* want : {"clubos_actions_total{kind=\"reset_trackman\",result=\"success\"} 1\n",
+                           "clubos_actions_total{kind=\"reset_trackman\",result=\"rejected\"} 1\n"})
+    EXPECT_NE(m.find(want), std::string::npos) << want << "\nin:\n" << m;
+}
+
 TEST_F(ActionsApiTest, BayAgentsAuthenticateByDeviceKey) {
   auto r = Agent("GET", "/v1/agent/poll", "", "");
   EXPECT_EQ(r.status, 401);

@@ -14,13 +14,13 @@
 #include "core/config.h"
 #include "integrations/http.h"
 #include "integrations/signing.h"
+#include "sim/fake_facility.h"
 #include "store/db.h"
 #include "store/pool.h"
 #include "tests/support/pg.h"
 #include "tests/support/process.h"
 #include "workers/runtime.h"
 #include "workflows/agent.h"
-#include "workflows/fake_facility.h"
 #include "workflows/flow.h"
 #include "workflows/router.h"
 
@@ -55,7 +55,7 @@ class ApiTest : public ::testing::Test {
     CLUBOS_REQUIRE_PG();
     pgtest::ResetDatabase();
     db_ = pgtest::Connect();
-    facility_ = std::make_unique<workflows::FakeFacility>(pgtest::TestDatabaseUrl());
+    facility_ = std::make_unique<sim::FakeFacility>(pgtest::TestDatabaseUrl());
     db_->ExecRawOne("TRUNCATE fake_facility_calls, fake_facility_faults");
     pool_ = std::make_unique<store::Pool>(pgtest::TestDatabaseUrl(), 2);
     // Agent-controlled bays (Dartmouth's) queue commands for their agent; the rest go to the fake.
@@ -205,7 +205,7 @@ class ApiTest : public ::testing::Test {
 
   Config config_ = TestConfig();
   std::unique_ptr<store::Connection> db_;
-  std::unique_ptr<workflows::FakeFacility> facility_;
+  std::unique_ptr<sim::FakeFacility> facility_;
   std::unique_ptr<store::Pool> pool_;
   std::unique_ptr<workflows::WithBayAgents> with_agents_;
   std::unique_ptr<workflows::PatternRouter> router_;

@@ -14,16 +14,17 @@
 #include <sstream>
 #include <thread>
 
+#include "sim/fake_facility.h"
 #include "store/db.h"
 #include "tests/support/history.h"
 #include "tests/support/pg.h"
 #include "tests/support/process.h"
 #include "workflows/engine.h"
-#include "workflows/fake_facility.h"
 #include "workflows/flow.h"
 
 using namespace clubos;
 using namespace clubos::workflows;
+using sim::FakeFacility;
 
 namespace {
 

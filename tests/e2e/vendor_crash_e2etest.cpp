@@ -9,18 +9,19 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "sim/fake_facility.h"
 #include "store/db.h"
 #include "tests/support/history.h"
 #include "tests/support/pg.h"
 #include "tests/support/process.h"
 #include "tests/support/sim_facility.h"
-#include "workflows/fake_facility.h"
 #include "workflows/flow.h"
 #include "workflows/router.h"
 
 using namespace clubos;
 using namespace clubos::workflows;
 using pgtest::WaitFor;
+using sim::FakeFacility;
 
 namespace {
 

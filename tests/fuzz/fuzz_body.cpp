@@ -7,9 +7,9 @@
 #include "api/cursor.h"
 #include "api/dto.h"
 #include "api/errors.h"
-#include "api/http_framing.h"
 #include "core/text.h"
 #include "core/time_format.h"
+#include "http/http_framing.h"
 #include "integrations/openphone.h"
 #include "integrations/signing.h"
 
@@ -70,12 +70,12 @@ void Cursors(const std::string& in) {
 // The HTTP framing: a request it finds lies within the input, is found the same in exactly its
 // own bytes, and a refusal is one of the statuses the server answers with.
 void Framing(const std::string& in) {
-  const api::http::FramingLimits limits{.max_header_bytes = 2048, .max_body_bytes = 4096};
-  const auto f = api::http::NextRequest(in, limits);
-  using Kind = api::http::Frame::Kind;
+  const http::FramingLimits limits{.max_header_bytes = 2048, .max_body_bytes = 4096};
+  const auto f = http::NextRequest(in, limits);
+  using Kind = http::Frame::Kind;
   if (f.kind == Kind::kRequest) {
     Check(f.length > 0 && f.skip + f.length <= in.size());
-    const auto again = api::http::NextRequest(in.substr(0, f.skip + f.length), limits);
+    const auto again = http::NextRequest(in.substr(0, f.skip + f.length), limits);
     Check(again.kind == Kind::kRequest && again.length == f.length);
   } else if (f.kind == Kind::kRefused) {
     Check(!f.code.empty() && !f.message.empty());

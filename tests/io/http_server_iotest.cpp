@@ -14,12 +14,12 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "api/http_server.h"
+#include "http/http_server.h"
 #include "integrations/http.h"
 #include "tests/support/process.h"
 
 using namespace clubos;
-using namespace clubos::api;
+using namespace clubos::http;
 using integrations::HttpRequest;
 using integrations::HttpResponse;
 using nlohmann::json;

@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "api/http_server.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "http/http_server.h"
 #include "integrations/http.h"
 #include "integrations/openphone.h"
 #include "integrations/signing.h"
@@ -70,7 +70,7 @@ class SimTest : public ::testing::Test {
     sim_ = std::make_unique<FacilitySim>(
         Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json"),
         std::move(secrets), std::move(options), clock_);
-    server_ = std::make_unique<api::Server>(api::ServerOptions{.threads = 4});
+    server_ = std::make_unique<http::Server>(http::ServerOptions{.threads = 4});
     sim_->Register(*server_);
     server_->Start();
   }
@@ -162,7 +162,7 @@ class SimTest : public ::testing::Test {
 
   FakeClock clock_{TimePoint(std::chrono::sys_days{std::chrono::year{2026} / 11 / 22})};
   std::unique_ptr<FacilitySim> sim_;  // declared first: destroyed after the server
-  std::unique_ptr<api::Server> server_;
+  std::unique_ptr<http::Server> server_;
   std::string token_;
 };
 
@@ -799,7 +799,7 @@ TEST_F(SimTest, CallLogKeepsEveryVendorCallInOrder) {
 class FakeClubos {
  public:
   explicit FakeClubos(const Clock& clock) : clock_(clock) {
-    server_.Route("POST", "/v1/webhooks/openphone", [this](const api::Request& r) {
+    server_.Route("POST", "/v1/webhooks/openphone", [this](const http::Request& r) {
       std::lock_guard lock(mu_);
       requests_.push_back(r);
       const auto legacy = r.Header("openphone-signature");
@@ -813,11 +813,11 @@ class FakeClubos {
                     Millis(300'000));
       verdicts_.push_back(verdict);
       if (verdict != integrations::Verdict::kValid)
-        return api::Response::Error(401, "bad_signature", integrations::ToString(verdict));
+        return http::Response::Error(401, "bad_signature", integrations::ToString(verdict));
       const auto parsed = integrations::ParseOpenPhoneWebhook(r.body);
-      if (!parsed.event) return api::Response::Error(400, "bad_webhook", parsed.error);
+      if (!parsed.event) return http::Response::Error(400, "bad_webhook", parsed.error);
       events_.push_back(*parsed.event);
-      return api::Response::Json(
+      return http::Response::Json(
           202,
           json{{"thread_id", 7}, {"message_id", parsed.event->message_id}, {"duplicate", false}}
               .dump());
@@ -827,13 +827,13 @@ class FakeClubos {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.Port()); }
 
   std::mutex mu_;
-  std::vector<api::Request> requests_;
+  std::vector<http::Request> requests_;
   std::vector<integrations::Verdict> verdicts_;
   std::vector<integrations::OpenPhoneEvent> events_;
 
  private:
   const Clock& clock_;
-  api::Server server_{api::ServerOptions{}};
+  http::Server server_{http::ServerOptions{}};
 };
 
 TEST_F(SimTest, CustomerTextArrivesAsASignedLegacyWebhook) {
@@ -852,7 +852,7 @@ TEST_F(SimTest, CustomerTextArrivesAsASignedLegacyWebhook) {
   std::lock_guard lock(clubos.mu_);
   ASSERT_EQ(clubos.requests_.size(), 1u);
   EXPECT_EQ(clubos.verdicts_[0], integrations::Verdict::kValid);
-  const api::Request& req = clubos.requests_[0];
+  const http::Request& req = clubos.requests_[0];
   EXPECT_EQ(req.Header("content-type").value_or(""), "application/json");
   const std::string sig = req.Header("openphone-signature").value_or("");
   EXPECT_EQ(sig.rfind("hmac;1;1795305600000;", 0), 0u) << "a millisecond timestamp: " << sig;
@@ -891,7 +891,7 @@ TEST_F(SimTest, CustomerTextCanUseStandardWebhooks) {
   std::lock_guard lock(clubos.mu_);
   ASSERT_EQ(clubos.verdicts_.size(), 1u);
   EXPECT_EQ(clubos.verdicts_[0], integrations::Verdict::kValid);
-  const api::Request& req = clubos.requests_[0];
+  const http::Request& req = clubos.requests_[0];
   EXPECT_FALSE(req.Header("openphone-signature").has_value());
   EXPECT_EQ(req.Header("webhook-timestamp").value_or(""), "1795305600");
   EXPECT_EQ(req.Header("webhook-id").value_or("").rfind("msg_", 0), 0u);

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "sim/fake_facility.h"
 #include "store/db.h"
 #include "store/pool.h"
 #include "tests/support/history.h"
@@ -14,12 +15,12 @@
 #include "workers/runtime.h"
 #include "workflows/agent.h"
 #include "workflows/engine.h"
-#include "workflows/fake_facility.h"
 #include "workflows/flow.h"
 
 using namespace clubos;
 using namespace clubos::workflows;
 using pgtest::WaitFor;
+using sim::FakeFacility;
 
 namespace {
 

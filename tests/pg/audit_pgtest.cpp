@@ -16,19 +16,20 @@
 #include <set>
 #include <sstream>
 
+#include "sim/fake_facility.h"
 #include "store/db.h"
 #include "tests/support/history.h"
 #include "tests/support/pg.h"
 #include "tests/support/process.h"
 #include "workers/runtime.h"
 #include "workflows/engine.h"
-#include "workflows/fake_facility.h"
 #include "workflows/flow.h"
 
 using namespace clubos;
 using namespace clubos::workflows;
 using nlohmann::json;
 using pgtest::WaitFor;
+using sim::FakeFacility;
 
 namespace {
 

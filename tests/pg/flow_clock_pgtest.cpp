@@ -10,6 +10,7 @@
 
 using namespace clubos;
 using namespace clubos::workflows;
+using sim::FakeFacility;
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <thread>
 
+#include "sim/fake_facility.h"
 #include "statemachines/thread_machine.h"
 #include "store/db.h"
 #include "tests/support/flow_fixture.h"
@@ -14,7 +15,6 @@
 #include "tests/support/process.h"
 #include "workers/runtime.h"
 #include "workflows/engine.h"
-#include "workflows/fake_facility.h"
 #include "workflows/flow.h"
 
 using namespace clubos;

@@ -2,13 +2,14 @@
 // Intake each would, an invalid message fails alone, and a duplicate within a batch is found.
 #include <gtest/gtest.h>
 
+#include "sim/fake_facility.h"
 #include "store/db.h"
 #include "tests/support/pg.h"
-#include "workflows/fake_facility.h"
 #include "workflows/flow.h"
 
 using namespace clubos;
 using namespace clubos::workflows;
+using sim::FakeFacility;
 
 namespace {
 

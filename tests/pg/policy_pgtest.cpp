@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "sim/fake_facility.h"
 #include "store/db.h"
 #include "tests/support/flow_fixture.h"
 #include "tests/support/history.h"
@@ -18,7 +19,6 @@
 #include "tests/support/process.h"
 #include "workers/runtime.h"
 #include "workflows/engine.h"
-#include "workflows/fake_facility.h"
 #include "workflows/flow.h"
 
 using namespace clubos;

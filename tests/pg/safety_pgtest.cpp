@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "sim/fake_facility.h"
 #include "store/db.h"
 #include "tests/support/flow_fixture.h"
 #include "tests/support/history.h"
@@ -17,7 +18,6 @@
 #include "tests/support/process.h"
 #include "workers/runtime.h"
 #include "workflows/engine.h"
-#include "workflows/fake_facility.h"
 #include "workflows/flow.h"
 
 using namespace clubos;

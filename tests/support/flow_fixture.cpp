@@ -20,7 +20,7 @@ void FlowFixture::SetUp() {
   ResetDatabase();
   db_ = Connect();
   db = db_.get();
-  facility_ = std::make_unique<workflows::FakeFacility>(TestDatabaseUrl());
+  facility_ = std::make_unique<sim::FakeFacility>(TestDatabaseUrl());
   db_->ExecRawOne("TRUNCATE fake_facility_calls, fake_facility_faults");
   StartWorkers();
 }

@@ -8,10 +8,10 @@
 #include <string>
 
 #include "core/config.h"
+#include "sim/fake_facility.h"
 #include "store/db.h"
 #include "tests/support/pg.h"
 #include "workers/runtime.h"
-#include "workflows/fake_facility.h"
 #include "workflows/flow.h"
 #include "workflows/router.h"
 
@@ -32,7 +32,7 @@ class FlowFixture : public ::testing::Test, protected FlowReads {
 
   Config config_ = FastFlowConfig();
   std::unique_ptr<store::Connection> db_;
-  std::unique_ptr<workflows::FakeFacility> facility_;
+  std::unique_ptr<sim::FakeFacility> facility_;
   std::unique_ptr<workflows::PatternRouter> router_;
   std::unique_ptr<workflows::Flow> flow_;
   std::unique_ptr<workers::Registry> registry_;

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "api/http_server.h"
 #include "core/config.h"
+#include "http/http_server.h"
 #include "integrations/http.h"
 #include "sim/facility_sim.h"
 

@@ -1,10 +1,16 @@
-// The request framing the server applies before Pistache parses anything (api/http_framing.h).
+// The request framing the server applies before Pistache parses anything (http/http_framing.h),
+// and the rule of the http/ room: the only code that includes Pistache.
 #include <gtest/gtest.h>
 
-#include "api/http_framing.h"
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "http/http_framing.h"
+#include "tests/support/source_file.h"
 
 using namespace clubos;
-using namespace clubos::api;
 using http::Frame;
 using http::NextRequest;
 
@@ -88,3 +94,35 @@ TEST(Framing, RefusesWhatPistacheWouldAnswerByItself) {
 }
 
 }  // namespace
+
+// The rooms' rule (docs/architecture.md): only http/ includes Pistache, in its .cpp files, so no
+// other translation unit pays for its headers and its traps are held in one place; and sim/, the
+// stand-in for outside vendors, is a client of http/ and includes nothing of the ClubOS API.
+TEST(HttpRoom, OnlyHttpIncludesPistacheAndTheSimulatorNothingOfTheApi) {
+  const auto files = testsupport::SourceFiles();
+  ASSERT_NE(std::find(files.begin(), files.end(), "http/http_server.cpp"), files.end())
+      << "the scan found no http/http_server.cpp under " << CLUBOS_SOURCE_DIR;
+  std::vector<std::string> pistache, sim_on_api;
+  for (const auto& path : files) {
+    std::istringstream in(testsupport::ReadSourceFile(path));
+    for (std::string line; std::getline(in, line);) {
+      const auto at = line.find_first_not_of(" \t");
+      if (at == std::string::npos || line.compare(at, 8, "#include") != 0) continue;
+      if (line.find("<pistache/") != std::string::npos &&
+          !(path.rfind("http/", 0) == 0 && path.ends_with(".cpp")))
+        pistache.push_back(path + ": " + line);
+      if (path.rfind("sim/", 0) == 0 && line.find("\"api/") != std::string::npos)
+        sim_on_api.push_back(path + ": " + line);
+    }
+  }
+  EXPECT_TRUE(pistache.empty()) << "Pistache included outside http/*.cpp: "
+                                << ::testing::PrintToString(pistache);
+  EXPECT_TRUE(sim_on_api.empty()) << "sim/ includes the API: "
+                                  << ::testing::PrintToString(sim_on_api);
+  // The build says the same: only http/ links Pistache.
+  for (const char* cmake : {"CMakeLists.txt", "api/CMakeLists.txt", "sim/CMakeLists.txt",
+                            "app/CMakeLists.txt", "tests/CMakeLists.txt"})
+    EXPECT_EQ(testsupport::ReadSourceFile(cmake).find("PISTACHE"), std::string::npos) << cmake;
+  EXPECT_NE(testsupport::ReadSourceFile("http/CMakeLists.txt").find("PkgConfig::PISTACHE"),
+            std::string::npos);
+}

@@ -13,7 +13,7 @@
 
 #include "core/clock.h"
 
-namespace clubos::api {
+namespace clubos::http {
 
 struct Request {
   std::string method;  // GET, POST, ...
@@ -48,7 +48,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: an ephemeral port, read back with Port()
   int threads = 2;
-  // Every request is framed before Pistache parses it (api/http_framing.h): a head (request line
+  // Every request is framed before Pistache parses it (http/http_framing.h): a head (request line
   // and headers) over max_header_bytes is answered 431, a Content-Length over max_body_bytes (0:
   // max_request_bytes) 413, in the error shape, as soon as the head arrives; the connection then
   // closes. Bodies are never read past the limit.
@@ -104,4 +104,4 @@ class Server {
 // Percent-decoding of a query value or path segment ('+' is a space in queries only).
 std::string UrlDecode(const std::string& s, bool plus_is_space);
 
-}  // namespace clubos::api
+}  // namespace clubos::http

@@ -1,15 +1,15 @@
-#include "api/http_framing.h"
+#include "http/http_framing.h"
 
 #include <array>
 #include <cstdint>
 
 #include "core/text.h"
 
-namespace clubos::api::http {
+namespace clubos::http {
 namespace {
 
 constexpr std::string_view kCrlf = "\r\n";
-// Pistache 0.0.5's methods (http_defs.h); routes exist for all nine (api/http_server.cpp).
+// Pistache 0.0.5's methods (http_defs.h); routes exist for all nine (http/http_server.cpp).
 constexpr std::array<std::string_view, 9> kMethods = {"GET",  "POST",    "PUT",   "DELETE", "PATCH",
                                                       "HEAD", "OPTIONS", "TRACE", "CONNECT"};
 // Longer than any method, and than any target this API routes (ids, cursors, a few filters).
@@ -165,4 +165,4 @@ Frame NextRequest(std::string_view input, const FramingLimits& limits) {
   return f;
 }
 
-}  // namespace clubos::api::http
+}  // namespace clubos::http

@@ -1,4 +1,4 @@
-#include "api/http_server.h"
+#include "http/http_server.h"
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
@@ -18,11 +18,11 @@
 #include <stdexcept>
 #include <thread>
 
-#include "api/http_framing.h"
 #include "core/assert.h"
 #include "core/log.h"
+#include "http/http_framing.h"
 
-namespace clubos::api {
+namespace clubos::http {
 
 using namespace Pistache;
 
@@ -268,7 +268,7 @@ Response Response::Error(int status, const std::string& code, const std::string&
 
 struct Server::Impl {
   ServerOptions options;
-  http::FramingLimits limits;
+  FramingLimits limits;
   Rest::Router router;
   std::unique_ptr<Http::Endpoint> endpoint;
   std::function<void(const Request&, int, Millis)> on_answered;
@@ -422,7 +422,7 @@ struct Server::Impl {
 namespace {
 
 // Pistache's HTTP handler with its input step replaced: the bytes a connection sends are framed
-// here (api/http_framing.h), and Pistache's parser is handed exactly one whole request at a time,
+// here (http/http_framing.h), and Pistache's parser is handed exactly one whole request at a time,
 // so that it never answers by itself (as text, with exception messages) and never drops the
 // second of two pipelined requests. What the framing refuses, or Pistache's parser still throws
 // on, is answered in the error shape with `Connection: close`, and the connection closes. The
@@ -431,7 +431,7 @@ class GuardedHandler final : public Rest::Private::RouterHandler {
  public:
   HTTP_PROTOTYPE(GuardedHandler)
 
-  GuardedHandler(const Rest::Router& routes, const http::FramingLimits& limits)
+  GuardedHandler(const Rest::Router& routes, const FramingLimits& limits)
       : RouterHandler(routes), limits_(limits) {}
 
   void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
@@ -445,9 +445,9 @@ class GuardedHandler final : public Rest::Private::RouterHandler {
     c.pending.append(buffer, len);
     t_on_reactor = true;
     while (!c.closing && !c.pending.empty()) {
-      const http::Frame f = http::NextRequest(c.pending, limits_);
-      if (f.kind == http::Frame::Kind::kIncomplete) break;
-      if (f.kind == http::Frame::Kind::kRefused) {
+      const Frame f = NextRequest(c.pending, limits_);
+      if (f.kind == Frame::Kind::kIncomplete) break;
+      if (f.kind == Frame::Kind::kRefused) {
         Refuse(c, peer, f.status, f.code, f.message);
         break;
       }
@@ -520,7 +520,7 @@ class GuardedHandler final : public Rest::Private::RouterHandler {
     Deliver(c, seq ? *seq : c.next_seq++, std::move(out));
   }
 
-  http::FramingLimits limits_;
+  FramingLimits limits_;
 };
 
 }  // namespace
@@ -652,4 +652,4 @@ void Server::Stop() {
   impl_->endpoint->shutdown();
 }
 
-}  // namespace clubos::api
+}  // namespace clubos::http

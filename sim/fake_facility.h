@@ -2,7 +2,11 @@
 // A facility in the database: every call the flow makes is a row in fake_facility_calls,
 // autocommitted on the fake's own connection, so it survives the worker that made it (crash tests
 // count those rows) and the world's state is what those rows say. Faults per device come from
-// fake_facility_faults, so a test can set them from another process.
+// fake_facility_faults, so a test can set them from another process. The tables are the
+// migrations' (0010_fake_facility.sql), the statements schema/queries/fake_facility.sql.
+//
+// A stand-in for the vendors, as the simulator is, hence sim/: `serve --facility fake`, `worker
+// --facility fake`, `bench flow --facility memory` (the in-memory one) and the tests act on it.
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,9 +19,9 @@ namespace clubos::store {
 class Connection;
 }
 
-namespace clubos::workflows {
+namespace clubos::sim {
 
-class FakeFacility final : public Integration {
+class FakeFacility final : public workflows::Integration {
  public:
   explicit FakeFacility(const std::string& database_url);
   // The same facility kept in this process's memory: zero latency, nothing to count across
@@ -25,11 +29,12 @@ class FakeFacility final : public Integration {
   static std::unique_ptr<FakeFacility> InMemory();
   ~FakeFacility() override;
 
-  bool Idempotent(const ActionView& action) const override;
-  std::optional<std::string> Baseline(const ActionView& action) override;
-  CallOutcome Execute(const ActionView& action) override;
-  StateCheck Check(const ActionView& action) override;
-  CallOutcome NotifyOperators(const std::string& summary, const std::string& link) override;
+  bool Idempotent(const workflows::ActionView& action) const override;
+  std::optional<std::string> Baseline(const workflows::ActionView& action) override;
+  workflows::CallOutcome Execute(const workflows::ActionView& action) override;
+  workflows::StateCheck Check(const workflows::ActionView& action) override;
+  workflows::CallOutcome NotifyOperators(const std::string& summary,
+                                         const std::string& link) override;
 
   // Fault modes for a device (bay PC id, door id, or "sms" / "slack"):
   //   stuck_offline  the call is accepted, the device never comes back (state unchanged)
@@ -57,4 +62,4 @@ class FakeFacility final : public Integration {
   std::map<std::string, std::pair<std::string, int>> faults_;
 };
 
-}  // namespace clubos::workflows
+}  // namespace clubos::sim

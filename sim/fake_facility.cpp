@@ -1,4 +1,4 @@
-#include "workflows/fake_facility.h"
+#include "sim/fake_facility.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -6,8 +6,13 @@
 
 #include "store/db.h"
 
-namespace clubos::workflows {
+namespace clubos::sim {
 namespace {
+
+using workflows::ActionView;
+using workflows::CallOutcome;
+using workflows::CallResult;
+using workflows::StateCheck;
 
 std::string DeviceOf(const ActionView& a) {
   if (a.kind == "send_message") return "sms";
@@ -16,17 +21,9 @@ std::string DeviceOf(const ActionView& a) {
 
 }  // namespace
 
-FakeFacility::FakeFacility(const std::string& database_url) : db_(store::Connect(database_url)) {
-  db_->ExecRawOne(
-      "CREATE TABLE IF NOT EXISTS fake_facility_calls (id bigserial PRIMARY KEY, at timestamptz "
-      "NOT NULL "
-      "DEFAULT clock_timestamp(), kind text NOT NULL, device text NOT NULL, idempotency_key text "
-      "NOT NULL, "
-      "detail text NOT NULL DEFAULT '');"
-      "CREATE TABLE IF NOT EXISTS fake_facility_faults (device text PRIMARY KEY, mode text NOT "
-      "NULL, "
-      "remaining int NOT NULL)");
-}
+// The tables come from the migrations (0010_fake_facility.sql), its statements from
+// schema/queries/fake_facility.sql: a database not migrated refuses the connection's statements.
+FakeFacility::FakeFacility(const std::string& database_url) : db_(store::Connect(database_url)) {}
 
 FakeFacility::~FakeFacility() = default;
 
@@ -41,10 +38,7 @@ void FakeFacility::Record(const std::string& kind, const std::string& device,
     effect_by_key_[key] = effect_by_key_[key] || detail != "no effect";
     return;
   }
-  db_->ExecSql(
-      "INSERT INTO fake_facility_calls (kind, device, idempotency_key, detail) VALUES ($1, $2, $3, "
-      "$4)",
-      {kind, device, key, detail});
+  db_->ExecOne("fake_facility_record", {kind, device, key, detail});
 }
 
 bool FakeFacility::Idempotent(const ActionView& a) const {
@@ -59,13 +53,9 @@ std::string FakeFacility::FaultOf(const std::string& device, bool consume) {
     if (consume) --it->second.second;
     return it->second.first;
   }
-  auto r = db_->ExecSql(
-      consume ? "UPDATE fake_facility_faults SET remaining = remaining - 1 WHERE device = $1 AND "
-                "remaining > 0 "
-                "RETURNING mode"
-              : "SELECT mode FROM fake_facility_faults WHERE device = $1 AND remaining > 0",
-      {device});
-  return r.Empty() ? "" : r.At(0, 0).Str();
+  auto r =
+      db_->ExecOne(consume ? "fake_facility_fault_take" : "fake_facility_fault_peek", {device});
+  return r.Empty() ? "" : r.At(0, "mode").Str();
 }
 
 std::optional<std::string> FakeFacility::Baseline(const ActionView& a) {
@@ -75,11 +65,7 @@ std::optional<std::string> FakeFacility::Baseline(const ActionView& a) {
     for (const auto& c : calls_) n += c.device == DeviceOf(a) && c.kind == a.kind;
     return "{\"calls_before\":" + std::to_string(n) + "}";
   }
-  const auto n =
-      db_->ExecSql("SELECT count(*) FROM fake_facility_calls WHERE device = $1 AND kind = $2",
-                   {DeviceOf(a), a.kind})
-          .At(0, 0)
-          .Int64();
+  const auto n = db_->ExecOne("fake_facility_calls_to", {DeviceOf(a), a.kind}).At(0, "n").Int64();
   return "{\"calls_before\":" + std::to_string(n) + "}";
 }
 
@@ -108,12 +94,7 @@ StateCheck FakeFacility::Check(const ActionView& a) {
     const auto it = effect_by_key_.find(a.idempotency_key);
     return it != effect_by_key_.end() && it->second ? StateCheck::kChanged : StateCheck::kUnchanged;
   }
-  const bool effect =
-      !db_->ExecSql(
-              "SELECT 1 FROM fake_facility_calls WHERE idempotency_key = $1 AND detail <> "
-              "'no effect' LIMIT 1",
-              {a.idempotency_key})
-           .Empty();
+  const bool effect = !db_->ExecOne("fake_facility_effect", {a.idempotency_key}).Empty();
   return effect ? StateCheck::kChanged : StateCheck::kUnchanged;
 }
 
@@ -130,11 +111,7 @@ void FakeFacility::SetFault(const std::string& device, const std::string& mode, 
     faults_[device] = {mode, count};
     return;
   }
-  db_->ExecSql(
-      "INSERT INTO fake_facility_faults (device, mode, remaining) VALUES ($1, $2, $3) ON CONFLICT "
-      "(device) DO "
-      "UPDATE SET mode = EXCLUDED.mode, remaining = EXCLUDED.remaining",
-      {device, mode, count});
+  db_->ExecOne("fake_facility_fault_set", {device, mode, count});
 }
 
 void FakeFacility::ClearFaults() {
@@ -143,7 +120,7 @@ void FakeFacility::ClearFaults() {
     faults_.clear();
     return;
   }
-  db_->ExecRawOne("DELETE FROM fake_facility_faults");
+  db_->ExecOne("fake_facility_faults_clear");
 }
 
 int FakeFacility::Calls(const std::string& kind, const std::string& key) {
@@ -153,13 +130,7 @@ int FakeFacility::Calls(const std::string& kind, const std::string& key) {
     for (const auto& c : calls_) n += c.kind == kind && (key.empty() || c.key == key);
     return n;
   }
-  return db_
-      ->ExecSql(
-          "SELECT count(*) FROM fake_facility_calls WHERE kind = $1 AND ($2 = '' OR "
-          "idempotency_key = $2)",
-          {kind, key})
-      .At(0, 0)
-      .Int();
+  return db_->ExecOne("fake_facility_calls", {kind, key}).At(0, "n").Int();
 }
 
-}  // namespace clubos::workflows
+}  // namespace clubos::sim

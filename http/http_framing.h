@@ -4,13 +4,13 @@
 // refuses by itself, as text and with exception messages (`Content-Length: -1` was a 500
 // `basic_string::_M_create`, an overflowing one a 500 `stoull`, `HTTP/9.9` a text 400, a body
 // over its buffer a text 413), and drops every request after the first in one read (pipelining).
-// The server (api/http_server.cpp) hands Pistache exactly one request at a time, framed here, and
-// answers what is refused here in the API's error shape.
+// The server (http/http_server.cpp) hands Pistache exactly one request at a time, framed here, and
+// answers what is refused here in the one error shape (Response::Error, http/http_server.h).
 #include <cstddef>
 #include <string>
 #include <string_view>
 
-namespace clubos::api::http {
+namespace clubos::http {
 
 struct FramingLimits {
   std::size_t max_header_bytes = 16 * 1024;  // request line, headers and the blank line
@@ -28,7 +28,7 @@ struct Frame {
   std::size_t skip = 0;    // empty lines before the request line (RFC 9112 §2.2: ignored)
   std::size_t length = 0;  // kRequest: the request line through the end of the body
   int status = 0;          // kRefused: 400, 411, 413, 414, 431, 501 or 505
-  std::string code;        // kRefused: the error code of the API's error shape
+  std::string code;        // kRefused: the error code of that error shape
   std::string message;     // kRefused: why, without echoing what was received
 };
 
@@ -41,4 +41,4 @@ struct Frame {
 // disagree about where a request ends), and a head longer than max_header_bytes (431).
 Frame NextRequest(std::string_view input, const FramingLimits& limits);
 
-}  // namespace clubos::api::http
+}  // namespace clubos::http
