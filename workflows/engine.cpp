@@ -28,6 +28,13 @@ struct PendingEffects {
   bool hooked = false;
 };
 
+// The states this transaction's transitions left threads in: every state change goes through the
+// engine, so a cascade to a thread moved earlier in the transaction needs no query (its lock is
+// held since).
+struct ThreadStates {
+  std::map<int64_t, std::string> by_id;
+};
+
 std::optional<std::string> NonEmpty(const std::string& s) {
   return s.empty() ? std::nullopt : std::optional<std::string>(s);
 }
@@ -138,6 +145,7 @@ Applied Engine::Apply(store::Tx& tx, const Transition& t) {
   CLUBOS_ASSERT(!moved.Empty(), "a transition's row was not in the state its caller read");
   Schedule(tx, t.machine, t.id, step->jobs, data.dump(),
            thread ? t.thread.priority.value_or(t.priority) : t.priority, t.action_kind, true);
+  if (thread) tx.Local<ThreadStates>().by_id[t.id] = step->to;
   if (thread && step->to != from && on_thread_entered_)
     tx.AfterCommit([this, id = t.id, to = step->to] { on_thread_entered_(id, to); });
   return {from, step->to, thread ? "" : Cascade(tx, t, *step->row)};
@@ -150,8 +158,14 @@ std::string Engine::Cascade(store::Tx& tx, const Transition& t, const sm::Row& r
   const sm::Cascade& c = sm::ActionMachine().CascadeOf(row);
   if (c.event.empty()) return "";
   if (t.thread_id && t.facts.Holds(c.guard)) {
-    auto r = tx.Exec("thread_state_lock", {t.thread_id});  // held already: threads lock first
-    const std::string state = r.Empty() ? "" : r.At(0, "state").Str();
+    auto& known = tx.Local<ThreadStates>().by_id;
+    std::string state;
+    if (const auto it = known.find(t.thread_id); it != known.end()) {
+      state = it->second;
+    } else {
+      auto r = tx.Exec("thread_state_lock", {t.thread_id});  // held already: threads lock first
+      if (!r.Empty()) state = r.At(0, "state").Str();
+    }
     if (!state.empty() && sm::ThreadMachine().Find(state, c.event, {})) {
       const std::optional<Escalation>& escalation = t.escalation;
       return Apply(tx, {.machine = Machine::kThread,
