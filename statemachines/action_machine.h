@@ -57,6 +57,8 @@ inline constexpr std::string_view kPrimary = "primary";
 inline constexpr std::string_view kHoldsThread = "holds_thread";
 // Its thread is verified (a rollback flag sends it back to the operators' queue).
 inline constexpr std::string_view kThreadVerified = "thread_verified";
+// The customer (or the API) confirmed it: put back to wait for the vendor, it stays confirmed.
+inline constexpr std::string_view kConfirmed = "confirmed";
 }  // namespace action_guard
 
 // The effect "execute" is the job that executes the action's kind (core/action_kinds.h).
@@ -90,7 +92,8 @@ inline const Table& ActionMachine() {
           {"confirmed",             "execution_started",      "executing",             "committed before the external call",                 "",                                     "!stopped"},
           {"confirmed",             "emergency_stopped",      "escalated",             "ext: the emergency stop was engaged before the call", "", "", "escalated [holds_thread] | notify_operator"},
           {"confirmed",             "start_refused",          "escalated",             "ext: the gate refused it just before the call, or its job died", "", "", "escalated [holds_thread] | notify_operator"},
-          {"executing",             "execution_deferred",     "routed",                "ext: the vendor certainly did not act (refused to connect, 429, 503): start again later"},
+          {"executing",             "execution_deferred",     "routed",                "ext: the vendor certainly did not act (refused to connect, 429, 503): start again later", "", "!confirmed"},
+          {"executing",             "execution_deferred",     "confirmed",             "ext: as above, and it stays confirmed: a text meanwhile is kept",                        "", "confirmed"},
           {"executing",             "execution_succeeded",    "executed",              "verified at once when the change is already visible", "verify_action@verify_poll",            "",           "action_executed [primary]"},
           {"executing",             "execution_failed",       "escalated",             "result failed",                                       "", "", "escalated [holds_thread] | notify_operator"},
           {"executing",             "execution_unknown",      "escalated",             "result inconclusive",                                 "", "", "escalated [holds_thread] | notify_operator"},
@@ -100,7 +103,7 @@ inline const Table& ActionMachine() {
           {"verified",              "rollback_flagged",       "=",                     "rollback_needed = true; never undoes anything",      "", "", "escalated [thread_verified] | notify_operator"},
           {"escalated",             "rollback_flagged",       "=",                     "rollback_needed = true; never undoes anything",      "", "", "escalated [thread_verified] | notify_operator"},
       },
-      {"confirm_first", "stopped", "primary", "holds_thread", "thread_verified"}, &ThreadMachine());
+      {"confirm_first", "stopped", "primary", "holds_thread", "thread_verified", "confirmed"}, &ThreadMachine());
   return t;
 }
 // clang-format on

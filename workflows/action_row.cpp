@@ -22,6 +22,7 @@ ActionRow::ActionRow(const store::Result& r)
       reason(r.At(0, "reason").Str()),
       triggered_by(r.At(0, "triggered_by").Str()),
       booking_id(r.At(0, "booking_id").OptStr()),
+      confirmed_by(r.At(0, "confirmed_by").OptStr()),
       since(r.At(0, "updated_at").Time()),
       confirm_expires_at(r.At(0, "confirm_expires_at").OptTime()),
       verify_deadline(r.At(0, "verify_deadline").OptTime()),
@@ -37,7 +38,9 @@ sm::Facts ActionRow::Facts() const {
   // The primary action, or the question its customer must answer, holds the thread up; a
   // secondary action (the "done" notice, an operator's reply) that fails is told to the operators.
   const bool holds = thread_id != 0 && (primary || Role() == "prompt");
-  return {{sm::action_guard::kPrimary, primary}, {sm::action_guard::kHoldsThread, holds}};
+  return {{sm::action_guard::kPrimary, primary},
+          {sm::action_guard::kHoldsThread, holds},
+          {sm::action_guard::kConfirmed, confirmed_by.has_value()}};
 }
 
 ActionView ActionRow::View() const {

@@ -21,7 +21,7 @@ struct ActionRow {
   int64_t id;
   int64_t thread_id;  // 0: an operator's action of its own
   std::string kind, state, key, baseline, external_ref, reason, triggered_by;
-  std::optional<std::string> booking_id;
+  std::optional<std::string> booking_id, confirmed_by;
   TimePoint since;  // of the current state
   std::optional<TimePoint> confirm_expires_at, verify_deadline;
   nlohmann::json target, params;
@@ -31,7 +31,7 @@ struct ActionRow {
   bool Physical() const;
   std::string Role() const { return params.value("role", std::string()); }
   std::string StopOverride() const { return params.value("stop_override", std::string()); }
-  // The facts its table's guards ask about the action itself (primary, holds_thread).
+  // The facts its table's guards ask about the action itself (primary, holds_thread, confirmed).
   sm::Facts Facts() const;
   ActionView View() const;
 };

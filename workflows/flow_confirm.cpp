@@ -17,8 +17,18 @@ void ConfirmationStep::ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes,
   if (a.state == astate::kAwaitingConfirmation && a.confirm_expires_at &&
       *a.confirm_expires_at <= f_.clock.Now())
     throw IllegalTransition("action", action_id, a.state + " (expired)", std::string(event));
-  // The table refuses an answer in any other state (IllegalTransition, nothing written: intake
-  // goes on in the same transaction and routes the text instead).
+  // The answer is the thread's too: one it no longer waits for (with a human now, or closed) is
+  // refused, as the table refuses an answer in any other state (IllegalTransition, nothing
+  // written: intake goes on in the same transaction and routes the text instead).
+  if (!sm::ActionMachine().Accepts(a.state, event))
+    throw IllegalTransition("action", action_id, a.state, std::string(event));
+  if (a.thread_id) {
+    const std::string thread_state =
+        tx.Exec("thread_state_lock", {a.thread_id}).At(0, "state").Str();
+    const std::string_view thread_event = yes ? tevent::kConfirmed : tevent::kRejected;
+    if (!sm::ThreadMachine().Accepts(thread_state, thread_event))
+      throw IllegalTransition("thread", a.thread_id, thread_state, std::string(thread_event));
+  }
   f_.engine.Apply(tx, {.machine = Machine::kAction,
                        .id = action_id,
                        .event = event,

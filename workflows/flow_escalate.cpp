@@ -52,13 +52,15 @@ void EscalationStep::OnJobDead(store::Tx& tx, const workers::Job& job, const std
   if (args.is_discarded() || job.kind == kNotifyOperator) return;  // a lost alert alerts no one
   const Escalation why{"retries_exhausted", job.kind + ": " + reason};
   int64_t thread_id = args.value("thread_id", int64_t{0});
-  if (args.contains("action_id") && args.at("action_id").is_number_integer()) {
+  // A thread's job (routing, closing) hands its thread over; an action's job leaves its action
+  // through an exit first (a thread's job may carry the action that moved the thread, too).
+  const bool actions_job = job.kind != kRouteMessage && job.kind != kCloseThread;
+  if (actions_job && args.contains("action_id") && args.at("action_id").is_number_integer()) {
     const int64_t action_id = args.at("action_id").get<int64_t>();
     LockThreadOfAction(tx, action_id);
     auto r = tx.Exec("action_lock", {action_id});
     if (r.Empty()) return;
     const ActionRow a(r);
-    thread_id = 0;  // the action's row says what becomes of its thread
     // Leave no action half-way: each state a dead job can strand it in has an exit to a human.
     std::string_view exit;
     ActionEffects fx;
@@ -73,7 +75,12 @@ void EscalationStep::OnJobDead(store::Tx& tx, const workers::Job& job, const std
     } else if (a.state == astate::kRouted || a.state == astate::kConfirmed) {
       exit = aevent::kStartRefused;
     }
-    if (!exit.empty()) FailAction(tx, a, exit, why, "worker", fx);
+    if (!exit.empty()) {
+      FailAction(tx, a, exit, why, "worker", fx);
+      thread_id = 0;  // the action's row said what becomes of its thread
+    } else {
+      thread_id = a.thread_id;  // the action is done already: its thread goes to a human
+    }
   }
   if (thread_id) Escalate(tx, thread_id, why, "worker");
 }

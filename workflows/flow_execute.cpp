@@ -156,8 +156,9 @@ Outcome ExecutionStep::Unknown(JobContext& ctx, const ActionRow& a, const std::s
 }
 
 // The vendor certainly did not act (it refused to connect, or answered 429/503): the action goes
-// back to `routed`, so the next attempt starts it afresh instead of treating the call as one
-// whose outcome is unknown, and the job waits for the vendor's Retry-After.
+// back to `routed` (or `confirmed`, when the customer had said YES), so the next attempt starts it
+// afresh instead of treating the call as one whose outcome is unknown, and the job waits for the
+// vendor's Retry-After.
 Outcome ExecutionStep::Deferred(JobContext& ctx, int64_t action_id, const CallOutcome& call) {
   ctx.db().Transact("defer_execution", [&](store::Tx& tx) {
     LockThreadOfAction(tx, action_id);
@@ -169,6 +170,7 @@ Outcome ExecutionStep::Deferred(JobContext& ctx, int64_t action_id, const CallOu
                            .actor = "worker",
                            .reason = call.detail,
                            .from = locked.state,
+                           .facts = locked.Facts(),
                            .thread_id = locked.thread_id,
                            .action_kind = locked.kind});
   });

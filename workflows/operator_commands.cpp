@@ -93,7 +93,7 @@ void OperatorCommands::FlagRollback(store::Connection& db, int64_t action_id,
             {action_id, json{{"by", actor}, {"reason", reason}}.dump(), f_.clock.DbNow()});
     // Nothing is undone: a human decides. A verified thread goes back to the escalation queue;
     // otherwise the operators are told directly (the row's cascade, or its fallback). The table
-    // refuses it outside verified / escalated (IllegalTransition, nothing written).
+    // refuses it outside verified / escalated (IllegalTransition: the transaction rolls back).
     const bool thread_verified =
         a.thread_id &&
         tx.Exec("thread_state_lock", {a.thread_id}).At(0, "state").Str() == tstate::kVerified;

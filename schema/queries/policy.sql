@@ -117,11 +117,13 @@ ORDER BY abs(extract(epoch FROM start_at - coalesce($3::timestamptz, now())))
 LIMIT 1
 
 -- name: booking_unlocks
--- Unlocks for a booking that were not called off, and whether the latest one failed.
+-- Unlocks for a booking that were not called off, and whether the latest one failed. One that
+-- went to a human before it started (refused at the last moment, its job dead) opened nothing.
 SELECT count(*) AS n,
        coalesce((array_agg(result ORDER BY id DESC))[1] = 'failed', false) AS last_failed
 FROM actions
 WHERE kind = 'unlock_door' AND booking_id = $1 AND state NOT IN ('cancelled', 'rejected')
+  AND NOT (state = 'escalated' AND started_at IS NULL)
 
 -- name: thread_auto_replies
 SELECT count(*) AS n FROM actions

@@ -216,6 +216,28 @@ TEST_F(VendorFlowTest, A429BurstIsWaitedOutAndTheMessageIsSentOnce) {
   pgtest::ExpectValidHistories(*db_);
 }
 
+// A confirmed unlock the vendor put off (429) stays confirmed: a text the customer sends while it
+// waits is kept, not taken for a new request that would cancel it.
+TEST_F(VendorFlowTest, AConfirmedUnlockPutOffByTheVendorStaysConfirmed) {
+  const auto in = Text("my code isn't opening the front door");
+  ASSERT_TRUE(ReachesState(in.thread_id, "awaiting_confirmation"));
+  ASSERT_EQ(sim_.Fault("unifi", "http_429", 2), 201);
+  Text("yes");
+  ASSERT_TRUE(WaitFor([&] {
+    return Scalar("SELECT count(*) FROM transitions WHERE event = 'execution_deferred'") >= 1;
+  }));
+  Text("thank you!");
+  ASSERT_TRUE(ReachesState(in.thread_id, "verified"));
+  EXPECT_EQ(Unlocks(), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM actions WHERE kind = 'unlock_door'"), 1)
+      << "no second action from the text";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM transitions WHERE event = 'execution_deferred' AND "
+                   "to_state <> 'confirmed'"),
+            0)
+      << "put off, it stays confirmed";
+  pgtest::ExpectValidHistories(*db_);
+}
+
 TEST_F(VendorFlowTest, AResetWhoseBaselineCannotBeReadIsNotStartedUntilItCan) {
   // The activities read before the call fails (429 twice, then a 500): without a baseline the
   // reset could never be proven, so it is not started; once the read works it runs, once.

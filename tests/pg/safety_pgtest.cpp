@@ -395,3 +395,24 @@ TEST_F(SafetyTest, AFailedDoneNoticeNotifiesButLeavesTheVerifiedThreadAlone) {
                 .find("Thread " + std::to_string(t.thread_id)),
             std::string::npos);
 }
+
+// An answer is the thread's too: once the thread went to a human (here its prompt could not be
+// sent), a YES through the API is refused and nothing starts.
+TEST_F(SafetyTest, AConfirmationTheThreadNoLongerAwaitsIsRefusedAndNothingStarts) {
+  facility_->SetFault("sms", "reject", 1);  // the prompt
+  const auto t = Text(Phone(2), "the trackman in bay 5 is frozen");
+  ASSERT_TRUE(Reaches(t.thread_id, "escalated"));
+  const int64_t reset = Scalar(
+      "SELECT id FROM actions WHERE thread_id = $1 AND kind = 'reset_trackman'", {t.thread_id});
+  EXPECT_EQ(Str("SELECT state FROM actions WHERE id = $1", {reset}), "awaiting_confirmation");
+  EXPECT_THROW(flow_->Confirm(*db_, reset, true, "service:console"), IllegalTransition);
+  EXPECT_EQ(Str("SELECT state FROM actions WHERE id = $1", {reset}), "awaiting_confirmation")
+      << "nothing written";
+  EXPECT_TRUE(Str("SELECT coalesce(confirmed_by, '') FROM actions WHERE id = $1", {reset}).empty());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM jobs WHERE unique_key = $1",
+                   {"execute_action:" + std::to_string(reset)}),
+            0)
+      << "no execution was enqueued";
+  EXPECT_EQ(facility_->Calls("reset_trackman"), 0);
+  pgtest::ExpectValidHistories(*db_);
+}

@@ -95,8 +95,9 @@ TEST(FlowMachines, TheNamedConstantsAreExactlyTheTablesNames) {
                  ae::kExecutionFailed, ae::kExecutionUnknown, ae::kExecutionDeferred,
                  ae::kEmergencyStopped, ae::kStartRefused, ae::kVerificationPassed,
                  ae::kVerificationFailed, ae::kVerificationTimeout, ae::kRollbackFlagged}));
-  EXPECT_EQ(Names(sm::ActionMachine().guards()), set({ag::kConfirmFirst, ag::kStopped, ag::kPrimary,
-                                                      ag::kHoldsThread, ag::kThreadVerified}));
+  EXPECT_EQ(Names(sm::ActionMachine().guards()),
+            set({ag::kConfirmFirst, ag::kStopped, ag::kPrimary, ag::kHoldsThread,
+                 ag::kThreadVerified, ag::kConfirmed}));
 }
 
 // A table checks every name when it is built: a typo in a guard, a timing or a cascade fails at
