@@ -80,3 +80,26 @@ TEST_F(FlowClockTest, EveryTimeTheFlowStampsIsTheInjectedClocksTime) {
   EXPECT_EQ(since("messages WHERE received_at"), 0);
   pgtest::ExpectValidHistories(*db_);
 }
+
+// A thread's job that dies hands its thread to a human, even when it carries the action that
+// moved the thread (a close_thread scheduled by a verification's cascade does).
+TEST_F(FlowClockTest, ADeadCloseJobHandsItsVerifiedThreadToAHuman) {
+  const auto in = flow_->Intake(*db_, {kCustomer, kBedford, "how much for an hour?", ""});
+  clock_.Advance(config_.flow.debounce + Millis(1));
+  ASSERT_GE(RunDue(), 2);
+  ASSERT_EQ(ThreadState(in.thread_id), "verified");
+  const auto close = db_->ExecRawOne(
+      "SELECT id, args::text AS args FROM jobs WHERE kind = 'close_thread' AND "
+      "unique_key = 'close_thread:" +
+      std::to_string(in.thread_id) + "'");
+  ASSERT_EQ(close.Size(), 1u);
+  workers::Job job;
+  job.id = close.At(0, "id").Int64();
+  job.kind = "close_thread";
+  job.args = close.At(0, "args").Str();
+  ASSERT_NE(job.args.find("action_id"), std::string::npos) << "the case this test is about";
+  db_->Transact("dead", [&](store::Tx& tx) { registry_.RunDeadHooks(tx, job, "boom"); });
+  EXPECT_EQ(ThreadState(in.thread_id), "escalated");
+  EXPECT_EQ(Escalation(in.thread_id), "retries_exhausted");
+  pgtest::ExpectValidHistories(*db_);
+}
