@@ -17,11 +17,12 @@ void ConfirmationStep::ConfirmLocked(store::Tx& tx, int64_t action_id, bool yes,
   if (a.state == astate::kAwaitingConfirmation && a.confirm_expires_at &&
       *a.confirm_expires_at <= f_.clock.Now())
     throw IllegalTransition("action", action_id, a.state + " (expired)", std::string(event));
-  // The answer is the thread's too: one it no longer waits for (with a human now, or closed) is
-  // refused, as the table refuses an answer in any other state (IllegalTransition, nothing
-  // written: intake goes on in the same transaction and routes the text instead).
+  // Refused before anything is written (IllegalTransition): intake goes on in the same
+  // transaction and routes the text instead. The table refuses an answer in any other state...
   if (!sm::ActionMachine().Accepts(a.state, event))
     throw IllegalTransition("action", action_id, a.state, std::string(event));
+  // ...and the answer is the thread's too: one it no longer waits for (a human has it, or it is
+  // closed) is refused as well.
   if (a.thread_id) {
     const std::string thread_state =
         tx.Exec("thread_state_lock", {a.thread_id}).At(0, "state").Str();
