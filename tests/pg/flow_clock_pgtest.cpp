@@ -4,9 +4,12 @@
 // far from the wall clock, one due job at a time, without workers.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "tests/support/flow_fixture.h"
 #include "tests/support/history.h"
 #include "workers/queue_ops.h"
+#include "workers/run_job.h"
 
 using namespace clubos;
 using namespace clubos::workflows;
@@ -31,19 +34,21 @@ class FlowClockTest : public ::testing::Test, protected pgtest::FlowReads {
     flow_ = std::make_unique<Flow>(config_, *router_, *facility_, clock_);
     flow_->Register(registry_);
   }
-  // Runs every job due now, one at a time, as a worker would; returns how many ran.
+  // Runs every job due now, one at a time, through the runtime's own per-job step; returns how
+  // many ran.
   int RunDue() {
     int ran = 0;
-    workers::PromoteDue(*db_, 100, clock_);
     for (;;) {
+      workers::PromoteDue(*db_, 100, clock_);
       auto fetched = workers::Fetch(*db_, "default", 1, "test", Millis(60'000), clock_);
       if (fetched.jobs.empty()) return ran;
       const workers::Job& job = fetched.jobs[0];
-      workers::JobContext ctx(job, *db_, clock_, "test");
-      const auto outcome = registry_.Find(job.kind)->handler(ctx);
-      EXPECT_EQ(outcome.type, workers::Outcome::Type::kComplete)
-          << job.kind << ": " << outcome.reason;
-      if (!ctx.completed_in_tx()) workers::Complete(*db_, {{job.id, job.attempt}}, "test");
+      const auto run = workers::RunHandler(registry_, job, *db_, clock_, "test");
+      EXPECT_FALSE(run.lease_lost) << job.kind;
+      if (run.outcome.type != workers::Outcome::Type::kComplete)
+        workers::RecordOutcome(*db_, registry_, job, "test", run.outcome, rng_, clock_);
+      else if (!run.completed_in_tx)
+        workers::Complete(*db_, {{job.id, job.attempt}}, "test");
       ++ran;
     }
   }
@@ -55,6 +60,7 @@ class FlowClockTest : public ::testing::Test, protected pgtest::FlowReads {
   std::unique_ptr<PatternRouter> router_;
   std::unique_ptr<Flow> flow_;
   workers::Registry registry_;
+  std::mt19937_64 rng_{12};
 };
 
 }  // namespace
@@ -101,5 +107,31 @@ TEST_F(FlowClockTest, ADeadCloseJobHandsItsVerifiedThreadToAHuman) {
   db_->Transact("dead", [&](store::Tx& tx) { registry_.RunDeadHooks(tx, job, "boom"); });
   EXPECT_EQ(ThreadState(in.thread_id), "escalated");
   EXPECT_EQ(Escalation(in.thread_id), "retries_exhausted");
+  pgtest::ExpectValidHistories(*db_);
+}
+
+// An inherited call that is safe to repeat is still a new call: an emergency stop engaged after
+// the first attempt (whose outcome is unknown) holds it. The fake facility takes resets as
+// idempotent, so without the stop the retry would restart the bay.
+TEST_F(FlowClockTest, AnInheritedResetIsNotRepeatedUnderAStopEngagedSinceItStarted) {
+  const auto in = flow_->Intake(*db_, {kCustomer, kBedford, "the trackman in bay 5 is frozen", ""});
+  clock_.Advance(config_.flow.debounce + Millis(1));
+  RunDue();
+  ASSERT_EQ(ThreadState(in.thread_id), "awaiting_confirmation");
+  facility_->SetFault("105", "transient", 1);  // the call may have happened: outcome unknown
+  flow_->Intake(*db_, {kCustomer, kBedford, "yes", ""});
+  RunDue();
+  const int64_t reset = Scalar("SELECT id FROM actions WHERE kind = 'reset_trackman'");
+  ASSERT_EQ(Scalar("SELECT count(*) FROM actions WHERE id = $1 AND state = 'executing'", {reset}),
+            1);
+  flow_->SetEmergencyStop(*db_, "global", true, "water on the floor", "operator:ana");
+  clock_.Advance(config_.flow.retry_cap + Millis(1));
+  RunDue();
+  EXPECT_EQ(facility_->Calls("reset_trackman"), 0) << "the reset was called again under the stop";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM actions WHERE id = $1 AND state = 'escalated' AND "
+                   "result = 'inconclusive' AND error LIKE '%emergency stop%'",
+                   {reset}),
+            1);
+  EXPECT_EQ(ThreadState(in.thread_id), "escalated");
   pgtest::ExpectValidHistories(*db_);
 }
