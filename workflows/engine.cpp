@@ -119,6 +119,7 @@ Applied Engine::Apply(store::Tx& tx, const Transition& t) {
   std::optional<std::string> reason = NonEmpty(t.reason);
   json data = Object(t.data);
   store::Result moved;
+  std::string recorded;  // the history's data, and the effects' job arguments
   if (thread) {
     std::optional<std::string> code, detail;
     if (step->to == ts::kEscalated && from != ts::kEscalated) {
@@ -130,20 +131,22 @@ Applied Engine::Apply(store::Tx& tx, const Transition& t) {
       data["reason"] = *code;
       data["detail"] = t.escalation->detail;
     }
+    recorded = data.dump();
     moved = tx.Exec("thread_transition",
-                    {t.id, from, step->to, std::string(t.event), t.actor, reason, data.dump(),
+                    {t.id, from, step->to, std::string(t.event), t.actor, reason, recorded,
                      t.thread.intent, t.thread.decision, t.thread.priority,
                      t.thread.last_routed_message_id, code, detail, clock_.DbNow()});
   } else {
     const ActionEffects& fx = t.action;
+    recorded = data.dump();
     moved = tx.Exec("action_transition", {t.id, from, step->to, std::string(t.event), t.actor,
-                                          reason, data.dump(), fx.baseline, fx.verify_deadline,
+                                          reason, recorded, fx.baseline, fx.verify_deadline,
                                           fx.result, fx.error, fx.external_ref, clock_.DbNow()});
   }
   // The row is locked by this transaction, so the compare-and-set cannot lose a race; no row means
   // the caller's `from` was wrong.
   CLUBOS_ASSERT(!moved.Empty(), "a transition's row was not in the state its caller read");
-  Schedule(tx, t.machine, t.id, step->jobs, data.dump(),
+  Schedule(tx, t.machine, t.id, step->jobs, recorded,
            thread ? t.thread.priority.value_or(t.priority) : t.priority, t.action_kind, true);
   if (thread) tx.Local<ThreadStates>().by_id[t.id] = step->to;
   if (thread && step->to != from && on_thread_entered_)

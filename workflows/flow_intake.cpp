@@ -33,12 +33,13 @@ const Location& IntakeStep::Check(const InboundMessage& msg) const {
 IntakeResult IntakeStep::InTx(store::Tx& tx, const InboundMessage& msg, const Location& location) {
   const std::optional<std::string> external =
       msg.external_id.empty() ? std::nullopt : std::optional<std::string>(msg.external_id);
-  auto duplicate = [&]() -> IntakeResult {
-    auto dup = tx.Exec("message_by_external_id", {msg.source, msg.from, *external});
+  auto duplicate = [](const store::Result& dup) -> IntakeResult {
     return {dup.At(0, "thread_id").Int64(), dup.At(0, "id").Int64(), true};
   };
-  if (external && !tx.Exec("message_by_external_id", {msg.source, msg.from, *external}).Empty())
-    return duplicate();
+  if (external) {
+    auto dup = tx.Exec("message_by_external_id", {msg.source, msg.from, *external});
+    if (!dup.Empty()) return duplicate(dup);
+  }
   IntakeResult out;
   auto open = tx.Exec("thread_open_lock", {msg.from, msg.to});
   bool created = false;
@@ -55,7 +56,8 @@ IntakeResult IntakeStep::InTx(store::Tx& tx, const InboundMessage& msg, const Lo
   if (!created) out.thread_id = open.At(0, "id").Int64();
   auto m = tx.Exec("message_insert", {out.thread_id, "in", external, msg.from, msg.to, msg.body,
                                       f_.clock.DbNow(), msg.source});
-  if (m.Empty()) return duplicate();  // the same provider id raced in through another request
+  if (m.Empty())  // the same provider id raced in through another request
+    return duplicate(tx.Exec("message_by_external_id", {msg.source, msg.from, *external}));
   out.message_id = m.At(0, "id").Int64();
   if (created)
     f_.engine.BornThread(tx, out.thread_id, "customer",
