@@ -132,16 +132,17 @@ Config Config::Parse(const std::string& text) {
   if (c.locations.empty()) throw ConfigError("facility.locations: at least one location");
 
   const json flow = root.value("flow", json::object());
-  OnlyKnown(
-      flow,
-      {"debounce_ms", "confirmation_ttl_ms", "verify_timeout_ms", "verify_poll_ms",
-       "close_after_ms", "retry_base_ms", "retry_cap_ms", "rapid_messages", "suggestion_ttl_ms"},
-      "flow");
+  OnlyKnown(flow,
+            {"debounce_ms", "confirmation_ttl_ms", "verify_timeout_ms", "verify_poll_ms",
+             "close_after_ms", "takeover_ms", "retry_base_ms", "retry_cap_ms", "rapid_messages",
+             "suggestion_ttl_ms"},
+            "flow");
   c.flow.debounce = Ms(flow, "debounce_ms", c.flow.debounce, "flow");
   c.flow.confirmation_ttl = Ms(flow, "confirmation_ttl_ms", c.flow.confirmation_ttl, "flow");
   c.flow.verify_timeout = Ms(flow, "verify_timeout_ms", c.flow.verify_timeout, "flow");
   c.flow.verify_poll = Ms(flow, "verify_poll_ms", c.flow.verify_poll, "flow");
   c.flow.close_after = Ms(flow, "close_after_ms", c.flow.close_after, "flow");
+  c.flow.takeover = Ms(flow, "takeover_ms", c.flow.takeover, "flow");
   c.flow.retry_base = Ms(flow, "retry_base_ms", c.flow.retry_base, "flow");
   c.flow.retry_cap = Ms(flow, "retry_cap_ms", c.flow.retry_cap, "flow");
   c.flow.suggestion_ttl = Ms(flow, "suggestion_ttl_ms", c.flow.suggestion_ttl, "flow");

@@ -44,6 +44,7 @@ struct FlowSettings {
   Millis verify_timeout{180'000};
   Millis verify_poll{2'000};
   Millis close_after{1'800'000};  // a verified thread closes after this quiet period
+  Millis takeover{14'400'000};    // an operator's takeover pauses the automation this long (4 h)
   Millis retry_base{500};         // first retry of a failed flow job; doubles up to retry_cap
   Millis retry_cap{60'000};
   int rapid_count = 3;          // this many customer messages ...

@@ -14,6 +14,18 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
+-- Name: clubos_notify_events(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.clubos_notify_events() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM pg_notify('clubos_events', TG_ARGV[0]);
+  RETURN NULL;
+END $$;
+
+--
 -- Name: transitions_append_only(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -212,6 +224,8 @@ CREATE TABLE public.threads (
     last_routed_message_id bigint,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    paused_until timestamp with time zone,
+    paused_by text,
     CONSTRAINT threads_escalation_reason CHECK (((state = 'escalated'::text) <= (escalation_reason IS NOT NULL))),
     CONSTRAINT threads_state_check CHECK ((state = ANY (ARRAY['received'::text, 'routed'::text, 'awaiting_confirmation'::text, 'executed'::text, 'verified'::text, 'escalated'::text, 'closed'::text])))
 );
@@ -231,6 +245,7 @@ CREATE TABLE public.transitions (
     reason text,
     data jsonb DEFAULT '{}'::jsonb NOT NULL,
     at timestamp with time zone DEFAULT now() NOT NULL,
+    tx xid8 DEFAULT pg_current_xact_id() NOT NULL,
     CONSTRAINT transitions_entity_check CHECK ((entity = ANY (ARRAY['thread'::text, 'action'::text])))
 );
 
@@ -1247,6 +1262,18 @@ CREATE INDEX threads_state_idx ON public.threads USING btree (state, id);
 CREATE INDEX transitions_entity_idx ON public.transitions USING btree (entity, entity_id, id);
 
 --
+-- Name: transitions_tx_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transitions_tx_idx ON public.transitions USING btree (tx, id);
+
+--
+-- Name: control_events control_events_notify; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER control_events_notify AFTER INSERT ON public.control_events FOR EACH STATEMENT EXECUTE FUNCTION public.clubos_notify_events('controls');
+
+--
 -- Name: transitions transitions_no_truncate; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1257,6 +1284,12 @@ CREATE TRIGGER transitions_no_truncate BEFORE TRUNCATE ON public.transitions FOR
 --
 
 CREATE TRIGGER transitions_no_update BEFORE DELETE OR UPDATE ON public.transitions FOR EACH ROW EXECUTE FUNCTION public.transitions_append_only();
+
+--
+-- Name: transitions transitions_notify; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER transitions_notify AFTER INSERT ON public.transitions FOR EACH STATEMENT EXECUTE FUNCTION public.clubos_notify_events('history');
 
 --
 -- Name: actions actions_thread_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -26,6 +26,9 @@ JobEffect Parse(std::string_view spec, TimePoint now, const Timings& t) {
     e.run_at = now + t.verify_poll;
   } else if (timing == "close_after") {
     e.run_at = now + t.close_after;
+  } else if (timing == "takeover") {
+    e.run_at = now + t.takeover;
+    e.debounced = true;
   } else {
     throw std::logic_error("unknown effect timing: " + std::string(spec));
   }

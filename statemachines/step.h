@@ -16,6 +16,7 @@ struct Timings {
   Millis confirmation_ttl{0};  // a pending confirmation expires
   Millis verify_poll{0};       // the next look at the target's state
   Millis close_after{0};       // a verified thread closes after this quiet period
+  Millis takeover{0};          // an operator's takeover ends by itself (a new one moves it later)
 };
 
 struct JobEffect {

@@ -22,8 +22,8 @@ bool Contains(const std::vector<std::string_view>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-constexpr std::string_view kTimingNames[] = {"now", "debounce", "confirmation_ttl", "verify_poll",
-                                             "close_after"};
+constexpr std::string_view kTimingNames[] = {"now",         "debounce",    "confirmation_ttl",
+                                             "verify_poll", "close_after", "takeover"};
 
 // "kind@timing,...": the kinds, each checked for shape and timing.
 std::vector<std::string_view> EffectKinds(std::string_view effects, const std::string& where) {

@@ -7,7 +7,7 @@
 //   guard    which of several rows for one (from, event) applies: a named fact that the caller
 //            decides ("primary", "!stopped", "primary && !stopped"); a row without one always does.
 //   effects  the jobs entering `to` this way causes: "kind@timing,..."; timing is now (the
-//            default), debounce, confirmation_ttl, verify_poll or close_after (step.h).
+//            default), debounce, confirmation_ttl, verify_poll, close_after or takeover (step.h).
 //   cascade  the event this transition causes on the parent machine's row in the same transaction
 //            (an action moves its thread): "event", "event [guard]", and "| job" for the job to
 //            run instead when the guard does not hold or the parent's table refuses the event.

@@ -33,12 +33,18 @@ inline constexpr std::string_view kVerified = "verified";
 inline constexpr std::string_view kClosed = "closed";
 inline constexpr std::string_view kClaimed = "claimed";
 inline constexpr std::string_view kResolved = "resolved";
+inline constexpr std::string_view kTakenOver = "taken_over";
+inline constexpr std::string_view kHandedBack = "handed_back";
+inline constexpr std::string_view kTakeoverExpired = "takeover_expired";
 }  // namespace thread_event
 
 namespace thread_guard {
 // The thread's primary action is confirmed or running: a new text is kept, not routed (routing it
 // now would cut the action off from its thread); it is read when the action is verified.
 inline constexpr std::string_view kInFlight = "in_flight";
+// An operator has taken the conversation over (threads.paused_until is in the future): a new text
+// is stored and shown to them, never answered or acted on by the automation.
+inline constexpr std::string_view kPaused = "paused";
 }  // namespace thread_guard
 
 // clang-format off
@@ -47,11 +53,13 @@ inline const Table& ThreadMachine() {
       "thread",
       {"received", "routed", "awaiting_confirmation", "executed", "verified", "escalated", "closed"},
       {"message_received", "routed", "confirmation_requested", "action_executed", "escalated", "confirmed",
-       "rejected", "confirmation_expired", "verified", "closed", "claimed", "resolved"},
+       "rejected", "confirmation_expired", "verified", "closed", "claimed", "resolved", "taken_over",
+       "handed_back", "takeover_expired"},
       {
           // from                     event                     to                       note / effects / guard
           {"-",                     "message_received",       "received",              "a new issue; the message is stored with it",                   "route_message@debounce"},
-          {"received",              "message_received",       "=",                     "ext: more text before routing: the route job moves later",     "route_message@debounce"},
+          {"received",              "message_received",       "=",                     "ext: more text before routing: the route job moves later",     "route_message@debounce", "!paused"},
+          {"received",              "message_received",       "=",                     "ext: taken over: stored and shown, not routed",                "",                       "paused"},
           {"received",              "routed",                 "routed",                "intent, decision and reasons stored"},
           {"received",              "escalated",              "escalated",             "ext: routing itself failed (retries_exhausted)",               "notify_operator"},
           {"routed",                "confirmation_requested", "awaiting_confirmation", "an action awaits the customer's YES"},
@@ -71,12 +79,24 @@ inline const Table& ThreadMachine() {
           {"executed",              "message_received",       "=",                     "ext: kept; read when the action is verified"},
           {"verified",              "escalated",              "escalated",             "ext: its action was flagged rollback_needed",                  "notify_operator"},
           {"verified",              "closed",                 "closed",                "after a quiet period, or operator"},
-          {"verified",              "message_received",       "received",              "ext: the customer wrote again: route again",                  "route_message@debounce"},
+          {"verified",              "message_received",       "received",              "ext: the customer wrote again: route again",                  "route_message@debounce", "!paused"},
+          {"verified",              "message_received",       "=",                     "ext: taken over: stored and shown, not routed",                "",                       "paused"},
           {"escalated",             "claimed",                "=",                     "an operator took it"},
           {"escalated",             "resolved",               "closed",                "carries what the operator did"},
           {"escalated",             "message_received",       "=",                     "ext: stored for the operator"},
+          // ext: an operator takes the conversation over (their reply, or by hand) and hands it
+          // back, or the pause runs out. Only where no action of the automation is under way.
+          {"received",              "taken_over",             "=",                     "ext: automation paused; the route job waits",                  "end_takeover@takeover"},
+          {"received",              "handed_back",            "=",                     "ext: texts that came meanwhile are routed now",                "route_message"},
+          {"received",              "takeover_expired",       "=",                     "ext: as handed back, by the timer",                            "route_message"},
+          {"verified",              "taken_over",             "=",                     "ext: automation paused; the thread stays open",                "end_takeover@takeover"},
+          {"verified",              "handed_back",            "=",                     "ext: the quiet period starts again",                           "close_thread@close_after"},
+          {"verified",              "takeover_expired",       "=",                     "ext: as handed back, by the timer",                            "close_thread@close_after"},
+          {"escalated",             "taken_over",             "=",                     "ext: automation paused while the operator talks",              "end_takeover@takeover"},
+          {"escalated",             "handed_back",            "=",                     "ext: still the operators' until resolved"},
+          {"escalated",             "takeover_expired",       "=",                     "ext: still the operators' until resolved"},
       },
-      {"in_flight"});
+      {"in_flight", "paused"});
   return t;
 }
 // clang-format on

@@ -9,6 +9,11 @@
 
 namespace clubos::workflows {
 
+bool PausedNow(const store::Result& thread, const Clock& clock) {
+  const store::Field f = thread.At(0, "paused_until");
+  return !f.IsNull() && f.Time() > clock.Now();
+}
+
 using nlohmann::json;
 
 ActionRow::ActionRow(const store::Result& r)

@@ -15,6 +15,9 @@
 
 namespace clubos::workflows {
 
+// A thread row read with its paused_until (thread_lock): an operator has it now (takeover).
+bool PausedNow(const store::Result& thread, const Clock& clock);
+
 // A locked or read action row (action_lock, action_get), parsed.
 struct ActionRow {
   explicit ActionRow(const store::Result& r);

@@ -14,7 +14,8 @@ FlowContext::FlowContext(const Config& c, const Router& r, Integration& i, const
       router(r),
       integration(i),
       clock(k),
-      timings{c.flow.debounce, c.flow.confirmation_ttl, c.flow.verify_poll, c.flow.close_after},
+      timings{c.flow.debounce, c.flow.confirmation_ttl, c.flow.verify_poll, c.flow.close_after,
+              c.flow.takeover},
       engine(timings, k),
       policy(c, k),
       gate(c, k, policy) {}
@@ -27,7 +28,8 @@ Flow::Flow(const Config& config, const Router& router, Integration& integration,
       intake_(std::make_unique<IntakeStep>(*f_, *confirmation_)),
       execution_(std::make_unique<ExecutionStep>(*f_, *routing_, *escalation_)),
       commands_(std::make_unique<OperatorCommands>(*f_, *routing_, *escalation_)),
-      controls_(std::make_unique<PolicyControls>(*f_, *escalation_)) {
+      controls_(std::make_unique<PolicyControls>(*f_, *escalation_)),
+      takeover_(std::make_unique<Takeover>(*f_, *commands_)) {
   // A thread comes to rest with a human or verified: metrics, benchmarks and tests hear of it.
   f_->engine.OnThreadEntered([this](int64_t id, std::string_view state) {
     if (on_rest_ && (state == tstate::kVerified || state == tstate::kEscalated))
@@ -53,6 +55,7 @@ void Flow::Register(workers::Registry& registry) {
   add(kExpireConfirmation, [this](JobContext& c) { return confirmation_->Expire(c); });
   add(kNotifyOperator, [this](JobContext& c) { return escalation_->Notify(c); });
   add(kCloseThread, [this](JobContext& c) { return escalation_->Close(c); });
+  add(kEndTakeover, [this](JobContext& c) { return takeover_->Expire(c); });
   registry.OnDead([this](store::Tx& tx, const workers::Job& job, const std::string& reason) {
     escalation_->OnJobDead(tx, job, reason);
   });
@@ -120,6 +123,20 @@ void Flow::RejectSuggestion(store::Connection& db, int64_t id, const std::string
 void Flow::Claim(store::Connection& db, int64_t thread_id, const std::string& operator_name,
                  bool take_over) {
   commands_->Claim(db, thread_id, operator_name, take_over);
+}
+
+Flow::Paused Flow::Reply(store::Connection& db, int64_t thread_id, const std::string& operator_name,
+                         const std::string& text) {
+  return takeover_->Reply(db, thread_id, operator_name, text);
+}
+
+Flow::Paused Flow::TakeOver(store::Connection& db, int64_t thread_id,
+                            const std::string& operator_name) {
+  return takeover_->Pause(db, thread_id, operator_name);
+}
+
+void Flow::HandBack(store::Connection& db, int64_t thread_id, const std::string& operator_name) {
+  takeover_->HandBack(db, thread_id, operator_name);
 }
 
 void Flow::Resolve(store::Connection& db, int64_t thread_id, const std::string& operator_name,

@@ -178,6 +178,20 @@ class Flow {
              bool take_over = false);
   // Closes an escalated thread: by its claimant, or by anyone while it is unclaimed; another
   // operator's claim needs `take_over` (recorded), else Conflict("claimed_by_other").
+  // Taking a conversation over (workflows/flow_takeover.cpp). An operator's reply is a
+  // send_message action triggered by `operator:<name>` and pauses the automation on the thread
+  // until handed back or flow.takeover_ms passes; pausing by hand does the same without a text.
+  // Refused (IllegalTransition, 409) while an action of the automation is under way on it, and
+  // (Conflict not_taken_over) handing back a thread that is not paused.
+  struct Paused {
+    int64_t action_id = 0;  // the reply's send_message action (0: paused by hand)
+    TimePoint until;
+  };
+  Paused Reply(store::Connection& db, int64_t thread_id, const std::string& operator_name,
+               const std::string& text);
+  Paused TakeOver(store::Connection& db, int64_t thread_id, const std::string& operator_name);
+  void HandBack(store::Connection& db, int64_t thread_id, const std::string& operator_name);
+
   void Resolve(store::Connection& db, int64_t thread_id, const std::string& operator_name,
                const std::string& resolution, const std::string& note, bool take_over = false);
 
@@ -190,6 +204,7 @@ class Flow {
   std::unique_ptr<class ExecutionStep> execution_;
   std::unique_ptr<class OperatorCommands> commands_;
   std::unique_ptr<class PolicyControls> controls_;
+  std::unique_ptr<class Takeover> takeover_;
   std::function<void(int64_t, const std::string&)> on_rest_;
 };
 

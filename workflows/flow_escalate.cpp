@@ -129,7 +129,8 @@ Outcome EscalationStep::Close(JobContext& ctx) {
   const int64_t thread_id = ArgId(ctx, "thread_id");
   ctx.db().Transact("close_thread", [&](store::Tx& tx) {
     auto t = tx.Exec("thread_lock", {thread_id});
-    if (!t.Empty() && t.At(0, "state").Str() == tstate::kVerified)
+    // Taken over: the conversation stays open; handing back starts the quiet period again.
+    if (!t.Empty() && t.At(0, "state").Str() == tstate::kVerified && !PausedNow(t, f_.clock))
       f_.engine.Apply(tx, {.machine = Machine::kThread,
                            .id = thread_id,
                            .event = tevent::kClosed,

@@ -249,7 +249,7 @@ void ExecutionStep::Verified(store::Tx& tx, const ActionRow& a) {
                        .reason = "texts sent while the action ran",
                        .data = json{{"message_id", last}}.dump(),
                        .from = std::string(tstate::kVerified),
-                       .facts = {{tguard::kInFlight, false}}});
+                       .facts = {{tguard::kInFlight, false}, {tguard::kPaused, false}}});
 }
 
 Outcome ExecutionStep::Verify(JobContext& ctx) {

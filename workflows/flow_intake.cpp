@@ -41,7 +41,7 @@ IntakeResult IntakeStep::InTx(store::Tx& tx, const InboundMessage& msg, const Lo
     if (!dup.Empty()) return duplicate(dup);
   }
   IntakeResult out;
-  auto open = tx.Exec("thread_open_lock", {msg.from, msg.to});
+  auto open = tx.Exec("thread_open_lock", {msg.from, msg.to, f_.clock.DbNow()});
   bool created = false;
   if (open.Empty()) {
     auto ins = tx.Exec("thread_insert", {location.id, msg.from, msg.to,
@@ -50,7 +50,7 @@ IntakeResult IntakeStep::InTx(store::Tx& tx, const InboundMessage& msg, const Lo
       out.thread_id = ins.At(0, "id").Int64();
       created = true;
     } else {  // another intake opened it a moment ago; it has committed now
-      open = tx.Exec("thread_open_lock", {msg.from, msg.to});
+      open = tx.Exec("thread_open_lock", {msg.from, msg.to, f_.clock.DbNow()});
     }
   }
   if (!created) out.thread_id = open.At(0, "id").Int64();
@@ -63,15 +63,17 @@ IntakeResult IntakeStep::InTx(store::Tx& tx, const InboundMessage& msg, const Lo
     f_.engine.BornThread(tx, out.thread_id, "customer",
                          json{{"message_id", out.message_id}}.dump());
   else
-    OnOpenThread(tx, msg, out, open.At(0, "state").Str());
+    OnOpenThread(tx, msg, out, open.At(0, "state").Str(), open.At(0, "paused").Bool());
   return out;
 }
 
 // A text on a thread already open: the thread's primary action decides what it means.
 void IntakeStep::OnOpenThread(store::Tx& tx, const InboundMessage& msg, IntakeResult& out,
-                              const std::string& state) {
-  sm::Facts facts{{tguard::kInFlight, false}};
-  if (state == tstate::kRouted || state == tstate::kAwaitingConfirmation) {
+                              const std::string& state, bool paused) {
+  sm::Facts facts{{tguard::kInFlight, false}, {tguard::kPaused, paused}};
+  // Taken over by an operator: the text is theirs to read and answer; nothing is interpreted
+  // (not even a YES to a pending confirmation).
+  if (!paused && (state == tstate::kRouted || state == tstate::kAwaitingConfirmation)) {
     auto primary = tx.Exec("action_primary_open", {out.thread_id});
     const std::string action_state = primary.Empty() ? "" : primary.At(0, "state").Str();
     // Confirmed or already running: the text is kept and the action goes on.

@@ -18,6 +18,8 @@ Outcome RoutingStep::Route(JobContext& ctx) {
   ctx.db().Transact("route", [&](store::Tx& tx) {
     auto t = tx.Exec("thread_lock", {thread_id});
     if (t.Empty() || t.At(0, "state").Str() != tstate::kReceived) return ctx.CompleteInTx(tx);
+    // Taken over: the operator answers; handing back routes what came meanwhile.
+    if (PausedNow(t, f_.clock)) return ctx.CompleteInTx(tx);
     auto msgs =
         tx.Exec("messages_since", {thread_id, t.At(0, "last_routed_message_id").OptInt64()});
     if (msgs.Empty()) return ctx.CompleteInTx(tx);

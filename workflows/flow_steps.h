@@ -113,7 +113,7 @@ class IntakeStep {
 
  private:
   void OnOpenThread(store::Tx& tx, const InboundMessage& msg, IntakeResult& out,
-                    const std::string& state);
+                    const std::string& state, bool paused);
   FlowContext& f_;
   ConfirmationStep& confirmation_;
 };
@@ -162,6 +162,28 @@ class OperatorCommands {
   FlowContext& f_;
   RoutingStep& routing_;
   EscalationStep& escalation_;
+};
+
+// An operator takes a conversation over from the automation (by replying, or by hand) and hands
+// it back; the pause also runs out by itself (config flow.takeover_ms). While it lasts, texts are
+// stored and shown, never answered or acted on automatically (the thread table's `paused` rows).
+class Takeover {
+ public:
+  Takeover(FlowContext& f, OperatorCommands& commands) : f_(f), commands_(commands) {}
+  Flow::Paused Reply(store::Connection& db, int64_t thread_id, const std::string& operator_name,
+                     const std::string& text);
+  Flow::Paused Pause(store::Connection& db, int64_t thread_id, const std::string& operator_name);
+  void HandBack(store::Connection& db, int64_t thread_id, const std::string& operator_name);
+  workers::Outcome Expire(workers::JobContext& ctx);  // the end_takeover job
+
+ private:
+  // Pauses (or extends the pause of) a locked thread: refused where the automation is under way.
+  TimePoint PauseLocked(store::Tx& tx, int64_t thread_id, const std::string& state,
+                        const std::string& actor, const std::string& why);
+  void EndLocked(store::Tx& tx, int64_t thread_id, const std::string& state, std::string_view event,
+                 const std::string& actor);
+  FlowContext& f_;
+  OperatorCommands& commands_;
 };
 
 // The controls: the emergency stop and the autonomy toggles.

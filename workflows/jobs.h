@@ -14,6 +14,7 @@ inline constexpr const char* kVerifyAction = "verify_action";
 inline constexpr const char* kExpireConfirmation = "expire_confirmation";
 inline constexpr const char* kNotifyOperator = "notify_operator";
 inline constexpr const char* kCloseThread = "close_thread";
+inline constexpr const char* kEndTakeover = "end_takeover";
 
 struct FlowJob {
   std::string_view kind;
@@ -22,7 +23,7 @@ struct FlowJob {
   bool unique_per_row;
 };
 
-inline constexpr std::array<FlowJob, 7> kFlowJobs = {{
+inline constexpr std::array<FlowJob, 8> kFlowJobs = {{
     {kRouteMessage, true},
     {kExecuteAction, true},
     {kSendMessage, true},
@@ -30,6 +31,7 @@ inline constexpr std::array<FlowJob, 7> kFlowJobs = {{
     {kExpireConfirmation, true},
     {kNotifyOperator, false},
     {kCloseThread, true},
+    {kEndTakeover, true},
 }};
 
 constexpr const FlowJob* FindFlowJob(std::string_view kind) {

@@ -212,6 +212,8 @@ void OperatorCommands::Resolve(store::Connection& db, int64_t thread_id,
                          .reason = resolution,
                          .data = data.dump(),
                          .from = state});
+    // A takeover ends with the issue: there is no automation left to hand the thread back to.
+    tx.Exec("thread_set_pause", {thread_id, nullptr, nullptr, f_.clock.DbNow()});
   });
 }
 

@@ -5,7 +5,9 @@
 SELECT id, thread_id FROM messages WHERE source = $1 AND from_phone = $2 AND external_id = $3
 
 -- name: thread_open_lock
-SELECT id, state FROM threads
+-- $3 now (NULL: the database's): `paused` while an operator has the conversation (takeover).
+SELECT id, state, paused_until IS NOT NULL AND paused_until > coalesce($3::timestamptz, now()) AS paused
+FROM threads
 WHERE customer_phone = $1 AND facility_line = $2 AND state <> 'closed'
 FOR UPDATE
 
@@ -25,8 +27,18 @@ ON CONFLICT (source, from_phone, external_id) WHERE external_id IS NOT NULL DO N
 RETURNING id
 
 -- name: thread_lock
-SELECT id, state, version, location, customer_phone, facility_line, last_routed_message_id, priority
+SELECT id, state, version, location, customer_phone, facility_line, last_routed_message_id, priority,
+       paused_until
 FROM threads WHERE id = $1 FOR UPDATE
+
+-- name: thread_pause_lock
+SELECT id, state, location, customer_phone, facility_line, claimed_by, paused_until, paused_by
+FROM threads WHERE id = $1 FOR UPDATE
+
+-- name: thread_set_pause
+-- The caller holds the row's lock. $2 until (NULL: ends the pause), $3 by whom, $4 now.
+UPDATE threads SET paused_until = $2, paused_by = $3, updated_at = coalesce($4::timestamptz, now())
+WHERE id = $1
 
 -- name: thread_claim_lock
 SELECT id, state, claimed_by FROM threads WHERE id = $1 FOR UPDATE

@@ -82,8 +82,10 @@ TEST(FlowMachines, TheNamedConstantsAreExactlyTheTablesNames) {
   EXPECT_EQ(Names(sm::ThreadMachine().events()),
             set({te::kMessageReceived, te::kRouted, te::kConfirmationRequested, te::kActionExecuted,
                  te::kEscalated, te::kConfirmed, te::kRejected, te::kConfirmationExpired,
-                 te::kVerified, te::kClosed, te::kClaimed, te::kResolved}));
-  EXPECT_EQ(Names(sm::ThreadMachine().guards()), set({sm::thread_guard::kInFlight}));
+                 te::kVerified, te::kClosed, te::kClaimed, te::kResolved, te::kTakenOver,
+                 te::kHandedBack, te::kTakeoverExpired}));
+  EXPECT_EQ(Names(sm::ThreadMachine().guards()),
+            set({sm::thread_guard::kInFlight, sm::thread_guard::kPaused}));
   EXPECT_EQ(
       Names(sm::ActionMachine().states()),
       set({as::kReceived, as::kRouted, as::kAwaitingConfirmation, as::kConfirmed, as::kExecuting,
@@ -136,7 +138,7 @@ TEST(FlowMachines, AGuardTheCallerDidNotDecideIsAnError) {
   EXPECT_EQ(row->to, "=") << "a text while the action runs is kept";
   EXPECT_THROW(sm::ThreadMachine().Find("routed", "message_received", {}), std::logic_error)
       << "forgetting the fact must not pick the other row silently";
-  EXPECT_NE(sm::ThreadMachine().Find("verified", "message_received", {}), nullptr)
+  EXPECT_NE(sm::ThreadMachine().Find("escalated", "message_received", {}), nullptr)
       << "an unguarded row needs no facts";
 }
 

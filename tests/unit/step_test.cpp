@@ -15,7 +15,8 @@ using sm::Decide;
 namespace {
 
 const TimePoint kNow(std::chrono::seconds(1'900'000'000));
-const sm::Timings kTimings{Millis(3'000), Millis(300'000), Millis(2'000), Millis(1'800'000)};
+const sm::Timings kTimings{Millis(3'000), Millis(300'000), Millis(2'000), Millis(1'800'000),
+                           Millis(14'400'000)};
 
 // "kind" (now) or "kind+Nms" / "kind~Nms" (debounced).
 sm::JobEffect Job(const std::string& spec) {
@@ -78,10 +79,12 @@ void WalkEveryPair(
 
 TEST(ThreadStep, EveryPairWithItsEffects) {
   const std::string route = "route_message~3000";
+  const std::string takeover = "end_takeover~14400000";
   WalkEveryPair(
       sm::ThreadMachine(),
       {
-          {{"received", "message_received", ""}, {"received", {route}}},
+          {{"received", "message_received", "!paused"}, {"received", {route}}},
+          {{"received", "message_received", "paused"}, {"received", {}}},
           {{"received", "routed", ""}, {"routed", {}}},
           {{"received", "escalated", ""}, {"escalated", {"notify_operator"}}},
           {{"routed", "confirmation_requested", ""}, {"awaiting_confirmation", {}}},
@@ -103,10 +106,22 @@ TEST(ThreadStep, EveryPairWithItsEffects) {
           {{"executed", "message_received", ""}, {"executed", {}}},
           {{"verified", "closed", ""}, {"closed", {}}},
           {{"verified", "escalated", ""}, {"escalated", {"notify_operator"}}},
-          {{"verified", "message_received", ""}, {"received", {route}}},
+          {{"verified", "message_received", "!paused"}, {"received", {route}}},
+          {{"verified", "message_received", "paused"}, {"verified", {}}},
           {{"escalated", "claimed", ""}, {"escalated", {}}},
           {{"escalated", "resolved", ""}, {"closed", {}}},
           {{"escalated", "message_received", ""}, {"escalated", {}}},
+          // A takeover pauses the automation (its end moves later with every reply) and its end
+          // resumes what the pause held back.
+          {{"received", "taken_over", ""}, {"received", {takeover}}},
+          {{"received", "handed_back", ""}, {"received", {"route_message"}}},
+          {{"received", "takeover_expired", ""}, {"received", {"route_message"}}},
+          {{"verified", "taken_over", ""}, {"verified", {takeover}}},
+          {{"verified", "handed_back", ""}, {"verified", {"close_thread+1800000"}}},
+          {{"verified", "takeover_expired", ""}, {"verified", {"close_thread+1800000"}}},
+          {{"escalated", "taken_over", ""}, {"escalated", {takeover}}},
+          {{"escalated", "handed_back", ""}, {"escalated", {}}},
+          {{"escalated", "takeover_expired", ""}, {"escalated", {}}},
       });
 }
 

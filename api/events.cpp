@@ -1,0 +1,101 @@
+#include "api/events.h"
+
+#include <poll.h>
+
+#include <memory>
+
+#include "core/log.h"
+#include "store/db.h"
+#include "store/listener.h"
+
+namespace clubos::api {
+
+namespace {
+constexpr const char* kChannel = "clubos_events";
+// How long the listener sleeps between attempts while the database is unreachable, and how often
+// it wakes to look at `stop_`.
+constexpr Millis kReconnectDelay{1'000};
+constexpr int kPollMs = 500;
+}  // namespace
+
+EventFeed::EventFeed(std::string database_url, int max_waiters)
+    : url_(std::move(database_url)), max_waiters_(max_waiters) {}
+
+EventFeed::~EventFeed() {
+  Stop();
+}
+
+void EventFeed::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void EventFeed::Stop() {
+  stop_ = true;
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+EventFeed::Seen EventFeed::Now() const {
+  std::lock_guard lk(mu_);
+  return seen_;
+}
+
+EventFeed::Seen EventFeed::Wait(Seen seen, Millis timeout) {
+  std::unique_lock lk(mu_);
+  cv_.wait_for(lk, timeout, [&] {
+    return stop_ || seen_.history != seen.history || seen_.controls != seen.controls;
+  });
+  return seen_;
+}
+
+EventFeed::Slot EventFeed::TryWait() {
+  if (waiters_.fetch_add(1) >= max_waiters_) {
+    waiters_.fetch_sub(1);
+    return Slot(nullptr);
+  }
+  return Slot(this);
+}
+
+EventFeed::Slot::~Slot() {
+  if (feed_) feed_->waiters_.fetch_sub(1);
+}
+
+void EventFeed::Loop() {
+  auto bump = [this](bool controls) {
+    {
+      std::lock_guard lk(mu_);
+      ++seen_.history;  // a change of controls is news to every waiter, too
+      if (controls) ++seen_.controls;
+    }
+    cv_.notify_all();
+  };
+  std::unique_ptr<store::Listener> listener;
+  while (!stop_) {
+    if (!listener) {
+      try {
+        listener = std::make_unique<store::Listener>(
+            url_, kChannel,
+            [&](const std::string&, const std::string& payload) { bump(payload == "controls"); });
+        // Notifications sent while this was not listening are lost: waiters read again.
+        bump(true);
+      } catch (const std::exception& e) {
+        log::Get()->warn("event feed: cannot listen ({}); retrying", e.what());
+        std::unique_lock lk(mu_);
+        cv_.wait_for(lk, kReconnectDelay, [&] { return stop_.load(); });
+        continue;
+      }
+    }
+    pollfd p{listener->Socket(), POLLIN, 0};
+    const int r = ::poll(&p, 1, kPollMs);  // wakes only to look at stop_: idle costs nothing
+    if (r <= 0) continue;
+    try {
+      listener->Drain();
+    } catch (const std::exception& e) {
+      log::Get()->warn("event feed: the listener's connection broke ({}); reconnecting", e.what());
+      listener.reset();
+    }
+  }
+  cv_.notify_all();
+}
+
+}  // namespace clubos::api

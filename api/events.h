@@ -1,0 +1,67 @@
+#pragma once
+// The live event feed behind GET /v1/events: one LISTEN connection per process wakes every waiting
+// request when history commits (migration 0012's trigger), so a console sees an escalation within
+// a round trip of its commit without any request polling the database in a loop.
+//
+// A waiting request holds a handler thread: at most `max_waiters` wait at once, and the others are
+// answered at once (the console then reads again after the stream's retry delay: polling, with
+// the same cursor and the same answers).
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/clock.h"
+
+namespace clubos::api {
+
+class EventFeed {
+ public:
+  EventFeed(std::string database_url, int max_waiters);
+  ~EventFeed();
+  EventFeed(const EventFeed&) = delete;
+  EventFeed& operator=(const EventFeed&) = delete;
+
+  void Start();
+  void Stop();  // wakes every waiter; they answer with what they have
+
+  struct Seen {
+    uint64_t history = 0;   // notifications of committed history
+    uint64_t controls = 0;  // of the emergency stop or the toggles changing
+  };
+  Seen Now() const;
+  // Until a notification newer than `seen` arrives, `timeout` passes, or the feed stops; returns
+  // what has been seen by then.
+  Seen Wait(Seen seen, Millis timeout);
+
+  // A place among the waiters, or none when `max_waiters` wait already (answer without waiting).
+  class Slot {
+   public:
+    explicit Slot(EventFeed* feed) : feed_(feed) {}
+    Slot(Slot&& o) noexcept : feed_(o.feed_) { o.feed_ = nullptr; }
+    Slot(const Slot&) = delete;
+    ~Slot();
+    explicit operator bool() const { return feed_ != nullptr; }
+
+   private:
+    EventFeed* feed_;
+  };
+  Slot TryWait();
+  bool stopping() const { return stop_; }
+
+ private:
+  void Loop();
+
+  std::string url_;
+  const int max_waiters_;
+  std::atomic<int> waiters_{0};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  Seen seen_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace clubos::api
