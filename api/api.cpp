@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 
+#include <openssl/crypto.h>
 #include "api/dto.h"
 #include "api/internal.h"
 #include "core/log.h"
@@ -37,6 +38,9 @@ const RouteDef kRoutes[] = {
     // Operators: threads, actions, the escalation queue.
     {"GET", "/v1/threads", Access::kOperator, ListThreads},
     {"GET", "/v1/threads/:id", Access::kOperator, GetThread},
+    {"POST", "/v1/threads/:id/reply", Access::kOperator, ReplyToThread},  // pauses automation
+    {"POST", "/v1/threads/:id/takeover", Access::kOperator, TakeOverThread},
+    {"POST", "/v1/threads/:id/hand-back", Access::kOperator, HandBackThread},
     {"POST", "/v1/actions", Access::kOperator, PostAction},  // unlock_door: admin (handler)
     {"GET", "/v1/actions/:id", Access::kOperator, GetAction},
     {"POST", "/v1/actions/:id/confirm", Access::kServiceOrOperator, ConfirmAction},
@@ -65,6 +69,17 @@ const RouteDef kRoutes[] = {
     {"GET", "/healthz", Access::kPublic, GetHealthz, true},
     {"GET", "/readyz", Access::kPublic, GetReadyz},
     {"GET", "/metrics", Access::kPublic, GetMetrics},
+    // Operators as people (routes_session.cpp): login sessions, and accounts (admin's).
+    {"POST", "/v1/session", Access::kPublic, PostSession},
+    {"GET", "/v1/session", Access::kOperator, GetSession},
+    {"DELETE", "/v1/session", Access::kOperator, DeleteSession},
+    {"GET", "/v1/users", Access::kOperator, ListUsers},
+    {"POST", "/v1/users", Access::kOperator, PostUser},
+    {"POST", "/v1/users/:name/disable", Access::kOperator, DisableUser},
+    // The operator console (routes_console.cpp): its files, and the live feed it reads.
+    {"GET", "/", Access::kPublic, GetConsoleIndex},
+    {"GET", "/ui/:file", Access::kPublic, GetConsoleAsset},
+    {"GET", "/v1/events", Access::kOperator, GetEvents},
 };
 
 Response WithHeader(Response res, const std::string& name, const std::string& value) {
@@ -262,12 +277,16 @@ ApiServer::Impl::Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::A
                                     .statement_timeout_ms = opt.db_statement_timeout_ms}),
       limiter(opt.rate_limit_per_s, opt.rate_limit_burst),
       auth_failures(opt.auth_failures_max, opt.auth_failure_window),
+      login_failures(opt.login_failures_max, opt.login_failure_window),
+      accounts(c, opt.session_ttl),
       intake(opt.database_url,
              store::ConnectionOptions{.application_name = "clubos-api-intake",
                                       .statement_timeout_ms = opt.db_statement_timeout_ms},
              flow, opt.intake_committers, opt.intake_batch_max),
       server(opt.http),
-      db_metrics(pool, opt.metrics_settle_window) {}
+      db_metrics(pool, opt.metrics_settle_window),
+      // Half the handler threads may wait for news; the rest serve everything else.
+      events(opt.database_url, std::max(1, opt.http.handler_threads / 2)) {}
 
 Principal ApiServer::Impl::Authorize(const Request& r, Access access) {
   if (access == Access::kPublic || access == Access::kWebhook || access == Access::kAgent)
@@ -279,7 +298,16 @@ Principal ApiServer::Impl::Authorize(const Request& r, Access access) {
     return e;
   };
   const auto header = r.Header("authorization");
-  if (!header) throw unauthorized("missing Authorization: Bearer <token>");
+  if (!header) {
+    if (const auto session = SessionToken(r)) {
+      const Principal p = FromSession(r, *session);
+      const bool allowed = access != Access::kService && p.Has(Role::kOperator);
+      if (!allowed) throw ApiError(403, "forbidden", "this route is not open to operators");
+      Limit("session:" + p.name);
+      return p;
+    }
+    throw unauthorized("missing Authorization: Bearer <token> (or a login session)");
+  }
   CheckAuthThrottle(r);
   if (header->size() < 7 || Lower(header->substr(0, 7)) != "bearer ") {
     AuthFailed(r);
@@ -301,6 +329,52 @@ Principal ApiServer::Impl::Authorize(const Request& r, Access access) {
                    std::string("this route is not open to the ") + ToString(p->role) + " role");
   Limit(std::string(ToString(p->role)) + ":" + p->name);
   return *p;
+}
+
+std::optional<std::string> SessionToken(const Request& r) {
+  const auto cookies = r.Header("cookie");
+  if (!cookies) return std::nullopt;
+  const std::string want = std::string(kSessionCookie) + "=";
+  for (std::size_t at = 0; at < cookies->size();) {
+    std::size_t end = cookies->find(';', at);
+    if (end == std::string::npos) end = cookies->size();
+    std::size_t b = cookies->find_first_not_of(' ', at);
+    if (b != std::string::npos && b < end && cookies->compare(b, want.size(), want) == 0) {
+      std::string v = cookies->substr(b + want.size(), end - b - want.size());
+      if (!v.empty()) return v;
+    }
+    at = end + 1;
+  }
+  return std::nullopt;
+}
+
+void ApiServer::Impl::CheckSameOrigin(const Request& r) const {
+  const auto origin = r.Header("origin");
+  if (!origin || *origin == "null") return;  // not a browser's cross-site request
+  const std::string host = r.Header("host").value_or("");
+  const auto scheme_end = origin->find("://");
+  const std::string origin_host =
+      scheme_end == std::string::npos ? *origin : origin->substr(scheme_end + 3);
+  if (host.empty() || origin_host != host)
+    throw ApiError(403, "cross_origin", "a request from another site is refused");
+}
+
+Principal ApiServer::Impl::FromSession(const Request& r, const std::string& token) {
+  auto db = Db();
+  const auto s = accounts.Find(*db, token);
+  if (!s) {
+    ApiError e(401, "unauthorized", "the session has ended (expired, logged out or revoked)");
+    e.headers.emplace_back("Set-Cookie", SessionCookie(*this, r, "", std::nullopt));
+    throw e;
+  }
+  if (r.method != "GET" && r.method != "HEAD") {
+    CheckSameOrigin(r);
+    const std::string given = r.Header("x-csrf-token").value_or("");
+    if (given.size() != s->csrf.size() ||
+        CRYPTO_memcmp(given.data(), s->csrf.data(), given.size()) != 0)
+      throw ApiError(403, "csrf", "the request lacks the session's CSRF token (X-CSRF-Token)");
+  }
+  return Principal{s->role, s->name};
 }
 
 void ApiServer::Impl::Limit(const std::string& key) {
@@ -462,6 +536,7 @@ ApiServer::~ApiServer() {
 }
 
 void ApiServer::Start() {
+  impl_->events.Start();
   impl_->server.Start();
   impl_->pruner = std::thread([this] { impl_->PruneLoop(); });
 }
@@ -483,6 +558,7 @@ bool ApiServer::WaitIdle(Millis timeout) const {
 }
 
 void ApiServer::Stop() {
+  impl_->events.Stop();  // waiting requests answer now, so the server's stop finds them done
   impl_->server.Stop();
   impl_->intake.Stop();
   {

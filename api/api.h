@@ -52,6 +52,13 @@ struct ApiOptions {
   // transaction ClubOS runs; statement and idle-in-transaction timeouts bound the rest) and are
   // counted once; newer ones are counted afresh at every scrape.
   Millis metrics_settle_window{120'000};
+  // Operators' logins (api/accounts.h): a session lasts this long; its cookie is Secure when set
+  // (or when a TLS proxy says X-Forwarded-Proto: https). Failed logins per account: past this many
+  // within the window, 429 for that account until the window ends (per address: auth_failures).
+  Millis session_ttl{12LL * 3600 * 1000};
+  bool secure_cookies = false;
+  int login_failures_max = 10;
+  Millis login_failure_window{300'000};
   int page_default = 50;
   int page_max = 200;
 };

@@ -12,9 +12,11 @@
 #include <thread>
 #include <tuple>
 
+#include "api/accounts.h"
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/errors.h"
+#include "api/events.h"
 #include "api/intake.h"
 #include "api/metrics.h"
 #include "api/metrics_db.h"
@@ -48,11 +50,14 @@ struct ApiServer::Impl {
   store::Pool pool;
   RateLimiter limiter;
   FailureThrottle auth_failures;
+  FailureThrottle login_failures;  // per account name
+  Accounts accounts;
   metrics::Registry registry;
   IntakeBatcher intake;
   http::Server server;
   std::atomic<bool> draining{false};
   DatabaseMetrics db_metrics;  // after pool, which it reads
+  EventFeed events;
 
   metrics::Family<metrics::Counter>* http_requests = nullptr;
   metrics::Family<metrics::Histogram>* http_duration = nullptr;
@@ -74,6 +79,12 @@ struct ApiServer::Impl {
   // AuthFailed counts one failure of it.
   void CheckAuthThrottle(const Request& r);
   void AuthFailed(const Request& r);
+  // A request from a browser names its origin: one from another site is refused (403), whatever
+  // its cookies (SameSite=Strict already keeps them from being sent; this is the second lock).
+  void CheckSameOrigin(const Request& r) const;
+  // The operator a session cookie names, or ApiError 401; 403 csrf when a request that changes
+  // state lacks the session's CSRF token.
+  Principal FromSession(const Request& r, const std::string& token);
   // Runs `create` once per Idempotency-Key (when the request carries one): a retry with the same
   // key and body gets the stored answer, another body with the key gets 422.
   Response Idempotent(const Request& r, const Principal& p,
@@ -84,6 +95,14 @@ struct ApiServer::Impl {
 };
 
 using HandlerFn = Response (*)(ApiServer::Impl&, const Request&, const Principal&);
+
+// The session cookie (routes_session.cpp): its name, its value in a request, and the Set-Cookie
+// that gives it (HttpOnly, SameSite=Strict, Path=/; Secure behind TLS). No max_age: the cookie is
+// cleared.
+inline constexpr const char* kSessionCookie = "clubos_session";
+std::optional<std::string> SessionToken(const Request& r);
+std::string SessionCookie(const ApiServer::Impl& api, const Request& r, const std::string& token,
+                          std::optional<Millis> max_age);
 
 // ---- helpers for handlers (api.cpp) ----------------------------------------------------------
 // The one mapping from what a handler threw to the answer (status, error shape, headers); called
@@ -125,6 +144,9 @@ Response FlagRollback(ApiServer::Impl& api, const Request& r, const Principal& p
 Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response ClaimEscalation(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response ResolveEscalation(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ReplyToThread(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response TakeOverThread(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response HandBackThread(ApiServer::Impl& api, const Request& r, const Principal& p);
 // api.cpp
 Response GetConfig(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response PostProposal(ApiServer::Impl& api, const Request& r, const Principal& p);
@@ -141,5 +163,16 @@ Response ListBookings(ApiServer::Impl& api, const Request& r, const Principal& p
 Response GetHealthz(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response GetReadyz(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response GetMetrics(ApiServer::Impl& api, const Request& r, const Principal& p);
+// routes_session.cpp
+Response PostSession(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response GetSession(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response DeleteSession(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ListUsers(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response PostUser(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response DisableUser(ApiServer::Impl& api, const Request& r, const Principal& p);
+// routes_console.cpp
+Response GetConsoleIndex(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response GetConsoleAsset(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response GetEvents(ApiServer::Impl& api, const Request& r, const Principal& p);
 
 }  // namespace clubos::api

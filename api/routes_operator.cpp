@@ -3,6 +3,7 @@
 #include "api/cursor.h"
 #include "api/dto.h"
 #include "api/internal.h"
+#include "core/time_format.h"
 #include "statemachines/thread_machine.h"
 #include "workflows/engine.h"
 #include "workflows/flow.h"
@@ -87,6 +88,13 @@ json EscalationJson(const store::Result& t, std::size_t i) {
   return e;
 }
 
+// paused_until while it is in the future, else null (a pause that ran out is no pause).
+json Paused(const store::Result& t, const Clock& clock, std::size_t i = 0) {
+  const store::Field f = t.At(i, "paused_until");
+  if (f.IsNull() || f.Time() <= clock.Now()) return nullptr;
+  return FormatIso8601(f.Time());
+}
+
 std::optional<std::string> Filter(const Request& r, const char* name, std::size_t max_bytes) {
   auto v = r.Query(name);
   if (!v || v->empty()) return std::nullopt;
@@ -129,27 +137,32 @@ Response GetThread(ApiServer::Impl& api, const Request& r, const Principal&) {
   json actions = json::array();
   for (std::size_t k = 0; k < acts.Size(); ++k) actions.push_back(ActionSummary(acts, k));
 
-  return JsonResponse(200, json{{"id", id},
-                                {"state", t.At(0, "state").Str()},
-                                {"location", t.At(0, "location").Str()},
-                                {"customer", MaskPhone(customer)},
-                                {"facility_line", t.At(0, "facility_line").Str()},
-                                {"version", t.At(0, "version").Int()},
-                                {"priority", t.At(0, "priority").Int()},
-                                // As the list shows them (docs/openapi.json ThreadSummary).
-                                {"category", TextField(t.At(0, "category"))},
-                                {"escalation_reason", TextField(t.At(0, "escalation_reason"))},
-                                {"claimed_by", TextField(t.At(0, "claimed_by"))},
-                                {"intent", JsonField(t.At(0, "intent"))},
-                                {"decision", JsonField(t.At(0, "decision"))},
-                                {"escalation", EscalationJson(t, 0)},
-                                {"created_at", TimeJson(t.At(0, "created_at"))},
-                                {"updated_at", TimeJson(t.At(0, "updated_at"))},
-                                {"messages", messages},
-                                {"messages_truncated", msgs.Size() >= kMaxMessages},
-                                {"actions", actions},
-                                {"transitions", TransitionsJson(history)},
-                                {"transitions_truncated", history.Size() >= kMaxTransitions}});
+  return JsonResponse(
+      200, json{{"id", id},
+                {"state", t.At(0, "state").Str()},
+                {"location", t.At(0, "location").Str()},
+                {"customer", MaskPhone(customer)},
+                {"facility_line", t.At(0, "facility_line").Str()},
+                {"version", t.At(0, "version").Int()},
+                {"priority", t.At(0, "priority").Int()},
+                // As the list shows them (docs/openapi.json ThreadSummary).
+                {"category", TextField(t.At(0, "category"))},
+                {"escalation_reason", TextField(t.At(0, "escalation_reason"))},
+                {"claimed_by", TextField(t.At(0, "claimed_by"))},
+                // A takeover in force (an operator has the conversation).
+                {"paused_until", Paused(t, api.clock)},
+                {"paused_by",
+                 Paused(t, api.clock).is_null() ? json(nullptr) : TextField(t.At(0, "paused_by"))},
+                {"intent", JsonField(t.At(0, "intent"))},
+                {"decision", JsonField(t.At(0, "decision"))},
+                {"escalation", EscalationJson(t, 0)},
+                {"created_at", TimeJson(t.At(0, "created_at"))},
+                {"updated_at", TimeJson(t.At(0, "updated_at"))},
+                {"messages", messages},
+                {"messages_truncated", msgs.Size() >= kMaxMessages},
+                {"actions", actions},
+                {"transitions", TransitionsJson(history)},
+                {"transitions_truncated", history.Size() >= kMaxTransitions}});
 }
 
 Response ListThreads(ApiServer::Impl& api, const Request& r, const Principal&) {
@@ -248,7 +261,7 @@ Response FlagRollback(ApiServer::Impl& api, const Request& r, const Principal& p
   return JsonResponse(200, json{{"action_id", id}, {"rollback_needed", true}});
 }
 
-Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal&) {
+Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal& p) {
   const std::string status = Filter(r, "status", 16).value_or("open");
   if (status != "open" && status != "unclaimed" && status != "claimed")
     throw BadRequest("status must be open, unclaimed or claimed");
@@ -262,9 +275,16 @@ Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal
     after_at = k.escalated_at;
     after_id = k.thread_id;
   }
+  const auto location = Filter(r, "location", 64);
+  const auto reason = Filter(r, "reason", 64);
+  const auto mine = Filter(r, "mine", 8);
+  if (mine && *mine != "1" && *mine != "true" && *mine != "0" && *mine != "false")
+    throw BadRequest("mine must be true or false");
+  const std::optional<std::string> claimed_by =
+      mine && (*mine == "1" || *mine == "true") ? std::optional<std::string>(p.name) : std::nullopt;
   auto db = api.Db();
-  const auto rows =
-      db->ExecOne("api_escalations", {status, after_priority, after_at, after_id, limit + 1});
+  const auto rows = db->ExecOne("api_escalations", {status, after_priority, after_at, after_id,
+                                                    limit + 1, location, reason, claimed_by});
   json items = json::array();
   const std::size_t n = std::min<std::size_t>(rows.Size(), static_cast<std::size_t>(limit));
   for (std::size_t i = 0; i < n; ++i) {
@@ -277,6 +297,11 @@ Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal
          {"reason", TextField(rows.At(i, "escalation_reason"))},
          {"detail", e.is_object() && e.contains("detail") ? e["detail"] : json(nullptr)},
          {"claimed_by", TextField(rows.At(i, "claimed_by"))},
+         {"category", TextField(rows.At(i, "category"))},
+         {"bay", TextField(rows.At(i, "bay"))},
+         {"paused_until", Paused(rows, api.clock, i)},
+         {"paused_by", Paused(rows, api.clock, i).is_null() ? json(nullptr)
+                                                            : TextField(rows.At(i, "paused_by"))},
          {"escalated_at", TimeJson(rows.At(i, "escalated_at"))},
          {"created_at", TimeJson(rows.At(i, "created_at"))}});
   }
@@ -296,6 +321,43 @@ Response ClaimEscalation(ApiServer::Impl& api, const Request& r, const Principal
   auto db = api.Db();
   api.flow.Claim(*db, id, p.name, take_over);  // recorded as operator:<name>
   return JsonResponse(200, json{{"thread_id", id}, {"claimed_by", p.name}});
+}
+
+// Taking a conversation over (Flow::Reply / TakeOver / HandBack): the reply is a send_message
+// action of the operator's, and the pause holds until handed back or flow.takeover_ms passes.
+Response ReplyToThread(ApiServer::Impl& api, const Request& r, const Principal& p) {
+  const int64_t id = PathId(r, "id");
+  const json j = dto::Object(r.body);
+  for (const auto& [key, value] : j.items())
+    if (key != "text") throw BadRequest("unknown field " + key + " (text)");
+  if (!j.contains("text") || !j["text"].is_string())
+    throw BadRequest("text (what to send the customer) is required");
+  return api.Idempotent(r, p, [&] {
+    auto db = api.Db();
+    const auto paused = api.flow.Reply(*db, id, p.name, j["text"].get<std::string>());
+    return JsonResponse(202, json{{"thread_id", id},
+                                  {"action_id", paused.action_id},
+                                  {"paused_until", FormatIso8601(paused.until)},
+                                  {"paused_by", p.Actor()}});
+  });
+}
+
+Response TakeOverThread(ApiServer::Impl& api, const Request& r, const Principal& p) {
+  const int64_t id = PathId(r, "id");
+  dto::ParseEmptyOrObject(r.body);
+  auto db = api.Db();
+  const auto paused = api.flow.TakeOver(*db, id, p.name);
+  return JsonResponse(200, json{{"thread_id", id},
+                                {"paused_until", FormatIso8601(paused.until)},
+                                {"paused_by", p.Actor()}});
+}
+
+Response HandBackThread(ApiServer::Impl& api, const Request& r, const Principal& p) {
+  const int64_t id = PathId(r, "id");
+  dto::ParseEmptyOrObject(r.body);
+  auto db = api.Db();
+  api.flow.HandBack(*db, id, p.name);
+  return JsonResponse(200, json{{"thread_id", id}, {"paused_until", nullptr}});
 }
 
 Response ResolveEscalation(ApiServer::Impl& api, const Request& r, const Principal& p) {

@@ -3,7 +3,7 @@
 -- name: api_thread_get
 SELECT id, state, location, customer_phone, facility_line, version, priority, intent::text AS intent,
        decision::text AS decision, escalation_reason, escalation::text AS escalation, claimed_by,
-       intent ->> 'category' AS category, created_at, updated_at
+       intent ->> 'category' AS category, created_at, updated_at, paused_until, paused_by
 FROM threads WHERE id = $1
 
 -- name: api_thread_list
@@ -52,9 +52,11 @@ FROM action_outcomes WHERE action_id = $1
 -- name: api_escalations
 -- The operator queue: escalated threads, smaller priority first, then the longest waiting.
 -- $1 'open' (all) | 'unclaimed' | 'claimed'; $2,$3,$4 the cursor (priority, escalated_at, id) to
--- continue after (NULLs: from the start); $5 limit.
+-- continue after (NULLs: from the start); $5 limit; filters (NULL: any) $6 location, $7 reason,
+-- $8 claimed by.
 SELECT t.id, t.location, t.customer_phone, t.priority, t.escalation_reason, t.escalation::text AS escalation,
-       t.claimed_by, e.at AS escalated_at, t.created_at
+       t.claimed_by, e.at AS escalated_at, t.created_at, t.intent ->> 'category' AS category,
+       t.intent -> 'entities' ->> 'bay' AS bay, t.paused_until, t.paused_by
 FROM threads t
 CROSS JOIN LATERAL (
   SELECT coalesce(max(x.at), t.updated_at) AS at FROM transitions x
@@ -63,6 +65,8 @@ CROSS JOIN LATERAL (
 WHERE t.state = 'escalated'
   AND ($1 = 'open' OR ($1 = 'claimed') = (t.claimed_by IS NOT NULL))
   AND ($4::bigint IS NULL OR (t.priority, e.at, t.id) > ($2::smallint, $3::timestamptz, $4::bigint))
+  AND ($6::text IS NULL OR t.location = $6) AND ($7::text IS NULL OR t.escalation_reason = $7)
+  AND ($8::text IS NULL OR t.claimed_by = $8)
 ORDER BY t.priority, e.at, t.id
 LIMIT $5::int
 

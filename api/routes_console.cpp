@@ -1,0 +1,178 @@
+// What the operator console needs beyond the operator routes: its own files (compiled in), and the
+// live event feed (GET /v1/events).
+#include <algorithm>
+
+#include "api/console_assets.h"
+#include "api/events.h"
+#include "api/internal.h"
+#include "core/text.h"
+
+namespace clubos::api {
+namespace {
+
+// The console's files: same-origin only (no inline script or style, nothing from elsewhere), never
+// framed, no referrer. Revalidated at every load (cheap: a 304 by ETag), so an upgrade of the
+// binary is seen at once.
+Response Asset(const Request& r, const ConsoleAsset& a) {
+  Response res{200, a.content_type, "", {}};
+  res.headers = {{"ETag", a.etag},
+                 {"Cache-Control", "no-cache"},
+                 {"Vary", "Accept-Encoding"},
+                 {"X-Content-Type-Options", "nosniff"},
+                 {"Referrer-Policy", "no-referrer"},
+                 {"X-Frame-Options", "DENY"},
+                 {"Content-Security-Policy",
+                  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                  "connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; "
+                  "frame-ancestors 'none'"}};
+  if (const auto inm = r.Header("if-none-match"); inm && inm->find(a.etag) != std::string::npos) {
+    res.status = 304;
+    return res;
+  }
+  const auto accept = r.Header("accept-encoding").value_or("");
+  if (accept.find("gzip") != std::string::npos && accept.find("gzip;q=0") == std::string::npos) {
+    res.headers.emplace_back("Content-Encoding", "gzip");
+    res.body.assign(a.gzip);
+  } else {
+    res.body.assign(a.raw);
+  }
+  return res;
+}
+
+const ConsoleAsset* FindAsset(const std::string& path) {
+  for (const auto& a : ConsoleAssets())
+    if (path == a.path) return &a;
+  return nullptr;
+}
+
+// The feed's cursor: "<transaction id>-<transition id>" (migration 0012: the order no later commit
+// can get behind). Opaque to clients; they hand back what they were given, as Last-Event-ID.
+struct Cursor {
+  std::string tx;  // decimal xid8
+  int64_t id = 0;
+  std::string Text() const { return tx + "-" + std::to_string(id); }
+};
+
+std::optional<Cursor> ParseCursor(const std::string& s) {
+  const auto dash = s.find('-');
+  if (dash == std::string::npos || dash == 0 || dash > 20) return std::nullopt;
+  const std::string tx = s.substr(0, dash);
+  if (!std::all_of(tx.begin(), tx.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const auto id = ParseInt64(s.substr(dash + 1));
+  if (!id || *id < 0) return std::nullopt;
+  return Cursor{tx, *id};
+}
+
+// The longest a request waits for news, and how soon the console reads again after an answer
+// (the SSE `retry`): at once when it waited, later when it was turned away from waiting.
+constexpr Millis kMaxWait{25'000};
+constexpr int kRetryAfterWaitMs = 100;
+constexpr int kRetryWhenBusyMs = 2'000;
+// After a notification whose history is not yet readable (an older transaction still runs: the
+// cursor may not pass it), read again this often, this many times, before waiting again.
+constexpr Millis kHeldBackPoll{50};
+constexpr int kHeldBackPolls = 20;
+constexpr int kBatchMax = 500;
+
+}  // namespace
+
+Response GetConsoleIndex(ApiServer::Impl&, const Request& r, const Principal&) {
+  const ConsoleAsset* a = FindAsset("/index.html");
+  if (!a) return Response::Error(404, "not_found", "this build has no console");
+  return Asset(r, *a);
+}
+
+Response GetConsoleAsset(ApiServer::Impl&, const Request& r, const Principal&) {
+  const ConsoleAsset* a = FindAsset("/" + r.Param("file"));
+  if (!a) return Response::Error(404, "not_found", "no such file of the console");
+  return Asset(r, *a);
+}
+
+// GET /v1/events: the history as server-sent events (or JSON for `Accept: application/json`),
+// after the cursor of Last-Event-ID (or ?after=; none: from now). Waits up to ?wait= ms (SSE: 25 s
+// by default; JSON: 0) for something to say, then answers and ends; EventSource reconnects after
+// `retry` with the cursor of the last event it saw, so nothing is missed between two answers.
+Response GetEvents(ApiServer::Impl& api, const Request& r, const Principal&) {
+  const std::string accept = r.Header("accept").value_or("");
+  const bool as_json = accept.find("application/json") != std::string::npos &&
+                       accept.find("text/event-stream") == std::string::npos;
+  std::optional<std::string> given = r.Header("last-event-id");
+  if (!given || given->empty()) given = r.Query("after");
+  std::optional<Cursor> cursor;
+  if (given && !given->empty()) {
+    cursor = ParseCursor(*given);
+    if (!cursor) throw BadRequest("the cursor (Last-Event-ID or after) is not one this feed gave");
+  }
+  Millis wait = as_json ? Millis(0) : kMaxWait;
+  if (const auto w = r.Query("wait")) {
+    const auto v = ParseInt64(*w);
+    if (!v || *v < 0 || *v > kMaxWait.count())
+      throw BadRequest("wait must be a whole number of milliseconds within 0.." +
+                       std::to_string(kMaxWait.count()));
+    wait = Millis(*v);
+  }
+  EventFeed::Slot slot = wait.count() > 0 ? api.events.TryWait() : EventFeed::Slot(nullptr);
+  const bool waited = static_cast<bool>(slot);
+  if (!waited) wait = Millis(0);
+
+  const auto deadline = MonoNow() + wait;
+  EventFeed::Seen seen = api.events.Now();
+  const uint64_t controls_at_start = seen.controls;
+  json items = json::array();
+  int held_back_polls = 0;
+  for (;;) {
+    {
+      auto db = api.Db();  // leased per read, never held while waiting
+      if (!cursor) cursor = Cursor{db->ExecOne("events_start").At(0, "tx").Str(), 0};
+      const auto rows = db->ExecOne("events_after", {cursor->tx, cursor->id, kBatchMax});
+      for (std::size_t i = 0; i < rows.Size(); ++i) {
+        cursor = Cursor{rows.At(i, "tx").Str(), rows.At(i, "id").Int64()};
+        items.push_back({{"id", rows.At(i, "id").Int64()},
+                         {"cursor", cursor->Text()},
+                         {"machine", rows.At(i, "entity").Str()},
+                         {"entity_id", rows.At(i, "entity_id").Int64()},
+                         {"thread_id", rows.At(i, "thread_id").IsNull()
+                                           ? json(nullptr)
+                                           : json(rows.At(i, "thread_id").Int64())},
+                         {"event", rows.At(i, "event").Str()},
+                         {"from", TextField(rows.At(i, "from_state"))},
+                         {"to", rows.At(i, "to_state").Str()},
+                         {"actor", rows.At(i, "actor").Str()},
+                         {"at", TimeJson(rows.At(i, "at"))}});
+      }
+    }
+    const auto now = MonoNow();
+    if (!items.empty() || seen.controls != controls_at_start || now >= deadline ||
+        api.events.stopping() || api.draining)
+      break;
+    const auto left = std::chrono::duration_cast<Millis>(deadline - now);
+    const EventFeed::Seen before = seen;
+    seen = api.events.Wait(seen, held_back_polls > 0 ? std::min(left, kHeldBackPoll) : left);
+    if (seen.history != before.history)
+      held_back_polls = kHeldBackPolls;  // news: read now, and soon again if it is held back
+    else if (held_back_polls > 0)
+      --held_back_polls;
+  }
+  const bool controls_changed = seen.controls != controls_at_start;
+
+  if (as_json)
+    return JsonResponse(200, json{{"items", items},
+                                  {"last_id", cursor->Text()},
+                                  {"controls_changed", controls_changed}});
+  std::string body =
+      "retry: " + std::to_string(waited ? kRetryAfterWaitMs : kRetryWhenBusyMs) + "\n\n";
+  for (const auto& e : items)
+    body += "id: " + e["cursor"].get<std::string>() +
+            "\nevent: transition\ndata: " + e.dump(-1, ' ', false, json::error_handler_t::replace) +
+            "\n\n";
+  if (controls_changed) body += "event: controls\ndata: {}\n\n";
+  if (items.empty())  // the cursor, for a client that came without one
+    body += "id: " + cursor->Text() + "\nevent: cursor\ndata: {\"cursor\":\"" + cursor->Text() +
+            "\"}\n\n";
+  Response res{200, "text/event-stream; charset=utf-8", std::move(body), {}};
+  res.headers = {{"Cache-Control", "no-store"}, {"X-Accel-Buffering", "no"}};
+  return res;
+}
+
+}  // namespace clubos::api
