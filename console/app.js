@@ -398,10 +398,20 @@ function renderInbox() {
   renderInboxList();
   refreshEscalations();
 }
+function fillOptions(sel, values, all) {
+  if (!sel) return;
+  const have = [...sel.options].slice(1).map((o) => o.value).join('|');
+  if (have === values.join('|')) return;
+  const v = sel.value;
+  sel.replaceChildren(h('option', { value: '' }, all), values.map((x) => h('option', { value: x }, x)));
+  sel.value = values.includes(v) ? v : '';
+}
 function renderInboxList() {
   const list = $('#inbox-list');
   if (!list) return;
   const f = S.filters;
+  fillOptions($('#f-location'), locations(), 'All locations');
+  fillOptions($('#f-reason'), [...new Set(S.escalations.map((e) => e.reason).filter(Boolean))].sort(), 'All reasons');
   const items = S.escalations.filter((e) => (!f.location || e.location === f.location) && (!f.reason || e.reason === f.reason)
     && (!f.mine || e.claimed_by === S.user.name));
   // The API's order already is priority, then the longest waiting; kept as is.
@@ -444,6 +454,7 @@ async function loadThread(id, refresh) {
   renderThread(t, refresh);
 }
 
+function bayOf(t) { const e = (t.intent && t.intent.entities) || {}; return t.bay ?? e.bay ?? (t.intent && t.intent.bay) ?? null; }
 function kv(obj, test) {
   if (!obj || typeof obj !== 'object') return h('p', { class: 'muted' }, 'none');
   return h('dl', { class: 'kv', test }, Object.entries(obj).flatMap(([k, v]) => [h('dt', {}, k),
@@ -473,7 +484,7 @@ function renderThread(t, refresh) {
       h('span', { class: 'badge', test: 'thread-state' }, t.state)),
     h('dl', { class: 'kv' },
       h('dt', {}, 'customer'), h('dd', { test: 'thread-customer' }, t.customer),
-      h('dt', {}, 'location'), h('dd', {}, t.location + (t.intent && t.intent.bay ? ' · bay ' + t.intent.bay : '')),
+      h('dt', {}, 'location'), h('dd', {}, t.location + (bayOf(t) ? ' · bay ' + bayOf(t) : '')),
       h('dt', {}, 'priority'), h('dd', {}, String(t.priority)),
       h('dt', {}, 'category'), h('dd', {}, t.category || '—'),
       h('dt', {}, 'escalation'), h('dd', { test: 'thread-reason' }, t.escalation_reason ? t.escalation_reason + (esc && esc.detail ? ': ' + esc.detail : '') : '—'),
@@ -528,8 +539,9 @@ function renderThread(t, refresh) {
       h('dt', {}, 'outcome'), h('dd', { test: 'decision-outcome' }, d.outcome || d.kind || '—')),
     h('h3', {}, 'Reasons'),
     h('ul', { test: 'decision-reasons' }, (d.reasons || intent.reasons || []).map((r) => h('li', {}, typeof r === 'string' ? r : JSON.stringify(r)))),
-    h('details', {}, h('summary', {}, 'Intent'), kv(intent, 'intent')),
-    h('details', {}, h('summary', {}, 'Decision and policy facts'), kv(d, 'policy-facts')));
+    h('p', { class: 'muted' }, 'router ' + (intent.router || '—') + (d.policy_version ? ' · policy v' + d.policy_version : '') + (intent.must_escalate ? ' · must escalate: ' + intent.must_escalate : '') + ((intent.flags || []).length ? ' · flags: ' + intent.flags.join(', ') : '')),
+    h('details', { open: true }, h('summary', {}, 'Policy facts'), kv(d.facts, 'policy-facts')),
+    h('details', {}, h('summary', {}, 'Entities'), kv(intent.entities, 'intent')));
 
   // Actions.
   const acts = h('section', { class: 'card', test: 'actions' }, h('h2', {}, 'Actions'),
@@ -602,7 +614,7 @@ function renderPerform(t) {
     h('option', { value: 'reset_trackman' }, 'Reset TrackMan'),
     h('option', { value: 'reboot_pc' }, 'Reboot bay PC'),
     h('option', { value: 'unlock_door', disabled: !isAdmin() }, isAdmin() ? 'Unlock door' : 'Unlock door (admins only)'));
-  const bay = h('input', { id: 'perform-bay', test: 'perform-bay', type: 'number', min: 1, value: (t.intent && t.intent.bay) || '' });
+  const bay = h('input', { id: 'perform-bay', test: 'perform-bay', type: 'number', min: 1, value: bayOf(t) || '' });
   const doors = loc && loc.doors ? loc.doors : [];
   const door = doors.length ? h('select', { id: 'perform-door', test: 'perform-door' }, doors.map((d) => h('option', { value: d.id }, d.name + ' (' + d.id + ')')))
     : h('input', { id: 'perform-door', test: 'perform-door', placeholder: 'door id', value: t.location + '-front' });
