@@ -213,7 +213,7 @@ function startLive() {
     if (ev.lastEventId) L.lastId = ev.lastEventId;
     try { onTransition(JSON.parse(ev.data)); } catch (e) { console.error(e); }
   });
-  es.addEventListener('controls', () => { refreshControls(); if (S.page === 'controls' || S.page === 'suggestions') route(); });
+  es.addEventListener('controls', () => { refreshControls(); if (S.page === 'controls') refreshControlsPage(); });
   es.addEventListener('error', () => {
     L.errors += 1;
     // CLOSED: the server refused the stream (no route, 401, wrong type); EventSource will not retry.
@@ -250,7 +250,7 @@ function startPolling() {
     }
     // Without the JSON feed, read everything on the page again.
     refreshControls();
-    if (!got) { refreshEscalations(); if (S.page !== 'inbox') route(true); }
+    if (!got) { refreshEscalations(); if (S.page === 'thread' || S.page === 'suggestions') route(true); }
   };
   tick();
   L.pollTimer = setInterval(tick, POLL_MS);
@@ -721,11 +721,14 @@ async function doPerform(body, line) {
 }
 
 // ---------- controls ----------
+function refreshControlsPage() { renderControls(++S.viewToken); }
 async function renderControls(token) {
   await Promise.all([refreshControls(), S.status ? null : loadStatus()]);
   if (!current(token)) return;
   const c = S.controls || { stops: [], toggles: {} };
+  const prev = $('[data-test=controls-status]');
   const line = statusLine('controls-status');
+  if (prev) { line.textContent = prev.textContent; line.className = prev.className; }
   const scope = h('select', { id: 'stop-scope', test: 'stop-scope' },
     h('option', { value: 'global' }, 'Everything (global)'),
     locations().map((l) => h('option', { value: 'location:' + l }, 'Location ' + l)),
@@ -739,7 +742,7 @@ async function renderControls(token) {
       const r = await api('POST', '/v1/emergency-stop', { engaged: true, scope: scope.value, reason: reason.value.trim() });
       say(line, 'Emergency stop engaged for ' + scope.value + (r && r.actions_stopped !== undefined ? ' (' + r.actions_stopped + ' queued actions halted)' : '') + '.', 'ok');
       await refreshControls();
-      route(true);
+      refreshControlsPage();
     } catch (e) { say(line, e.message, 'err'); }
   } },
   h('h2', {}, 'Emergency stop'),
@@ -755,7 +758,7 @@ async function renderControls(token) {
           await api('POST', '/v1/emergency-stop', { engaged: false, scope: s.scope, reason: 'released from the console by ' + S.user.name });
           say(line, 'Released ' + s.scope + '.', 'ok');
           await refreshControls();
-          route(true);
+          refreshControlsPage();
         } catch (e) { say(line, e.message, 'err'); }
       } }, 'Release'))) : h('p', { class: 'muted', test: 'no-stops' }, 'No emergency stop is engaged.'));
   const tg = c.toggles || {};
