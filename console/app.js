@@ -44,6 +44,8 @@ function h(tag, attrs, ...kids) {
 }
 const $ = (sel, root = document) => root.querySelector(sel);
 const main = () => $('#main');
+// replaceChildren does not flatten arrays (it would print "[object HTMLDivElement]"): this does.
+function mount(...kids) { main().replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false)); }
 function toast(text) {
   const t = $('#toast');
   t.textContent = text;
@@ -56,6 +58,21 @@ function statusLine(test) { return h('div', { class: 'status', test, 'aria-live'
 function say(line, text, kind) {
   line.textContent = text;
   line.className = 'status' + (kind ? ' ' + kind : '');
+}
+
+// A live re-render must not lose what a button said (nor the line a watcher writes to): the old
+// status elements themselves move into the new page.
+function takeStatuses() {
+  const m = new Map();
+  for (const el of main().querySelectorAll('.status[data-test]')) if (el.textContent) m.set(el.dataset.test, el);
+  return m;
+}
+function putStatuses(m, fallback) {
+  for (const [test, el] of m) {
+    const fresh = main().querySelector('.status[data-test="' + test + '"]');
+    if (fresh) fresh.replaceWith(el);
+    else if (fallback) fallback.append(el);
+  }
 }
 
 // ---------- time ----------
@@ -128,7 +145,7 @@ async function boot() {
       onSession({ user: { name: 'dev', role: 'admin' }, csrf_token: '' });
       return;
     }
-    main().replaceChildren(h('p', { class: 'status err', test: 'boot-error' }, e.message));
+    mount(h('p', { class: 'status err', test: 'boot-error' }, e.message));
   }
 }
 function onSession(s) {
@@ -188,7 +205,7 @@ function showLogin(note) {
   h('label', { for: 'login-name' }, 'Name'), name,
   h('label', { for: 'login-password' }, 'Password'), pass,
   h('div', { class: 'row', style: 'margin-top:.75rem' }, btn), line);
-  main().replaceChildren(form);
+  mount(form);
   name.focus();
 }
 
@@ -250,7 +267,11 @@ function startPolling() {
     }
     // Without the JSON feed, read everything on the page again.
     refreshControls();
-    if (!got) { refreshEscalations(); if (S.page === 'thread' || S.page === 'suggestions') route(true); }
+    if (!got) {
+      // No feed of transitions: read each action a button waits on.
+      for (const [id, fn] of S.watchers) api('GET', '/v1/actions/' + id).then((a) => fn({ to: a.state, event: a.state })).catch(() => {});
+      if (S.page === 'thread' || S.page === 'suggestions') route(true);
+    }
   };
   tick();
   L.pollTimer = setInterval(tick, POLL_MS);
@@ -363,7 +384,7 @@ function route(refresh) {
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('on', a.dataset.page === page || (page === 'thread' && a.dataset.page === 'inbox'));
   if (page !== 'thread') { S.threadId = null; S.thread = null; }
   const token = ++S.viewToken;
-  if (!(refresh === true && same)) main().replaceChildren(h('p', { class: 'muted', test: 'loading' }, 'Loading…'));
+  if (!(refresh === true && same)) mount(h('p', { class: 'muted', test: 'loading' }, 'Loading…'));
   switch (page) {
     case 'inbox': return renderInbox();
     case 'thread': S.threadId = id; return loadThread(id, refresh === true && same);
@@ -387,7 +408,7 @@ function renderInbox() {
     h('option', { value: '' }, 'All reasons'), reasons.map((r) => h('option', { value: r }, r)));
   rsn.value = f.reason;
   const mine = h('input', { type: 'checkbox', id: 'f-mine', test: 'filter-mine', checked: f.mine, onchange: (e) => { f.mine = e.target.checked; renderInboxList(); } });
-  main().replaceChildren(
+  mount(
     h('h1', {}, 'Inbox'),
     h('div', { class: 'filters' },
       h('div', {}, h('label', { for: 'f-location' }, 'Location'), loc),
@@ -403,7 +424,7 @@ function fillOptions(sel, values, all) {
   const have = [...sel.options].slice(1).map((o) => o.value).join('|');
   if (have === values.join('|')) return;
   const v = sel.value;
-  sel.replaceChildren(h('option', { value: '' }, all), values.map((x) => h('option', { value: x }, x)));
+  sel.replaceChildren(h('option', { value: '' }, all), ...values.map((x) => h('option', { value: x }, x)));
   sel.value = values.includes(v) ? v : '';
 }
 function renderInboxList() {
@@ -445,7 +466,7 @@ async function loadThread(id, refresh) {
     t.actions = details;
   } catch (e) {
     if (token !== S.threadToken || S.threadId !== id) return;
-    main().replaceChildren(h('p', { class: 'status err', test: 'thread-error' }, e.message));
+    mount(h('p', { class: 'status err', test: 'thread-error' }, e.message));
     return;
   }
   // The selection token: a slow answer for thread A never renders over thread B.
@@ -465,8 +486,7 @@ function renderThread(t, refresh) {
   // Keep what the operator is typing across live re-renders.
   const keep = {};
   if (refresh) for (const el of main().querySelectorAll('textarea[id], input[id]')) keep[el.id] = el.value;
-  const keepStatus = {};
-  if (refresh) for (const el of main().querySelectorAll('.status[data-test]')) if (el.textContent) keepStatus[el.dataset.test] = [el.textContent, el.className, el.dataset.actionId, el.dataset.state];
+  const keepStatus = refresh ? takeStatuses() : new Map();
 
   const me = S.user.name;
   const esc = t.escalation;
@@ -563,23 +583,10 @@ function renderThread(t, refresh) {
     t.transitions_truncated ? h('p', { class: 'muted' }, 'Later transitions not shown.') : null);
 
   const back = h('p', {}, h('a', { href: '#/inbox', test: 'back' }, '← Inbox'));
-  main().replaceChildren(back, head, pause,
+  mount(back, head, pause,
     h('div', { class: 'thread-grid' }, h('div', {}, msgs, reply, resolve), h('div', {}, why, acts, perform)), timeline);
   for (const [id, v] of Object.entries(keep)) { const el = document.getElementById(id); if (el) el.value = v; }
-  for (const [test, [text, cls, aid, st]] of Object.entries(keepStatus)) {
-    const el = main().querySelector('.status[data-test="' + test + '"]');
-    if (el && !el.textContent) { el.textContent = text; el.className = cls; if (aid) { el.dataset.actionId = aid; el.dataset.state = st; rewatch(el, Number(aid)); } }
-  }
-}
-// A re-render replaced the status line a watcher writes to: point the watcher at the new one.
-function rewatch(el, id) {
-  const old = S.watchers.get(id);
-  if (!old) return;
-  const label = el.textContent.split(':')[0];
-  S.watchers.delete(id);
-  const st = el.dataset.state;
-  watchAction(id, el, label);
-  el.dataset.state = st;
+  putStatuses(keepStatus, null);
 }
 
 function renderAction(a) {
@@ -774,7 +781,7 @@ async function renderControls(token) {
     } });
     return h('label', { class: 'inline', for: 'toggle-' + key }, box, label);
   };
-  main().replaceChildren(h('h1', {}, 'Controls'), line, stops, engage,
+  mount(h('h1', {}, 'Controls'), line, stops, engage,
     h('div', { class: 'card', test: 'toggles' }, h('h2', {}, 'Automation'), toggle('auto_send', 'Auto-send answers'), toggle('auto_execute', 'Auto-execute actions')));
 }
 
@@ -782,25 +789,20 @@ async function renderControls(token) {
 async function renderSuggestions(token) {
   let r;
   try { r = await api('GET', '/v1/suggestions?status=pending'); } catch (e) {
-    if (current(token)) main().replaceChildren(h('h1', {}, 'Suggestions'), h('p', { class: 'status err' }, e.message));
+    if (current(token)) mount(h('h1', {}, 'Suggestions'), h('p', { class: 'status err' }, e.message));
     return;
   }
   if (!current(token)) return;
   const keep = {};
   for (const el of main().querySelectorAll('textarea[id]')) keep[el.id] = el.value;
-  const keepStatus = {};
-  for (const el of main().querySelectorAll('.status[data-test]')) if (el.textContent) keepStatus[el.dataset.test] = [el.textContent, el.className];
+  const keepStatus = takeStatuses();
   const items = r.items || [];
-  main().replaceChildren(h('h1', {}, 'Suggestions'),
+  mount(h('h1', {}, 'Suggestions'),
     h('p', { class: 'muted' }, 'What ClubOS would have done while auto-send or auto-execute is off. Approving runs it, marked as by hand.'),
     items.length ? items.map(renderSuggestion) : h('p', { class: 'muted', test: 'suggestions-empty' }, 'No pending suggestions.'),
     h('div', { id: 'handled' }));
   for (const [id, v] of Object.entries(keep)) { const el = document.getElementById(id); if (el) el.value = v; }
-  for (const [test, [text, cls]] of Object.entries(keepStatus)) {
-    let el = main().querySelector('.status[data-test="' + test + '"]');
-    if (!el) { el = h('div', { class: cls, test, 'aria-live': 'polite' }); $('#handled').append(el); }
-    el.textContent = text; el.className = cls;
-  }
+  putStatuses(keepStatus, $('#handled'));
 }
 function suggestionText(s) { return s.text ?? (s.params && s.params.text) ?? (s.target && s.target.text) ?? null; }
 function renderSuggestion(s) {
@@ -850,10 +852,10 @@ async function handledElsewhere(s, e, line) {
 
 // ---------- policy ----------
 async function renderPolicy(token) {
-  if (!isAdmin()) { main().replaceChildren(h('h1', {}, 'Policy'), h('p', { class: 'muted' }, 'Admins only.')); return; }
+  if (!isAdmin()) { mount(h('h1', {}, 'Policy'), h('p', { class: 'muted' }, 'Admins only.')); return; }
   let c;
   try { c = await api('GET', '/v1/config'); } catch (e) {
-    if (current(token)) main().replaceChildren(h('h1', {}, 'Policy'), h('p', { class: 'status err' }, e.message));
+    if (current(token)) mount(h('h1', {}, 'Policy'), h('p', { class: 'status err' }, e.message));
     return;
   }
   if (!current(token)) return;
@@ -875,7 +877,7 @@ async function renderPolicy(token) {
   } }, h('h2', {}, 'Propose a change'), h('label', { for: 'proposal-profile' }, 'Profile (JSON)'), profileText,
   h('label', { for: 'proposal-note' }, 'Note'), note, h('div', { class: 'row', style: 'margin-top:.5rem' }, h('button', { type: 'submit', test: 'proposal-submit' }, 'Propose')));
 
-  main().replaceChildren(h('h1', {}, 'Policy'), line,
+  mount(h('h1', {}, 'Policy'), line,
     h('div', { class: 'card', test: 'policy-active' }, h('h2', {}, 'Active: version ' + c.active_version),
       h('details', {}, h('summary', {}, 'Profile'), h('pre', {}, JSON.stringify(c.profile, null, 2)))),
     h('h2', {}, 'Proposals'),
@@ -907,7 +909,7 @@ function renderProposal(v, pageLine) {
           const r = await api('GET', '/v1/config/proposals/' + v.version + '/replay?days=7');
           const changed = r.changed || [];
           replay.replaceChildren(h('p', { test: 'replay-summary' }, r.replayed + ' decisions replayed, ' + changed.length + ' would change.'),
-            changed.length ? h('ul', {}, changed.slice(0, 50).map((x) => h('li', {}, typeof x === 'string' ? x : JSON.stringify(x)))) : null);
+            h('ul', { test: 'replay-changed' }, changed.slice(0, 50).map((x) => h('li', {}, typeof x === 'string' ? x : JSON.stringify(x)))));
           say(line, '');
         } catch (e) { say(line, e.message, 'err'); }
       } }, 'Replay last 7 days'),
@@ -934,14 +936,14 @@ function renderProposal(v, pageLine) {
 async function renderStatus(token) {
   let st;
   try { st = await api('GET', '/v1/status'); S.status = st; } catch (e) {
-    if (current(token)) main().replaceChildren(h('h1', {}, 'Facility status'), h('p', { class: 'status err', test: 'status-error' }, e.message));
+    if (current(token)) mount(h('h1', {}, 'Facility status'), h('p', { class: 'status err', test: 'status-error' }, e.message));
     return;
   }
   let users = null;
   if (isAdmin()) { try { users = await api('GET', '/v1/users'); } catch { users = null; } }
   if (!current(token)) return;
   const today = st.today || {};
-  main().replaceChildren(h('h1', {}, 'Facility status'),
+  mount(h('h1', {}, 'Facility status'),
     h('div', { class: 'card', test: 'today' }, h('h2', {}, 'Today'),
       h('dl', { class: 'kv' },
         h('dt', {}, 'messages'), h('dd', { test: 'today-messages' }, String(today.messages ?? '—')),
