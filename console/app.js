@@ -859,6 +859,7 @@ async function renderPolicy(token) {
     return;
   }
   if (!current(token)) return;
+  const keepStatus = takeStatuses();
   const line = statusLine('policy-status');
   const versions = c.versions || [];
   const proposals = versions.filter((v) => v.state === 'proposed' || v.state === 'pending');
@@ -894,6 +895,7 @@ async function renderPolicy(token) {
           } catch (e) { say(line, e.message, 'err'); }
         } }, 'Restore') : null),
       h('div', { class: 'muted' }, 'proposed by ' + v.proposed_by + ' ' + when(v.proposed_at) + (v.approved_by ? ' · approved by ' + v.approved_by + ' ' + when(v.approved_at) : '') + (v.note ? ' · ' + v.note : ''))))));
+  putStatuses(keepStatus, null);
 }
 function renderProposal(v, pageLine) {
   const line = statusLine('proposal-status-' + v.version);
