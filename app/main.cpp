@@ -28,6 +28,9 @@ commands:
   simulate --seed N | --seeds N  the seeded deterministic simulation of the whole flow, with
                                  faults, crashes and invariants checked after every step
   policy replay --proposal ID    what a proposed autonomy profile would have decided differently
+  user add|list|disable|enable|reset-password
+                                 operator accounts: `user add NAME --role operator|admin`
+                                 reads the password from stdin (asked twice at a terminal)
   statemachine dot thread|action|job
                                  a state machine's transition table as a Graphviz diagram
 
@@ -58,6 +61,7 @@ int main(int argc, char** argv) {
     if (cmd == "demo") return clubos::app::CmdDemo(args);
     if (cmd == "statemachine") return clubos::app::CmdStatemachine(args);
     if (cmd == "policy") return clubos::app::CmdPolicy(args);
+    if (cmd == "user") return clubos::app::CmdUser(args);
     if (cmd == "sim") return clubos::app::CmdSim(args);
     if (cmd == "simulate") return clubos::app::CmdSimulate(args);
     std::fprintf(stderr, "clubos: unknown command '%s' (see clubos --help)\n", cmd.c_str());

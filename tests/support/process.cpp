@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -54,6 +55,52 @@ pid_t SpawnClubosWithStdout(const std::vector<std::string>& args,
   }
   *stdout_fd = fds[0];
   return pid;
+}
+
+RunResult RunClubos(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                    const std::string& input) {
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+    return {};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+  const pid_t pid = Spawn(args, env, &actions);
+  posix_spawn_file_actions_destroy(&actions);
+  for (int fd : {in[0], out[1], err[1]}) ::close(fd);
+  RunResult r;
+  if (pid < 0) {
+    for (int fd : {in[1], out[0], err[0]}) ::close(fd);
+    return r;
+  }
+  // The input is small (a password): it fits the pipe's buffer, so writing it all first cannot
+  // wait on a child that is itself waiting for its output to be read. A child that exited without
+  // reading it makes the write fail (EPIPE) instead of killing the test with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+  if (!input.empty() && ::write(in[1], input.data(), input.size()) < 0) r.err = "(write failed)";
+  ::close(in[1]);
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  std::string* sinks[2] = {&r.out, &r.err};
+  int open = 2;
+  while (open > 0) {
+    if (::poll(fds, 2, -1) < 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buf[4096];
+      const auto n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<std::size_t>(n));
+      } else {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open;
+      }
+    }
+  }
+  r.exit_code = WaitExit(pid);
+  return r;
 }
 
 std::optional<std::string> ReadLine(int fd, Millis timeout) {

@@ -19,6 +19,14 @@ pid_t SpawnClubos(const std::vector<std::string>& args, const std::vector<std::s
 // closes it).
 pid_t SpawnClubosWithStdout(const std::vector<std::string>& args,
                             const std::vector<std::string>& env, int* stdout_fd);
+// What a finished `clubos` said: its exit code (as WaitExit), its stdout and its stderr.
+struct RunResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+// Runs `clubos ARGS...` with exactly `env` and `input` on its stdin (then closed), to its end.
+RunResult RunClubos(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                    const std::string& input);
 // Reads from `fd` up to and without the next newline; nullopt when `timeout` passes or the pipe
 // closes first.
 std::optional<std::string> ReadLine(int fd, Millis timeout);
