@@ -270,6 +270,7 @@ function startPolling() {
     if (!got) {
       // No feed of transitions: read each action a button waits on.
       for (const [id, fn] of S.watchers) api('GET', '/v1/actions/' + id).then((a) => fn({ to: a.state, event: a.state })).catch(() => {});
+      refreshEscalations();
       if (S.page === 'thread' || S.page === 'suggestions') route(true);
     }
   };
