@@ -11,7 +11,10 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 CLUBOS_PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
   libpqxx-dev libpq-dev libpistache-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libssl-dev libsodium-dev postgresql postgresql-client clang-format
-  procps util-linux passwd tzdata)
+  procps util-linux passwd tzdata
+  nodejs chromium)  # the console's browser tests (tests/browser, ctest -L browser)
+# Debian's nodejs needs its npm package; NodeSource's nodejs carries npm and conflicts with it.
+command -v npm >/dev/null 2>&1 || CLUBOS_PACKAGES+=(npm)
 
 # Installs what is missing (apt-get), as root directly or through sudo.
 ensure_packages() {
@@ -35,6 +38,22 @@ build() {
   cmake -S "$CLUBOS_ROOT" -B "$CLUBOS_BUILD" -G Ninja -DCMAKE_BUILD_TYPE="${CLUBOS_BUILD_TYPE:-RelWithDebInfo}" \
     ${CLUBOS_CMAKE_ARGS:-} >/dev/null
   cmake --build "$CLUBOS_BUILD" -- -j"$(nproc)"
+  browser_deps
+}
+
+# playwright-core for the browser tests, from the lockfile, only when the lockfile changed (a stamp
+# in the build folder). Never a browser download: the tests drive Debian's /usr/bin/chromium.
+browser_deps() {
+  local dir="$CLUBOS_ROOT/tests/browser" stamp="$CLUBOS_BUILD/browser-deps.stamp"
+  [ -f "$dir/package-lock.json" ] || return 0
+  command -v npm >/dev/null || die "npm is missing (apt-get install npm)"
+  local sum
+  sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ -d "$dir/node_modules" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
+  say "installing the browser tests' packages (npm ci in tests/browser)"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  mkdir -p "$CLUBOS_BUILD"
+  echo "$sum" > "$stamp"
 }
 
 # The newest installed server (looked up when needed: it may be installed by ensure_packages).
