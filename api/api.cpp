@@ -53,6 +53,8 @@ const RouteDef kRoutes[] = {
     {"GET", "/v1/config", Access::kOperator, GetConfig},
     {"POST", "/v1/config/proposals", Access::kOperator, PostProposal},
     {"POST", "/v1/config/proposals/:id/approve", Access::kOperator, ApproveProposal},
+    {"POST", "/v1/config/proposals/:id/reject", Access::kOperator, RejectProposal},
+    {"GET", "/v1/config/proposals/:id/replay", Access::kOperator, ReplayProposal},
     {"POST", "/v1/config/rollback", Access::kOperator, PostRollback},
     {"GET", "/v1/emergency-stop", Access::kOperator, GetEmergencyStop},
     {"POST", "/v1/emergency-stop", Access::kOperator, PostEmergencyStop},
@@ -80,6 +82,7 @@ const RouteDef kRoutes[] = {
     {"GET", "/", Access::kPublic, GetConsoleIndex},
     {"GET", "/ui/:file", Access::kPublic, GetConsoleAsset},
     {"GET", "/v1/events", Access::kOperator, GetEvents},
+    {"GET", "/v1/status", Access::kOperator, GetStatus},
 };
 
 Response WithHeader(Response res, const std::string& name, const std::string& value) {

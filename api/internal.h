@@ -152,6 +152,8 @@ Response GetConfig(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response PostProposal(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response ApproveProposal(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response PostRollback(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response RejectProposal(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ReplayProposal(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response GetEmergencyStop(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response PostEmergencyStop(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response ListSuggestions(ApiServer::Impl& api, const Request& r, const Principal& p);
@@ -174,5 +176,6 @@ Response DisableUser(ApiServer::Impl& api, const Request& r, const Principal& p)
 Response GetConsoleIndex(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response GetConsoleAsset(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response GetEvents(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response GetStatus(ApiServer::Impl& api, const Request& r, const Principal& p);
 
 }  // namespace clubos::api

@@ -1,7 +1,9 @@
 // Policy and safety through the API: the versioned autonomy profile (admin), the emergency stop
 // and the toggles (operator), suggestions (operator), and bookings from the booking system
 // (service). The decisions themselves live in workflows/; these handlers parse, authorize and map.
+#include "api/dto.h"
 #include "api/internal.h"
+#include "core/text.h"
 #include "core/time_format.h"
 #include "workflows/engine.h"
 #include "workflows/flow.h"
@@ -97,6 +99,41 @@ Response ApproveProposal(ApiServer::Impl& api, const Request& r, const Principal
   return JsonResponse(200, VersionJson(db->ExecOne("policy_get", {id}), 0));
 }
 
+Response RejectProposal(ApiServer::Impl& api, const Request& r, const Principal& p) {
+  RequireAdmin(p);
+  const int id = VersionId(PathId(r, "id"), "id");
+  dto::ParseEmptyOrObject(r.body);
+  auto db = api.Db();
+  api.flow.policy().Reject(*db, id, p.Actor());
+  return JsonResponse(200, VersionJson(db->ExecOne("policy_get", {id}), 0));
+}
+
+// What the version would have decided differently over the last ?days= (1..30, default 7) of
+// stored decisions: the evidence an approver reads before approving. Reads only.
+Response ReplayProposal(ApiServer::Impl& api, const Request& r, const Principal& p) {
+  RequireAdmin(p);
+  const int id = VersionId(PathId(r, "id"), "id");
+  int64_t days = 7;
+  if (const auto d = r.Query("days")) {
+    const auto v = ParseInt64(*d);
+    if (!v || *v < 1 || *v > 30) throw BadRequest("days must be a whole number within 1..30");
+    days = *v;
+  }
+  auto db = api.Db();
+  const auto report =
+      api.flow.policy().Replay(*db, id, api.clock.Now() - std::chrono::hours(24 * days));
+  json changed = json::array();
+  for (const auto& c : report.changed)
+    changed.push_back({{"thread_id", c.thread_id},
+                       {"decided_at", FormatIso8601(c.decided_at)},
+                       {"before", c.before},
+                       {"after", c.after},
+                       {"reasons_after", c.reasons_after}});
+  return JsonResponse(
+      200,
+      json{{"version", id}, {"days", days}, {"replayed", report.replayed}, {"changed", changed}});
+}
+
 Response PostRollback(ApiServer::Impl& api, const Request& r, const Principal& p) {
   RequireAdmin(p);
   const json j = Body(r);
@@ -175,6 +212,7 @@ Response ListSuggestions(ApiServer::Impl& api, const Request& r, const Principal
          {"kind", rows.At(i, "kind").Str()},
          {"target", JsonField(rows.At(i, "target"))},
          {"reason", rows.At(i, "reason").Str()},
+         {"text", TextField(rows.At(i, "text"))},
          {"state", rows.At(i, "state").Str()},
          {"decided_by", TextField(rows.At(i, "decided_by"))},
          {"action_id",
@@ -188,14 +226,16 @@ Response ListSuggestions(ApiServer::Impl& api, const Request& r, const Principal
 }
 
 // {} or {"override_stop": "why"} (admins only: runs the action despite an engaged emergency stop,
-// and its history says who did and why).
+// and its history says who did and why), and {"text": "..."} to send a message suggestion edited.
 Response ApproveSuggestion(ApiServer::Impl& api, const Request& r, const Principal& p) {
   const int64_t id = PathId(r, "id");
   const json j =
       r.body.find_first_not_of(" \t\r\n") == std::string::npos ? json::object() : Body(r);
   for (const auto& [key, value] : j.items())
-    if (key != "override_stop") throw BadRequest("unknown field " + key + " (override_stop)");
-  const workflows::Approver who{p.name, p.Has(Role::kAdmin), Str(j, "override_stop", false)};
+    if (key != "override_stop" && key != "text")
+      throw BadRequest("unknown field " + key + " (override_stop, text)");
+  workflows::Approver who{p.name, p.Has(Role::kAdmin), Str(j, "override_stop", false)};
+  if (j.contains("text")) who.text = Str(j, "text", true, 8'000);
   auto db = api.Db();
   const int64_t action = api.flow.ApproveSuggestion(*db, id, who);
   return JsonResponse(200, {{"suggestion_id", id}, {"state", "approved"}, {"action_id", action}});

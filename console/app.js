@@ -240,7 +240,8 @@ function startLive() {
       startPolling();
       clearTimeout(L.retryTimer);
       L.retryTimer = setTimeout(() => { if (S.user) startLive(); }, 60_000);
-    } else setLive('reconnecting');
+    } else if (L.errors >= 2) setLive('reconnecting');
+    // else: the server ended one answer of the stream, as it does; EventSource reconnects at once.
   });
 }
 function stopLive() {
@@ -256,7 +257,7 @@ function startPolling() {
     let got = false;
     if (L.eventsJson) {
       try {
-        const r = await api('GET', '/v1/events?after=' + encodeURIComponent(L.lastId || 0));
+        const r = await api('GET', '/v1/events' + (L.lastId ? '?after=' + encodeURIComponent(L.lastId) : ''));
         if (r && Array.isArray(r.items)) {
           const first = L.lastId === null;
           if (r.last_id !== undefined && r.last_id !== null) L.lastId = String(r.last_id);

@@ -39,6 +39,10 @@ Flow::Flow(const Config& config, const Router& router, Integration& integration,
 
 Flow::~Flow() = default;
 
+const Config& Flow::config() const {
+  return f_->config;
+}
+
 const PolicyStore& Flow::policy() const {
   return f_->policy;
 }

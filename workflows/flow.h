@@ -102,6 +102,9 @@ struct Approver {
   std::string name;
   bool admin = false;
   std::string stop_override;  // as ActionRequest::stop_override
+  // The operator's edit of a message suggestion's text (none: as suggested). Only for kinds that
+  // say something (send_message, ...); InvalidInput for the others.
+  std::optional<std::string> text = std::nullopt;
 };
 
 class Flow {
@@ -169,6 +172,7 @@ class Flow {
   int64_t ApproveSuggestion(store::Connection& db, int64_t id, const Approver& approver);
   void RejectSuggestion(store::Connection& db, int64_t id, const std::string& operator_name);
   const PolicyStore& policy() const;
+  const Config& config() const;
 
   // An operator takes an escalated thread: a compare-and-set, so of two operators claiming at
   // once one wins and the other gets Conflict("already_claimed"). Taking over another operator's

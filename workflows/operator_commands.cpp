@@ -133,13 +133,15 @@ int64_t OperatorCommands::ApproveSuggestion(store::Connection& db, int64_t id,
                                             t.At(0, "state").Str() + ", no longer escalated");
     const json params = json::parse(peek.At(0, "params").Str());
     const std::string kind = peek.At(0, "kind").Str();
+    if (who.text && !(FindActionKind(kind) && FindActionKind(kind)->says))
+      throw InvalidInput("a " + kind + " suggestion has no text to edit");
     action_id = PerformInTx(tx, {.kind = kind,
                                  .target = peek.At(0, "target").Str(),
                                  .triggered_by = "operator:" + who.name,
                                  .reason = peek.At(0, "reason").Str(),
                                  .booking_id = peek.At(0, "booking_id").OptStr(),
                                  .thread_id = thread_id,
-                                 .text = params.value("text", std::string()),
+                                 .text = who.text.value_or(params.value("text", std::string())),
                                  .human_override = true,
                                  .admin = who.admin,
                                  .stop_override = who.stop_override,

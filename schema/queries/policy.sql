@@ -186,7 +186,7 @@ ORDER BY tr.id
 -- name: suggestions_list
 -- $1 pending | expired (pending, but past its expiry: it can only be rejected) | approved |
 -- rejected, $2 limit, $3 now
-SELECT id, thread_id, kind, target::text AS target, reason,
+SELECT id, thread_id, kind, target::text AS target, params ->> 'text' AS text, reason,
        CASE WHEN state = 'pending' AND expires_at <= coalesce($3::timestamptz, now()) THEN 'expired'
             ELSE state END AS state,
        decided_by, action_id, created_at, expires_at

@@ -70,11 +70,16 @@ TEST_F(OperatorApiTest, AThreadShowsItsStateIntentMessagesAndHistoryWithTheCusto
   EXPECT_EQ(t["decision"]["outcome"], "confirm_first");
   EXPECT_FALSE(t["decision"]["reasons"].empty());
   EXPECT_TRUE(t["escalation"].is_null());
-  ASSERT_EQ(t["messages"].size(), 1u);
+  ASSERT_EQ(t["messages"].size(), 2u) << "the customer's text, and the prompt the flow sent";
+  EXPECT_EQ(t["messages"][0]["direction"], "in");
   EXPECT_EQ(t["messages"][0]["body"], "the trackman in bay 3 is frozen");
   EXPECT_EQ(t["messages"][0]["from"], "***0100");
   EXPECT_EQ(t["messages"][0]["to"], kBedford) << "the facility line is not personal";
   EXPECT_EQ(t["messages"][0]["external_id"], "ext-7");
+  EXPECT_EQ(t["messages"][1]["direction"], "out");
+  EXPECT_EQ(t["messages"][1]["from"], kBedford);
+  EXPECT_EQ(t["messages"][1]["to"], "***0100");
+  EXPECT_NE(t["messages"][1]["body"].get<std::string>().find("YES"), std::string::npos);
   ASSERT_EQ(t["actions"].size(), 2u) << "the reset, and the prompt sent to the customer";
   EXPECT_EQ(t["actions"][0]["kind"], "reset_trackman");
   EXPECT_EQ(t["actions"][1]["kind"], "send_message");

@@ -72,7 +72,7 @@ for (const [size, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
     await page.locator('[data-test=paused-banner]').filter({ hasText: new RegExp('Automation paused until \\d\\d:\\d\\d by .*' + w.who('ana')) }).waitFor();
     await replyStatus.filter({ hasText: /verified/ }).waitFor({ timeout: 20_000 });
     await eventually(async () => (await w.smsTo(customer)).some((m) => /fixing your booking/.test(m.text || m.content || m.body)), { what: 'the reply reached the customer' });
-    await page.locator('[data-test=message][data-direction=outbound]', { hasText: 'fixing your booking' }).waitFor();
+    await page.locator('[data-test=message][data-direction=out]', { hasText: 'fixing your booking' }).waitFor();
     await shot(page, `${size}-thread-taken-over`);
 
     // The customer's next text shows in the thread, live, and ClubOS does not answer it.
