@@ -550,6 +550,7 @@ uint16_t ApiServer::Port() const {
 
 void ApiServer::BeginDrain() {
   impl_->draining = true;
+  impl_->events.Wake();  // streams waiting for news answer now: the drain need not wait them out
 }
 
 bool ApiServer::draining() const {

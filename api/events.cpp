@@ -35,17 +35,23 @@ void EventFeed::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-EventFeed::Seen EventFeed::Now() const {
+uint64_t EventFeed::Now() const {
   std::lock_guard lk(mu_);
   return seen_;
 }
 
-EventFeed::Seen EventFeed::Wait(Seen seen, Millis timeout) {
+uint64_t EventFeed::Wait(uint64_t seen, Millis timeout) {
   std::unique_lock lk(mu_);
-  cv_.wait_for(lk, timeout, [&] {
-    return stop_ || seen_.history != seen.history || seen_.controls != seen.controls;
-  });
+  cv_.wait_for(lk, timeout, [&] { return stop_ || seen_ != seen; });
   return seen_;
+}
+
+void EventFeed::Wake() {
+  {
+    std::lock_guard lk(mu_);
+    ++seen_;
+  }
+  cv_.notify_all();
 }
 
 EventFeed::Slot EventFeed::TryWait() {
@@ -61,23 +67,15 @@ EventFeed::Slot::~Slot() {
 }
 
 void EventFeed::Loop() {
-  auto bump = [this](bool controls) {
-    {
-      std::lock_guard lk(mu_);
-      ++seen_.history;  // a change of controls is news to every waiter, too
-      if (controls) ++seen_.controls;
-    }
-    cv_.notify_all();
-  };
+  auto bump = [this] { Wake(); };
   std::unique_ptr<store::Listener> listener;
   while (!stop_) {
     if (!listener) {
       try {
         listener = std::make_unique<store::Listener>(
-            url_, kChannel,
-            [&](const std::string&, const std::string& payload) { bump(payload == "controls"); });
+            url_, kChannel, [&](const std::string&, const std::string&) { bump(); });
         // Notifications sent while this was not listening are lost: waiters read again.
-        bump(true);
+        bump();
       } catch (const std::exception& e) {
         log::Get()->warn("event feed: cannot listen ({}); retrying", e.what());
         std::unique_lock lk(mu_);

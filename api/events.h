@@ -27,14 +27,13 @@ class EventFeed {
   void Start();
   void Stop();  // wakes every waiter; they answer with what they have
 
-  struct Seen {
-    uint64_t history = 0;   // notifications of committed history
-    uint64_t controls = 0;  // of the emergency stop or the toggles changing
-  };
-  Seen Now() const;
-  // Until a notification newer than `seen` arrives, `timeout` passes, or the feed stops; returns
-  // what has been seen by then.
-  Seen Wait(Seen seen, Millis timeout);
+  // Notifications so far (of history or of the controls: a waiter reads both again either way).
+  uint64_t Now() const;
+  // Until a notification after `seen` arrives, `timeout` passes, or the feed stops or is woken;
+  // returns the count by then.
+  uint64_t Wait(uint64_t seen, Millis timeout);
+  // Wakes every waiter (a drain: they answer now with what they have).
+  void Wake();
 
   // A place among the waiters, or none when `max_waiters` wait already (answer without waiting).
   class Slot {
@@ -59,7 +58,7 @@ class EventFeed {
   std::atomic<int> waiters_{0};
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  Seen seen_;
+  uint64_t seen_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -48,23 +48,29 @@ const ConsoleAsset* FindAsset(const std::string& path) {
   return nullptr;
 }
 
-// The feed's cursor: "<transaction id>-<transition id>" (migration 0012: the order no later commit
-// can get behind). Opaque to clients; they hand back what they were given, as Last-Event-ID.
+// The feed's cursor: "<transaction id>-<transition id>-<control event id>" (migration 0012: the
+// order no later commit can get behind, and the last change of the controls seen). Opaque to
+// clients; they hand back what they were given, as Last-Event-ID.
 struct Cursor {
   std::string tx;  // decimal xid8
   int64_t id = 0;
-  std::string Text() const { return tx + "-" + std::to_string(id); }
+  int64_t controls = 0;
+  std::string Text() const {
+    return tx + "-" + std::to_string(id) + "-" + std::to_string(controls);
+  }
 };
 
 std::optional<Cursor> ParseCursor(const std::string& s) {
-  const auto dash = s.find('-');
-  if (dash == std::string::npos || dash == 0 || dash > 20) return std::nullopt;
-  const std::string tx = s.substr(0, dash);
+  const auto d1 = s.find('-');
+  const auto d2 = d1 == std::string::npos ? d1 : s.find('-', d1 + 1);
+  if (d2 == std::string::npos || d1 == 0 || d1 > 20) return std::nullopt;
+  const std::string tx = s.substr(0, d1);
   if (!std::all_of(tx.begin(), tx.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return std::nullopt;
-  const auto id = ParseInt64(s.substr(dash + 1));
-  if (!id || *id < 0) return std::nullopt;
-  return Cursor{tx, *id};
+  const auto id = ParseInt64(s.substr(d1 + 1, d2 - d1 - 1));
+  const auto controls = ParseInt64(s.substr(d2 + 1));
+  if (!id || *id < 0 || !controls || *controls < 0) return std::nullopt;
+  return Cursor{tx, *id, *controls};
 }
 
 // The longest a request waits for news, and how soon the console reads again after an answer
@@ -73,9 +79,11 @@ constexpr Millis kMaxWait{25'000};
 constexpr int kRetryAfterWaitMs = 100;
 constexpr int kRetryWhenBusyMs = 2'000;
 // After a notification whose history is not yet readable (an older transaction still runs: the
-// cursor may not pass it), read again this often, this many times, before waiting again.
+// cursor may not pass it, and its end may notify nobody), read again this often, this many times,
+// then every kHeldBackSlowPoll until the answer is due.
 constexpr Millis kHeldBackPoll{50};
 constexpr int kHeldBackPolls = 20;
+constexpr Millis kHeldBackSlowPoll{250};
 constexpr int kBatchMax = 500;
 // A bay agent heartbeats every 30 s or so; one silent this long is offline (the original's rule).
 constexpr Millis kAgentOfflineAfter{120'000};
@@ -125,17 +133,25 @@ Response GetEvents(ApiServer::Impl& api, const Request& r, const Principal&) {
   if (!waited) wait = Millis(0);
 
   const auto deadline = MonoNow() + wait;
-  EventFeed::Seen seen = api.events.Now();
-  const uint64_t controls_at_start = seen.controls;
+  uint64_t seen = api.events.Now();
   json items = json::array();
-  int held_back_polls = 0;
+  bool controls_changed = false;
+  bool news = false;  // a notification came while this request waited
+  int fast_polls = 0;
   for (;;) {
     {
       auto db = api.Db();  // leased per read, never held while waiting
-      if (!cursor) cursor = Cursor{db->ExecOne("events_start").At(0, "tx").Str(), 0};
+      const int64_t controls = db->ExecOne("events_controls").At(0, "id").Int64();
+      if (!cursor) {
+        cursor = Cursor{db->ExecOne("events_start").At(0, "tx").Str(), 0, controls};
+      } else if (controls != cursor->controls) {
+        controls_changed = true;  // read by the database, so no change between answers is missed
+        cursor->controls = controls;
+      }
       const auto rows = db->ExecOne("events_after", {cursor->tx, cursor->id, kBatchMax});
       for (std::size_t i = 0; i < rows.Size(); ++i) {
-        cursor = Cursor{rows.At(i, "tx").Str(), rows.At(i, "id").Int64()};
+        cursor->tx = rows.At(i, "tx").Str();
+        cursor->id = rows.At(i, "id").Int64();
         items.push_back({{"id", rows.At(i, "id").Int64()},
                          {"cursor", cursor->Text()},
                          {"machine", rows.At(i, "entity").Str()},
@@ -151,18 +167,20 @@ Response GetEvents(ApiServer::Impl& api, const Request& r, const Principal&) {
       }
     }
     const auto now = MonoNow();
-    if (!items.empty() || seen.controls != controls_at_start || now >= deadline ||
-        api.events.stopping() || api.draining)
+    if (!items.empty() || controls_changed || now >= deadline || api.events.stopping() ||
+        api.draining)
       break;
     const auto left = std::chrono::duration_cast<Millis>(deadline - now);
-    const EventFeed::Seen before = seen;
-    seen = api.events.Wait(seen, held_back_polls > 0 ? std::min(left, kHeldBackPoll) : left);
-    if (seen.history != before.history)
-      held_back_polls = kHeldBackPolls;  // news: read now, and soon again if it is held back
-    else if (held_back_polls > 0)
-      --held_back_polls;
+    const Millis next = fast_polls > 0 ? kHeldBackPoll : news ? kHeldBackSlowPoll : left;
+    const uint64_t before = seen;
+    seen = api.events.Wait(seen, std::min(left, next));
+    if (seen != before) {
+      news = true;  // read now, and soon again if it is held back
+      fast_polls = kHeldBackPolls;
+    } else if (fast_polls > 0) {
+      --fast_polls;
+    }
   }
-  const bool controls_changed = seen.controls != controls_at_start;
 
   if (as_json)
     return JsonResponse(200, json{{"items", items},
@@ -175,7 +193,7 @@ Response GetEvents(ApiServer::Impl& api, const Request& r, const Principal&) {
             "\nevent: transition\ndata: " + e.dump(-1, ' ', false, json::error_handler_t::replace) +
             "\n\n";
   if (controls_changed) body += "event: controls\ndata: {}\n\n";
-  if (items.empty())  // the cursor, for a client that came without one
+  if (items.empty())  // the cursor, for a client that came without one (or a new controls id)
     body += "id: " + cursor->Text() + "\nevent: cursor\ndata: {\"cursor\":\"" + cursor->Text() +
             "\"}\n\n";
   Response res{200, "text/event-stream; charset=utf-8", std::move(body), {}};

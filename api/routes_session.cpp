@@ -51,14 +51,24 @@ std::string SessionCookie(const ApiServer::Impl& api, const Request& r, const st
 // POST /v1/session {"name","password"}: one answer for every wrong part (name, password,
 // disabled), and a limit on failures per account and per address.
 Response PostSession(ApiServer::Impl& api, const Request& r, const Principal&) {
+  // A login from another site's page (login CSRF) is refused: a cross-site form cannot send JSON,
+  // and a sandboxed frame's Origin is "null".
   api.CheckSameOrigin(r);
+  if (r.Header("origin").value_or("") == "null")
+    throw ApiError(403, "cross_origin", "a request from another site is refused");
+  if (r.Header("content-type").value_or("").rfind("application/json", 0) != 0)
+    throw ApiError(415, "unsupported_media_type", "the login is a JSON body (application/json)");
   const json j = dto::Object(r.body);
   const std::string name = Field(j, "name", 64);
   const std::string password = Field(j, "password", kMaxPasswordBytes);
   api.CheckAuthThrottle(r);
-  const std::string account_key = "login:" + name;
+  // Per account and address: a guesser is stopped on the accounts it tries, but cannot lock an
+  // operator out from elsewhere (a lock by name alone would let anyone keep everyone out).
+  // A name that cannot be an account is not tracked at all.
+  const std::string account_key = "login:" + name + "@" + r.peer;
   if (const auto wait = api.login_failures.Blocked(account_key)) {
-    ApiError e(429, "too_many_failures", "too many failed logins for this account; retry later");
+    ApiError e(429, "too_many_failures",
+               "too many failed logins for this account from here; retry later");
     e.headers.emplace_back("Retry-After",
                            std::to_string(std::max<int64_t>(1, (wait->count() + 999) / 1000)));
     throw e;
@@ -67,7 +77,7 @@ Response PostSession(ApiServer::Impl& api, const Request& r, const Principal&) {
   const auto session = api.accounts.Login(*db, name, password);
   if (!session) {
     api.AuthFailed(r);
-    api.login_failures.Failed(account_key);
+    if (name.size() <= kMaxUserNameBytes) api.login_failures.Failed(account_key);
     log::Get()->warn("login refused from {}", r.peer);  // never the password, nor which part
     throw ApiError(401, "invalid_credentials", "wrong name or password");
   }

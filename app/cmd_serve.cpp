@@ -30,7 +30,7 @@ int CmdServe(const Args& args) {
            "--max-body-bytes", "--db-pool", "--rate-limit", "--rate-burst", "--auth-failures",
            "--auth-failure-window-ms", "--drain-ms", "--ready-grace-ms", "--grace-ms",
            "--intake-committers", "--intake-batch", "--facility"},
-          {"--help", "--insecure-dev"});
+          {"--help", "--insecure-dev", "--secure-cookies"});
   if (f.Has("--help")) {
     std::puts(
         "usage: clubos serve [--port 8080] [--host 127.0.0.1] [--workers 0] [--config "
@@ -40,6 +40,7 @@ int CmdServe(const Args& args) {
         "                    [--auth-failure-window-ms 60000] [--drain-ms 10000]\n"
         "                    [--ready-grace-ms 0] [--grace-ms 10000] [--intake-committers 2]\n"
         "                    [--intake-batch 64] [--insecure-dev] [--facility vendors|fake]\n"
+        "                    [--secure-cookies]\n"
         "  the HTTP API (JSON, /v1; interfaces.md). --port 0 picks a free port; the line\n"
         "  `clubos serve listening on HOST:PORT` on stdout says which. With --workers N it also\n"
         "  runs N queue workers in this process (the single-machine setup).\n"
@@ -72,8 +73,9 @@ int CmdServe(const Args& args) {
         "  CLUBOS_OPENPHONE_WEBHOOK_KEY      whsec_..., verifies the `webhook-*` headers\n"
         "  CLUBOS_AGENT_KEYS                 device:key pairs of the bay agents (keys of at\n"
         "                                    least 16 characters)\n"
-        "  without any token serve refuses to start, unless --insecure-dev (every caller then\n"
-        "  acts as `dev` with every role: for a laptop, never for a facility).");
+        "  without any token or operator account serve refuses to start, unless --insecure-dev\n"
+        "  (every caller then acts as `dev` with every role: for a laptop, never for a facility).\n"
+        "  --secure-cookies  the login cookie is Secure (serve behind TLS)");
     return 0;
   }
   api::ApiOptions opt;
@@ -91,6 +93,8 @@ int CmdServe(const Args& args) {
   opt.auth_failures_max = static_cast<int>(f.Int("--auth-failures", 20, 0, 1'000'000));
   opt.auth_failure_window = Millis(f.Int("--auth-failure-window-ms", 60'000, 1'000, 86'400'000));
   opt.insecure_dev = f.Has("--insecure-dev");
+  // Behind TLS the session cookie is Secure (also when a proxy says X-Forwarded-Proto: https).
+  opt.secure_cookies = f.Has("--secure-cookies");
   opt.intake_committers = static_cast<int>(f.Int("--intake-committers", 2, 1, 64));
   opt.intake_batch_max = static_cast<int>(f.Int("--intake-batch", 64, 1, 10'000));
   opt.openphone_signing_secret = Env("CLUBOS_OPENPHONE_SIGNING_SECRET");
@@ -106,18 +110,24 @@ int CmdServe(const Args& args) {
   } catch (const api::TokenError& e) {
     throw UsageError(std::string("CLUBOS_API_TOKENS: ") + e.what());
   }
-  if (tokens.empty() && !opt.insecure_dev)
-    throw UsageError(
-        "no API token configured: set CLUBOS_API_TOKENS (or CLUBOS_API_TOKENS_FILE), or pass "
-        "--insecure-dev on a development machine");
-  if (tokens.empty())
-    log::Get()->warn("--insecure-dev without tokens: every caller acts as `dev` with every role");
-
   opt.database_url = DatabaseUrl();
+  bool accounts = false;
   {
     auto conn = store::Connect(opt.database_url);
     store::RequireCurrentSchema(*conn);
+    accounts =
+        conn->ExecRawOne("SELECT count(*) AS n FROM users WHERE NOT disabled").At(0, "n").Int64() >
+        0;
   }
+  // Operators log in with their accounts (clubos user add); services and agents use tokens and
+  // keys. With neither, nobody could do anything: refused, unless on a development machine.
+  if (tokens.empty() && !accounts && !opt.insecure_dev)
+    throw UsageError(
+        "no API token and no operator account: set CLUBOS_API_TOKENS (or "
+        "CLUBOS_API_TOKENS_FILE), add an operator with `clubos user add`, or pass --insecure-dev "
+        "on a development machine");
+  if (tokens.empty() && opt.insecure_dev)
+    log::Get()->warn("--insecure-dev without tokens: every caller acts as `dev` with every role");
   workers::Registry registry;
   RegisterBuiltinKinds(registry);
   FlowWiring wiring(Config::Load(f.Str("--config", "clubos.json")),

@@ -1202,6 +1202,12 @@ CREATE UNIQUE INDEX jobs_unique_key_idx ON public.jobs USING btree (unique_key) 
 CREATE UNIQUE INDEX messages_external_id_idx ON public.messages USING btree (source, from_phone, external_id) WHERE (external_id IS NOT NULL);
 
 --
+-- Name: messages_received_brin; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX messages_received_brin ON public.messages USING brin (received_at);
+
+--
 -- Name: messages_thread_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1232,6 +1238,12 @@ CREATE INDEX sessions_user_idx ON public.sessions USING btree (user_id) WHERE (r
 CREATE INDEX suggestions_pending_idx ON public.suggestions USING btree (id) WHERE (state = 'pending'::text);
 
 --
+-- Name: threads_created_brin; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX threads_created_brin ON public.threads USING brin (created_at);
+
+--
 -- Name: threads_escalated_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1254,6 +1266,12 @@ CREATE UNIQUE INDEX threads_open_conversation_idx ON public.threads USING btree 
 --
 
 CREATE INDEX threads_state_idx ON public.threads USING btree (state, id);
+
+--
+-- Name: transitions_at_brin; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transitions_at_brin ON public.transitions USING brin (at);
 
 --
 -- Name: transitions_entity_idx; Type: INDEX; Schema: public; Owner: -

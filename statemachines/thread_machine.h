@@ -80,7 +80,7 @@ inline const Table& ThreadMachine() {
           {"verified",              "escalated",              "escalated",             "ext: its action was flagged rollback_needed",                  "notify_operator"},
           {"verified",              "closed",                 "closed",                "after a quiet period, or operator"},
           {"verified",              "message_received",       "received",              "ext: the customer wrote again: route again",                  "route_message@debounce", "!paused"},
-          {"verified",              "message_received",       "=",                     "ext: taken over: stored and shown, not routed",                "",                       "paused"},
+          {"verified",              "message_received",       "received",              "ext: taken over: stored, shown, routed when handed back",      "",                       "paused"},
           {"escalated",             "claimed",                "=",                     "an operator took it"},
           {"escalated",             "resolved",               "closed",                "carries what the operator did"},
           {"escalated",             "message_received",       "=",                     "ext: stored for the operator"},

@@ -178,8 +178,10 @@ class Takeover {
 
  private:
   // Pauses (or extends the pause of) a locked thread: refused where the automation is under way.
+  // `holder`: who had it until now (recorded as taken_from when it is someone else).
   TimePoint PauseLocked(store::Tx& tx, int64_t thread_id, const std::string& state,
-                        const std::string& actor, const std::string& why);
+                        const std::string& actor, const std::string& why,
+                        const std::optional<std::string>& holder);
   void EndLocked(store::Tx& tx, int64_t thread_id, const std::string& state, std::string_view event,
                  const std::string& actor);
   FlowContext& f_;

@@ -38,6 +38,12 @@ PausedThread Lock(store::Tx& tx, int64_t thread_id) {
   return p;
 }
 
+// Who has the conversation now (a pause in force), if anyone.
+std::optional<std::string> Holder(const PausedThread& t, const Clock& clock) {
+  if (t.paused_until && *t.paused_until > clock.Now()) return t.paused_by;
+  return std::nullopt;
+}
+
 // An escalated thread claimed by someone else is theirs to talk in.
 void RequireNotClaimedByOther(const PausedThread& t, int64_t thread_id, const std::string& name) {
   if (t.state == tstate::kEscalated && t.claimed_by && *t.claimed_by != name)
@@ -48,7 +54,8 @@ void RequireNotClaimedByOther(const PausedThread& t, int64_t thread_id, const st
 }  // namespace
 
 TimePoint Takeover::PauseLocked(store::Tx& tx, int64_t thread_id, const std::string& state,
-                                const std::string& actor, const std::string& why) {
+                                const std::string& actor, const std::string& why,
+                                const std::optional<std::string>& holder) {
   const TimePoint until = f_.clock.Now() + f_.config.flow.takeover;
   // The table refuses where the automation is under way (IllegalTransition: nothing written).
   f_.engine.Apply(tx, {.machine = Machine::kThread,
@@ -56,9 +63,15 @@ TimePoint Takeover::PauseLocked(store::Tx& tx, int64_t thread_id, const std::str
                        .event = tevent::kTakenOver,
                        .actor = actor,
                        .reason = why,
-                       .data = json{{"until", FormatIso8601(until)}}.dump(),
+                       .data = (holder && *holder != actor
+                                    ? json{{"until", FormatIso8601(until)}, {"taken_from", *holder}}
+                                    : json{{"until", FormatIso8601(until)}})
+                                   .dump(),
                        .from = state});
   tx.Exec("thread_set_pause", {thread_id, until, actor, f_.clock.DbNow()});
+  // What the customer said so far is the operator's now: handing back routes only what comes
+  // while they have the thread, never an answer to what they already handled.
+  tx.Exec("thread_mark_all_read", {thread_id});
   return until;
 }
 
@@ -71,7 +84,8 @@ Flow::Paused Takeover::Reply(store::Connection& db, int64_t thread_id,
     const PausedThread t = Lock(tx, thread_id);
     RequireNotClaimedByOther(t, thread_id, operator_name);
     const std::string actor = "operator:" + operator_name;
-    out.until = PauseLocked(tx, thread_id, t.state, actor, "the operator replied");
+    out.until =
+        PauseLocked(tx, thread_id, t.state, actor, "the operator replied", Holder(t, f_.clock));
     ActionRequest send;
     send.kind = "send_message";
     send.target =
@@ -91,8 +105,8 @@ Flow::Paused Takeover::Pause(store::Connection& db, int64_t thread_id,
   db.Transact("take_over", [&](store::Tx& tx) {
     const PausedThread t = Lock(tx, thread_id);
     RequireNotClaimedByOther(t, thread_id, operator_name);
-    out.until =
-        PauseLocked(tx, thread_id, t.state, "operator:" + operator_name, "taken over by hand");
+    out.until = PauseLocked(tx, thread_id, t.state, "operator:" + operator_name,
+                            "taken over by hand", Holder(t, f_.clock));
   });
   return out;
 }
@@ -116,6 +130,11 @@ void Takeover::HandBack(store::Connection& db, int64_t thread_id,
     if (!t.paused_until || *t.paused_until <= f_.clock.Now())
       throw Conflict("not_taken_over", "thread " + std::to_string(thread_id) +
                                            " is not taken over: nothing to hand back");
+    // Another operator's conversation is theirs to hand back (or to take over, explicitly).
+    if (t.paused_by && *t.paused_by != "operator:" + operator_name)
+      throw Conflict("taken_over_by_other", "thread " + std::to_string(thread_id) +
+                                                " is taken over by " + *t.paused_by +
+                                                "; take it over first to hand it back");
     EndLocked(tx, thread_id, t.state, tevent::kHandedBack, "operator:" + operator_name);
   });
 }
@@ -133,7 +152,9 @@ Outcome Takeover::Expire(JobContext& ctx) {
       return;
     }
     const std::string state = r.At(0, "state").Str();
-    if (state == tstate::kClosed)  // resolved meanwhile: the pause ends with nothing to resume
+    // Resolved meanwhile, or moved on once the pause had run out by the clock (a text came before
+    // this job ran, and the automation took it): the pause ends with nothing to resume.
+    if (!sm::ThreadMachine().Accepts(state, tevent::kTakeoverExpired))
       tx.Exec("thread_set_pause", {thread_id, nullptr, nullptr, f_.clock.DbNow()});
     else
       EndLocked(tx, thread_id, state, tevent::kTakeoverExpired, "timer");

@@ -128,6 +128,11 @@ int64_t OperatorCommands::ApproveSuggestion(store::Connection& db, int64_t id,
     if (peek.At(0, "expires_at").Time() <= f_.clock.Now())
       throw Conflict("suggestion_expired", "suggestion " + std::to_string(id) +
                                                " expired; the customer's need may have moved on");
+    // Taken over: the operator talking to the customer decides what is sent, not a draft.
+    if (PausedNow(t, f_.clock) && t.At(0, "paused_by").Str() != "operator:" + who.name)
+      throw Conflict("paused_by_other", "thread " + std::to_string(thread_id) +
+                                            " is taken over by " + t.At(0, "paused_by").Str() +
+                                            "; the suggestion is theirs to send or drop");
     if (t.At(0, "state").Str() != tstate::kEscalated)
       throw Conflict("thread_moved_on", "thread " + std::to_string(thread_id) + " is " +
                                             t.At(0, "state").Str() + ", no longer escalated");

@@ -29,3 +29,11 @@ CREATE TRIGGER transitions_notify AFTER INSERT ON transitions
   FOR EACH STATEMENT EXECUTE FUNCTION clubos_notify_events('history');
 CREATE TRIGGER control_events_notify AFTER INSERT ON control_events
   FOR EACH STATEMENT EXECUTE FUNCTION clubos_notify_events('controls');
+
+-- 4. The console's facility status reads the last hour's and today's history by time. The history
+--    and the messages are append-only and written in time order, so a BRIN index per table (a few
+--    pages, nearly free to keep) narrows those reads to the recent blocks without a B-tree on the
+--    intake path; threads are inserted in time order too, and created_at never changes.
+CREATE INDEX transitions_at_brin ON transitions USING brin (at);
+CREATE INDEX messages_received_brin ON messages USING brin (received_at);
+CREATE INDEX threads_created_brin ON threads USING brin (created_at);

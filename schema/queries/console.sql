@@ -68,3 +68,7 @@ SELECT (SELECT count(*) FROM messages WHERE direction = 'in' AND received_at >= 
           WHERE x.entity = 'thread' AND x.to_state = 'escalated' AND x.from_state IS DISTINCT FROM 'escalated'
             AND x.at >= $1::timestamptz
           GROUP BY 1) r) AS escalations_by_reason
+
+-- name: events_controls
+-- The last change of the emergency stops or toggles (their audit, control_events).
+SELECT coalesce(max(id), 0) AS id FROM control_events

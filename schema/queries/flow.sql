@@ -28,7 +28,7 @@ RETURNING id
 
 -- name: thread_lock
 SELECT id, state, version, location, customer_phone, facility_line, last_routed_message_id, priority,
-       paused_until
+       paused_until, paused_by
 FROM threads WHERE id = $1 FOR UPDATE
 
 -- name: thread_lines
@@ -42,6 +42,12 @@ FROM threads WHERE id = $1 FOR UPDATE
 -- name: thread_set_pause
 -- The caller holds the row's lock. $2 until (NULL: ends the pause), $3 by whom, $4 now.
 UPDATE threads SET paused_until = $2, paused_by = $3, updated_at = coalesce($4::timestamptz, now())
+WHERE id = $1
+
+-- name: thread_mark_all_read
+-- Every text of the customer's so far counts as read (an operator took the conversation over).
+UPDATE threads SET last_routed_message_id = coalesce(
+  (SELECT max(id) FROM messages WHERE thread_id = $1 AND direction = 'in'), last_routed_message_id)
 WHERE id = $1
 
 -- name: thread_claim_lock

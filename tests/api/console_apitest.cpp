@@ -100,7 +100,7 @@ TEST_F(ConsoleApiTest, AReplyTakesTheConversationOverUntilHandedBack) {
   EXPECT_EQ(History(t), h);
 }
 
-TEST_F(ConsoleApiTest, APausedVerifiedThreadKeepsTheCustomersTextAndRoutesNothing) {
+TEST_F(ConsoleApiTest, APausedVerifiedThreadKeepsTheCustomersTextUntilHandedBackThenRoutesIt) {
   const int64_t t =
       Body(PostMessage("the trackman in bay 4 is frozen", "", "+15555550402"))["thread_id"]
           .get<int64_t>();
@@ -122,8 +122,38 @@ TEST_F(ConsoleApiTest, APausedVerifiedThreadKeepsTheCustomersTextAndRoutesNothin
     return Has(History(t), "message_received:customer") &&
            Count("SELECT count(*) FROM messages WHERE thread_id = $1 AND direction = 'in'", t) == 3;
   }));
-  EXPECT_EQ(ThreadState(t), "verified") << "kept for the operator, not routed";
+  EXPECT_EQ(ThreadState(t), "received") << "kept for the operator, not routed (nor closed)";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(ThreadState(t), "received");
   EXPECT_EQ(Count("SELECT count(*) FROM actions WHERE thread_id = $1", t), actions);
+
+  // Someone else's conversation is theirs to hand back.
+  r = Call("POST", Path(t, "/hand-back"), "", kOtherOperatorToken);
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(ErrorCode(r), "taken_over_by_other");
+  // Handed back, the text that came meanwhile is routed: it is never lost to the quiet close.
+  ASSERT_EQ(Call("POST", Path(t, "/hand-back"), "", kOperatorToken).status, 200);
+  ASSERT_TRUE(pgtest::WaitFor([&] { return ThreadState(t) != "received"; }));
+  const auto h = History(t);
+  EXPECT_EQ(std::count(h.begin(), h.end(), "routed:router"), 2)
+      << "the door request was routed once the automation had the thread again";
+}
+
+TEST_F(ConsoleApiTest, AChangeOfTheControlsBetweenTwoReadsOfTheFeedIsReported) {
+  const std::map<std::string, std::string> as_json = {{"Accept", "application/json"}};
+  const std::string cursor =
+      Body(Call("GET", "/v1/events", "", kOperatorToken, as_json))["last_id"].get<std::string>();
+  // No request waits now: the change must be found in the database, not in a notification.
+  ASSERT_EQ(
+      Call("POST", "/v1/emergency-stop", R"({"engaged":true,"reason":"drill"})", kOperatorToken)
+          .status,
+      200);
+  auto r = Call("GET", "/v1/events?after=" + cursor, "", kOperatorToken, as_json);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(Body(r)["controls_changed"].get<bool>()) << r.body;
+  r = Call("GET", "/v1/events?after=" + Body(r)["last_id"].get<std::string>(), "", kOperatorToken,
+           as_json);
+  EXPECT_FALSE(Body(r)["controls_changed"].get<bool>()) << "reported once";
 }
 
 class ShortTakeoverTest : public ConsoleApiTest {
@@ -383,4 +413,60 @@ TEST_F(SessionApiTest, FailedLoginsAreLimitedPerAccountAndPerAddressAndNothingSe
   for (const std::string& secret :
        {std::string(kPassword), std::string("wrong-password-0"), other.second, cookie_value})
     EXPECT_EQ(logs.find(secret), std::string::npos) << "a secret in the logs: " << secret;
+}
+
+// ---- the console's other pages: status, the replay and rejection of a proposal ----------------
+
+TEST_F(ConsoleApiTest, TheStatusShowsTheFacilityAndTodaysFigures) {
+  const int64_t t =
+      Body(PostMessage("the trackman in bay 3 is frozen", "", "+15555550420"))["thread_id"]
+          .get<int64_t>();
+  ASSERT_TRUE(ReachesState(t, "awaiting_confirmation"));
+  ASSERT_EQ(PostMessage("YES", "", "+15555550420").status, 202);
+  ASSERT_TRUE(ReachesState(t, "verified"));
+  Escalated("I want a refund for last night", "+15555550421");
+  auto r = Call("GET", "/v1/status", "", kOperatorToken);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json s = Body(r);
+  ASSERT_FALSE(s["locations"].empty());
+  EXPECT_EQ(s["locations"][0]["id"], "bedford");
+  EXPECT_FALSE(s["locations"][0]["bays"].empty());
+  EXPECT_FALSE(s["locations"][0]["doors"].empty());
+  EXPECT_EQ(s["today"]["messages"], 3);
+  EXPECT_EQ(s["today"]["threads"], 2);
+  EXPECT_EQ(s["today"]["automated"], 1) << "the reset was verified without a human";
+  EXPECT_DOUBLE_EQ(s["today"]["automated_share"].get<double>(), 0.5);
+  EXPECT_EQ(s["today"]["escalations_by_reason"].size(), 1u) << s["today"].dump();
+  EXPECT_GT(s["today"]["median_message_to_verified_s"].get<double>(), 0.0);
+  bool bays_healthy = false;
+  for (const auto& i : s["integrations"])
+    if (i["name"].get<std::string>().rfind("bay PCs", 0) == 0)
+      bays_healthy = i["healthy"].get<bool>();
+  EXPECT_TRUE(bays_healthy) << s["integrations"].dump();
+  EXPECT_EQ(Call("GET", "/v1/status", "", kServiceToken).status, 403);
+}
+
+TEST_F(ConsoleApiTest, AProposalIsReplayedOverTheLastDaysAndRejectedByAnAdmin) {
+  const int64_t t =
+      Body(PostMessage("the trackman in bay 3 is frozen", "", "+15555550430"))["thread_id"]
+          .get<int64_t>();
+  ASSERT_TRUE(ReachesState(t, "awaiting_confirmation"));
+  json profile = Body(Call("GET", "/v1/config", "", kAdminToken))["profile"];
+  profile["tech"]["autonomy"] = false;
+  auto r = Call("POST", "/v1/config/proposals", json{{"profile", profile}}.dump(), kAdminToken);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string v = std::to_string(Body(r)["version"].get<int>());
+  EXPECT_EQ(Call("GET", "/v1/config/proposals/" + v + "/replay", "", kOperatorToken).status, 403);
+  r = Call("GET", "/v1/config/proposals/" + v + "/replay?days=7", "", kAdminToken);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_GE(Body(r)["replayed"].get<int>(), 1);
+  ASSERT_FALSE(Body(r)["changed"].empty()) << "the reset would now go to a human: " << r.body;
+  EXPECT_EQ(Body(r)["changed"][0]["thread_id"], t);
+  EXPECT_EQ(Call("GET", "/v1/config/proposals/" + v + "/replay?days=99", "", kAdminToken).status,
+            400);
+  r = Call("POST", "/v1/config/proposals/" + v + "/reject", "", kAdminToken);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["state"], "rejected");
+  EXPECT_EQ(Call("POST", "/v1/config/proposals/" + v + "/approve", "", kAdminToken).status, 409)
+      << "a rejected proposal cannot be approved";
 }

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "api/accounts.h"
+#include "core/clock.h"
 #include "integrations/http.h"
 #include "store/db.h"
 #include "tests/support/pg.h"
@@ -95,8 +97,9 @@ TEST(ServeE2e, TakesATextThroughTheFlowAndExitsZeroOnSigterm) {
       << "nothing listens any more";
 }
 
-TEST(ServeE2e, RefusesToStartWithoutTokensUnlessInsecureDev) {
+TEST(ServeE2e, RefusesToStartWithoutTokensOrAccountsUnlessInsecureDev) {
   CLUBOS_REQUIRE_PG();
+  pgtest::ResetDatabase();  // no operator account either
   const pid_t pid = pgtest::SpawnClubos(ServeArgs(), Env(pgtest::TestDatabaseUrl(), false));
   ASSERT_GT(pid, 0);
   EXPECT_EQ(pgtest::WaitExit(pid), 2);
@@ -111,6 +114,23 @@ TEST(ServeE2e, RefusesToStartWithoutTokensUnlessInsecureDev) {
             std::string::npos);
   ::kill(dev, SIGTERM);
   EXPECT_EQ(pgtest::WaitExit(dev), 0);
+  ::close(out);
+}
+
+TEST(ServeE2e, StartsWithOperatorAccountsAndNoTokens) {
+  CLUBOS_REQUIRE_PG();
+  pgtest::ResetDatabase();
+  auto db = pgtest::Connect();
+  api::Accounts(SystemClock::Instance()).Add(*db, "ops", api::Role::kOperator, "a long password");
+  int out = -1;
+  const pid_t pid =
+      pgtest::SpawnClubosWithStdout(ServeArgs(), Env(pgtest::TestDatabaseUrl(), false), &out);
+  ASSERT_GT(pid, 0);
+  EXPECT_NE(pgtest::ReadLine(out, Millis(30'000)).value_or("").find("listening on"),
+            std::string::npos)
+      << "operators log in with their accounts";
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(pgtest::WaitExit(pid), 0);
   ::close(out);
 }
 

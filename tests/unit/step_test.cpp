@@ -107,7 +107,7 @@ TEST(ThreadStep, EveryPairWithItsEffects) {
           {{"verified", "closed", ""}, {"closed", {}}},
           {{"verified", "escalated", ""}, {"escalated", {"notify_operator"}}},
           {{"verified", "message_received", "!paused"}, {"received", {route}}},
-          {{"verified", "message_received", "paused"}, {"verified", {}}},
+          {{"verified", "message_received", "paused"}, {"received", {}}},
           {{"escalated", "claimed", ""}, {"escalated", {}}},
           {{"escalated", "resolved", ""}, {"closed", {}}},
           {{"escalated", "message_received", ""}, {"escalated", {}}},
