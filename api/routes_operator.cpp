@@ -136,6 +136,36 @@ Response GetThread(ApiServer::Impl& api, const Request& r, const Principal&) {
                         {"received_at", TimeJson(msgs.At(k, "received_at"))}});
   json actions = json::array();
   for (std::size_t k = 0; k < acts.Size(); ++k) actions.push_back(ActionSummary(acts, k));
+  // What the facility said, so the story has both sides: each text the vendor accepted (a
+  // send_message action, the flow's or an operator's), at the time it was sent, among the
+  // customer's. Messages hold what customers send; the flow's texts live in its actions.
+  std::vector<std::pair<std::string, json>> said;
+  for (std::size_t k = 0; k < acts.Size(); ++k) {
+    if (acts.At(k, "kind").Str() != "send_message" || acts.At(k, "executed_at").IsNull()) continue;
+    said.emplace_back(FormatIso8601(acts.At(k, "executed_at").Time()),
+                      json{{"id", nullptr},
+                           {"action_id", acts.At(k, "id").Int64()},
+                           {"direction", "out"},
+                           {"external_id", nullptr},
+                           {"from", t.At(0, "facility_line").Str()},
+                           {"to", MaskPhone(customer)},
+                           {"body", acts.At(k, "text").OptStr().value_or("")},
+                           {"sent_by", acts.At(k, "triggered_by").Str()},
+                           {"received_at", FormatIso8601(acts.At(k, "executed_at").Time())}});
+  }
+  if (!said.empty()) {
+    std::stable_sort(said.begin(), said.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    json both = json::array();
+    std::size_t j = 0;
+    for (const auto& m : messages) {
+      for (; j < said.size() && said[j].first < m["received_at"].get<std::string>(); ++j)
+        both.push_back(said[j].second);
+      both.push_back(m);
+    }
+    for (; j < said.size(); ++j) both.push_back(said[j].second);
+    messages = std::move(both);
+  }
 
   return JsonResponse(
       200, json{{"id", id},

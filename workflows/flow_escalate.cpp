@@ -100,7 +100,8 @@ Outcome EscalationStep::Notify(JobContext& ctx) {
               r.At(0, "detail").OptStr().value_or("") + "). Last message: \"" +
               r.At(0, "last").OptStr().value_or("") +
               "\"\nActions: " + r.At(0, "actions").OptStr().value_or("none");
-    if (!base.empty()) link = base + "threads/" + std::to_string(thread_id);
+    if (!base.empty())
+      link = base + "#/thread/" + std::to_string(thread_id);  // the console's page of it
   } else {
     const int64_t action_id = ArgId(ctx, "action_id");
     auto r = ctx.db().ExecOne("action_get", {action_id});

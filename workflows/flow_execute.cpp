@@ -201,16 +201,6 @@ void ExecutionStep::Finish(store::Tx& tx, int64_t action_id, const CallOutcome& 
                               .external_ref = outcome.external_ref.empty()
                                                   ? std::nullopt
                                                   : std::optional(outcome.external_ref)}});
-  // What the facility said is part of the conversation: the thread shows it among the customer's
-  // texts (the flow reads only direction 'in' when it routes).
-  if (a.kind == kSendMessage && a.thread_id) {
-    const auto t = tx.Exec("thread_lines", {a.thread_id});
-    if (!t.Empty())
-      tx.Exec("message_insert",
-              {a.thread_id, "out", nullptr, t.At(0, "facility_line").Str(),
-               t.At(0, "customer_phone").Str(), a.params.value("text", std::string()),
-               f_.clock.DbNow(), "openphone"});
-  }
   // The change is often visible at once (an SMS accepted, a door event logged): verify in this
   // transaction, and the verification job that entering `executed` scheduled is dropped with it.
   if (seen == StateCheck::kChanged) Verified(tx, a);

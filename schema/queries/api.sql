@@ -26,7 +26,7 @@ LIMIT $2::int
 
 -- name: api_thread_actions
 SELECT id, kind, state, result, triggered_by, reason, target::text AS target, booking_id, attempt,
-       rollback_needed, human_override, created_at, updated_at
+       rollback_needed, human_override, created_at, updated_at, params ->> 'text' AS text, executed_at
 FROM actions WHERE thread_id = $1
 ORDER BY id
 

@@ -31,10 +31,6 @@ SELECT id, state, version, location, customer_phone, facility_line, last_routed_
        paused_until, paused_by
 FROM threads WHERE id = $1 FOR UPDATE
 
--- name: thread_lines
--- The conversation's two numbers (no lock: they never change).
-SELECT facility_line, customer_phone FROM threads WHERE id = $1
-
 -- name: thread_pause_lock
 SELECT id, state, location, customer_phone, facility_line, claimed_by, paused_until, paused_by
 FROM threads WHERE id = $1 FOR UPDATE
