@@ -8,6 +8,8 @@ const CATEGORIES = ['tech', 'booking', 'access', 'faq', 'emergency'];
 const ACTION_DONE = new Set(['verified', 'escalated', 'rejected', 'cancelled']);
 
 // ---------- state ----------
+// Cards the inbox shows before "Show all": a screenful or three on a phone, cheap to draw.
+const INBOX_FIRST = 100;
 const S = {
   user: null,          // {name, role}
   csrf: '',
@@ -34,6 +36,7 @@ function h(tag, attrs, ...kids) {
     else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else if (k === 'value') el.value = v;
     else if (k === 'checked') el.checked = !!v;
+    else if (k === 'style') el.style.cssText = v;  // through the CSSOM: the CSP refuses style attributes
     else el.setAttribute(k, v === true ? '' : v);
   }
   for (const kid of kids.flat(Infinity)) {
@@ -158,7 +161,9 @@ function onSession(s) {
   for (const a of document.querySelectorAll('.admin-only')) a.hidden = !isAdmin();
   startLive();
   refreshControls();
-  refreshEscalations();
+  // The inbox reads the escalations itself when it renders; any other page needs them for the
+  // badge and the emergency bar.
+  if (location.hash && location.hash !== '#/login' && !location.hash.startsWith('#/inbox')) refreshEscalations();
   loadStatus();
   if (!location.hash || location.hash === '#/login') location.hash = '#/inbox';
   else route();
@@ -284,14 +289,29 @@ function debounce(fn, ms) {
   let t = null;
   return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); };
 }
-const refreshEscalationsSoon = debounce(() => refreshEscalations(), 250);
+// At most one read of the queue in flight and one waiting: a burst of transitions costs one more
+// read, and the first of them is read within a frame or two (a debounce would wait the burst out).
+function coalesced(fn, ms) {
+  let scheduled = false, running = false, again = false;
+  const run = async () => {
+    scheduled = false; running = true;
+    try { await fn(); } finally { running = false; if (again) { again = false; kick(); } }
+  };
+  const kick = () => {
+    if (running) { again = true; return; }
+    if (!scheduled) { scheduled = true; setTimeout(run, ms); }
+  };
+  return kick;
+}
+const refreshEscalationsSoon = coalesced(() => refreshEscalations(), 30);
 const refreshThreadSoon = debounce(() => { if (S.page === 'thread') loadThread(S.threadId, true); }, 200);
 const refreshPageSoon = debounce(() => { if (S.page === 'suggestions') route(true); }, 400);
 
 function onTransition(t) {
   const w = t.machine === 'action' ? S.watchers.get(Number(t.entity_id)) : null;
   if (w) w(t);
-  if (t.machine === 'thread' || t.thread_id) refreshEscalationsSoon();
+  // The queue changes only when a thread enters, moves within or leaves `escalated`.
+  if (t.machine === 'thread' && (t.to === 'escalated' || t.from === 'escalated')) refreshEscalationsSoon();
   if (S.page === 'thread' && S.threadId !== null) {
     const mine = (t.machine === 'thread' && Number(t.entity_id) === S.threadId) || Number(t.thread_id) === S.threadId
       || (t.machine === 'action' && S.thread && S.thread.actions.some((a) => a.id === Number(t.entity_id)));
@@ -439,7 +459,13 @@ function renderInboxList() {
     && (!f.mine || e.claimed_by === S.user.name));
   // The API's order already is priority, then the longest waiting; kept as is.
   if (!items.length) { list.replaceChildren(h('p', { class: 'muted', test: 'inbox-empty' }, S.escalations.length ? 'Nothing matches the filters.' : 'No open escalations.')); return; }
-  list.replaceChildren(...items.map((e) => {
+  // A phone shows the first ones (the most urgent, the longest waiting); the rest on a tap.
+  const shown = S.inboxAll ? items : items.slice(0, INBOX_FIRST);
+  const more = items.length > shown.length
+    ? h('button', { type: 'button', class: 'link', test: 'inbox-more', onclick: () => { S.inboxAll = true; renderInboxList(); } },
+      'Show all ' + items.length)
+    : null;
+  list.replaceChildren(...shown.map((e) => {
     const urgent = escUrgent(e);
     return h('a', { class: 'card esc' + (urgent && !e.claimed_by ? ' urgent' : ''), href: '#/thread/' + e.thread_id, test: 'escalation', 'data-thread-id': e.thread_id, 'data-urgent': urgent ? 'true' : 'false' },
       h('div', { class: 'row' },
@@ -453,7 +479,7 @@ function renderInboxList() {
         e.claimed_by ? h('span', { class: 'badge claimed', test: 'esc-claimed' }, 'claimed by ' + e.claimed_by) : h('span', { class: 'badge warn', test: 'esc-unclaimed' }, 'unclaimed'),
         e.paused_until && new Date(e.paused_until) > new Date() ? h('span', { class: 'badge warn' }, 'automation paused') : null,
         e.category ? h('span', { class: 'badge' }, e.category) : null));
-  }));
+  }), more);
 }
 setInterval(() => { if (S.page === 'inbox') renderInboxList(); }, 30_000);  // ages
 

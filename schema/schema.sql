@@ -226,6 +226,7 @@ CREATE TABLE public.threads (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     paused_until timestamp with time zone,
     paused_by text,
+    escalated_at timestamp with time zone,
     CONSTRAINT threads_escalation_reason CHECK (((state = 'escalated'::text) <= (escalation_reason IS NOT NULL))),
     CONSTRAINT threads_state_check CHECK ((state = ANY (ARRAY['received'::text, 'routed'::text, 'awaiting_confirmation'::text, 'executed'::text, 'verified'::text, 'escalated'::text, 'closed'::text])))
 );
@@ -1247,7 +1248,7 @@ CREATE INDEX threads_created_brin ON public.threads USING brin (created_at);
 -- Name: threads_escalated_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX threads_escalated_idx ON public.threads USING btree (priority, id) WHERE (state = 'escalated'::text);
+CREATE INDEX threads_escalated_idx ON public.threads USING btree (priority, escalated_at, id) WHERE (state = 'escalated'::text);
 
 --
 -- Name: threads_location_idx; Type: INDEX; Schema: public; Owner: -

@@ -37,3 +37,16 @@ CREATE TRIGGER control_events_notify AFTER INSERT ON control_events
 CREATE INDEX transitions_at_brin ON transitions USING brin (at);
 CREATE INDEX messages_received_brin ON messages USING brin (received_at);
 CREATE INDEX threads_created_brin ON threads USING brin (created_at);
+
+-- 5. The inbox's order (priority, then the longest waiting) read from an index: when a thread last
+--    entered `escalated` is kept on the thread, not found again by a look into its history for
+--    every open escalation on every page.
+ALTER TABLE threads ADD COLUMN escalated_at timestamptz;
+UPDATE threads t SET escalated_at = e.at
+FROM (SELECT entity_id, max(at) AS at FROM transitions
+      WHERE entity = 'thread' AND to_state = 'escalated' AND from_state IS DISTINCT FROM 'escalated'
+      GROUP BY entity_id) e
+WHERE t.id = e.entity_id;
+UPDATE threads SET escalated_at = updated_at WHERE state = 'escalated' AND escalated_at IS NULL;
+DROP INDEX threads_escalated_idx;
+CREATE INDEX threads_escalated_idx ON threads (priority, escalated_at, id) WHERE state = 'escalated';

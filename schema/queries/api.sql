@@ -55,19 +55,15 @@ FROM action_outcomes WHERE action_id = $1
 -- continue after (NULLs: from the start); $5 limit; filters (NULL: any) $6 location, $7 reason,
 -- $8 claimed by.
 SELECT t.id, t.location, t.customer_phone, t.priority, t.escalation_reason, t.escalation::text AS escalation,
-       t.claimed_by, e.at AS escalated_at, t.created_at, t.intent ->> 'category' AS category,
+       t.claimed_by, t.escalated_at, t.created_at, t.intent ->> 'category' AS category,
        t.intent -> 'entities' ->> 'bay' AS bay, t.paused_until, t.paused_by
 FROM threads t
-CROSS JOIN LATERAL (
-  SELECT coalesce(max(x.at), t.updated_at) AS at FROM transitions x
-  WHERE x.entity = 'thread' AND x.entity_id = t.id AND x.to_state = 'escalated'
-    AND x.from_state IS DISTINCT FROM 'escalated') e
 WHERE t.state = 'escalated'
   AND ($1 = 'open' OR ($1 = 'claimed') = (t.claimed_by IS NOT NULL))
-  AND ($4::bigint IS NULL OR (t.priority, e.at, t.id) > ($2::smallint, $3::timestamptz, $4::bigint))
+  AND ($4::bigint IS NULL OR (t.priority, t.escalated_at, t.id) > ($2::smallint, $3::timestamptz, $4::bigint))
   AND ($6::text IS NULL OR t.location = $6) AND ($7::text IS NULL OR t.escalation_reason = $7)
   AND ($8::text IS NULL OR t.claimed_by = $8)
-ORDER BY t.priority, e.at, t.id
+ORDER BY t.priority, t.escalated_at, t.id
 LIMIT $5::int
 
 -- name: api_idempotency_claim

@@ -140,7 +140,9 @@ WITH moved AS (
       priority = coalesce($10::smallint, priority),
       last_routed_message_id = coalesce($11::bigint, last_routed_message_id),
       escalation_reason = coalesce($12, escalation_reason),
-      escalation = coalesce($13::jsonb, escalation)
+      escalation = coalesce($13::jsonb, escalation),
+      escalated_at = CASE WHEN $3 = 'escalated' AND $2 IS DISTINCT FROM 'escalated'
+                          THEN coalesce($14::timestamptz, now()) ELSE escalated_at END
   WHERE id = $1 AND state = $2
   RETURNING id)
 INSERT INTO transitions (entity, entity_id, from_state, event, to_state, actor, reason, data, at)
