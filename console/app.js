@@ -479,7 +479,7 @@ function renderInboxList() {
         e.claimed_by ? h('span', { class: 'badge claimed', test: 'esc-claimed' }, 'claimed by ' + e.claimed_by) : h('span', { class: 'badge warn', test: 'esc-unclaimed' }, 'unclaimed'),
         e.paused_until && new Date(e.paused_until) > new Date() ? h('span', { class: 'badge warn' }, 'automation paused') : null,
         e.category ? h('span', { class: 'badge' }, e.category) : null));
-  }), more);
+  }), ...(more ? [more] : []));
 }
 setInterval(() => { if (S.page === 'inbox') renderInboxList(); }, 30_000);  // ages
 

@@ -46,6 +46,7 @@ for (const [size, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
     assert.match(await card.textContent(), /operator_requested/);
     assert.match(await card.textContent(), /\*\*\*0123/, 'the customer is masked');
     assert.match(await card.textContent(), /unclaimed/);
+    assert.doesNotMatch(await page.locator('[data-test=inbox-list]').textContent(), /\bnull\b|undefined/, 'no stray text in the list');
     await shot(page, `${size}-inbox-live`);
     const threadId = Number(await card.getAttribute('data-thread-id'));
 
