@@ -978,7 +978,7 @@ async function renderStatus(token) {
       h('dl', { class: 'kv' },
         h('dt', {}, 'messages'), h('dd', { test: 'today-messages' }, String(today.messages ?? '—')),
         h('dt', {}, 'automated'), h('dd', {}, today.automated_share !== undefined && today.automated_share !== null ? Math.round(today.automated_share * 100) + '%' : '—'),
-        h('dt', {}, 'median text → verified'), h('dd', {}, today.median_message_to_verified_s !== undefined && today.median_message_to_verified_s !== null ? today.median_message_to_verified_s + ' s' : '—'),
+        h('dt', {}, 'median text → verified'), h('dd', {}, today.median_message_to_verified_s !== undefined && today.median_message_to_verified_s !== null ? today.median_message_to_verified_s.toFixed(1) + ' s' : '—'),
         h('dt', {}, 'escalations'), h('dd', {}, Object.entries(today.escalations_by_reason || {}).map(([k, v]) => k + ' ' + v).join(', ') || 'none'))),
     h('div', { class: 'card', test: 'integrations' }, h('h2', {}, 'Integrations'),
       (st.integrations || []).map((i) => h('div', { test: 'integration', 'data-healthy': String(!!i.healthy) },

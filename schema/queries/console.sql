@@ -39,10 +39,10 @@ WHERE x.at > coalesce($1::timestamptz, now()) - interval '1 hour'
 GROUP BY a.kind
 
 -- name: status_notifications
--- The operators' notifications (Slack) of the last hour ($1 now): sent, and still failing or dead.
-SELECT count(*) FILTER (WHERE state = 'completed') AS ok,
-       count(*) FILTER (WHERE state = 'dead' OR (state IN ('available', 'retryable') AND attempt > 0)) AS failed,
-       max(finished_at) FILTER (WHERE state = 'completed') AS last_ok
+-- The operators' notifications (Slack) of the last hour ($1 now) that failed: still retrying, or
+-- dead. A sent one leaves no row (a completed job is deleted), so only failures can be counted.
+SELECT count(*) FILTER (WHERE state = 'dead' OR attempt > 0) AS failed,
+       count(*) FILTER (WHERE state = 'dead') AS dead
 FROM jobs WHERE kind = 'notify_operator' AND created_at > coalesce($1::timestamptz, now()) - interval '1 hour'
 
 -- name: status_today
