@@ -23,13 +23,18 @@ constexpr std::size_t kTokenChars = sodium_base64_ENCODED_LEN(kTokenBytes, kBase
 
 // Hashings running at once, at most. Each takes MEMLIMIT_INTERACTIVE (64 MiB) for its length: a
 // burst of logins on the API's 16 handler threads would otherwise take 1 GiB; four take 256 MiB
-// and the rest wait their turn.
+// and the rest wait their turn, for a while: a crowd of logins must not hold every handler thread
+// of the API (intake, the queue) behind the hashing, so past the wait it is told to come back.
 constexpr std::ptrdiff_t kMaxConcurrentHashes = 4;
+constexpr auto kHashSlotWait = std::chrono::milliseconds(1'000);
 std::counting_semaphore<kMaxConcurrentHashes> hash_slots(kMaxConcurrentHashes);
 
 class HashSlot {
  public:
-  HashSlot() { hash_slots.acquire(); }
+  HashSlot() {
+    if (!hash_slots.try_acquire_for(kHashSlotWait))
+      throw HashingBusy("too many logins at once; retry in a moment");
+  }
   ~HashSlot() { hash_slots.release(); }
   HashSlot(const HashSlot&) = delete;
   HashSlot& operator=(const HashSlot&) = delete;

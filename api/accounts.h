@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,12 @@ Role AccountRole(const std::string& role);
 std::string HashPassword(const std::string& password);
 // False for a wrong password and for a string that is not such a hash.
 bool VerifyPassword(const std::string& stored_hash, const std::string& password);
+
+// Every hashing slot stayed taken for a second (a burst of logins): the caller retries shortly
+// (the API answers 503 busy with Retry-After).
+class HashingBusy : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class Accounts {
  public:

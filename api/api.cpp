@@ -128,6 +128,8 @@ Response ErrorResponse(const Request& r) {
     return Response::Error(403, "forbidden", e.what());
   } catch (const workflows::AgentAuthError&) {
     return Response::Error(401, "unauthorized", "unknown or wrong device key");
+  } catch (const HashingBusy& e) {
+    return WithHeader(Response::Error(503, "busy", e.what()), "Retry-After", "1");
   } catch (const store::PoolExhausted& e) {
     internal("busy", e.what());
     return WithHeader(Response::Error(503, "busy", "the server is busy; retry shortly"),
