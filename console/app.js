@@ -33,7 +33,17 @@ function h(tag, attrs, ...kids) {
     if (v === null || v === undefined || v === false) continue;
     if (k === 'test') el.dataset.test = v;
     else if (k === 'class') el.className = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'onclick' && tag === 'button') {
+      // One tap, one request: while what the tap started is under way the button is disabled
+      // and further taps do nothing (a double tap must not text the customer twice).
+      el.addEventListener('click', async (ev) => {
+        if (el.dataset.busy) return;
+        const r = v(ev);
+        if (!r || typeof r.then !== 'function') return;
+        el.dataset.busy = '1'; el.disabled = true;
+        try { await r; } finally { delete el.dataset.busy; el.disabled = false; }
+      });
+    } else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else if (k === 'value') el.value = v;
     else if (k === 'checked') el.checked = !!v;
     else if (k === 'style') el.style.cssText = v;  // through the CSSOM: the CSP refuses style attributes
@@ -227,10 +237,16 @@ function startLive() {
   stopLive();
   if (!('EventSource' in window)) return startPolling();
   let es;
-  try { es = new EventSource('/v1/events', { withCredentials: true }); } catch { return startPolling(); }
+  const resume = L.lastId ? '?after=' + encodeURIComponent(L.lastId) : '';
+  try { es = new EventSource('/v1/events' + resume, { withCredentials: true }); } catch { return startPolling(); }
   L.es = es;
   setLive('connecting');
-  es.addEventListener('open', () => { L.errors = 0; setLive('live'); stopPolling(); });
+  es.addEventListener('open', () => {
+    const wasPolling = L.mode === 'polling';
+    L.errors = 0; setLive('live'); stopPolling();
+    if (wasPolling) { refreshEscalations(); refreshControls(); }  // what happened meanwhile
+  });
+  es.addEventListener('cursor', (ev) => { if (ev.lastEventId) L.lastId = ev.lastEventId; });
   es.addEventListener('transition', (ev) => {
     if (ev.lastEventId) L.lastId = ev.lastEventId;
     try { onTransition(JSON.parse(ev.data)); } catch (e) { console.error(e); }
@@ -344,6 +360,7 @@ async function refreshControls() {
   try {
     S.controls = await api('GET', '/v1/emergency-stop');
   } catch { return; }
+  if (!S.user) return;  // logged out meanwhile: nothing of theirs over the login page
   const b = $('#stop-banner');
   const stops = (S.controls && S.controls.stops) || [];
   if (S.controls && S.controls.engaged && stops.length) {
@@ -369,6 +386,7 @@ async function refreshEscalations() {
     if (S.page === 'inbox') { const l = $('[data-test=inbox-error]'); if (l) say(l, e.message, 'err'); }
     return;
   }
+  if (!S.user) return;  // logged out meanwhile
   S.escalations = items;
   const open = items.length;
   $('#nav-count').textContent = open ? String(open) : '';
@@ -485,6 +503,7 @@ setInterval(() => { if (S.page === 'inbox') renderInboxList(); }, 30_000);  // a
 
 // ---------- thread ----------
 async function loadThread(id, refresh) {
+  if (S.page !== 'thread' || S.threadId !== id) return;  // the operator has moved on
   const token = ++S.threadToken;
   let t;
   try {
@@ -513,7 +532,7 @@ function kv(obj, test) {
 function renderThread(t, refresh) {
   // Keep what the operator is typing across live re-renders.
   const keep = {};
-  if (refresh) for (const el of main().querySelectorAll('textarea[id], input[id]')) keep[el.id] = el.value;
+  if (refresh) for (const el of main().querySelectorAll('textarea[id], input[id], select[id]')) keep[el.id] = el.value;
   const keepStatus = refresh ? takeStatuses() : new Map();
 
   const me = S.user.name;
@@ -613,14 +632,17 @@ function renderThread(t, refresh) {
   const back = h('p', {}, h('a', { href: '#/inbox', test: 'back' }, '← Inbox'));
   mount(back, head, pause,
     h('div', { class: 'thread-grid' }, h('div', {}, msgs, reply, resolve), h('div', {}, why, acts, perform)), timeline);
-  for (const [id, v] of Object.entries(keep)) { const el = document.getElementById(id); if (el) el.value = v; }
+  for (const [id, v] of Object.entries(keep)) {
+    const el = document.getElementById(id);
+    if (el && el.value !== v) { el.value = v; if (el.tagName === 'SELECT') el.dispatchEvent(new Event('change')); }
+  }
   putStatuses(keepStatus, null);
 }
 
 function renderAction(a) {
   const line = statusLine('action-status-' + a.id);
   const pending = a.state === 'awaiting_confirmation';
-  const finished = ['verified', 'escalated', 'executed'].includes(a.state);
+  const finished = ['verified', 'escalated'].includes(a.state);  // where rollback_flagged is a row
   const reason = h('input', { id: 'rollback-reason-' + a.id, test: 'rollback-reason', placeholder: 'why it needs undoing' });
   return h('div', { class: 'card', test: 'action', 'data-action-id': a.id, 'data-state': a.state },
     h('div', { class: 'row' },
@@ -658,26 +680,31 @@ function renderPerform(t) {
   const confirmBox = h('div', { class: 'card confirm-box', test: 'confirm-box', hidden: true });
   const bayRow = h('div', {}, h('label', { for: 'perform-bay' }, 'Bay'), bay);
   const doorRow = h('div', { hidden: true }, h('label', { for: 'perform-door' }, 'Door'), door);
-  kind.addEventListener('change', () => { const d = kind.value === 'unlock_door'; bayRow.hidden = d; doorRow.hidden = !d; confirmBox.hidden = true; });
-  const go = (overrideConfirm) => {
+  const showKind = () => { const d = kind.value === 'unlock_door'; bayRow.hidden = d; doorRow.hidden = !d; };
+  kind.addEventListener('change', () => { showKind(); confirmBox.hidden = true; });
+  // The "are you sure" names one door: any change to what would be sent takes it back.
+  for (const el of [door, bay]) el.addEventListener('change', () => { confirmBox.hidden = true; });
+  const go = () => {
     const k = kind.value;
     const target = k === 'unlock_door' ? { location: t.location, door: door.value } : { location: t.location, bay: Number(bay.value) };
     const body = { kind: k, target, reason: why.value || 'operator from the console', thread_id: t.id, human_override: true };
-    if (k === 'unlock_door' && !overrideConfirm) {
-      // A door by hand opens a real door: a second, explicit "are you sure".
+    if (k === 'unlock_door') {
+      // A door by hand opens a real door: a second, explicit "are you sure", which sends exactly
+      // the request it names.
       confirmBox.replaceChildren(h('p', {}, h('b', {}, 'Unlock ' + door.value + ' at ' + t.location + ' now?'), ' This opens a real door for anyone standing there.'),
         h('div', { class: 'row' },
-          h('button', { type: 'button', class: 'danger', test: 'confirm-unlock', onclick: () => { confirmBox.hidden = true; go(true); } }, 'Yes, unlock it'),
+          h('button', { type: 'button', class: 'danger', test: 'confirm-unlock', onclick: () => { confirmBox.hidden = true; return doPerform(body, line); } }, 'Yes, unlock it'),
           h('button', { type: 'button', class: 'secondary', test: 'cancel-unlock', onclick: () => { confirmBox.hidden = true; say(line, 'Not unlocked.'); } }, 'Cancel')));
       confirmBox.hidden = false;
-      return;
+      return undefined;
     }
-    doPerform(body, line);
+    return doPerform(body, line);
   };
+  queueMicrotask(showKind);  // a re-render may have put back another kind (renderThread keeps selects)
   return h('section', { class: 'card', test: 'perform' }, h('h2', {}, 'Act'),
     h('label', { for: 'perform-kind' }, 'Action'), kind, bayRow, doorRow,
     h('label', { for: 'perform-reason' }, 'Reason (the SOP it follows)'), why,
-    h('div', { class: 'row', style: 'margin-top:.5rem' }, h('button', { type: 'button', test: 'perform-submit', onclick: () => go(false) }, 'Perform')),
+    h('div', { class: 'row', style: 'margin-top:.5rem' }, h('button', { type: 'button', test: 'perform-submit', onclick: () => go() }, 'Perform')),
     confirmBox, line);
 }
 
