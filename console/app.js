@@ -115,7 +115,7 @@ function age(iso) {
 class ApiError extends Error {
   constructor(status, code, message, body) { super(message); this.status = status; this.code = code; this.body = body; }
 }
-async function api(method, path, body, { quiet404 = false } = {}) {
+async function api(method, path, body, { quiet404 = false, retried = false } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = S.csrf || '';
@@ -130,6 +130,16 @@ async function api(method, path, body, { quiet404 = false } = {}) {
   try { j = text ? JSON.parse(text) : null; } catch { j = null; }
   if (!res.ok) {
     const err = j && j.error ? j.error : {};
+    // A login in another tab replaced this tab's session (and its CSRF token): read the session
+    // again; the same person retries once, another person's session starts over as theirs.
+    if (res.status === 403 && err.code === 'csrf' && !retried && S.user) {
+      const s = await api('GET', '/v1/session').catch(() => null);
+      if (s && s.user && s.user.name === S.user.name) {
+        S.csrf = s.csrf_token || '';
+        return api(method, path, body, { quiet404, retried: true });
+      }
+      if (s && s.user) { onSession(s); throw new ApiError(403, 'csrf', 'You are now logged in as ' + s.user.name + ' (another tab): nothing was sent; try again.', j); }
+    }
     if ((res.status === 404 && /^no route for/.test(err.message || '')) || res.status === 405) S.missing.add(method + ' ' + path.split('?')[0]);
     if (res.status === 401 && path !== '/v1/session') { onLoggedOut(); }
     const msg = err.message || (res.status + ' ' + res.statusText);
