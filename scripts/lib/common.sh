@@ -51,7 +51,12 @@ browser_deps() {
   sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
   if [ -d "$dir/node_modules" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
   say "installing the browser tests' packages (npm ci in tests/browser)"
-  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  # Node trusts only its own CA list unless told: a machine whose administrator added a CA to the
+  # system's store (a company's TLS proxy) is trusted for npm's downloads too.
+  local ca=${NODE_EXTRA_CA_CERTS:-}
+  [ -z "$ca" ] && [ -f /etc/ssl/certs/ca-certificates.crt ] && ca=/etc/ssl/certs/ca-certificates.crt
+  (cd "$dir" && NODE_EXTRA_CA_CERTS=$ca PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   mkdir -p "$CLUBOS_BUILD"
   echo "$sum" > "$stamp"
 }
