@@ -67,15 +67,14 @@ EventFeed::Slot::~Slot() {
 }
 
 void EventFeed::Loop() {
-  auto bump = [this] { Wake(); };
   std::unique_ptr<store::Listener> listener;
   while (!stop_) {
     if (!listener) {
       try {
         listener = std::make_unique<store::Listener>(
-            url_, kChannel, [&](const std::string&, const std::string&) { bump(); });
+            url_, kChannel, [this](const std::string&, const std::string&) { Wake(); });
         // Notifications sent while this was not listening are lost: waiters read again.
-        bump();
+        Wake();
       } catch (const std::exception& e) {
         log::Get()->warn("event feed: cannot listen ({}); retrying", e.what());
         std::unique_lock lk(mu_);

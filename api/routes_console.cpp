@@ -141,9 +141,10 @@ Response GetEvents(ApiServer::Impl& api, const Request& r, const Principal&) {
   for (;;) {
     {
       auto db = api.Db();  // leased per read, never held while waiting
-      const int64_t controls = db->ExecOne("events_controls").At(0, "id").Int64();
+      const auto now_seen = db->ExecOne("events_controls");
+      const int64_t controls = now_seen.At(0, "id").Int64();
       if (!cursor) {
-        cursor = Cursor{db->ExecOne("events_start").At(0, "tx").Str(), 0, controls};
+        cursor = Cursor{now_seen.At(0, "tx").Str(), 0, controls};
       } else if (controls != cursor->controls) {
         controls_changed = true;  // read by the database, so no change between answers is missed
         cursor->controls = controls;

@@ -167,32 +167,33 @@ Response GetThread(ApiServer::Impl& api, const Request& r, const Principal&) {
     messages = std::move(both);
   }
 
+  const json paused_until = Paused(t, api.clock);
   return JsonResponse(
-      200, json{{"id", id},
-                {"state", t.At(0, "state").Str()},
-                {"location", t.At(0, "location").Str()},
-                {"customer", MaskPhone(customer)},
-                {"facility_line", t.At(0, "facility_line").Str()},
-                {"version", t.At(0, "version").Int()},
-                {"priority", t.At(0, "priority").Int()},
-                // As the list shows them (docs/openapi.json ThreadSummary).
-                {"category", TextField(t.At(0, "category"))},
-                {"escalation_reason", TextField(t.At(0, "escalation_reason"))},
-                {"claimed_by", TextField(t.At(0, "claimed_by"))},
-                // A takeover in force (an operator has the conversation).
-                {"paused_until", Paused(t, api.clock)},
-                {"paused_by",
-                 Paused(t, api.clock).is_null() ? json(nullptr) : TextField(t.At(0, "paused_by"))},
-                {"intent", JsonField(t.At(0, "intent"))},
-                {"decision", JsonField(t.At(0, "decision"))},
-                {"escalation", EscalationJson(t, 0)},
-                {"created_at", TimeJson(t.At(0, "created_at"))},
-                {"updated_at", TimeJson(t.At(0, "updated_at"))},
-                {"messages", messages},
-                {"messages_truncated", msgs.Size() >= kMaxMessages},
-                {"actions", actions},
-                {"transitions", TransitionsJson(history)},
-                {"transitions_truncated", history.Size() >= kMaxTransitions}});
+      200,
+      json{{"id", id},
+           {"state", t.At(0, "state").Str()},
+           {"location", t.At(0, "location").Str()},
+           {"customer", MaskPhone(customer)},
+           {"facility_line", t.At(0, "facility_line").Str()},
+           {"version", t.At(0, "version").Int()},
+           {"priority", t.At(0, "priority").Int()},
+           // As the list shows them (docs/openapi.json ThreadSummary).
+           {"category", TextField(t.At(0, "category"))},
+           {"escalation_reason", TextField(t.At(0, "escalation_reason"))},
+           {"claimed_by", TextField(t.At(0, "claimed_by"))},
+           // A takeover in force (an operator has the conversation).
+           {"paused_until", paused_until},
+           {"paused_by", paused_until.is_null() ? json(nullptr) : TextField(t.At(0, "paused_by"))},
+           {"intent", JsonField(t.At(0, "intent"))},
+           {"decision", JsonField(t.At(0, "decision"))},
+           {"escalation", EscalationJson(t, 0)},
+           {"created_at", TimeJson(t.At(0, "created_at"))},
+           {"updated_at", TimeJson(t.At(0, "updated_at"))},
+           {"messages", messages},
+           {"messages_truncated", msgs.Size() >= kMaxMessages},
+           {"actions", actions},
+           {"transitions", TransitionsJson(history)},
+           {"transitions_truncated", history.Size() >= kMaxTransitions}});
 }
 
 Response ListThreads(ApiServer::Impl& api, const Request& r, const Principal&) {
@@ -319,6 +320,7 @@ Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal
   const std::size_t n = std::min<std::size_t>(rows.Size(), static_cast<std::size_t>(limit));
   for (std::size_t i = 0; i < n; ++i) {
     json e = JsonField(rows.At(i, "escalation"));
+    const json paused_until = Paused(rows, api.clock, i);
     items.push_back(
         {{"thread_id", rows.At(i, "id").Int64()},
          {"location", rows.At(i, "location").Str()},
@@ -329,9 +331,8 @@ Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal
          {"claimed_by", TextField(rows.At(i, "claimed_by"))},
          {"category", TextField(rows.At(i, "category"))},
          {"bay", TextField(rows.At(i, "bay"))},
-         {"paused_until", Paused(rows, api.clock, i)},
-         {"paused_by", Paused(rows, api.clock, i).is_null() ? json(nullptr)
-                                                            : TextField(rows.At(i, "paused_by"))},
+         {"paused_until", paused_until},
+         {"paused_by", paused_until.is_null() ? json(nullptr) : TextField(rows.At(i, "paused_by"))},
          {"escalated_at", TimeJson(rows.At(i, "escalated_at"))},
          {"created_at", TimeJson(rows.At(i, "created_at"))}});
   }

@@ -10,10 +10,6 @@
 namespace clubos::api {
 namespace {
 
-const char* RoleName(Role r) {
-  return r == Role::kAdmin ? "admin" : r == Role::kOperator ? "operator" : ToString(r);
-}
-
 std::string Field(const json& j, const char* key, std::size_t max) {
   if (!j.contains(key) || !j[key].is_string())
     throw BadRequest(std::string(key) + " (a string) is required");
@@ -29,7 +25,7 @@ void RequireAdmin(const Principal& p) {
 
 json UserJson(const User& u) {
   return {{"name", u.name},
-          {"role", RoleName(u.role)},
+          {"role", ToString(u.role)},
           {"disabled", u.disabled},
           {"created_at", FormatIso8601(u.created_at)},
           {"last_login_at", u.last_login_at ? json(FormatIso8601(*u.last_login_at)) : json()}};
@@ -83,7 +79,7 @@ Response PostSession(ApiServer::Impl& api, const Request& r, const Principal&) {
   }
   const auto ttl = std::chrono::duration_cast<Millis>(session->expires_at - api.clock.Now());
   Response res =
-      JsonResponse(200, json{{"user", {{"name", session->name}, {"role", RoleName(session->role)}}},
+      JsonResponse(200, json{{"user", {{"name", session->name}, {"role", ToString(session->role)}}},
                              {"csrf_token", session->csrf},
                              {"expires_at", FormatIso8601(session->expires_at)}});
   res.headers.emplace_back("Set-Cookie", SessionCookie(api, r, session->token, ttl));
@@ -102,7 +98,7 @@ Response GetSession(ApiServer::Impl& api, const Request& r, const Principal& p) 
     }
   }
   if (p.role == Role::kDev) csrf = "";
-  Response res = JsonResponse(200, json{{"user", {{"name", p.name}, {"role", RoleName(p.role)}}},
+  Response res = JsonResponse(200, json{{"user", {{"name", p.name}, {"role", ToString(p.role)}}},
                                         {"csrf_token", csrf},
                                         {"expires_at", expires}});
   res.headers.emplace_back("Cache-Control", "no-store");
@@ -139,8 +135,8 @@ Response PostUser(ApiServer::Impl& api, const Request& r, const Principal& p) {
   const std::string password = Field(j, "password", kMaxPasswordBytes);
   auto db = api.Db();
   api.accounts.Add(*db, name, role, password);
-  log::Get()->info("user {} ({}) added by {}", name, RoleName(role), p.Actor());
-  return JsonResponse(201, json{{"name", name}, {"role", RoleName(role)}, {"disabled", false}});
+  log::Get()->info("user {} ({}) added by {}", name, ToString(role), p.Actor());
+  return JsonResponse(201, json{{"name", name}, {"role", ToString(role)}, {"disabled", false}});
 }
 
 Response DisableUser(ApiServer::Impl& api, const Request& r, const Principal& p) {

@@ -25,7 +25,7 @@ struct PausedThread {
 };
 
 PausedThread Lock(store::Tx& tx, int64_t thread_id) {
-  auto t = tx.Exec("thread_pause_lock", {thread_id});
+  auto t = tx.Exec("thread_lock", {thread_id});
   if (t.Empty()) throw NotFound("thread " + std::to_string(thread_id) + " does not exist");
   PausedThread p{t.At(0, "state").Str(),
                  t.At(0, "location").Str(),
@@ -144,7 +144,7 @@ Outcome Takeover::Expire(JobContext& ctx) {
   std::optional<TimePoint> later;
   ctx.db().Transact("end_takeover", [&](store::Tx& tx) {
     later.reset();
-    auto r = tx.Exec("thread_pause_lock", {thread_id});
+    auto r = tx.Exec("thread_lock", {thread_id});
     if (r.Empty() || r.At(0, "paused_until").IsNull()) return ctx.CompleteInTx(tx);
     const TimePoint until = r.At(0, "paused_until").Time();
     if (until > f_.clock.Now()) {  // extended by a later reply: its own job may be gone

@@ -1,9 +1,5 @@
 -- Named statements of the operator console's routes: the live event feed, takeover, status.
 
--- name: events_start
--- Where a feed that has seen nothing starts: after every transaction already finished.
-SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS tx
-
 -- name: events_after
 -- The history after the cursor ($1 tx, $2 id), in commit-safe order (migration 0012): only rows of
 -- transactions older than every one still running, so no row can later appear behind the cursor.
@@ -70,5 +66,7 @@ SELECT (SELECT count(*) FROM messages WHERE direction = 'in' AND received_at >= 
           GROUP BY 1) r) AS escalations_by_reason
 
 -- name: events_controls
--- The last change of the emergency stops or toggles (their audit, control_events).
-SELECT coalesce(max(id), 0) AS id FROM control_events
+-- The last change of the emergency stops or toggles (their audit, control_events), and where a
+-- feed that has seen nothing starts: after every transaction already finished.
+SELECT coalesce(max(id), 0) AS id, pg_snapshot_xmin(pg_current_snapshot())::text AS tx
+FROM control_events

@@ -28,11 +28,7 @@ RETURNING id
 
 -- name: thread_lock
 SELECT id, state, version, location, customer_phone, facility_line, last_routed_message_id, priority,
-       paused_until, paused_by
-FROM threads WHERE id = $1 FOR UPDATE
-
--- name: thread_pause_lock
-SELECT id, state, location, customer_phone, facility_line, claimed_by, paused_until, paused_by
+       paused_until, paused_by, claimed_by
 FROM threads WHERE id = $1 FOR UPDATE
 
 -- name: thread_set_pause

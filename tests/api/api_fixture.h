@@ -192,6 +192,14 @@ class ApiTest : public ::testing::Test {
   std::string ThreadState(int64_t id) {
     return Text("SELECT state FROM threads WHERE id = $1", {id});
   }
+  // A customer's text that the flow escalates (with workers running): its thread, once escalated.
+  int64_t Escalated(const std::string& text, const std::string& from) {
+    const auto r = PostMessage(text, "", from);
+    EXPECT_EQ(r.status, 202) << r.body;
+    const int64_t id = Body(r)["thread_id"].get<int64_t>();
+    EXPECT_TRUE(ReachesState(id, "escalated"));
+    return id;
+  }
   bool ReachesState(int64_t thread, const std::string& state, Millis timeout = Millis(15'000)) {
     return pgtest::WaitFor([&] { return ThreadState(thread) == state; }, timeout);
   }

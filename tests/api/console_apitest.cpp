@@ -21,13 +21,6 @@ class ConsoleApiTest : public ApiTest {
     ApiTest::SetUp();
     if (!HasFatalFailure() && !IsSkipped()) StartWorkers();
   }
-  int64_t Escalated(const std::string& text, const std::string& from) {
-    const auto r = PostMessage(text, "", from);
-    EXPECT_EQ(r.status, 202) << r.body;
-    const int64_t id = Body(r)["thread_id"].get<int64_t>();
-    EXPECT_TRUE(ReachesState(id, "escalated"));
-    return id;
-  }
   int64_t Count(const std::string& sql, int64_t id) { return Scalar(sql, {id}); }
   std::string Path(int64_t thread, const char* verb) {
     return "/v1/threads/" + std::to_string(thread) + verb;
@@ -326,8 +319,10 @@ TEST_F(SessionApiTest, ARequestThatChangesStateWithoutTheCsrfTokenOrFromAnotherS
   auto r = As(s, "POST", "/v1/emergency-stop", stop, /*with_csrf=*/false);
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_EQ(ErrorCode(r), "csrf");
-  r = Call("POST", "/v1/emergency-stop", stop, "",
-           {{"Cookie", s.first}, {"X-CSRF-Token", "x" + s.second.substr(1)}});
+  // Another token of the same length (its first character changed, never to itself).
+  std::string wrong = s.second;
+  wrong[0] = wrong[0] == 'x' ? 'y' : 'x';
+  r = Call("POST", "/v1/emergency-stop", stop, "", {{"Cookie", s.first}, {"X-CSRF-Token", wrong}});
   EXPECT_EQ(ErrorCode(r), "csrf");
   r = Call("POST", "/v1/emergency-stop", stop, "",
            {{"Cookie", s.first}, {"X-CSRF-Token", s.second}, {"Origin", "http://evil.example"}});

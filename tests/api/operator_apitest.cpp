@@ -35,13 +35,6 @@ class OperatorApiTest : public ApiTest {
     return Scalar("SELECT id FROM actions WHERE thread_id = $1 AND state = 'awaiting_confirmation'",
                   {thread});
   }
-  int64_t Escalated(const std::string& text, const std::string& from) {
-    const auto r = PostMessage(text, "", from);
-    EXPECT_EQ(r.status, 202) << r.body;
-    const int64_t id = Body(r)["thread_id"].get<int64_t>();
-    EXPECT_TRUE(ReachesState(id, "escalated"));
-    return id;
-  }
   std::string LastActor(const std::string& entity, int64_t id) {
     return Text(
         "SELECT actor FROM transitions WHERE entity = $1 AND entity_id = $2 ORDER BY id DESC "

@@ -146,12 +146,18 @@ async function transferSizes(page) {
   });
 }
 
-async function benchRender(browser, expected) {
+// A desktop page with the observer installed before any script of its own, and its errors.
+async function observedPage(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.addInitScript(observerScript);
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  return { context, page, errors };
+}
+
+async function benchRender(browser, expected) {
+  const { context, page, errors } = await observedPage(browser);
   // The first load: nothing cached, not logged in (the login page loads the same assets).
   await page.goto(BASE + '/');
   await loginUi(page);
@@ -206,11 +212,7 @@ async function post(path, body, token) {
 }
 
 async function benchLive(browser) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.addInitScript(observerScript);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  const { context, page, errors } = await observedPage(browser);
   await page.goto(BASE + '/');
   await loginUi(page);
   await page.locator('[data-test=escalation]').first().waitFor({ timeout: 30_000 });

@@ -18,8 +18,8 @@ class UserCli : public ::testing::Test {
  protected:
   void SetUp() override {
     CLUBOS_REQUIRE_PG();
+    pgtest::ResetDatabase();
     db_ = pgtest::Connect();
-    db_->ExecRawOne("TRUNCATE sessions, users RESTART IDENTITY");
   }
   pgtest::RunResult Run(const std::vector<std::string>& args, const std::string& input = "") {
     auto r = pgtest::RunClubos(

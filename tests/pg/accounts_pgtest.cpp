@@ -20,8 +20,8 @@ class AccountsPg : public ::testing::Test {
  protected:
   void SetUp() override {
     CLUBOS_REQUIRE_PG();
+    pgtest::ResetDatabase();
     db_ = pgtest::Connect();
-    db_->ExecRawOne("TRUNCATE sessions, users RESTART IDENTITY");
   }
   int64_t Count(const std::string& sql, const std::vector<store::Param>& params = {}) {
     return db_->ExecSql(sql, params).At(0, 0).Int64();
