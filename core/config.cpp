@@ -191,8 +191,8 @@ Config Config::Parse(const std::string& text) {
   };
   auto& i = c.integrations;
   OnlyKnown(in,
-            {"openphone", "ninjaone", "unifi", "slack", "call_timeout_ms", "agent_command_ttl_ms",
-             "verify_timeout_ms"},
+            {"openphone", "ninjaone", "unifi", "slack", "llm", "call_timeout_ms",
+             "agent_command_ttl_ms", "verify_timeout_ms"},
             "integrations");
   const json op = in.value("openphone", json::object());
   OnlyKnown(op, {"base_url", "api_key_env", "user_id"}, "integrations.openphone");
@@ -230,6 +230,51 @@ Config Config::Parse(const std::string& text) {
       throw ConfigError(std::string(key) + ": must be an http:// or https:// URL");
     c.console_url = u.get<std::string>();
     if (c.console_url.back() != '/') c.console_url += '/';
+  }
+  const json lj = in.value("llm", json::object());
+  OnlyKnown(
+      lj,
+      {"base_url", "api_key_env", "cheap_model", "strong_model", "max_tokens", "call_timeout_ms",
+       "deadline_ms", "cache_ttl_ms", "always_ask", "outage_probe_ms", "price_per_mtok"},
+      "integrations.llm");
+  str(lj, "base_url", i.llm.base_url, "integrations.llm");
+  str(lj, "api_key_env", i.llm.api_key_env, "integrations.llm");
+  str(lj, "cheap_model", i.llm.cheap_model, "integrations.llm");
+  str(lj, "strong_model", i.llm.strong_model, "integrations.llm");
+  if (!i.llm.base_url.empty() && i.llm.base_url.rfind("http://", 0) != 0 &&
+      i.llm.base_url.rfind("https://", 0) != 0)
+    throw ConfigError("integrations.llm.base_url: must be an http:// or https:// URL");
+  while (!i.llm.base_url.empty() && i.llm.base_url.back() == '/') i.llm.base_url.pop_back();
+  if (lj.contains("max_tokens")) {
+    const auto& m = lj.at("max_tokens");
+    if (!m.is_number_integer() || m.get<int64_t>() < 16 || m.get<int64_t>() > 16'384)
+      throw ConfigError("integrations.llm.max_tokens: must be a whole number from 16 to 16384");
+    i.llm.max_tokens = m.get<int>();
+  }
+  i.llm.call_timeout = Ms(lj, "call_timeout_ms", i.llm.call_timeout, "integrations.llm");
+  i.llm.deadline = Ms(lj, "deadline_ms", i.llm.deadline, "integrations.llm");
+  i.llm.cache_ttl = Ms(lj, "cache_ttl_ms", i.llm.cache_ttl, "integrations.llm");
+  i.llm.outage_probe = Ms(lj, "outage_probe_ms", i.llm.outage_probe, "integrations.llm");
+  if (i.llm.deadline < i.llm.call_timeout)
+    throw ConfigError("integrations.llm.deadline_ms: must be at least call_timeout_ms");
+  const json always_ask = lj.value("always_ask", json::array());
+  const json prices = lj.value("price_per_mtok", json::object());
+  if (!always_ask.is_array() || !prices.is_object())
+    throw ConfigError("integrations.llm: always_ask must be a list, price_per_mtok an object");
+  for (const auto& cat : always_ask) {
+    if (!cat.is_string())
+      throw ConfigError("integrations.llm.always_ask: must list category names");
+    if (!c.router.categories.count(cat.get<std::string>()))
+      throw ConfigError("integrations.llm.always_ask: " + cat.get<std::string>() +
+                        " is not a router category");
+    i.llm.always_ask.push_back(cat.get<std::string>());
+  }
+  for (const auto& [model, p] : prices.items()) {
+    if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number() ||
+        p[0].get<double>() < 0 || p[1].get<double>() < 0)
+      throw ConfigError("integrations.llm.price_per_mtok." + model +
+                        ": must be [input, output] in USD per million tokens");
+    i.llm.price_per_mtok[model] = {p[0].get<double>(), p[1].get<double>()};
   }
   i.call_timeout = Ms(in, "call_timeout_ms", i.call_timeout, "integrations");
   i.agent_command_ttl = Ms(in, "agent_command_ttl_ms", i.agent_command_ttl, "integrations");

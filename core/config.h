@@ -99,6 +99,27 @@ struct Integrations {
   struct Slack {
     std::string webhook_url_env = "CLUBOS_SLACK_WEBHOOK_URL";  // the URL is the secret
   } slack;
+  // OperatorGPT: any endpoint that speaks OpenAI Chat Completions (OpenAI, a gateway, vLLM,
+  // llama.cpp server, Ollama), consulted only where the patterns are not sure
+  // (workflows/llm_router). Off when base_url is empty: patterns only.
+  struct Llm {
+    std::string base_url;  // e.g. https://api.openai.com (".../v1/chat/completions" is appended)
+    std::string api_key_env = "CLUBOS_LLM_API_KEY";
+    std::string cheap_model = "gpt-4o-mini";  // categories with use_cheaper_model (faq, lookups)
+    std::string strong_model = "gpt-4o";      // the rest
+    int max_tokens = 500;
+    Millis call_timeout{8'000};  // one HTTP attempt
+    Millis deadline{15'000};     // the whole consultation, retries included
+    Millis cache_ttl{86'400'000};
+    // Categories the model is asked about even when the patterns are confident.
+    std::vector<std::string> always_ask;
+    // How often one call probes an endpoint that is down; between probes, unsure texts go straight
+    // to a human (llm_unavailable) instead of each waiting for a timeout.
+    Millis outage_probe{30'000};
+    // Estimated cost, USD per million tokens, by model (unknown model: 0).
+    std::map<std::string, std::pair<double, double>> price_per_mtok;  // model -> (input, output)
+    bool Enabled() const { return !base_url.empty(); }
+  } llm;
   Millis call_timeout{10'000};  // every vendor call
   // How long an agent command waits to be picked up before it expires (the agent polls).
   Millis agent_command_ttl{600'000};
