@@ -1,4 +1,5 @@
 // clubos serve: the HTTP API, and with --workers N the queue workers in the same process.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -142,7 +143,7 @@ int CmdServe(const Args& args) {
 
   BlockStopSignals();  // before any thread starts: every thread inherits the mask
   api::ApiServer server(opt, std::move(tokens), wiring.flow, agent.get(), SystemClock::Instance());
-  std::unique_ptr<workers::Runtime> runtime;
+  std::unique_ptr<workers::Runtime> runtime, consulting;  // consulting: OperatorGPT's executors
   if (workers > 0) {
     workers::RuntimeOptions ro;
     ro.database_url = opt.database_url;
@@ -155,6 +156,7 @@ int CmdServe(const Args& args) {
     };
     runtime = std::make_unique<workers::Runtime>(ro, registry, SystemClock::Instance());
     runtime->Start();
+    consulting = StartModelRuntime(wiring, ro, registry, std::max(2, workers));
   }
   server.Start();
   std::printf("clubos serve listening on %s:%u\n", opt.http.host.c_str(), server.Port());
@@ -173,7 +175,8 @@ int CmdServe(const Args& args) {
     log::Get()->warn("requests still in flight after {} ms; stopping anyway", drain.count());
   server.Stop();
   log::Get()->info("HTTP server stopped");
-  if (runtime && !runtime->Stop()) {
+  const bool consultations_done = !consulting || consulting->Stop();
+  if ((runtime && !runtime->Stop()) || !consultations_done) {
     // Handlers still running were handed back to the queue; their threads cannot be joined.
     std::fflush(nullptr);
     std::_Exit(0);

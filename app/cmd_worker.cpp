@@ -70,18 +70,20 @@ int CmdMigrate(const Args& args) {
 int CmdWorker(const Args& args) {
   Flags f(args,
           {"--concurrency", "--queues", "--name", "--batch", "--lease-ms", "--grace-ms",
-           "--poll-ms", "--config", "--facility"},
+           "--poll-ms", "--config", "--facility", "--llm-concurrency"},
           {"--help"});
   if (f.Has("--help")) {
     std::puts(
         "usage: clubos worker [--concurrency 10] [--queues default] [--name ID] [--batch 100]\n"
         "                     [--lease-ms 30000] [--grace-ms 10000] [--poll-ms 1000] [--config "
         "clubos.json]\n"
-        "                     [--facility vendors|fake]\n"
+        "                     [--facility vendors|fake] [--llm-concurrency 8]\n"
         "  with --config it runs the customer flow (route, execute, verify, ...) for that "
         "facility,\n"
         "  acting through its vendors at the configured URLs (`fake`: the simulated facility in\n"
-        "  the database, for tests).\n"
+        "  the database, for tests). When the config names a model endpoint\n"
+        "  (integrations.llm.base_url), --llm-concurrency executors of their own serve the `llm`\n"
+        "  queue: consultations wait for the model without holding the flow's executors.\n"
         "  runs jobs from the queues until SIGTERM/SIGINT: then it stops fetching, lets running\n"
         "  jobs finish within --grace-ms, hands back the rest and exits 0. Start as many workers\n"
         "  as the load needs, on any machine that reaches the database; one of them is elected\n"
@@ -112,9 +114,13 @@ int CmdWorker(const Args& args) {
   BlockStopSignals();
   workers::Runtime runtime(opt, registry, SystemClock::Instance());
   runtime.Start();
+  const auto consulting =
+      flow ? StartModelRuntime(*flow, opt, registry,
+                               static_cast<int>(f.Int("--llm-concurrency", 8, 1, 1000)))
+           : nullptr;
   const int sig = WaitForStopSignal();
   log::Get()->info("received signal {}, stopping", sig);
-  const bool clean = runtime.Stop();
+  const bool clean = runtime.Stop() & (!consulting || consulting->Stop());
   if (!clean) {
     // Handlers still running were handed back to the queue; their threads cannot be joined.
     std::fflush(nullptr);

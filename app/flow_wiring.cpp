@@ -2,6 +2,7 @@
 
 #include "app/cli.h"
 #include "integrations/facility.h"
+#include "integrations/llm.h"
 #include "sim/fake_facility.h"
 #include "store/pool.h"
 #include "workflows/agent.h"
@@ -42,7 +43,26 @@ FlowWiring::FlowWiring(Config cfg, FacilityKind kind, const std::string& databas
     : config(std::move(cfg)),
       router(config.router),
       flow(config, router, Assemble(*this, kind, database_url), SystemClock::Instance()) {
+  if (config.integrations.llm.Enabled()) {
+    model = std::make_unique<integrations::LlmClient>(config.integrations.llm);
+    flow.UseModel(*model);
+  }
   flow.Register(registry);
+}
+
+std::unique_ptr<workers::Runtime> StartModelRuntime(const FlowWiring& wiring,
+                                                    workers::RuntimeOptions base,
+                                                    const workers::Registry& registry,
+                                                    int concurrency) {
+  if (!wiring.model) return nullptr;
+  base.name += "-llm";
+  base.queues = {workflows::kLlmQueue};
+  base.concurrency = concurrency;
+  base.maintenance = false;
+  base.on_job_ran = nullptr;
+  auto runtime = std::make_unique<workers::Runtime>(base, registry, SystemClock::Instance());
+  runtime->Start();
+  return runtime;
 }
 
 FlowWiring::~FlowWiring() = default;

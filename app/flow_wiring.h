@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "workers/job.h"
+#include "workers/runtime.h"
 #include "workflows/flow.h"
 #include "workflows/integration.h"
 #include "workflows/router.h"
@@ -35,7 +36,16 @@ struct FlowWiring {
   std::unique_ptr<store::Pool> pool;                 // for bay agents' commands and state
   std::unique_ptr<workflows::Integration> vendors;   // the vendors, or a fake
   std::unique_ptr<workflows::Integration> facility;  // what the flow calls
+  std::unique_ptr<workflows::Model> model;           // OperatorGPT, when configured
   workflows::Flow flow;
 };
+
+// OperatorGPT's executors: a runtime of its own on the llm queue, so that consultations wait for
+// the model without holding the flow's executors (`base` gives the database and the names; it
+// runs no maintenance, the main runtime does). Null when the flow has no model.
+std::unique_ptr<workers::Runtime> StartModelRuntime(const FlowWiring& wiring,
+                                                    workers::RuntimeOptions base,
+                                                    const workers::Registry& registry,
+                                                    int concurrency);
 
 }  // namespace clubos::app

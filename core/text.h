@@ -8,6 +8,9 @@
 
 namespace clubos {
 
+// SHA-256 of `bytes`, as 64 lower-case hex digits (cache keys, prompt hashes; not for passwords).
+std::string Sha256Hex(const std::string& bytes);
+
 // Equal without an early exit on the first difference (secrets, signatures, device keys).
 bool ConstantTimeEqual(const std::string& a, const std::string& b);
 

@@ -29,7 +29,8 @@ Flow::Flow(const Config& config, const Router& router, Integration& integration,
       execution_(std::make_unique<ExecutionStep>(*f_, *routing_, *escalation_)),
       commands_(std::make_unique<OperatorCommands>(*f_, *routing_, *escalation_)),
       controls_(std::make_unique<PolicyControls>(*f_, *escalation_)),
-      takeover_(std::make_unique<Takeover>(*f_, *commands_)) {
+      takeover_(std::make_unique<Takeover>(*f_, *commands_)),
+      consult_(std::make_unique<ConsultStep>(*f_, *routing_)) {
   // A thread comes to rest with a human or verified: metrics, benchmarks and tests hear of it.
   f_->engine.OnThreadEntered([this](int64_t id, std::string_view state) {
     if (on_rest_ && (state == tstate::kVerified || state == tstate::kEscalated))
@@ -47,6 +48,14 @@ const PolicyStore& Flow::policy() const {
   return f_->policy;
 }
 
+void Flow::UseModel(Model& model) {
+  if (f_->config.integrations.llm.Enabled()) f_->model = &model;
+}
+
+const Flow::ModelMetrics& Flow::model_metrics() const {
+  return f_->metrics;
+}
+
 void Flow::Register(workers::Registry& registry) {
   const workers::RetryPolicy retry{f_->config.flow.retry_base, f_->config.flow.retry_cap, 0.25};
   auto add = [&](const char* kind, workers::Handler handler) {
@@ -60,6 +69,12 @@ void Flow::Register(workers::Registry& registry) {
   add(kNotifyOperator, [this](JobContext& c) { return escalation_->Notify(c); });
   add(kCloseThread, [this](JobContext& c) { return escalation_->Close(c); });
   add(kEndTakeover, [this](JobContext& c) { return takeover_->Expire(c); });
+  // A consultation's job outlives its call: one attempt's deadline, its settling, and slack.
+  registry.Register({kConsultModel,
+                     [this](JobContext& c) { return consult_->Consult(c); },
+                     retry,
+                     2 * f_->config.integrations.llm.deadline + Millis(30'000),
+                     {}});
   registry.OnDead([this](store::Tx& tx, const workers::Job& job, const std::string& reason) {
     escalation_->OnJobDead(tx, job, reason);
   });

@@ -3,6 +3,7 @@
 // closing. A facade: each step is a class of its own (flow_steps.h, one file each), a job handler
 // over the queue; each state change goes through the engine in the same transaction as the jobs
 // it causes, and the transition tables (statemachines/) say what each one means.
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -22,6 +23,7 @@
 #include "workflows/gate.h"
 #include "workflows/integration.h"
 #include "workflows/jobs.h"
+#include "workflows/model.h"
 #include "workflows/policy_store.h"
 #include "workflows/router.h"
 
@@ -121,6 +123,21 @@ class Flow {
   // Registers every job kind of the flow, and the dead-job hook that escalates its thread.
   void Register(workers::Registry& registry);
 
+  // OperatorGPT: consulted where the patterns are unsure, when the config names an endpoint
+  // (integrations.llm.base_url). Its `consult_llm` jobs run on the queue kLlmQueue, which a worker
+  // serves with executors of their own (app/flow_wiring.h). Call before Register; `model`
+  // outlives the flow.
+  void UseModel(Model& model);
+  // This process's model calls since it started (the audit rows in llm_calls hold every one).
+  struct ModelMetrics {
+    std::atomic<int64_t> calls{0};
+    std::atomic<int64_t> cache_hits{0};
+    std::atomic<int64_t> budget_refusals{0};
+    std::atomic<int64_t> tokens_in{0};
+    std::atomic<int64_t> tokens_out{0};
+  };
+  const ModelMetrics& model_metrics() const;
+
   // Stores an inbound message once (deduplicated on external_id) on the open thread of that
   // conversation or a new one, and applies message_received in the same transaction. A YES/NO
   // reply to a pending confirmation confirms or rejects it; anything else is routed (debounced).
@@ -209,6 +226,7 @@ class Flow {
   std::unique_ptr<class OperatorCommands> commands_;
   std::unique_ptr<class PolicyControls> controls_;
   std::unique_ptr<class Takeover> takeover_;
+  std::unique_ptr<class ConsultStep> consult_;
   std::function<void(int64_t, const std::string&)> on_rest_;
 };
 

@@ -52,9 +52,12 @@ void EscalationStep::OnJobDead(store::Tx& tx, const workers::Job& job, const std
   if (args.is_discarded() || job.kind == kNotifyOperator) return;  // a lost alert alerts no one
   const Escalation why{"retries_exhausted", job.kind + ": " + reason};
   int64_t thread_id = args.value("thread_id", int64_t{0});
+  if (job.kind == kConsultModel && thread_id)
+    SettleAbandonedCalls(tx, thread_id, f_.clock.Now() + Millis(1));
   // A thread's job (routing, closing) hands its thread over; an action's job leaves its action
   // through an exit first (a thread's job may carry the action that moved the thread, too).
-  const bool actions_job = job.kind != kRouteMessage && job.kind != kCloseThread;
+  const bool actions_job =
+      job.kind != kRouteMessage && job.kind != kCloseThread && job.kind != kConsultModel;
   if (actions_job && args.contains("action_id") && args.at("action_id").is_number_integer()) {
     const int64_t action_id = args.at("action_id").get<int64_t>();
     LockThreadOfAction(tx, action_id);

@@ -3,8 +3,10 @@
 // transition and, when it acts, an action born decided.
 #include "core/action_kinds.h"
 #include "core/assert.h"
+#include "workers/queue.h"
 #include "workflows/customer_texts.h"
 #include "workflows/flow_steps.h"
+#include "workflows/llm_router.h"
 #include "workflows/policy.h"
 
 namespace clubos::workflows {
@@ -44,17 +46,33 @@ Outcome RoutingStep::Route(JobContext& ctx) {
                            "router");
       return ctx.CompleteInTx(tx);
     }
-    Decide(tx, t, last_id, texts, *location);
+    const Intent intent = f_.router.Route(texts);
+    if (!Consult(tx, thread_id, intent)) Decide(tx, t, last_id, intent, *location);
     ctx.CompleteInTx(tx);
   });
   return Outcome::Complete();
 }
 
+bool RoutingStep::Consult(store::Tx& tx, int64_t thread_id, const Intent& patterns) {
+  if (!f_.model) return false;
+  const Profile profile = f_.policy.Active(tx);
+  const auto rules = profile.categories.find(patterns.category);
+  const double threshold =
+      rules == profile.categories.end() ? 1.0 : rules->second.confidence_threshold;
+  if (PatternsSuffice(patterns, threshold, f_.config.integrations.llm.always_ask)) return false;
+  workers::Enqueue(tx,
+                   {.kind = kConsultModel,
+                    .args = json{{"thread_id", thread_id}}.dump(),
+                    .queue = kLlmQueue,
+                    .unique_key = std::string(kConsultModel) + ":" + std::to_string(thread_id)},
+                   f_.clock);
+  return true;
+}
+
 void RoutingStep::Decide(store::Tx& tx, const store::Result& t, int64_t last_id,
-                         const std::vector<std::string>& texts, const Location& location) {
+                         const Intent& intent, const Location& location) {
   const int64_t thread_id = t.At(0, "id").Int64();
   const std::string customer = t.At(0, "customer_phone").Str();
-  const Intent intent = f_.router.Route(texts);
   const bool rapid = !t.At(0, "last_routed_message_id").IsNull() &&
                      tx.Exec("messages_recent_count",
                              {thread_id, static_cast<int64_t>(f_.config.flow.rapid_window.count()),
@@ -75,6 +93,9 @@ void RoutingStep::Decide(store::Tx& tx, const store::Result& t, int64_t last_id,
                    {"router", intent.router},
                    {"flags", intent.flags},
                    {"must_escalate", intent.must_escalate}};
+  if (intent.llm_call_id) intent_j["llm_call_id"] = *intent.llm_call_id;
+  if (!intent.unconsulted.empty()) intent_j["unconsulted"] = intent.unconsulted;
+  if (!intent.reply.empty()) intent_j["reply"] = intent.reply;
   if (intent.bay) intent_j["entities"]["bay"] = *intent.bay;
   if (!intent.faq_topic.empty()) intent_j["entities"]["faq_topic"] = intent.faq_topic;
   json decision_j = {{"outcome", d.outcome},

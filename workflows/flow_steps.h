@@ -19,6 +19,7 @@
 #include "workflows/flow.h"
 #include "workflows/gate.h"
 #include "workflows/integration.h"
+#include "workflows/model.h"
 #include "workflows/policy_store.h"
 #include "workflows/router.h"
 
@@ -43,6 +44,8 @@ struct FlowContext {
   Engine engine;
   PolicyStore policy;
   ActionGate gate;
+  Model* model = nullptr;  // OperatorGPT (Flow::UseModel); none: patterns only
+  Flow::ModelMetrics metrics;
 };
 
 // To a human: an escalated thread, the dead-job policy, the operators' notification, closing.
@@ -75,6 +78,11 @@ class RoutingStep {
  public:
   RoutingStep(FlowContext& f, EscalationStep& escalation) : f_(f), escalation_(escalation) {}
   workers::Outcome Route(workers::JobContext& ctx);
+  // The policy's decision on an intent (the patterns', or the model's) for the texts up to
+  // `last_id`, on a locked thread in `received`: the routed transition, and the action or the
+  // escalation it leads to.
+  void Decide(store::Tx& tx, const store::Result& thread, int64_t last_id, const Intent& intent,
+              const Location& location);
   // A new action, born decided: executing at once, or (confirm_first) waiting for the customer.
   int64_t CreateAction(store::Tx& tx, ActionBirth birth);
   // A text to the thread's customer, as a send_message action of its own.
@@ -82,10 +90,41 @@ class RoutingStep {
              const std::string& text, const std::string& reason, int priority);
 
  private:
-  void Decide(store::Tx& tx, const store::Result& thread, int64_t last_id,
-              const std::vector<std::string>& texts, const Location& location);
+  // Whether the patterns' intent needs the model (they are unsure, or the category is always
+  // asked); the consult job is then enqueued in `tx` and the thread stays `received`.
+  bool Consult(store::Tx& tx, int64_t thread_id, const Intent& patterns);
   FlowContext& f_;
   EscalationStep& escalation_;
+};
+
+// Calls of a thread pending since before `started_before` (their worker died, or their job did):
+// marked abandoned and settled at their reservation, which the provider may have billed.
+void SettleAbandonedCalls(store::Tx& tx, int64_t thread_id, TimePoint started_before);
+
+// OperatorGPT: the `consult_llm` job (flow_consult.cpp). Two-phase like execution: the
+// reservation and the audit row are committed before the call, the outcome and the decision after.
+class ConsultStep {
+ public:
+  ConsultStep(FlowContext& f, RoutingStep& routing) : f_(f), routing_(routing) {}
+  workers::Outcome Consult(workers::JobContext& ctx);
+
+ private:
+  struct Prepared {
+    std::optional<int64_t> call_id;  // a call to make (none: decided, or nothing to do)
+    std::optional<TimePoint> defer_until;
+    std::vector<std::string> texts;
+    int64_t last_id = 0;
+    const Location* location = nullptr;
+    std::string model, tier, knowledge, knowledge_version, cache_key, budget_day;
+    ModelRequest request;
+    int64_t reserved = 0;
+  };
+  Prepared Prepare(workers::JobContext& ctx, int64_t thread_id);
+  void Finish(workers::JobContext& ctx, const Prepared& p, const ModelAnswer& answer);
+  void Outage(store::Tx& tx, const ModelAnswer& answer, int64_t thread_id,
+              const std::string& location, TimePoint now);
+  FlowContext& f_;
+  RoutingStep& routing_;
 };
 
 // Confirmation: the customer's YES or NO, and its expiry.

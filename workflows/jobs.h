@@ -15,6 +15,12 @@ inline constexpr const char* kExpireConfirmation = "expire_confirmation";
 inline constexpr const char* kNotifyOperator = "notify_operator";
 inline constexpr const char* kCloseThread = "close_thread";
 inline constexpr const char* kEndTakeover = "end_takeover";
+// OperatorGPT (flow_consult.cpp): enqueued by routing where the patterns are unsure, not by a
+// table row, one pending per thread.
+inline constexpr const char* kConsultModel = "consult_llm";
+// The queue of consult_llm jobs: served by executors of their own, so a slow model holds up
+// nothing but other consultations.
+inline constexpr const char* kLlmQueue = "llm";
 
 struct FlowJob {
   std::string_view kind;

@@ -345,6 +345,11 @@ Planned Plan(const Intent& intent, const Location& location, const Config& confi
     plan.device_id = door.device_id;
     plan.reason = "SOP access/code-failed: remote unlock of the " + door.name +
                   ", verify the opening is logged";
+  } else if (intent.action == "answer" && intent.faq_topic.empty() && !intent.reply.empty()) {
+    // The model's draft: the guard already held every figure in it to the knowledge it was given.
+    plan.kind = "send_message";
+    plan.text = intent.reply;
+    plan.reason = "SOP faq/drafted: OperatorGPT's answer, grounded in the facility's knowledge";
   } else if (intent.action == "answer") {
     const auto faq = config.router.faq.find(intent.faq_topic);
     if (faq == config.router.faq.end())
@@ -383,15 +388,21 @@ Decision Decide(const PolicyInput& in) {
                     "the customer sent several messages within a minute after ClubOS answered", 50);
   if (!f.emergency_stop.empty())
     return escalate("emergency_stop", "emergency stop engaged (" + f.emergency_stop + ")", 50);
-  if (intent.category.empty()) return escalate("low_confidence", "no category recognised");
+  // Unsure, and the model could not be asked: the reason is why it could not (it is down, or the
+  // location's token budget is spent), so operators see the degraded service for what it is.
+  auto unsure = [&](std::string why) {
+    if (intent.unconsulted.empty()) return escalate("low_confidence", std::move(why));
+    return escalate(intent.unconsulted,
+                    why + "; the model could not be asked (" + intent.unconsulted + ")");
+  };
+  if (intent.category.empty()) return unsure("no category recognised");
   const auto it = in.profile.categories.find(intent.category);
   if (it == in.profile.categories.end())
     return escalate("policy_denied", "no autonomy profile for " + intent.category);
   const CategoryRules& rules = it->second;
   if (intent.confidence < rules.confidence_threshold)
-    return escalate("low_confidence", "confidence " + Fixed(intent.confidence) + " below the " +
-                                          intent.category + " threshold " +
-                                          Fixed(rules.confidence_threshold));
+    return unsure("confidence " + Fixed(intent.confidence) + " below the " + intent.category +
+                  " threshold " + Fixed(rules.confidence_threshold));
   reasons.push_back("category " + intent.category + " at " + Fixed(intent.confidence) +
                     " (threshold " + Fixed(rules.confidence_threshold) + ")");
   if (!rules.autonomy) return escalate("policy_denied", "autonomy is off for " + intent.category);
@@ -400,14 +411,10 @@ Decision Decide(const PolicyInput& in) {
                                          intent.category + " hours " +
                                          Clock(rules.hours->start_minute) + "-" +
                                          Clock(rules.hours->end_minute));
-  if ((limits.tokens_per_location_day > 0 && f.tokens_today >= limits.tokens_per_location_day) ||
-      (limits.tokens_per_location_month > 0 && f.tokens_month >= limits.tokens_per_location_month))
-    return escalate("budget_exhausted", "the location's token budget is spent (" +
-                                            std::to_string(f.tokens_today) + " today, " +
-                                            std::to_string(f.tokens_month) + " this month)");
-
   const Planned planned = Plan(intent, in.location, in.config);
-  if (!planned.plan) return escalate(planned.code, planned.why);
+  if (!planned.plan)
+    return planned.code == "low_confidence" ? unsure(planned.why)
+                                            : escalate(planned.code, planned.why);
   const ActionPlan& plan = *planned.plan;
 
   if (plan.Physical() && !f.integration_reachable)

@@ -2,6 +2,7 @@
 // Routing: what a customer's texts are about and what they ask for. The default router is
 // deterministic (weighted phrases from config, never compiled in); an LLM router can sit behind
 // the same interface and be consulted only when the patterns are not confident.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,10 +17,17 @@ struct Intent {
   std::optional<int> bay;  // as the customer wrote it; the policy checks it exists
   std::string faq_topic;   // for action "answer"
   double confidence = 0;   // 0..1
-  // A human must take it whatever the policy says, with this reason code.
-  std::string must_escalate;       // "" | emergency | operator_requested | policy_denied
-  std::vector<std::string> flags;  // why: "sensitive:refund", "positive", "emergency:smoke", ...
-  std::string router = "patterns";
+  // A human must take it whatever the policy says, with this reason code: "" | emergency |
+  // operator_requested | policy_denied | needs_human (the model says a person should handle it) |
+  // ungrounded_answer (its draft quotes a figure the knowledge it was given does not have).
+  std::string must_escalate;
+  std::vector<std::string> flags;   // why: "sensitive:refund", "positive", "emergency:smoke", ...
+  std::string router = "patterns";  // patterns | llm | cache (the model's answer, from the cache)
+  std::string reply;                // the model's drafted answer, when action is "answer"
+  // The patterns were unsure and the model could not be asked: llm_unavailable (down, failed,
+  // refused, malformed) or budget_exhausted. An unsure intent escalates with this reason.
+  std::string unconsulted;
+  std::optional<int64_t> llm_call_id;  // the audit row of the call (llm_calls)
 };
 
 class Router {

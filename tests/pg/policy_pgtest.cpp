@@ -169,15 +169,13 @@ TEST_F(PolicyTest, AStopEngagedAfterTheYesStopsTheActionBeforeItsCall) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM transitions WHERE event = 'emergency_stopped'"), 1);
 }
 
-TEST_F(PolicyTest, AnExhaustedBudgetEscalates) {
+TEST_F(PolicyTest, ASpentBudgetLeavesWhatThePatternsAreSureOfAlone) {
+  // The budget is the model's (tests/pg/llm_pgtest.cpp): a sure pattern costs no tokens.
   db_->ExecRawOne(
       "INSERT INTO token_usage (location, day, tokens) VALUES ('bedford', (now() AT TIME ZONE "
       "'America/Halifax')::date, 200000)");
   const auto t = Text(Phone(1), "how much for an hour?");
-  ASSERT_TRUE(Reaches(t.thread_id, "escalated"));
-  EXPECT_EQ(Escalation(t.thread_id), "budget_exhausted");
-  const auto other = flow_->Intake(*db_, {Phone(2), "+15555550299", "how much for an hour?", ""});
-  ASSERT_TRUE(Reaches(other.thread_id, "verified")) << "Dartmouth has its own budget";
+  ASSERT_TRUE(Reaches(t.thread_id, "verified"));
 }
 
 TEST_F(PolicyTest, WithAutoExecuteOffItSuggestsAndAnOperatorDecides) {

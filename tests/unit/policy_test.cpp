@@ -232,18 +232,9 @@ TEST(Policy, EveryRuleOfTheProfileHasItsReason) {
        "escalate", "policy_denied"},
       {"under the reply cap", answer, [](Facts& f, Profile&) { f.automated_replies_on_thread = 5; },
        "execute", ""},
-      {"daily tokens spent", answer, [](Facts& f, Profile&) { f.tokens_today = 200'000; },
-       "escalate", "budget_exhausted"},
-      {"monthly tokens spent", answer, [](Facts& f, Profile&) { f.tokens_month = 4'000'000; },
-       "escalate", "budget_exhausted"},
-      {"no cap", answer,
-       [](Facts& f, Profile& p) {
-         p.limits.tokens_per_location_day = 0;
-         p.limits.tokens_per_location_month = 0;
-         f.tokens_today = 1'000'000'000;
-         f.tokens_month = 1'000'000'000;
-       },
-       "execute", ""},
+      // The budget is reserved before a model call (flow_consult.cpp); a sure pattern needs none.
+      {"tokens spent, the patterns sure", answer,
+       [](Facts& f, Profile&) { f.tokens_today = 1'000'000'000; }, "execute", ""},
   };
   for (const auto& c : cases) {
     Facts f = Base();
@@ -255,6 +246,37 @@ TEST(Policy, EveryRuleOfTheProfileHasItsReason) {
     EXPECT_FALSE(d.reasons.empty()) << c.name;
     EXPECT_EQ(d.outcome == "escalate", !d.action.has_value()) << c.name;
   }
+}
+
+TEST(Policy, AnUnsureIntentTheModelCouldNotBeAskedAboutEscalatesWithWhy) {
+  for (const std::string why : {"budget_exhausted", "llm_unavailable"}) {
+    Intent unsure = Synthetic("faq", "answer", 0.2);
+    unsure.unconsulted = why;
+    auto d = DecideFor(unsure, Base(), TestProfile());
+    EXPECT_EQ(d.escalation_reason, why);
+    Intent unknown = Synthetic("", "", 0.0);
+    unknown.unconsulted = why;
+    EXPECT_EQ(DecideFor(unknown, Base(), TestProfile()).escalation_reason, why);
+    Intent sure = Synthetic("faq", "answer", 0.95);
+    sure.unconsulted = why;  // sure patterns never needed the model
+    EXPECT_EQ(DecideFor(sure, Base(), TestProfile()).outcome, "execute");
+  }
+  EXPECT_EQ(DecideFor(Synthetic("faq", "answer", 0.2), Base(), TestProfile()).escalation_reason,
+            "low_confidence");
+}
+
+TEST(Policy, TheModelsDraftIsTheTextAndTheModelsIntentMeetsTheSameRules) {
+  Intent drafted = Synthetic("faq", "answer", 0.95);
+  drafted.faq_topic.clear();
+  drafted.reply = "We are open 24/7.";
+  drafted.router = "llm";
+  auto d = DecideFor(drafted, Base(), TestProfile());
+  ASSERT_TRUE(d.action) << d.escalation_reason;
+  EXPECT_EQ(d.action->text, "We are open 24/7.");
+  Intent gullible = Synthetic("access", "unlock_door", 0.99);
+  gullible.router = "llm";
+  d = DecideFor(gullible, Base(), TestProfile());  // no booking in the base facts
+  EXPECT_EQ(d.escalation_reason, "no_booking") << "the policy decides, not the model";
 }
 
 TEST(Policy, TimeWindowsAreLocalAndMayCrossMidnight) {
