@@ -692,6 +692,112 @@ CREATE SEQUENCE public.jobs_id_seq
 ALTER SEQUENCE public.jobs_id_seq OWNED BY public.jobs.id;
 
 --
+-- Name: llm_cache; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.llm_cache (
+    key text NOT NULL,
+    intent jsonb NOT NULL,
+    model text NOT NULL,
+    source_call_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    hits bigint DEFAULT 0 NOT NULL,
+    last_hit_at timestamp with time zone
+);
+
+--
+-- Name: llm_calls; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.llm_calls (
+    id bigint NOT NULL,
+    thread_id bigint NOT NULL,
+    location text NOT NULL,
+    purpose text DEFAULT 'route'::text NOT NULL,
+    model text NOT NULL,
+    tier text NOT NULL,
+    prompt_version text NOT NULL,
+    prompt_hash text NOT NULL,
+    knowledge_version text NOT NULL,
+    cache_key text NOT NULL,
+    last_message_id bigint NOT NULL,
+    state text DEFAULT 'pending'::text NOT NULL,
+    outcome text,
+    guard text,
+    reserved_tokens bigint DEFAULT 0 NOT NULL,
+    budget_day date,
+    tokens_in bigint DEFAULT 0 NOT NULL,
+    tokens_out bigint DEFAULT 0 NOT NULL,
+    cost_usd numeric(14,6) DEFAULT 0 NOT NULL,
+    latency_ms integer,
+    attempts integer DEFAULT 0 NOT NULL,
+    http_status integer,
+    request_id text,
+    cache_hit boolean DEFAULT false NOT NULL,
+    request jsonb NOT NULL,
+    response jsonb,
+    error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    CONSTRAINT llm_calls_done CHECK (((state = 'done'::text) = (outcome IS NOT NULL))),
+    CONSTRAINT llm_calls_outcome_check CHECK ((outcome = ANY (ARRAY['ok'::text, 'cache_hit'::text, 'timeout'::text, 'unavailable'::text, 'rate_limited'::text, 'quota'::text, 'refused'::text, 'malformed'::text, 'rejected'::text, 'abandoned'::text, 'superseded'::text]))),
+    CONSTRAINT llm_calls_reserved_tokens_check CHECK ((reserved_tokens >= 0)),
+    CONSTRAINT llm_calls_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'done'::text]))),
+    CONSTRAINT llm_calls_tier_check CHECK ((tier = ANY (ARRAY['cheap'::text, 'strong'::text]))),
+    CONSTRAINT llm_calls_tokens_in_check CHECK ((tokens_in >= 0)),
+    CONSTRAINT llm_calls_tokens_out_check CHECK ((tokens_out >= 0))
+);
+
+--
+-- Name: llm_calls_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.llm_calls_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: llm_calls_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.llm_calls_id_seq OWNED BY public.llm_calls.id;
+
+--
+-- Name: llm_outages; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.llm_outages (
+    id bigint NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    ended_at timestamp with time zone,
+    reason text NOT NULL,
+    last_probe_at timestamp with time zone DEFAULT now() NOT NULL,
+    calls_failed bigint DEFAULT 1 NOT NULL,
+    texts_escalated bigint DEFAULT 0 NOT NULL
+);
+
+--
+-- Name: llm_outages_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.llm_outages_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: llm_outages_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.llm_outages_id_seq OWNED BY public.llm_outages.id;
+
+--
 -- Name: messages_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -835,6 +941,8 @@ CREATE TABLE public.token_usage (
     location text NOT NULL,
     day date NOT NULL,
     tokens bigint DEFAULT 0 NOT NULL,
+    reserved bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT token_usage_reserved_check CHECK ((reserved >= 0)),
     CONSTRAINT token_usage_tokens_check CHECK ((tokens >= 0))
 );
 
@@ -913,6 +1021,18 @@ ALTER TABLE ONLY public.fake_facility_calls ALTER COLUMN id SET DEFAULT nextval(
 --
 
 ALTER TABLE ONLY public.jobs ALTER COLUMN id SET DEFAULT nextval('public.jobs_id_seq'::regclass);
+
+--
+-- Name: llm_calls id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.llm_calls ALTER COLUMN id SET DEFAULT nextval('public.llm_calls_id_seq'::regclass);
+
+--
+-- Name: llm_outages id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.llm_outages ALTER COLUMN id SET DEFAULT nextval('public.llm_outages_id_seq'::regclass);
 
 --
 -- Name: messages id; Type: DEFAULT; Schema: public; Owner: -
@@ -1032,6 +1152,27 @@ ALTER TABLE ONLY public.fake_facility_faults
 
 ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
+
+--
+-- Name: llm_cache llm_cache_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.llm_cache
+    ADD CONSTRAINT llm_cache_pkey PRIMARY KEY (key);
+
+--
+-- Name: llm_calls llm_calls_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.llm_calls
+    ADD CONSTRAINT llm_calls_pkey PRIMARY KEY (id);
+
+--
+-- Name: llm_outages llm_outages_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.llm_outages
+    ADD CONSTRAINT llm_outages_pkey PRIMARY KEY (id);
 
 --
 -- Name: messages messages_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1197,6 +1338,36 @@ CREATE INDEX jobs_scheduled_idx ON public.jobs USING btree (run_at) WHERE (state
 CREATE UNIQUE INDEX jobs_unique_key_idx ON public.jobs USING btree (unique_key) WHERE ((unique_key IS NOT NULL) AND (state = ANY (ARRAY['scheduled'::text, 'available'::text])));
 
 --
+-- Name: llm_cache_expires_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX llm_cache_expires_idx ON public.llm_cache USING btree (expires_at);
+
+--
+-- Name: llm_calls_location_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX llm_calls_location_idx ON public.llm_calls USING btree (location, created_at);
+
+--
+-- Name: llm_calls_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX llm_calls_pending_idx ON public.llm_calls USING btree (thread_id) WHERE (state = 'pending'::text);
+
+--
+-- Name: llm_calls_thread_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX llm_calls_thread_idx ON public.llm_calls USING btree (thread_id, id);
+
+--
+-- Name: llm_outages_one_open; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX llm_outages_one_open ON public.llm_outages USING btree ((true)) WHERE (ended_at IS NULL);
+
+--
 -- Name: messages_external_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1316,6 +1487,20 @@ CREATE TRIGGER transitions_notify AFTER INSERT ON public.transitions FOR EACH ST
 
 ALTER TABLE ONLY public.actions
     ADD CONSTRAINT actions_thread_id_fkey FOREIGN KEY (thread_id) REFERENCES public.threads(id);
+
+--
+-- Name: llm_cache llm_cache_source_call_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.llm_cache
+    ADD CONSTRAINT llm_cache_source_call_id_fkey FOREIGN KEY (source_call_id) REFERENCES public.llm_calls(id);
+
+--
+-- Name: llm_calls llm_calls_thread_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.llm_calls
+    ADD CONSTRAINT llm_calls_thread_id_fkey FOREIGN KEY (thread_id) REFERENCES public.threads(id);
 
 --
 -- Name: messages messages_thread_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -14,6 +14,7 @@ void SetSecrets() {
   ::setenv("CLUBOS_NINJAONE_CLIENT_ID", "ninja-client", 1);
   ::setenv("CLUBOS_NINJAONE_CLIENT_SECRET", "ninja-secret", 1);
   ::setenv("CLUBOS_UNIFI_TOKEN", "unifi-token", 1);
+  ::setenv("CLUBOS_LLM_API_KEY", "llm-test-key", 1);
   ::setenv("CLUBOS_OPENPHONE_SIGNING_SECRET", "c2lnbmluZy1zZWNyZXQtZm9yLXRlc3Rz", 1);
 }
 
