@@ -11,12 +11,14 @@ DatabaseMetrics::DatabaseMetrics(store::Pool& pool, Millis settle_window)
 
 void DatabaseMetrics::Collect(metrics::TextWriter& w) {
   bool up = true;
-  store::Result jobs;
+  store::Result jobs, llm, budget;
   Counts transitions, actions;
   std::map<std::string, double> escalations;
   try {
     auto db = pool_.Acquire(Millis(1'000));
     jobs = db->ExecOne("api_metrics_jobs");
+    llm = db->ExecOne("api_metrics_llm");
+    budget = db->ExecOne("api_metrics_llm_budget");
     std::lock_guard lk(mu_);
     auto add = [](const store::Result& r, auto& t, auto& a, auto& e) {
       for (std::size_t i = 0; i < r.Size(); ++i) {
@@ -83,6 +85,53 @@ void DatabaseMetrics::Collect(metrics::TextWriter& w) {
            "Threads escalated to an operator since this process started, by reason", "counter");
   for (const auto& [reason, n] : escalations)
     w.Sample("clubos_escalations_total", {"reason"}, {reason}, n);
+  Llm(w, llm, budget);
+}
+
+// OperatorGPT, from its audit rows (llm_calls) and budgets (token_usage): what every process's
+// calls did, not only this one's.
+void DatabaseMetrics::Llm(metrics::TextWriter& w, const store::Result& calls,
+                          const store::Result& budget) {
+  double hits = 0, misses = 0, in = 0, out = 0, cost = 0;
+  w.Family("clubos_llm_calls_total",
+           "Model calls recorded this month (UTC), by outcome and tier (cache_hit: no call)",
+           "counter");
+  for (std::size_t i = 0; i < calls.Size(); ++i) {
+    const double n = static_cast<double>(calls.At(i, "n").Int64());
+    const std::string outcome = calls.At(i, "outcome").Str();
+    w.Sample("clubos_llm_calls_total", {"outcome", "tier"}, {outcome, calls.At(i, "tier").Str()},
+             n);
+    (outcome == "cache_hit" ? hits : misses) += n;
+    in += static_cast<double>(calls.At(i, "tokens_in").Int64());
+    out += static_cast<double>(calls.At(i, "tokens_out").Int64());
+    cost += calls.At(i, "cost").Double();
+  }
+  w.Family("clubos_llm_cache_lookups_total",
+           "Consultations this month answered from the cache (hit) or by a call (miss)", "counter");
+  w.Sample("clubos_llm_cache_lookups_total", {"result"}, {"hit"}, hits);
+  w.Sample("clubos_llm_cache_lookups_total", {"result"}, {"miss"}, misses);
+  w.Family("clubos_llm_tokens_total", "Model tokens used this month, by direction", "counter");
+  w.Sample("clubos_llm_tokens_total", {"direction"}, {"in"}, in);
+  w.Sample("clubos_llm_tokens_total", {"direction"}, {"out"}, out);
+  w.Family("clubos_llm_cost_usd_total", "Estimated model cost this month (config prices)",
+           "counter");
+  w.Sample("clubos_llm_cost_usd_total", {}, {}, cost);
+  w.Family("clubos_llm_budget_tokens",
+           "Tokens of each location's budget since yesterday (UTC), used and reserved now",
+           "gauge");
+  bool degraded = false;
+  for (std::size_t i = 0; i < budget.Size(); ++i) {
+    degraded |= budget.At(i, "degraded").Bool();
+    if (budget.At(i, "location").IsNull()) continue;
+    const std::string loc = budget.At(i, "location").Str();
+    w.Sample("clubos_llm_budget_tokens", {"location", "kind"}, {loc, "used"},
+             static_cast<double>(budget.At(i, "used").Int64()));
+    w.Sample("clubos_llm_budget_tokens", {"location", "kind"}, {loc, "reserved"},
+             static_cast<double>(budget.At(i, "reserved").Int64()));
+  }
+  w.Family("clubos_llm_degraded",
+           "1 while the model endpoint is in an outage (unsure texts go to a human)", "gauge");
+  w.Sample("clubos_llm_degraded", {}, {}, degraded ? 1 : 0);
 }
 
 }  // namespace clubos::api

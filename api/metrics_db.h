@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/clock.h"
+#include "store/db.h"
 
 namespace clubos::store {
 class Pool;
@@ -31,6 +32,7 @@ class DatabaseMetrics {
   void Collect(metrics::TextWriter& w);
 
  private:
+  static void Llm(metrics::TextWriter& w, const store::Result& calls, const store::Result& budget);
   using Counts = std::map<std::pair<std::string, std::string>, double>;
   // Transitions counted incrementally: rows settled since the last scrape are folded into these;
   // counters start when the process starts, as Prometheus expects.

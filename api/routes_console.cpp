@@ -269,6 +269,23 @@ Response GetStatus(ApiServer::Impl& api, const Request&, const Principal&) {
                                           std::to_string(slack.At(0, "dead").Int64()) + " dead)"},
        {"last_success_at", nullptr}});
 
+  // OperatorGPT: degraded while an outage is open (unsure texts go to a human without a call).
+  if (config.integrations.llm.Enabled()) {
+    const auto m = db->ExecOne("status_llm", {api.clock.DbNow()});
+    const bool down = !m.At(0, "outage_since").IsNull();
+    integrations.push_back(
+        {{"name", "OperatorGPT (model)"},
+         {"healthy", !down},
+         {"detail", down ? "degraded since " + FormatIso8601(m.At(0, "outage_since").Time()) +
+                               " (" + m.At(0, "outage_reason").Str() +
+                               "): patterns only, unsure texts go to the inbox"
+                         : std::to_string(m.At(0, "ok").Int64()) + " answered, " +
+                               std::to_string(m.At(0, "cached").Int64()) + " from the cache, " +
+                               std::to_string(m.At(0, "failed").Int64()) +
+                               " failed in the last hour"},
+         {"last_success_at", TimeJson(m.At(0, "last_ok"))}});
+  }
+
   // Today, from the first location's midnight (the facilities of one ClubOS share a zone).
   const auto zone = config.locations.empty() || config.locations[0].time_zone.empty()
                         ? TimeZone::Utc()

@@ -1344,6 +1344,12 @@ CREATE UNIQUE INDEX jobs_unique_key_idx ON public.jobs USING btree (unique_key) 
 CREATE INDEX llm_cache_expires_idx ON public.llm_cache USING btree (expires_at);
 
 --
+-- Name: llm_calls_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX llm_calls_created_idx ON public.llm_calls USING btree (created_at);
+
+--
 -- Name: llm_calls_location_idx; Type: INDEX; Schema: public; Owner: -
 --
 

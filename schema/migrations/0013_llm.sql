@@ -44,6 +44,7 @@ CREATE TABLE llm_calls (
 );
 CREATE INDEX llm_calls_thread_idx ON llm_calls (thread_id, id);
 CREATE INDEX llm_calls_location_idx ON llm_calls (location, created_at);
+CREATE INDEX llm_calls_created_idx ON llm_calls (created_at);  -- the month's metrics
 CREATE INDEX llm_calls_pending_idx ON llm_calls (thread_id) WHERE state = 'pending';
 
 -- Answers to repeated questions: only answers (action "answer"), never decisions to act, keyed on

@@ -122,3 +122,20 @@ FROM transitions t
 LEFT JOIN actions a ON t.entity = 'action' AND a.id = t.entity_id
 WHERE t.id > $1::bigint AND ($2::bigint IS NULL OR t.id <= $2::bigint)
 GROUP BY 1, 2, 3, 4, 5
+
+-- name: api_metrics_llm
+-- OperatorGPT's calls this month (UTC), by outcome and tier: counters that restart monthly.
+SELECT outcome, tier, count(*) AS n, coalesce(sum(tokens_in), 0) AS tokens_in,
+       coalesce(sum(tokens_out), 0) AS tokens_out, coalesce(sum(cost_usd), 0)::float8 AS cost
+FROM llm_calls WHERE state = 'done' AND created_at >= date_trunc('month', now())
+GROUP BY outcome, tier
+
+-- name: api_metrics_llm_budget
+-- Each location's tokens since yesterday (UTC date) and reserved now; the first row says whether
+-- the endpoint is down (a row even with no budget in use).
+SELECT NULL AS location, 0::bigint AS used, 0::bigint AS reserved,
+       EXISTS (SELECT 1 FROM llm_outages WHERE ended_at IS NULL) AS degraded
+UNION ALL
+SELECT location, sum(tokens)::bigint, sum(reserved)::bigint, false
+FROM token_usage WHERE day >= (now() AT TIME ZONE 'UTC')::date - 1
+GROUP BY location

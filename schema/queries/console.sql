@@ -41,6 +41,18 @@ SELECT count(*) FILTER (WHERE state = 'dead' OR attempt > 0) AS failed,
        count(*) FILTER (WHERE state = 'dead') AS dead
 FROM jobs WHERE kind = 'notify_operator' AND created_at > coalesce($1::timestamptz, now()) - interval '1 hour'
 
+-- name: status_llm
+-- OperatorGPT in the last hour ($1 now): calls that answered, that failed, cache hits, the last
+-- answer, and the open outage if any.
+SELECT count(*) FILTER (WHERE outcome = 'ok' OR outcome = 'superseded') AS ok,
+       count(*) FILTER (WHERE outcome IN ('timeout', 'unavailable', 'rate_limited', 'quota',
+                                          'rejected', 'refused', 'malformed', 'abandoned')) AS failed,
+       count(*) FILTER (WHERE cache_hit) AS cached,
+       max(finished_at) FILTER (WHERE outcome = 'ok') AS last_ok,
+       (SELECT started_at FROM llm_outages WHERE ended_at IS NULL) AS outage_since,
+       (SELECT reason FROM llm_outages WHERE ended_at IS NULL) AS outage_reason
+FROM llm_calls WHERE created_at > coalesce($1::timestamptz, now()) - interval '1 hour'
+
 -- name: status_today
 -- Today's figures since $1 (the facility's midnight): customers' messages, threads begun, those
 -- the automation finished (verified, never escalated), escalations by reason, and the median time

@@ -108,10 +108,10 @@ class LlmFlowTest : public ::testing::Test, protected pgtest::FlowReads {
   int ModelCalls() { return sim_.Count("llm", "POST", "/v1/chat/completions", false); }
   int Unlocks() { return sim_.Count("unifi", "PUT", "/unlock"); }
   json Intent(int64_t thread) {
-    return json::parse(db_->ExecRawOne("SELECT intent::text FROM threads WHERE id = " +
-                                       std::to_string(thread))
-                           .At(0, 0)
-                           .Str());
+    return json::parse(
+        db_->ExecRawOne("SELECT intent::text FROM threads WHERE id = " + std::to_string(thread))
+            .At(0, 0)
+            .Str());
   }
   std::string CallOutcome(int64_t thread) {
     auto r = db_->ExecRawOne(
@@ -229,8 +229,8 @@ TEST_F(LlmFlowTest, EachFaultOfTheEndpointEndsWithAHumanOrARetryThatWorks) {
     int attempts;
   };
   const std::vector<Case> cases = {
-      {"http500", 1, 0, "ok", "", 2},                           // retried once, answered
-      {"http429", 1, 0, "ok", "", 2},                           // after its Retry-After
+      {"http500", 1, 0, "ok", "", 2},                               // retried once, answered
+      {"http429", 1, 0, "ok", "", 2},                               // after its Retry-After
       {"insufficient_quota", 1, 0, "quota", "llm_unavailable", 1},  // never retried
       {"malformed", 1, 0, "malformed", "llm_unavailable", 1},
       {"refusal", 1, 0, "refused", "llm_unavailable", 1},
@@ -275,8 +275,9 @@ TEST_F(LlmFlowTest, TheRateLimitDefersAThreadsSecondCallInsteadOfMakingIt) {
   ASSERT_TRUE(ReachesState(t.thread_id, "verified")) << Escalation(t.thread_id);
   Text(Phone(5), "another question, different one");
   ASSERT_TRUE(WaitFor([&] {
-    return Scalar("SELECT count(*) FROM jobs WHERE kind = 'consult_llm' AND run_at > now() + "
-                  "interval '5 seconds'") == 1;
+    return Scalar(
+               "SELECT count(*) FROM jobs WHERE kind = 'consult_llm' AND run_at > now() + "
+               "interval '5 seconds'") == 1;
   })) << "deferred to the end of the thread's interval, not slept on";
   EXPECT_EQ(ModelCalls(), 1);
   EXPECT_EQ(ThreadState(t.thread_id), "received");
@@ -343,9 +344,10 @@ TEST_F(LlmFlowTest, AnOutageDegradesToPatternsAndAHumanAndRecovers) {
   EXPECT_EQ(ModelCalls(), calls);
   const auto sure = Text(Phone(20), "the trackman in bay 3 is frozen");
   ASSERT_TRUE(ReachesState(sure.thread_id, "awaiting_confirmation"));
-  EXPECT_EQ(Scalar("SELECT count(*) FROM actions WHERE kind = 'notify_operator' AND params->>'role' "
-                   "= 'degraded'"),
-            1)
+  EXPECT_EQ(
+      Scalar("SELECT count(*) FROM actions WHERE kind = 'notify_operator' AND params->>'role' "
+             "= 'degraded'"),
+      1)
       << "one notice per outage";
   EXPECT_EQ(Scalar("SELECT count(*) FROM llm_outages WHERE ended_at IS NULL"), 1);
   // It answers again: the next probe closes the outage and says so.
@@ -355,9 +357,10 @@ TEST_F(LlmFlowTest, AnOutageDegradesToPatternsAndAHumanAndRecovers) {
   const auto c = Text(Phone(22), kUnsureTech);
   ASSERT_TRUE(ReachesState(c.thread_id, "awaiting_confirmation")) << Escalation(c.thread_id);
   EXPECT_EQ(Scalar("SELECT count(*) FROM llm_outages WHERE ended_at IS NULL"), 0);
-  EXPECT_EQ(Scalar("SELECT count(*) FROM actions WHERE kind = 'notify_operator' AND params->>'role' "
-                   "= 'degraded'"),
-            2)
+  EXPECT_EQ(
+      Scalar("SELECT count(*) FROM actions WHERE kind = 'notify_operator' AND params->>'role' "
+             "= 'degraded'"),
+      2)
       << "and the recovery";
 }
 
