@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <unordered_map>
+#include "app/bench_common.h"
 #include "app/cli.h"
 #include "app/commands.h"
 #include "app/flow_wiring.h"
@@ -39,37 +40,6 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 constexpr const char* kBenchQueue = "bench";
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto idx =
-      std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
-  return v[idx];
-}
-
-std::string Fixed(double v, int digits = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-// The database to measure: the configured one, or a private one for the duration of the run.
-struct BenchDb {
-  std::unique_ptr<PrivatePostgres> owned;
-  std::string url;
-  BenchDb() {
-    const char* env = std::getenv("CLUBOS_DATABASE_URL");
-    if (env && *env) {
-      url = env;
-    } else {
-      owned = std::make_unique<PrivatePostgres>();
-      url = owned->url();
-    }
-    auto conn = store::Connect(url);
-    store::Migrate(*conn);
-  }
-};
 
 struct ChildReport {
   int64_t count = 0;
@@ -424,7 +394,7 @@ int RunFlow(const Flags& f) {
 int CmdBench(const Args& args) {
   Flags f(args,
           {"--jobs", "--concurrency", "--processes", "--batch", "--samples", "--threads", "--rate",
-           "--config", "--facility"},
+           "--config", "--facility", "--messages", "--llm-latency-ms", "--repeat"},
           {"--help", "--json", "--idle-latency"});
   const auto& pos = f.positional();
   if (f.Has("--help") || pos.empty()) {
@@ -442,12 +412,19 @@ int CmdBench(const Args& args) {
         "action against a\n"
         "  zero-latency in-memory facility (or clubos sim over HTTP) and verification;\n"
         "  message-to-verified latency.\n"
+        "       clubos bench router [--messages tests/data/messages.json] [--config clubos.json]\n"
+        "                           [--llm-latency-ms 300] [--repeat 3] [--concurrency 8]\n"
+        "  router: the development set's share answered without a model call; its routing latency\n"
+        "  with the simulated model at the given latency; and the flow's throughput of the texts\n"
+        "  the patterns are sure of, with the model path on versus off (same run).\n"
         "  The last line of output is one JSON object.");
     return f.Has("--help") ? 0 : 2;
   }
   if (pos[0] == "queue-child") return RunChild(f);
   if (pos[0] == "flow") return RunFlow(f);
-  if (pos[0] != "queue") throw UsageError("unknown benchmark '" + pos[0] + "' (known: queue)");
+  if (pos[0] == "router") return RunRouterBench(f);
+  if (pos[0] != "queue")
+    throw UsageError("unknown benchmark '" + pos[0] + "' (known: queue, flow, router)");
   return f.Has("--idle-latency") ? RunIdleLatency(f) : RunDrain(f);
 }
 

@@ -1,0 +1,52 @@
+#pragma once
+// What the benchmarks share (app/cmd_bench*.cpp): the database they measure, percentiles, and
+// how figures are printed.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/cli.h"
+#include "app/private_pg.h"
+#include "store/db.h"
+#include "store/migrator.h"
+
+namespace clubos::app {
+
+inline double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto idx =
+      std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
+  return v[idx];
+}
+
+inline std::string Fixed(double v, int digits = 2) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// The database to measure: the configured one, or a private one for the duration of the run.
+struct BenchDb {
+  std::unique_ptr<PrivatePostgres> owned;
+  std::string url;
+  BenchDb() {
+    const char* env = std::getenv("CLUBOS_DATABASE_URL");
+    if (env && *env) {
+      url = env;
+    } else {
+      owned = std::make_unique<PrivatePostgres>();
+      url = owned->url();
+    }
+    auto conn = store::Connect(url);
+    store::Migrate(*conn);
+  }
+};
+
+// clubos bench router (app/cmd_bench_router.cpp).
+int RunRouterBench(const Flags& f);
+
+}  // namespace clubos::app

@@ -1,0 +1,236 @@
+// clubos bench router: how much OperatorGPT costs and whether it slows anything down. Over the
+// development set (every text from a fresh customer): the share the patterns answer without a
+// model call; the routing latency (first text to the routed transition) with the simulated
+// model answering after --llm-latency-ms; and the throughput of the texts the patterns are sure
+// of, with the model path on versus off in the same run (it must not fall when the model is slow).
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "app/bench_common.h"
+#include "app/flow_wiring.h"
+#include "sim/facility_sim.h"
+#include "workflows/llm_router.h"
+#include "workflows/policy.h"
+
+namespace clubos::app {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+using nlohmann::json;
+
+std::vector<std::string> DevelopmentSet(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const json doc = json::parse(ss.str(), nullptr, false);
+  if (!doc.is_object() || !doc.contains("cases") || !doc["cases"].is_array())
+    throw UsageError(path + ": not a development set ({\"cases\": [{\"text\": ...}]})");
+  std::vector<std::string> texts;
+  for (const auto& c : doc["cases"])
+    if (c.contains("text") && c["text"].is_string()) texts.push_back(c["text"].get<std::string>());
+  return texts;
+}
+
+// The bench's facility: autonomous and unlimited, so what is measured is routing and the engine,
+// not the policy's brakes on one bay reset by hundreds of customers.
+Config BenchConfig(const Config& base) {
+  Config c = base;
+  c.flow.debounce = Millis(0);
+  c.flow.verify_poll = Millis(5);
+  auto policy = json::parse(c.policy_json);
+  policy["tech"]["confirmation"] = "none";
+  policy["tech"]["cooldown_seconds"] = 0;
+  policy["tech"]["require_booking"] = false;
+  policy["limits"]["max_resets_per_bay_per_hour"] = workflows::kResetsPerBayPerHour.max;
+  policy["limits"]["tokens_per_location_day"] = 0;
+  policy["limits"]["tokens_per_location_month"] = 0;
+  c.policy_json = policy.dump();
+  return c;
+}
+
+struct Run {
+  double sure_seconds = 0;  // until every text the patterns are sure of came to rest
+  int sure = 0;
+  std::vector<double> sure_latency_ms, routing_ms;
+  int64_t calls = 0, cache_hits = 0;
+};
+
+Run RunFlow(const Config& config, const std::string& url, const std::vector<std::string>& texts,
+            const std::vector<bool>& sure, int concurrency, int nonce) {
+  workers::Registry registry;
+  FlowWiring wiring(config, FacilityKind::kFakeInMemory, url, registry);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::unordered_map<int64_t, Steady::time_point> started;
+  std::set<int64_t> sure_threads;
+  Run run;
+  int sure_rested = 0;
+  Steady::time_point last_sure_rest;
+  wiring.flow.OnRest([&](int64_t thread_id, const std::string&) {
+    const auto now = Steady::now();
+    std::lock_guard lk(mu);
+    if (!sure_threads.count(thread_id)) return;
+    if (auto it = started.find(thread_id); it != started.end())
+      run.sure_latency_ms.push_back(
+          std::chrono::duration<double, std::milli>(now - it->second).count());
+    ++sure_rested;
+    last_sure_rest = now;
+    cv.notify_all();
+  });
+  workers::RuntimeOptions opt;
+  opt.database_url = url;
+  opt.concurrency = concurrency;
+  opt.name = "bench-router";
+  workers::Runtime runtime(opt, registry, SystemClock::Instance());
+  runtime.Start();
+  const auto consulting = StartModelRuntime(wiring, opt, registry, 8);
+  auto conn = store::Connect(url);
+  const int64_t first_thread =
+      conn->ExecRawOne("SELECT coalesce(max(id), 0) FROM threads").At(0, 0).Int64();
+  const Location& bedford = wiring.config.locations.front();
+  const auto t0 = Steady::now();
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    char phone[24];
+    std::snprintf(phone, sizeof phone, "+1%03d%07zu", nonce, i);
+    const auto begin = Steady::now();
+    const auto in = wiring.flow.Intake(*conn, {phone, bedford.phone_lines.front(), texts[i], ""});
+    std::lock_guard lk(mu);
+    started.emplace(in.thread_id, begin);
+    if (sure[i]) sure_threads.insert(in.thread_id);
+  }
+  run.sure = static_cast<int>(sure_threads.size());
+  {
+    std::unique_lock lk(mu);
+    if (!cv.wait_for(lk, std::chrono::seconds(300), [&] { return sure_rested >= run.sure; }))
+      throw std::runtime_error("the texts the patterns are sure of did not all come to rest");
+    run.sure_seconds = std::chrono::duration<double>(last_sure_rest - t0).count();
+  }
+  // Every thread routed (the model's too), then the routing latency from the history.
+  for (int i = 0; i < 6000; ++i) {
+    if (conn->ExecRawOne("SELECT count(*) FROM threads WHERE id > " + std::to_string(first_thread) +
+                         " AND state = 'received'")
+            .At(0, 0)
+            .Int64() == 0)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto lat = conn->ExecRawOne(
+      "SELECT extract(epoch FROM (min(x.at) - min(m.received_at))) * 1000 FROM threads t "
+      "JOIN messages m ON m.thread_id = t.id AND m.direction = 'in' "
+      "JOIN transitions x ON x.entity = 'thread' AND x.entity_id = t.id AND x.event = 'routed' "
+      "WHERE t.id > " +
+      std::to_string(first_thread) + " GROUP BY t.id");
+  for (std::size_t i = 0; i < lat.Size(); ++i) run.routing_ms.push_back(lat.At(i, 0).Double());
+  auto calls = conn->ExecRawOne(
+      "SELECT count(*) FILTER (WHERE NOT cache_hit), count(*) FILTER (WHERE cache_hit) "
+      "FROM llm_calls WHERE thread_id > " +
+      std::to_string(first_thread));
+  run.calls = calls.At(0, 0).Int64();
+  run.cache_hits = calls.At(0, 1).Int64();
+  for (int i = 0; i < 3000; ++i) {  // leave nothing running for the next run
+    if (conn->ExecRawOne("SELECT count(*) FROM jobs WHERE state IN ('available', 'running')")
+            .At(0, 0)
+            .Int64() == 0)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (consulting) consulting->Stop();
+  runtime.Stop();
+  return run;
+}
+
+json Figures(const Run& r) {
+  return {{"sure_texts", r.sure},
+          {"sure_per_sec", r.sure_seconds > 0 ? r.sure / r.sure_seconds : 0},
+          {"sure_latency_ms",
+           {{"p50", Percentile(r.sure_latency_ms, 0.5)}, {"p99", Percentile(r.sure_latency_ms, 0.99)}}},
+          {"routing_ms",
+           {{"p50", Percentile(r.routing_ms, 0.5)}, {"p99", Percentile(r.routing_ms, 0.99)}}},
+          {"model_calls", r.calls},
+          {"cache_hits", r.cache_hits}};
+}
+
+}  // namespace
+
+int RunRouterBench(const Flags& f) {
+  const std::vector<std::string> set =
+      DevelopmentSet(f.Str("--messages", "tests/data/messages.json"));
+  const Config base = BenchConfig(Config::Load(f.Str("--config", "config/clubos.example.json")));
+  const int latency = static_cast<int>(f.Int("--llm-latency-ms", 300, 0, 60'000));
+  const int repeat = static_cast<int>(f.Int("--repeat", 3, 1, 100));
+  const int concurrency = static_cast<int>(f.Int("--concurrency", 8, 1, 1000));
+
+  // Which texts the patterns answer alone: exactly the decision routing makes.
+  const workflows::PatternRouter router(base.router);
+  const auto profile = workflows::Profile::FromJson(base.policy_json);
+  std::vector<std::string> texts;
+  std::vector<bool> sure;
+  int asked = 0;
+  for (int r = 0; r < repeat; ++r)
+    for (const auto& t : set) {
+      const auto intent = router.Route({t});
+      const auto rules = profile.categories.find(intent.category);
+      const double threshold =
+          rules == profile.categories.end() ? 1.0 : rules->second.confidence_threshold;
+      const bool alone =
+          workflows::PatternsSuffice(intent, threshold, base.integrations.llm.always_ask);
+      texts.push_back(t);
+      sure.push_back(alone);
+      if (r == 0 && !alone) ++asked;
+    }
+
+  ::setenv("CLUBOS_LLM_API_KEY", "bench-llm-key", 0);
+  Config with_model = base;
+  sim::SimOptions so;
+  so.llm_latency = Millis(latency);
+  sim::InProcessSim simulator(with_model, so, SystemClock::Instance(), 16);
+  with_model.integrations.llm.base_url = simulator.url();
+  Config without_model = base;
+  without_model.integrations.llm.base_url.clear();
+
+  BenchDb db;
+  std::vector<json> off, on;
+  // Interleaved, so that the disk's and the machine's drift falls on both alike.
+  for (int i = 0; i < 3; ++i) {
+    off.push_back(Figures(RunFlow(without_model, db.url, texts, sure, concurrency, 300 + 2 * i)));
+    on.push_back(Figures(RunFlow(with_model, db.url, texts, sure, concurrency, 301 + 2 * i)));
+  }
+  auto median = [](const std::vector<json>& runs, const char* a, const char* b = nullptr) {
+    std::vector<double> v;
+    for (const auto& r : runs) v.push_back(b ? r[a][b].get<double>() : r[a].get<double>());
+    return Percentile(v, 0.5);
+  };
+  const double share = static_cast<double>(asked) / static_cast<double>(set.size());
+  const json out = {
+      {"bench", "router"},
+      {"texts", set.size()},
+      {"repeat", repeat},
+      {"llm_latency_ms", latency},
+      {"asked_share", share},
+      {"calls_saved_vs_always_asking", 1.0 - share},
+      {"off", off},
+      {"on", on},
+      {"median",
+       {{"off_sure_per_sec", median(off, "sure_per_sec")},
+        {"on_sure_per_sec", median(on, "sure_per_sec")},
+        {"on_vs_off_sure_throughput", median(on, "sure_per_sec") / median(off, "sure_per_sec")},
+        {"off_routing_ms_p50", median(off, "routing_ms", "p50")},
+        {"on_routing_ms_p50", median(on, "routing_ms", "p50")},
+        {"on_routing_ms_p99", median(on, "routing_ms", "p99")},
+        {"on_model_calls", median(on, "model_calls")},
+        {"on_cache_hits", median(on, "cache_hits")}}}};
+  std::printf("patterns alone: %d of %zu texts need the model (%.0f%%; asking every time would be "
+              "%zu calls)\n",
+              asked, set.size(), 100 * share, set.size());
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+}  // namespace clubos::app
