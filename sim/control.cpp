@@ -23,7 +23,9 @@ json FaultJson(const Fault& f) {
           {"mode", ToString(f.mode)},
           {"remaining", f.until_cleared ? json(nullptr) : json(f.remaining)},
           {"used", f.used},
-          {"delay_ms", f.delay.count()}};
+          {"delay_ms", f.delay.count()},
+          {"retry_after_ms",
+           f.mode == FaultMode::kHttp429 ? json(f.retry_after.count()) : json(nullptr)}};
 }
 
 std::optional<FaultMode> ParseMode(const std::string& s) {
@@ -102,6 +104,13 @@ http::Response AddFault(Core& core, const http::Request& req) {
         body.at("delay_ms").get<int64_t>() > kMaxFaultDelayMs)
       return Bad("slow needs delay_ms: 1 to " + std::to_string(kMaxFaultDelayMs));
     f.delay = Millis(body.at("delay_ms").get<int64_t>());
+  }
+  if (body.contains("retry_after_ms")) {
+    const json& v = body.at("retry_after_ms");
+    if (f.mode != FaultMode::kHttp429) return Bad("retry_after_ms goes with http_429 only");
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxRetryAfterMs)
+      return Bad("retry_after_ms must be a whole number, 0 to " + std::to_string(kMaxRetryAfterMs));
+    f.retry_after = Millis(v.get<int64_t>());
   }
   f.id = "fault-" + std::to_string(core.next_fault++);
   log::Get()->info("sim fault {}: {} on {} ({})", f.id, ToString(f.mode), FaultTarget(f),

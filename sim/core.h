@@ -27,6 +27,8 @@ constexpr std::size_t kMaxLogHits = 10'000;
 constexpr std::size_t kMaxActivitiesPerDevice = 1'000;
 constexpr std::size_t kMaxEventsPerDoor = 1'000;
 constexpr int64_t kMaxFaultDelayMs = 60'000;
+// Only announced (Retry-After), never waited: a value past a client's retry cap is worth testing.
+constexpr int64_t kMaxRetryAfterMs = 3'600'000;
 
 enum class Service { kOpenPhone, kNinjaOne, kUnifi, kSlack, kAgent };
 const char* ToString(Service s);
@@ -52,7 +54,8 @@ struct Fault {
   FaultMode mode = FaultMode::kHttp500;
   int remaining = 1;  // calls or resets still affected (when !until_cleared)
   bool until_cleared = false;
-  Millis delay{0};  // slow
+  Millis delay{0};            // slow
+  Millis retry_after{1'000};  // http_429: announced in Retry-After
   int used = 0;
 };
 
@@ -203,10 +206,15 @@ struct Core {
   Millis TakeSlow(Service s, const std::string& target);
   // The first matching http_500 / http_429 / http_403 / token_expired fault (consumed).
   // token_expired only matches bearer-authenticated calls.
-  std::optional<FaultMode> TakeFailure(Service s, const std::string& target, bool bearer);
+  std::optional<Fault> TakeFailure(Service s, const std::string& target, bool bearer);
   // The first matching stuck_offline / reset_noop fault (consumed) for a reset of `target`.
   std::optional<FaultMode> TakeReset(Service s, const std::string& target);
   void Record(Call c);
+
+ private:
+  // The first fault of service `s` matching `target` whose mode `applies`, consumed.
+  std::optional<Fault> Take(Service s, const std::string& target,
+                            const std::function<bool(FaultMode)>& applies);
 };
 
 // ---- shared formatting ----
@@ -231,7 +239,7 @@ void VendorRoute(http::Server& server, Core& core, const std::string& method,
                  const std::string& pattern, Endpoint endpoint, VendorHandler handler);
 
 // The answer a vendor gives under http_500, http_429, http_403 or token_expired.
-http::Response FaultAnswer(Service s, FaultMode m);
+http::Response FaultAnswer(Service s, const Fault& f);
 
 void RegisterOpenPhone(http::Server& server, Core& core);
 void RegisterNinjaOne(http::Server& server, Core& core);

@@ -277,45 +277,36 @@ void Core::Settle(DoorState& d, TimePoint now) {
   }
 }
 
-Millis Core::TakeSlow(Service s, const std::string& target) {
+std::optional<Fault> Core::Take(Service s, const std::string& target,
+                                const std::function<bool(FaultMode)>& applies) {
   for (auto it = faults.begin(); it != faults.end(); ++it) {
-    if (it->mode != FaultMode::kSlow || it->service != s) continue;
+    if (it->service != s || !applies(it->mode)) continue;
     if (!it->target.empty() && it->target != target) continue;
-    const Millis delay = it->delay;
     ++it->used;
+    const Fault taken = *it;
     if (!it->until_cleared && --it->remaining <= 0) faults.erase(it);
-    return delay;
-  }
-  return Millis(0);
-}
-
-std::optional<FaultMode> Core::TakeFailure(Service s, const std::string& target, bool bearer) {
-  for (auto it = faults.begin(); it != faults.end(); ++it) {
-    if (it->service != s) continue;
-    if (!it->target.empty() && it->target != target) continue;
-    const bool applies = it->mode == FaultMode::kHttp500 || it->mode == FaultMode::kHttp429 ||
-                         it->mode == FaultMode::kHttp403 ||
-                         (it->mode == FaultMode::kTokenExpired && bearer);
-    if (!applies) continue;
-    const FaultMode m = it->mode;
-    ++it->used;
-    if (!it->until_cleared && --it->remaining <= 0) faults.erase(it);
-    return m;
+    return taken;
   }
   return std::nullopt;
+}
+
+Millis Core::TakeSlow(Service s, const std::string& target) {
+  const auto f = Take(s, target, [](FaultMode m) { return m == FaultMode::kSlow; });
+  return f ? f->delay : Millis(0);
+}
+
+std::optional<Fault> Core::TakeFailure(Service s, const std::string& target, bool bearer) {
+  return Take(s, target, [bearer](FaultMode m) {
+    return m == FaultMode::kHttp500 || m == FaultMode::kHttp429 || m == FaultMode::kHttp403 ||
+           (m == FaultMode::kTokenExpired && bearer);
+  });
 }
 
 std::optional<FaultMode> Core::TakeReset(Service s, const std::string& target) {
-  for (auto it = faults.begin(); it != faults.end(); ++it) {
-    if (it->service != s) continue;
-    if (!it->target.empty() && it->target != target) continue;
-    if (it->mode != FaultMode::kStuckOffline && it->mode != FaultMode::kResetNoop) continue;
-    const FaultMode m = it->mode;
-    ++it->used;
-    if (!it->until_cleared && --it->remaining <= 0) faults.erase(it);
-    return m;
-  }
-  return std::nullopt;
+  const auto f = Take(s, target, [](FaultMode m) {
+    return m == FaultMode::kStuckOffline || m == FaultMode::kResetNoop;
+  });
+  return f ? std::optional(f->mode) : std::nullopt;
 }
 
 void Core::Record(Call c) {
@@ -328,7 +319,8 @@ void Core::Record(Call c) {
   while (calls.size() > kMaxCalls) calls.pop_front();
 }
 
-http::Response FaultAnswer(Service s, FaultMode m) {
+http::Response FaultAnswer(Service s, const Fault& f) {
+  const FaultMode m = f.mode;
   http::Response r;
   if (m == FaultMode::kHttp403) {
     switch (s) {
@@ -399,7 +391,8 @@ http::Response FaultAnswer(Service s, FaultMode m) {
                                    : http::Response::Text(500, "rollup_error");
       break;
   }
-  if (m == FaultMode::kHttp429) r.headers.emplace_back("Retry-After", "1");
+  if (m == FaultMode::kHttp429)
+    r.headers.emplace_back("Retry-After", std::to_string((f.retry_after.count() + 999) / 1000));
   return r;
 }
 
@@ -414,7 +407,7 @@ void VendorRoute(http::Server& server, Core& core, const std::string& method,
     call.query = req.query;
     call.body = req.body;
     Millis delay{0};
-    std::optional<FaultMode> failure;
+    std::optional<Fault> failure;
     {
       std::lock_guard lock(core.mu);
       call.target = ep.target ? ep.target(core, req) : "";
@@ -427,9 +420,9 @@ void VendorRoute(http::Server& server, Core& core, const std::string& method,
     http::Response res;
     if (failure) {
       res = FaultAnswer(ep.service, *failure);
-      call.fault = ToString(*failure);
+      call.fault = ToString(failure->mode);
       // An expired token stays expired: the client has to fetch a new one.
-      if (*failure == FaultMode::kTokenExpired && ep.service == Service::kNinjaOne)
+      if (failure->mode == FaultMode::kTokenExpired && ep.service == Service::kNinjaOne)
         if (const auto token = Bearer(req)) core.tokens.erase(*token);
     } else {
       res = handler(core, req);
