@@ -23,13 +23,20 @@ json FaultJson(const Fault& f) {
           {"mode", ToString(f.mode)},
           {"remaining", f.until_cleared ? json(nullptr) : json(f.remaining)},
           {"used", f.used},
-          {"delay_ms", f.delay.count()}};
+          {"delay_ms", f.delay.count()},
+          {"retry_after_ms",
+           f.mode == FaultMode::kHttp429 ? json(f.retry_after.count()) : json(nullptr)}};
 }
+
+constexpr const char* kModes =
+    "stuck_offline, reset_noop, slow, http_500, http_429, http_403, token_expired, "
+    "insufficient_quota, malformed or refusal";
 
 std::optional<FaultMode> ParseMode(const std::string& s) {
   for (FaultMode m :
        {FaultMode::kStuckOffline, FaultMode::kResetNoop, FaultMode::kSlow, FaultMode::kHttp500,
-        FaultMode::kHttp429, FaultMode::kHttp403, FaultMode::kTokenExpired})
+        FaultMode::kHttp429, FaultMode::kHttp403, FaultMode::kTokenExpired,
+        FaultMode::kInsufficientQuota, FaultMode::kMalformed, FaultMode::kRefusal})
     if (s == ToString(m)) return m;
   return std::nullopt;
 }
@@ -38,16 +45,14 @@ http::Response AddFault(Core& core, const http::Request& req) {
   const json body = ParseObject(req.body);
   if (body.is_discarded()) return Bad("body is not a JSON object");
   if (!body.contains("target") || !body.at("target").is_string())
-    return Bad("target is required: openphone, slack, ninjaone[:<device>] or unifi[:<door>]");
-  if (!body.contains("mode") || !body.at("mode").is_string())
     return Bad(
-        "mode is required: stuck_offline, reset_noop, slow, http_500, http_429, http_403 or "
-        "token_expired");
+        "target is required: openphone, slack, ninjaone[:<device>], unifi[:<door>] or "
+        "llm[:<model>]");
+  if (!body.contains("mode") || !body.at("mode").is_string())
+    return Bad(std::string("mode is required: ") + kModes);
   const std::string target = body.at("target").get<std::string>();
   const auto mode = ParseMode(body.at("mode").get<std::string>());
-  if (!mode)
-    return Bad("unknown mode '" + body.at("mode").get<std::string>() +
-               "': stuck_offline, reset_noop, slow, http_500, http_429, http_403 or token_expired");
+  if (!mode) return Bad("unknown mode '" + body.at("mode").get<std::string>() + "': " + kModes);
   Fault f;
   f.mode = *mode;
   const auto colon = target.find(':');
@@ -79,9 +84,17 @@ http::Response AddFault(Core& core, const http::Request& req) {
         if (d.id == which || d.config_id == which) f.target = d.id;
       if (f.target.empty()) return Bad("unknown UniFi door '" + which + "' in target");
     }
+  } else if (vendor == "llm") {
+    // llm:<model>: only the completions asked of that model (a client's fallback to its other
+    // model can then be tested).
+    f.service = Service::kLlm;
+    if (colon != std::string::npos && which.empty())
+      return Bad("llm:<model> needs a model name (or use target \"llm\")");
+    f.target = which;
   } else {
     return Bad("unknown target '" + target +
-               "': openphone, slack, ninjaone, ninjaone:<device>, unifi or unifi:<door>");
+               "': openphone, slack, ninjaone, ninjaone:<device>, unifi, unifi:<door>, llm or "
+               "llm:<model>");
   }
   if (f.mode == FaultMode::kStuckOffline && f.service != Service::kNinjaOne &&
       f.service != Service::kAgent)
@@ -89,6 +102,12 @@ http::Response AddFault(Core& core, const http::Request& req) {
   if (f.mode == FaultMode::kTokenExpired && f.service != Service::kNinjaOne &&
       f.service != Service::kUnifi)
     return Bad("token_expired applies to the bearer-token vendors only (ninjaone, unifi)");
+  const bool llm_only = f.mode == FaultMode::kInsufficientQuota ||
+                        f.mode == FaultMode::kMalformed || f.mode == FaultMode::kRefusal;
+  if (llm_only && f.service != Service::kLlm)
+    return Bad(std::string(ToString(f.mode)) + " applies to the LLM only (target llm)");
+  if (f.mode == FaultMode::kResetNoop && f.service == Service::kLlm)
+    return Bad("reset_noop does not apply to the LLM (it has nothing to reset)");
   if (body.contains("count")) {
     if (!body.at("count").is_number_integer() || body.at("count").get<int64_t>() < 0 ||
         body.at("count").get<int64_t>() > 1'000'000)
@@ -102,6 +121,13 @@ http::Response AddFault(Core& core, const http::Request& req) {
         body.at("delay_ms").get<int64_t>() > kMaxFaultDelayMs)
       return Bad("slow needs delay_ms: 1 to " + std::to_string(kMaxFaultDelayMs));
     f.delay = Millis(body.at("delay_ms").get<int64_t>());
+  }
+  if (body.contains("retry_after_ms")) {
+    const json& v = body.at("retry_after_ms");
+    if (f.mode != FaultMode::kHttp429) return Bad("retry_after_ms goes with http_429 only");
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxRetryAfterMs)
+      return Bad("retry_after_ms must be a whole number, 0 to " + std::to_string(kMaxRetryAfterMs));
+    f.retry_after = Millis(v.get<int64_t>());
   }
   f.id = "fault-" + std::to_string(core.next_fault++);
   log::Get()->info("sim fault {}: {} on {} ({})", f.id, ToString(f.mode), FaultTarget(f),

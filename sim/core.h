@@ -15,6 +15,7 @@
 
 #include "http/http_server.h"
 #include "sim/facility_sim.h"
+#include "sim/llm_model.h"
 
 namespace clubos::sim::detail {
 
@@ -27,13 +28,17 @@ constexpr std::size_t kMaxLogHits = 10'000;
 constexpr std::size_t kMaxActivitiesPerDevice = 1'000;
 constexpr std::size_t kMaxEventsPerDoor = 1'000;
 constexpr int64_t kMaxFaultDelayMs = 60'000;
+// Only announced (Retry-After), never waited: a value past a client's retry cap is worth testing.
+constexpr int64_t kMaxRetryAfterMs = 3'600'000;
 
-enum class Service { kOpenPhone, kNinjaOne, kUnifi, kSlack, kAgent };
+enum class Service { kOpenPhone, kNinjaOne, kUnifi, kSlack, kAgent, kLlm };
 const char* ToString(Service s);
 // A vendor path as the sim's log may show it: a Slack webhook's path (its secret) is masked.
 std::string LoggedPath(const std::string& path);
 
 // kHttp403: the vendor refuses for good (a permission or policy refusal: what a 4xx means).
+// The last three are the LLM's only: a 429 that must not be retried (the quota is spent), a 200
+// whose body is not JSON, and a 200 in which the model refuses.
 enum class FaultMode {
   kStuckOffline,
   kResetNoop,
@@ -41,18 +46,22 @@ enum class FaultMode {
   kHttp500,
   kHttp429,
   kHttp403,
-  kTokenExpired
+  kTokenExpired,
+  kInsufficientQuota,
+  kMalformed,
+  kRefusal
 };
 const char* ToString(FaultMode m);
 
 struct Fault {
   std::string id;
   Service service = Service::kOpenPhone;
-  std::string target;  // a device or door id; "" = every call (or reset) of the service
+  std::string target;  // a device or door id, or a model; "" = every call (or reset) of the service
   FaultMode mode = FaultMode::kHttp500;
   int remaining = 1;  // calls or resets still affected (when !until_cleared)
   bool until_cleared = false;
-  Millis delay{0};  // slow
+  Millis delay{0};            // slow
+  Millis retry_after{1'000};  // http_429: announced in Retry-After (and retry-after-ms, LLM)
   int used = 0;
 };
 
@@ -161,6 +170,14 @@ struct Call {
   std::string fault;  // the fault mode that shaped the answer, if any
 };
 
+// The simulated LLM's settings (GET/PUT /_sim/llm).
+struct LlmSettings {
+  Millis latency{0};                          // every completion waits this long first
+  std::optional<std::vector<LlmRule>> rules;  // nullopt: BuiltinLlmRules()
+  int64_t calls = 0;                          // requests to /v1/chat/completions, refused ones too
+  const std::vector<LlmRule>& Rules() const { return rules ? *rules : BuiltinLlmRules(); }
+};
+
 struct Core {
   Core(const Config& config, SimSecrets secrets, SimOptions options, const Clock& clock);
 
@@ -183,6 +200,7 @@ struct Core {
   std::deque<SlackPost> slack_inbox;
   std::deque<CustomerMessage> customer_messages;
   std::vector<Fault> faults;  // creation order: the first matching one applies
+  LlmSettings llm;
   std::deque<Call> calls;
   int64_t next_seq = 1;
   int64_t next_fault = 1;
@@ -201,12 +219,19 @@ struct Core {
   void AddDoorEvent(DoorState& d, DoorEvent e);
   // The delay of the first matching slow fault (consumed), or 0.
   Millis TakeSlow(Service s, const std::string& target);
-  // The first matching http_500 / http_429 / http_403 / token_expired fault (consumed).
-  // token_expired only matches bearer-authenticated calls.
-  std::optional<FaultMode> TakeFailure(Service s, const std::string& target, bool bearer);
+  // The first matching http_500 / http_429 / http_403 / insufficient_quota / token_expired fault
+  // (consumed). token_expired only matches bearer-authenticated calls.
+  std::optional<Fault> TakeFailure(Service s, const std::string& target, bool bearer);
   // The first matching stuck_offline / reset_noop fault (consumed) for a reset of `target`.
   std::optional<FaultMode> TakeReset(Service s, const std::string& target);
+  // The first matching malformed / refusal fault (consumed): faults that shape a 200 answer.
+  std::optional<FaultMode> TakeAnswer(Service s, const std::string& target);
   void Record(Call c);
+
+ private:
+  // The first fault of service `s` matching `target` whose mode `applies`, consumed.
+  std::optional<Fault> Take(Service s, const std::string& target,
+                            const std::function<bool(FaultMode)>& applies);
 };
 
 // ---- shared formatting ----
@@ -217,6 +242,9 @@ std::string Dump(const json& j);            // never throws on invalid UTF-8 in 
 json ParseObject(const std::string& body);  // discarded() unless a JSON object
 bool IsE164(const std::string& s);
 std::optional<std::string> Bearer(const http::Request& r);  // the token of "Bearer <token>"
+// `text` with every run of 7 or more digits (spaces, dashes, dots or parentheses between them
+// allowed, a leading '+' kept in the run) replaced by log::MaskPhone of it.
+std::string MaskPhones(const std::string& text);
 
 // ---- vendor routes ----
 struct Endpoint {
@@ -230,13 +258,17 @@ using VendorHandler = std::function<http::Response(Core&, const http::Request&)>
 void VendorRoute(http::Server& server, Core& core, const std::string& method,
                  const std::string& pattern, Endpoint endpoint, VendorHandler handler);
 
-// The answer a vendor gives under http_500, http_429, http_403 or token_expired.
-http::Response FaultAnswer(Service s, FaultMode m);
+// The answer a vendor gives under http_500, http_429, http_403, insufficient_quota or
+// token_expired.
+http::Response FaultAnswer(Service s, const Fault& f);
+// The same for the LLM, in OpenAI's error shape (sim/llm.cpp).
+http::Response LlmFaultAnswer(const Fault& f);
 
 void RegisterOpenPhone(http::Server& server, Core& core);
 void RegisterNinjaOne(http::Server& server, Core& core);
 void RegisterUnifi(http::Server& server, Core& core);
 void RegisterSlack(http::Server& server, Core& core);
+void RegisterLlm(http::Server& server, Core& core);  // the endpoint and /_sim/llm
 void RegisterControl(http::Server& server, Core& core);
 
 // State snapshots for GET /_sim/state (mu held).

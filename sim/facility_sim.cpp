@@ -7,6 +7,7 @@
 #include <ctime>
 #include <thread>
 
+#include "core/assert.h"
 #include "core/log.h"
 #include "sim/core.h"
 
@@ -36,6 +37,9 @@ std::string FloorId(const std::string& location_id) {
 // Which vendor a path belongs to, for requests no route matched.
 std::optional<Service> ServiceOfPath(const std::string& path) {
   auto starts = [&](const char* p) { return path.rfind(p, 0) == 0; };
+  // OpenAI's paths before OpenPhone's: both live under /v1/.
+  for (const char* p : {"/v1/chat/", "/v1/completions", "/v1/responses", "/v1/models"})
+    if (starts(p)) return Service::kLlm;
   if (starts("/v1/")) return Service::kOpenPhone;
   if (starts("/v2/") || starts("/oauth/") || starts("/ws/")) return Service::kNinjaOne;
   if (starts("/api/v1/developer")) return Service::kUnifi;
@@ -79,6 +83,8 @@ const char* ToString(Service s) {
       return "slack";
     case Service::kAgent:
       return "agent";
+    case Service::kLlm:
+      return "llm";
   }
   return "?";
 }
@@ -99,6 +105,12 @@ const char* ToString(FaultMode m) {
       return "http_403";
     case FaultMode::kTokenExpired:
       return "token_expired";
+    case FaultMode::kInsufficientQuota:
+      return "insufficient_quota";
+    case FaultMode::kMalformed:
+      return "malformed";
+    case FaultMode::kRefusal:
+      return "refusal";
   }
   return "?";
 }
@@ -158,8 +170,46 @@ std::optional<std::string> Bearer(const http::Request& r) {
   return h->substr(prefix.size());
 }
 
+std::string MaskPhones(const std::string& text) {
+  constexpr std::size_t kMinPhoneDigits = 7;
+  auto digit = [&](std::size_t i) { return i < text.size() && text[i] >= '0' && text[i] <= '9'; };
+  auto separator = [&](std::size_t i) {
+    return i < text.size() &&
+           (text[i] == ' ' || text[i] == '-' || text[i] == '.' || text[i] == '(' || text[i] == ')');
+  };
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const bool opens = (text[i] == '+' || text[i] == '(') && digit(i + 1);
+    if (!digit(i) && !opens) {
+      out += text[i++];
+      continue;
+    }
+    // The run: digits, with at most two separators between two of them; it ends on a digit.
+    std::size_t j = opens ? i + 1 : i, end = j, digits = 0;
+    while (digit(j)) {
+      for (; digit(j); ++j) ++digits;
+      end = j;
+      std::size_t k = j;
+      while (separator(k) && k - j < 2) ++k;
+      if (k == j || !digit(k)) break;
+      j = k;
+    }
+    if (digits >= kMinPhoneDigits)
+      out += log::MaskPhone(std::string_view(text).substr(i, end - i));
+    else
+      out.append(text, i, end - i);
+    i = end;
+  }
+  return out;
+}
+
 Core::Core(const Config& config, SimSecrets s, SimOptions o, const Clock& c)
     : clock(c), options(std::move(o)), secrets(std::move(s)), rng(options.seed) {
+  CLUBOS_ASSERT(options.llm_latency.count() >= 0 && options.llm_latency.count() <= kMaxLlmLatencyMs,
+                "SimOptions::llm_latency out of range");
+  llm.latency = options.llm_latency;
   if (config.integrations.ninjaone.trackman_script_id > 0)
     trackman_script_id = config.integrations.ninjaone.trackman_script_id;
   const TimePoint start = clock.Now();
@@ -277,50 +327,50 @@ void Core::Settle(DoorState& d, TimePoint now) {
   }
 }
 
-Millis Core::TakeSlow(Service s, const std::string& target) {
+std::optional<Fault> Core::Take(Service s, const std::string& target,
+                                const std::function<bool(FaultMode)>& applies) {
   for (auto it = faults.begin(); it != faults.end(); ++it) {
-    if (it->mode != FaultMode::kSlow || it->service != s) continue;
+    if (it->service != s || !applies(it->mode)) continue;
     if (!it->target.empty() && it->target != target) continue;
-    const Millis delay = it->delay;
     ++it->used;
+    const Fault taken = *it;
     if (!it->until_cleared && --it->remaining <= 0) faults.erase(it);
-    return delay;
-  }
-  return Millis(0);
-}
-
-std::optional<FaultMode> Core::TakeFailure(Service s, const std::string& target, bool bearer) {
-  for (auto it = faults.begin(); it != faults.end(); ++it) {
-    if (it->service != s) continue;
-    if (!it->target.empty() && it->target != target) continue;
-    const bool applies = it->mode == FaultMode::kHttp500 || it->mode == FaultMode::kHttp429 ||
-                         it->mode == FaultMode::kHttp403 ||
-                         (it->mode == FaultMode::kTokenExpired && bearer);
-    if (!applies) continue;
-    const FaultMode m = it->mode;
-    ++it->used;
-    if (!it->until_cleared && --it->remaining <= 0) faults.erase(it);
-    return m;
+    return taken;
   }
   return std::nullopt;
+}
+
+Millis Core::TakeSlow(Service s, const std::string& target) {
+  const auto f = Take(s, target, [](FaultMode m) { return m == FaultMode::kSlow; });
+  return f ? f->delay : Millis(0);
+}
+
+std::optional<Fault> Core::TakeFailure(Service s, const std::string& target, bool bearer) {
+  return Take(s, target, [bearer](FaultMode m) {
+    return m == FaultMode::kHttp500 || m == FaultMode::kHttp429 || m == FaultMode::kHttp403 ||
+           m == FaultMode::kInsufficientQuota || (m == FaultMode::kTokenExpired && bearer);
+  });
 }
 
 std::optional<FaultMode> Core::TakeReset(Service s, const std::string& target) {
-  for (auto it = faults.begin(); it != faults.end(); ++it) {
-    if (it->service != s) continue;
-    if (!it->target.empty() && it->target != target) continue;
-    if (it->mode != FaultMode::kStuckOffline && it->mode != FaultMode::kResetNoop) continue;
-    const FaultMode m = it->mode;
-    ++it->used;
-    if (!it->until_cleared && --it->remaining <= 0) faults.erase(it);
-    return m;
-  }
-  return std::nullopt;
+  const auto f = Take(s, target, [](FaultMode m) {
+    return m == FaultMode::kStuckOffline || m == FaultMode::kResetNoop;
+  });
+  return f ? std::optional(f->mode) : std::nullopt;
+}
+
+std::optional<FaultMode> Core::TakeAnswer(Service s, const std::string& target) {
+  const auto f = Take(s, target, [](FaultMode m) {
+    return m == FaultMode::kMalformed || m == FaultMode::kRefusal;
+  });
+  return f ? std::optional(f->mode) : std::nullopt;
 }
 
 void Core::Record(Call c) {
   c.seq = next_seq++;
   c.body = RedactSecrets(c.path, c.body);
+  // A prompt carries the customer's texts, and with them whatever numbers the customer typed.
+  if (c.service == Service::kLlm) c.body = MaskPhones(c.body);
   if (c.body.size() > kMaxLoggedBodyBytes) c.body.resize(kMaxLoggedBodyBytes);
   log::Get()->debug("sim {} {} {} -> {}{}", ToString(c.service), c.method, LoggedPath(c.path),
                     c.status, c.fault.empty() ? "" : " (fault " + c.fault + ")");
@@ -328,7 +378,8 @@ void Core::Record(Call c) {
   while (calls.size() > kMaxCalls) calls.pop_front();
 }
 
-http::Response FaultAnswer(Service s, FaultMode m) {
+http::Response FaultAnswer(Service s, const Fault& f) {
+  const FaultMode m = f.mode;
   http::Response r;
   if (m == FaultMode::kHttp403) {
     switch (s) {
@@ -348,6 +399,8 @@ http::Response FaultAnswer(Service s, FaultMode m) {
                                                {"data", nullptr}}));
       case Service::kSlack:
         return http::Response::Text(403, "action_prohibited");
+      case Service::kLlm:
+        return LlmFaultAnswer(f);
     }
   }
   switch (s) {
@@ -398,8 +451,11 @@ http::Response FaultAnswer(Service s, FaultMode m) {
       r = m == FaultMode::kHttp429 ? http::Response::Text(429, "rate_limited")
                                    : http::Response::Text(500, "rollup_error");
       break;
+    case Service::kLlm:
+      return LlmFaultAnswer(f);
   }
-  if (m == FaultMode::kHttp429) r.headers.emplace_back("Retry-After", "1");
+  if (m == FaultMode::kHttp429)
+    r.headers.emplace_back("Retry-After", std::to_string((f.retry_after.count() + 999) / 1000));
   return r;
 }
 
@@ -414,7 +470,7 @@ void VendorRoute(http::Server& server, Core& core, const std::string& method,
     call.query = req.query;
     call.body = req.body;
     Millis delay{0};
-    std::optional<FaultMode> failure;
+    std::optional<Fault> failure;
     {
       std::lock_guard lock(core.mu);
       call.target = ep.target ? ep.target(core, req) : "";
@@ -427,9 +483,9 @@ void VendorRoute(http::Server& server, Core& core, const std::string& method,
     http::Response res;
     if (failure) {
       res = FaultAnswer(ep.service, *failure);
-      call.fault = ToString(*failure);
+      call.fault = ToString(failure->mode);
       // An expired token stays expired: the client has to fetch a new one.
-      if (*failure == FaultMode::kTokenExpired && ep.service == Service::kNinjaOne)
+      if (failure->mode == FaultMode::kTokenExpired && ep.service == Service::kNinjaOne)
         if (const auto token = Bearer(req)) core.tokens.erase(*token);
     } else {
       res = handler(core, req);
@@ -452,6 +508,7 @@ SimSecrets SimSecrets::FromEnv(const Config& config) {
   s.ninjaone_client_id = detail::Env(i.ninjaone.client_id_env);
   s.ninjaone_client_secret = detail::Env(i.ninjaone.client_secret_env);
   s.unifi_token = detail::Env(i.unifi.token_env);
+  s.llm_api_key = detail::Env(i.llm.api_key_env);
   s.openphone_signing_secret = detail::Env("CLUBOS_OPENPHONE_SIGNING_SECRET");
   s.openphone_webhook_key = detail::Env("CLUBOS_OPENPHONE_WEBHOOK_KEY");
   return s;
@@ -517,6 +574,7 @@ void FacilitySim::Register(http::Server& server) {
   detail::RegisterNinjaOne(server, *core_);
   detail::RegisterUnifi(server, *core_);
   detail::RegisterSlack(server, *core_);
+  detail::RegisterLlm(server, *core_);
   detail::RegisterControl(server, *core_);
   server.OnAnswered([core = core_.get()](const http::Request& req, int status, Millis) {
     // Only what no vendor route answered: a path the simulator does not serve (404) or a wrong
@@ -541,7 +599,8 @@ std::vector<std::string> FacilitySim::StartupNotes() const {
   const auto& c = *core_;
   std::vector<std::string> notes;
   notes.push_back("simulating " + std::to_string(c.devices.size()) + " NinjaOne devices, " +
-                  std::to_string(c.doors.size()) + " UniFi doors, OpenPhone and Slack; " +
+                  std::to_string(c.doors.size()) +
+                  " UniFi doors, OpenPhone, Slack and an OpenAI-compatible LLM; " +
                   std::to_string(c.agent_bays.size()) +
                   " bay agents (polling ClubOS when their keys are in CLUBOS_AGENT_KEYS)");
   const auto& s = c.secrets;
@@ -556,6 +615,10 @@ std::vector<std::string> FacilitySim::StartupNotes() const {
   if (s.unifi_token.empty())
     notes.push_back(
         "unifi: token unset (CLUBOS_UNIFI_TOKEN): every /api/v1/developer call answers 401");
+  if (s.llm_api_key.empty())
+    notes.push_back(
+        "llm: API key unset (CLUBOS_LLM_API_KEY or the config's integrations.llm.api_key_env): "
+        "every /v1/chat/completions call answers 401");
   if (s.openphone_signing_secret.empty())
     notes.push_back(
         "customer webhooks: CLUBOS_OPENPHONE_SIGNING_SECRET unset: POST /_sim/customer "

@@ -1,13 +1,14 @@
 #pragma once
 // `clubos sim`: local stand-ins for the facility's vendors (OpenPhone, NinjaOne, UniFi Access,
-// Slack) on their real paths and wire formats (shared/reference/integrations.md §7), with fault
-// injection and a control API under /_sim/ (shared/design/interfaces.md). The facility comes from
+// Slack) on their real paths and wire formats (shared/reference/integrations.md §7), and for an
+// OpenAI-compatible LLM (a deterministic rule-based model, sim/llm_model.h), with fault injection
+// and a control API under /_sim/ (shared/design/interfaces.md). The facility comes from
 // the ClubOS config: every "ninjaone" bay is a NinjaOne device, every door a UniFi door.
 //
 // Time is the injected Clock, read lazily: a reboot "comes back" because the clock passed its
 // completion time when someone looks, not because a timer fired. Tests move a FakeClock and never
-// sleep; the one exception is the `slow` fault, which really waits (it exists to trip client
-// timeouts).
+// sleep; the exceptions are the `slow` fault and the LLM's latency, which really wait (they exist
+// to trip client timeouts).
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -29,10 +30,14 @@ struct SimSecrets {
   std::string unifi_token;               // `Authorization: Bearer <token>`
   std::string openphone_signing_secret;  // base64: signs legacy customer webhooks
   std::string openphone_webhook_key;     // whsec_...: signs Standard Webhooks customer webhooks
+  std::string llm_api_key;               // `Authorization: Bearer <key>` on /v1/chat/completions
   // The same environment variables ClubOS reads (names from the config's integrations section;
   // CLUBOS_OPENPHONE_SIGNING_SECRET and CLUBOS_OPENPHONE_WEBHOOK_KEY for the webhook secrets).
   static SimSecrets FromEnv(const Config& config);
 };
+
+// The longest wait the simulated LLM takes before answering (as long as a slow fault may wait).
+inline constexpr int64_t kMaxLlmLatencyMs = 60'000;
 
 struct SimOptions {
   std::string clubos_url = "http://127.0.0.1:8080";  // where customer webhooks go
@@ -42,6 +47,9 @@ struct SimOptions {
   Millis token_ttl{3'600'000};     // NinjaOne access tokens (expires_in)
   Millis clubos_timeout{10'000};   // the customer webhook call to ClubOS
   uint64_t seed = 1;               // ids and tokens come from a generator seeded with this
+  // Every chat completion waits this long before answering (up to kMaxLlmLatencyMs; PUT /_sim/llm
+  // changes it).
+  Millis llm_latency{0};
 };
 
 namespace detail {

@@ -645,6 +645,12 @@ TEST_F(SimTest, Http500And429HitOnlyTheirTargetAndOnlyNTimes) {
   r = Call("POST", "/services/T/B/X", R"({"text":"x"})");
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.headers["retry-after"], "1");
+
+  // The announced wait is the fault's to choose (a client's cap on it can then be tested).
+  AddFault({{"target", "unifi"}, {"mode", "http_429"}, {"retry_after_ms", 2'500}});
+  r = Unifi("GET", "/doors");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.headers["retry-after"], "3") << "whole seconds, rounded up";
 }
 
 TEST_F(SimTest, TokenExpiredForcesANewToken) {
@@ -700,6 +706,8 @@ TEST_F(SimTest, FaultsAreValidatedListedAndCleared) {
            {{"target", "openphone"}, {"mode", "token_expired"}},
            {{"target", "slack"}, {"mode", "slow"}},
            {{"target", "slack"}, {"mode", "http_500"}, {"count", -1}},
+           {{"target", "slack"}, {"mode", "http_500"}, {"retry_after_ms", 1'000}},
+           {{"target", "slack"}, {"mode", "http_429"}, {"retry_after_ms", -1}},
            {{"mode", "http_500"}},
        }) {
     auto r = Call("POST", "/_sim/faults", bad.dump());
