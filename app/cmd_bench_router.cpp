@@ -97,8 +97,8 @@ Run RunFlow(const Config& config, const std::string& url, const std::vector<std:
   const Location& bedford = wiring.config.locations.front();
   const auto t0 = Steady::now();
   for (std::size_t i = 0; i < texts.size(); ++i) {
-    char phone[24];
-    std::snprintf(phone, sizeof phone, "+1%03d%07zu", nonce, i);
+    char phone[40];
+    std::snprintf(phone, sizeof phone, "+1%03d%07d", nonce, static_cast<int>(i));
     const auto begin = Steady::now();
     const auto in = wiring.flow.Intake(*conn, {phone, bedford.phone_lines.front(), texts[i], ""});
     std::lock_guard lk(mu);
@@ -147,14 +147,15 @@ Run RunFlow(const Config& config, const std::string& url, const std::vector<std:
 }
 
 json Figures(const Run& r) {
-  return {{"sure_texts", r.sure},
-          {"sure_per_sec", r.sure_seconds > 0 ? r.sure / r.sure_seconds : 0},
-          {"sure_latency_ms",
-           {{"p50", Percentile(r.sure_latency_ms, 0.5)}, {"p99", Percentile(r.sure_latency_ms, 0.99)}}},
-          {"routing_ms",
-           {{"p50", Percentile(r.routing_ms, 0.5)}, {"p99", Percentile(r.routing_ms, 0.99)}}},
-          {"model_calls", r.calls},
-          {"cache_hits", r.cache_hits}};
+  return {
+      {"sure_texts", r.sure},
+      {"sure_per_sec", r.sure_seconds > 0 ? r.sure / r.sure_seconds : 0},
+      {"sure_latency_ms",
+       {{"p50", Percentile(r.sure_latency_ms, 0.5)}, {"p99", Percentile(r.sure_latency_ms, 0.99)}}},
+      {"routing_ms",
+       {{"p50", Percentile(r.routing_ms, 0.5)}, {"p99", Percentile(r.routing_ms, 0.99)}}},
+      {"model_calls", r.calls},
+      {"cache_hits", r.cache_hits}};
 }
 
 }  // namespace
@@ -226,9 +227,10 @@ int RunRouterBench(const Flags& f) {
         {"on_routing_ms_p99", median(on, "routing_ms", "p99")},
         {"on_model_calls", median(on, "model_calls")},
         {"on_cache_hits", median(on, "cache_hits")}}}};
-  std::printf("patterns alone: %d of %zu texts need the model (%.0f%%; asking every time would be "
-              "%zu calls)\n",
-              asked, set.size(), 100 * share, set.size());
+  std::printf(
+      "patterns alone: %d of %zu texts need the model (%.0f%%; asking every time would be "
+      "%zu calls)\n",
+      asked, set.size(), 100 * share, set.size());
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }

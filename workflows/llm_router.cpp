@@ -258,7 +258,8 @@ std::optional<Intent> IntentFromAnswer(const std::string& content, const Config&
   if (a["reply"].is_string()) in.reply = a["reply"].get<std::string>();
   if (in.action == "answer" && in.faq_topic.empty() && in.reply.empty())
     return fail("an answer with neither a FAQ topic nor a reply");
-  if (in.action != "answer") in.reply.clear();
+  // A FAQ topic answers with the answer on file, whatever the model drafted.
+  if (in.action != "answer" || !in.faq_topic.empty()) in.reply.clear();
   if (category == "emergency") {
     in.must_escalate = "emergency";
     in.flags.push_back("llm:emergency");
