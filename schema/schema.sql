@@ -741,7 +741,7 @@ CREATE TABLE public.llm_calls (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     finished_at timestamp with time zone,
     CONSTRAINT llm_calls_done CHECK (((state = 'done'::text) = (outcome IS NOT NULL))),
-    CONSTRAINT llm_calls_outcome_check CHECK ((outcome = ANY (ARRAY['ok'::text, 'cache_hit'::text, 'timeout'::text, 'unavailable'::text, 'rate_limited'::text, 'quota'::text, 'refused'::text, 'malformed'::text, 'rejected'::text, 'abandoned'::text, 'superseded'::text]))),
+    CONSTRAINT llm_calls_outcome_check CHECK ((outcome = ANY (ARRAY['ok'::text, 'cache_hit'::text, 'timeout'::text, 'unavailable'::text, 'rate_limited'::text, 'quota'::text, 'refused'::text, 'malformed'::text, 'bad_request'::text, 'abandoned'::text, 'superseded'::text]))),
     CONSTRAINT llm_calls_reserved_tokens_check CHECK ((reserved_tokens >= 0)),
     CONSTRAINT llm_calls_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'done'::text]))),
     CONSTRAINT llm_calls_tier_check CHECK ((tier = ANY (ARRAY['cheap'::text, 'strong'::text]))),

@@ -28,7 +28,7 @@ const char* ToString(ModelAnswer::Result r) {
     case ModelAnswer::Result::kMalformed:
       return "malformed";
     case ModelAnswer::Result::kRejected:
-      return "rejected";
+      return "bad_request";
   }
   return "unknown";
 }

@@ -22,7 +22,7 @@ CREATE TABLE llm_calls (
   state              text        NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
   -- ok: an intent; cache_hit: an earlier call's intent; the others: no intent (see the client).
   outcome            text        CHECK (outcome IN ('ok', 'cache_hit', 'timeout', 'unavailable',
-                                   'rate_limited', 'quota', 'refused', 'malformed', 'rejected',
+                                   'rate_limited', 'quota', 'refused', 'malformed', 'bad_request',
                                    'abandoned', 'superseded')),
   guard              text,       -- why a drafted reply was not sent (figures not in the knowledge)
   reserved_tokens    bigint      NOT NULL DEFAULT 0 CHECK (reserved_tokens >= 0),

@@ -46,7 +46,7 @@ FROM jobs WHERE kind = 'notify_operator' AND created_at > coalesce($1::timestamp
 -- answer, and the open outage if any.
 SELECT count(*) FILTER (WHERE outcome = 'ok' OR outcome = 'superseded') AS ok,
        count(*) FILTER (WHERE outcome IN ('timeout', 'unavailable', 'rate_limited', 'quota',
-                                          'rejected', 'refused', 'malformed', 'abandoned')) AS failed,
+                                          'bad_request', 'refused', 'malformed', 'abandoned')) AS failed,
        count(*) FILTER (WHERE cache_hit) AS cached,
        max(finished_at) FILTER (WHERE outcome = 'ok') AS last_ok,
        (SELECT started_at FROM llm_outages WHERE ended_at IS NULL) AS outage_since,
