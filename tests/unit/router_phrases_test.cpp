@@ -1,0 +1,94 @@
+// The phrase language of the router's lists, and what it buys: an emergency is recognised by its
+// word forms and combinations, not by one spelling; praise never becomes a fault report. The texts
+// here are not in the development set on purpose: they test the forms, not the set's strings.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "workflows/router.h"
+
+using namespace clubos;
+using workflows::PhraseMatches;
+using workflows::PhraseProblem;
+
+namespace {
+
+const Config& TestConfig() {
+  static const Config c =
+      Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
+  return c;
+}
+
+}  // namespace
+
+TEST(RouterPhrases, WordsMatchWholeWordsAndTheirPlurals) {
+  EXPECT_TRUE(PhraseMatches("sim", "love the new sims"));
+  EXPECT_TRUE(PhraseMatches("injury", "no injuries here"));
+  EXPECT_TRUE(PhraseMatches("box", "two boxes"));
+  EXPECT_FALSE(PhraseMatches("sim", "a simple question"));
+  EXPECT_FALSE(PhraseMatches("tm", "tms"));  // two letters: no plural, too many other words
+  EXPECT_TRUE(PhraseMatches("gift card", "Do you sell GIFT CARDS?"));
+  EXPECT_FALSE(PhraseMatches("gift card", "a gift for my card"));
+}
+
+TEST(RouterPhrases, PrefixesAlternativesAndAnyWord) {
+  for (const char* text : {"he's injured", "an injury", "injuries", "INJURED!!"})
+    EXPECT_TRUE(PhraseMatches("injur*", text)) << text;
+  EXPECT_TRUE(PhraseMatches("cant|cannot breath*", "she cannot breathe"));
+  EXPECT_TRUE(PhraseMatches("cant|cannot breath*", "i can't breathe"));
+  EXPECT_FALSE(PhraseMatches("cant|cannot breath*", "can breathe"));
+  EXPECT_TRUE(PhraseMatches("not _ emergency", "this is not an emergency"));
+  EXPECT_FALSE(PhraseMatches("not _ emergency", "not sure this is an emergency"));
+}
+
+TEST(RouterPhrases, NearMeansAFewWordsApartInEitherOrder) {
+  EXPECT_TRUE(PhraseMatches("chest & pain*", "chest pains"));
+  EXPECT_TRUE(PhraseMatches("chest & pain*", "a sharp pain in my chest"));
+  EXPECT_TRUE(PhraseMatches("hit & head", "got hit in the head by a club"));
+  EXPECT_FALSE(PhraseMatches("hit & head", "I hit a great drive and then went to the head pro"));
+  EXPECT_FALSE(PhraseMatches("chest & pain*", "chest"));
+}
+
+TEST(RouterPhrases, TyposOnlyWhereMarked) {
+  EXPECT_TRUE(PhraseMatches("unconscious~", "someones unconcious"));
+  EXPECT_TRUE(PhraseMatches("seizure~", "having a siezure"));
+  EXPECT_TRUE(PhraseMatches("ambulanc*~", "the ambulence is here"));
+  EXPECT_FALSE(PhraseMatches("unconscious", "someones unconcious"));
+  EXPECT_FALSE(PhraseMatches("seizure~", "siezures"));  // two edits: a swap and a plural
+  EXPECT_NE(PhraseProblem("fire~"), "");  // a short word one typo away is another word: hire
+}
+
+TEST(RouterPhrases, TextIsReadLikePhrases) {
+  EXPECT_TRUE(PhraseMatches("bahia", "la bahía 2"));
+  EXPECT_TRUE(PhraseMatches("reservation", "ma RÉSERVATION"));
+  EXPECT_TRUE(PhraseMatches("cuanto cuesta", "¿Cuánto cuesta?"));
+  EXPECT_TRUE(PhraseMatches("cant get in", "I can’t get in"));
+  EXPECT_TRUE(PhraseMatches("bay 3", "bay3 is frozen"));
+  EXPECT_TRUE(PhraseMatches("great", "great👍"));
+  EXPECT_TRUE(PhraseMatches("frozen", "frozen…again"));
+}
+
+TEST(RouterPhrases, MalformedPhrasesAreNamed) {
+  EXPECT_EQ(PhraseProblem("chest & pain*"), "");
+  EXPECT_NE(PhraseProblem("24/7"), "");
+  EXPECT_NE(PhraseProblem("chest &"), "");
+  EXPECT_NE(PhraseProblem("_"), "");
+  EXPECT_NE(PhraseProblem("a||b"), "");
+}
+
+TEST(RouterPhrases, EveryPhraseOfTheExampleConfigIsWellFormed) {
+  const RouterConfig& r = TestConfig().router;
+  std::vector<std::string> all;
+  for (const auto* list : {&r.emergency, &r.plea, &r.read_past, &r.human, &r.positive, &r.problem})
+    all.insert(all.end(), list->begin(), list->end());
+  for (const auto& [topic, phrases] : r.sensitive)
+    all.insert(all.end(), phrases.begin(), phrases.end());
+  for (const auto& [category, phrases] : r.categories)
+    for (const auto& [phrase, weight] : phrases) all.push_back(phrase);
+  for (const auto& [action, pattern] : r.actions)
+    all.insert(all.end(), pattern.any.begin(), pattern.any.end());
+  for (const auto& [topic, entry] : r.faq)
+    all.insert(all.end(), entry.match.begin(), entry.match.end());
+  EXPECT_GT(all.size(), 200u);
+  for (const auto& p : all) EXPECT_EQ(PhraseProblem(p), "") << p;
+}
