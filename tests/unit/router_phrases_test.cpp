@@ -8,6 +8,8 @@
 #include "workflows/router.h"
 
 using namespace clubos;
+using workflows::Intent;
+using workflows::PatternRouter;
 using workflows::PhraseMatches;
 using workflows::PhraseProblem;
 
@@ -17,6 +19,11 @@ const Config& TestConfig() {
   static const Config c =
       Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
   return c;
+}
+
+Intent Route(const std::string& text) {
+  static const PatternRouter router(TestConfig().router);
+  return router.Route({text});
 }
 
 }  // namespace
@@ -91,4 +98,96 @@ TEST(RouterPhrases, EveryPhraseOfTheExampleConfigIsWellFormed) {
     all.insert(all.end(), entry.match.begin(), entry.match.end());
   EXPECT_GT(all.size(), 200u);
   for (const auto& p : all) EXPECT_EQ(PhraseProblem(p), "") << p;
+}
+
+// The forms of the brief's emergencies, phrased as customers phrase them.
+TEST(RouterEmergency, WordFormsAndCombinations) {
+  for (const char* text : {
+           "my friend is injured",
+           "we have an injury",
+           "two injuries in bay 3",
+           "he's bleeding",
+           "she bled all over the mat",
+           "there's blood on the floor",
+           "my wife feels faint",
+           "he fainted",
+           "someone is fainting",
+           "something is burning",
+           "i burned my hand",
+           "burnt smell from the pc",
+           "an emergency",
+           "EMERGENCY",
+           "medical emergency in bay 2",
+           "he's unconscious",
+           "my dad passed out",
+           "a guy collapsed",
+           "she's having a seizure",
+           "chest pain",
+           "pain in his chest",
+           "he can't breathe",
+           "she cannot breathe",
+           "trouble breathing",
+           "allergic reaction to something",
+           "i think it's a concussion",
+           "my son got hit in the head by a ball",
+           "club hit him in the face",
+           "call an ambulance",
+           "call 911",
+           "there's a fire",
+           "smoke in the lobby",
+           "it's smoking",
+           "i smell gas",
+           "smells like gas in here",
+           "the washroom flooded",
+           "water leaking from the ceiling",
+           "the outlet is sparking",
+           "sparks from the projector",
+           "two people are fighting",
+           "someone broke in",
+           "they're breaking into the office",
+           "there's an intruder",
+           "someone has a knife",
+       }) {
+    const Intent in = Route(text);
+    EXPECT_EQ(in.category, "emergency") << text;
+    EXPECT_EQ(in.must_escalate, "emergency") << text;
+    EXPECT_TRUE(in.action.empty()) << text;
+  }
+}
+
+TEST(RouterEmergency, SayingItIsNoneIsBelievedUnlessSomethingElseSaysOtherwise) {
+  const Intent calm = Route("not an emergency but the trackman in bay 2 is frozen");
+  EXPECT_EQ(calm.category, "tech");
+  EXPECT_EQ(calm.action, "reset_trackman");
+  EXPECT_EQ(Route("this isn't an emergency, do you sell gift cards?").category, "faq");
+  EXPECT_EQ(Route("nobody got hurt but the net ripped").category == "emergency", false);
+  // The denial covers the word, not the smoke, the blood or the fall next to it.
+  for (const char* text : {"not an emergency but there's a little smoke from the projector",
+                           "not an emergency, he's only bleeding a bit",
+                           "no emergency really, my friend fell and hit his head"})
+    EXPECT_EQ(Route(text).category, "emergency") << text;
+}
+
+TEST(RouterEmergency, ACallForHelpAboutNothingElseIsAnUnsureEmergency) {
+  for (const char* text : {"HELP", "need help", "please help us", "someone help!!!"}) {
+    const Intent in = Route(text);
+    EXPECT_EQ(in.category, "emergency") << text;
+    EXPECT_EQ(in.must_escalate, "emergency") << text;
+    // Unsure, and said so: the confidence of a named emergency is not claimed for a bare plea.
+    EXPECT_LT(in.confidence, 0.85) << text;
+  }
+  EXPECT_GE(Route("help, someone collapsed").confidence, 0.9);
+  // About something the router knows, "help" is a figure of speech.
+  EXPECT_EQ(Route("I need help with my booking").category, "booking");
+  EXPECT_EQ(Route("need help booking a bay for friday").category, "booking");
+  EXPECT_EQ(Route("help! trackman frozen in bay 2").category, "tech");
+  EXPECT_EQ(Route("thanks for the help!").category == "emergency", false);
+}
+
+TEST(RouterEmergency, FlagsNameTheWordsThatSaidIt) {
+  const Intent in = Route("my dad has a sharp pain in his chest");
+  ASSERT_EQ(in.category, "emergency");
+  EXPECT_NE(std::find(in.flags.begin(), in.flags.end(), "emergency:pain chest"), in.flags.end())
+      << testing::PrintToString(in.flags);
+  EXPECT_EQ(Route("HELP").flags, std::vector<std::string>{"plea:help"});
 }
