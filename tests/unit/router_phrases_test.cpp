@@ -191,3 +191,56 @@ TEST(RouterEmergency, FlagsNameTheWordsThatSaidIt) {
       << testing::PrintToString(in.flags);
   EXPECT_EQ(Route("HELP").flags, std::vector<std::string>{"plea:help"});
 }
+
+TEST(RouterPraise, IsNeverAFaultReport) {
+  for (const char* text : {
+           "the trackman has been great today",
+           "bay 3 is working perfectly now, thanks",
+           "love the new sims",
+           "Trackman is working great",
+           "the simulator is perfect today",
+           "sim in bay 4 runs smooth",
+           "tm is so accurate, love it",
+           "the trackman in box 2 is incredible",
+           "screens look amazing since the update",
+           "no more freezing since the update!",
+           "the sim came back, all good",
+       }) {
+    const Intent in = Route(text);
+    EXPECT_NE(in.action, "reset_trackman") << text;
+    EXPECT_NE(in.category, "emergency") << text;
+  }
+}
+
+TEST(RouterPraise, AFaultInAFriendlyTextIsStillAFault) {
+  for (const char* text : {"thanks, but it froze again", "great place but bay 2 trackman froze",
+                           "love it here, only thing is the sim in bay 3 keeps crashing",
+                           "thank you! although the trackman stopped tracking again"}) {
+    const Intent in = Route(text);
+    EXPECT_EQ(in.category, "tech") << text;
+    EXPECT_EQ(in.action, "reset_trackman") << text;
+  }
+}
+
+// The trackman's name alone is not a fault: a reset needs a fault or a request in the text.
+TEST(RouterPraise, ADeviceNamedIsNotADeviceBroken) {
+  EXPECT_EQ(Route("the trackman in bay 2").action, "");
+  EXPECT_EQ(Route("can you restart the trackman in bay 2").action, "reset_trackman");
+  EXPECT_EQ(Route("trackman in bay 2 stopped picking up shots").action, "reset_trackman");
+}
+
+// Thanks are read, not acted on (the flow marks texts sent while an action ran as read when they
+// carry a positive flag), but a request said politely is still a request.
+TEST(RouterPraise, ThanksAreReadAndPoliteRequestsStillAct) {
+  for (const char* text : {"thanks!", "thank you so much", "k thx", "ty"}) {
+    const Intent in = Route(text);
+    EXPECT_TRUE(std::any_of(in.flags.begin(), in.flags.end(), [](const std::string& f) {
+      return f.rfind("positive:", 0) == 0;
+    })) << text;
+    EXPECT_EQ(in.action, "") << text;
+  }
+  EXPECT_EQ(Route("restart trackman 5 please, thanks").action, "reset_trackman");
+  EXPECT_EQ(Route("thx, can you let us in? code isnt working").action, "unlock_door");
+  EXPECT_EQ(Route("thanks for the quick reset, all good now").action, "");
+  EXPECT_EQ(Route("the reset worked, thank you").action, "");
+}
