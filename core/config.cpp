@@ -159,6 +159,8 @@ Config Config::Parse(const std::string& text) {
 
   const json router = Need(root, "router", "config");
   c.router.emergency = Strings(router.value("emergency", json::array()), "router.emergency");
+  c.router.plea = Strings(router.value("plea", json::array()), "router.plea");
+  c.router.read_past = Strings(router.value("read_past", json::array()), "router.read_past");
   c.router.human = Strings(router.value("human", json::array()), "router.human");
   c.router.positive = Strings(router.value("positive", json::array()), "router.positive");
   c.router.problem = Strings(router.value("problem", json::array()), "router.problem");

@@ -66,6 +66,11 @@ struct FaqEntry {
 
 struct RouterConfig {
   std::vector<std::string> emergency;
+  // Calls for help ("help!", "please help us"): an emergency when the text names nothing else.
+  std::vector<std::string> plea;
+  // Phrases that look like a signal and deny it ("not an emergency", "nobody got hurt", "help with
+  // my booking", "no more freezing"): every other list reads past their words.
+  std::vector<std::string> read_past;
   std::map<std::string, std::vector<std::string>> sensitive;  // topic -> phrases
   std::vector<std::string> human;
   std::map<std::string, std::map<std::string, double>> categories;  // category -> phrase -> weight

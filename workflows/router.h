@@ -53,4 +53,11 @@ std::optional<int> ExtractBay(const std::string& normalized);
 // YES / NO replies to a pending confirmation; nullopt for anything else.
 std::optional<bool> ParseConfirmation(const std::string& text);
 
+// Whether `text` holds `phrase`, in the language of the router's lists: "injur*" (word forms),
+// "unconscious~" (one typo away), "cant|cannot" (either), "_" (any word), "chest & pain*" (near
+// each other). See docs/configuration.md.
+bool PhraseMatches(const std::string& phrase, const std::string& text);
+// What is wrong with a phrase of the router's lists; "" when it is well formed.
+std::string PhraseProblem(const std::string& phrase);
+
 }  // namespace clubos::workflows
