@@ -299,7 +299,7 @@ bool PatternsSuffice(const Intent& p, double threshold,
                      const std::vector<std::string>& always_ask) {
   if (!p.must_escalate.empty()) return true;  // a human takes it whatever a model would say
   if (std::find(always_ask.begin(), always_ask.end(), p.category) != always_ask.end()) return false;
-  return !p.category.empty() && !p.action.empty() && p.confidence >= threshold;
+  return !p.category.empty() && p.confidence >= threshold;
 }
 
 }  // namespace clubos::workflows

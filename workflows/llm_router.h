@@ -52,8 +52,9 @@ std::string CacheKey(const std::vector<std::string>& texts, const std::string& m
                      const std::string& knowledge_version);
 
 // Whether the patterns' intent is sure enough to decide on without the model: a human is needed
-// whatever (emergency, sensitive, asked for), or its category's threshold is met with an action,
-// and the category is not one configured to be always asked.
+// whatever (emergency, sensitive, asked for), or its category's threshold is met and the category
+// is not one configured to be always asked. (Sure of the category but with no action on file, the
+// text goes to a human as before: a model would only say so at a price.)
 bool PatternsSuffice(const Intent& patterns, double category_threshold,
                      const std::vector<std::string>& always_ask);
 

@@ -151,9 +151,8 @@ TEST(LlmRouter, ThePatternsSufficeOnlyWhenSure) {
   EXPECT_TRUE(PatternsSuffice(sure, 0.85, {}));
   EXPECT_FALSE(PatternsSuffice(sure, 0.95, {})) << "below its category's threshold";
   EXPECT_FALSE(PatternsSuffice(sure, 0.85, {"tech"})) << "a category always asked";
-  Intent no_action = sure;
-  no_action.action.clear();
-  EXPECT_FALSE(PatternsSuffice(no_action, 0.85, {}));
+  Intent unknown;
+  EXPECT_FALSE(PatternsSuffice(unknown, 0.0, {})) << "no category at all";
   Intent emergency;
   emergency.must_escalate = "emergency";
   EXPECT_TRUE(PatternsSuffice(emergency, 1.0, {"tech"})) << "never asked: a human takes it";
