@@ -306,7 +306,7 @@ TEST_F(LlmFlowTest, TheRateLimitDefersAThreadsSecondCallInsteadOfMakingIt) {
 }
 
 TEST_F(LlmFlowTest, ARepeatedQuestionIsAnsweredFromTheCache) {
-  Rules(json::array({{{"match", {"parking"}},
+  Rules(json::array({{{"match", {"dog"}},
                       {"intent",
                        {{"category", "faq"},
                         {"action", "answer"},
@@ -315,10 +315,10 @@ TEST_F(LlmFlowTest, ARepeatedQuestionIsAnsweredFromTheCache) {
                         {"confidence", 0.95},
                         {"needs_human", false},
                         {"human_reason", nullptr},
-                        {"reply", "Let me check with the team about parking."}}}}}));
-  const auto a = Text(Phone(6), "is there parking out front?");
+                        {"reply", "Let me check with the team about dogs."}}}}}));
+  const auto a = Text(Phone(6), "can I bring my dog inside?");
   ASSERT_TRUE(ReachesState(a.thread_id, "verified")) << Escalation(a.thread_id);
-  const auto b = Text(Phone(7), "Is there parking out front");
+  const auto b = Text(Phone(7), "Can I bring my dog inside");
   ASSERT_TRUE(ReachesState(b.thread_id, "verified")) << Escalation(b.thread_id);
   EXPECT_EQ(ModelCalls(), 1) << "the second was a hit";
   EXPECT_EQ(CallOutcome(b.thread_id), "cache_hit");
@@ -326,7 +326,7 @@ TEST_F(LlmFlowTest, ARepeatedQuestionIsAnsweredFromTheCache) {
   EXPECT_EQ(Scalar("SELECT hits FROM llm_cache"), 1);
   // A different question is a miss; so is the same one once the entry expired.
   db_->ExecRawOne("UPDATE llm_cache SET expires_at = now() - interval '1 second'");
-  const auto c = Text(Phone(8), "is there parking out front?");
+  const auto c = Text(Phone(8), "can I bring my dog inside?");
   ASSERT_TRUE(ReachesState(c.thread_id, "verified"));
   EXPECT_EQ(ModelCalls(), 2);
 }
