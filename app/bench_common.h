@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "app/cli.h"
@@ -45,6 +46,19 @@ struct BenchDb {
     store::Migrate(*conn);
   }
 };
+
+// Polls `count_sql` (one count) every 10 ms until it is 0, for at most `limit`: false if never.
+inline bool WaitForZero(store::Connection& db, const std::string& count_sql,
+                        std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (db.ExecRawOne(count_sql).At(0, 0).Int64() != 0) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+inline constexpr const char* kJobsInFlight =
+    "SELECT count(*) FROM jobs WHERE state IN ('available', 'running')";
 
 // clubos bench router (app/cmd_bench_router.cpp).
 int RunRouterBench(const Flags& f);

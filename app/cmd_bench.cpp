@@ -366,13 +366,7 @@ int RunFlow(const Flags& f) {
   const double seconds = std::chrono::duration<double>(Steady::now() - t0).count();
   // The last threads' "done" replies are still on their way: let them finish, so that a run
   // leaves nothing behind for the next one.
-  for (int i = 0; i < 6000; ++i) {
-    if (probe->ExecRawOne("SELECT count(*) FROM jobs WHERE state IN ('available', 'running')")
-            .At(0, 0)
-            .Int64() == 0)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitForZero(*probe, kJobsInFlight);
   const double drained_seconds = std::chrono::duration<double>(Steady::now() - t0).count();
   runtime.Stop();
   const int64_t transitions =

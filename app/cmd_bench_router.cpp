@@ -123,14 +123,8 @@ Run RunFlow(const Config& config, const std::string& url, const std::vector<std:
     run.sure_seconds = std::chrono::duration<double>(last - t0).count();
   }
   // Every thread routed (the model's too), then the routing latency from the history.
-  for (int i = 0; i < 6000; ++i) {
-    if (conn->ExecRawOne("SELECT count(*) FROM threads WHERE id > " + std::to_string(first_thread) +
-                         " AND state = 'received'")
-            .At(0, 0)
-            .Int64() == 0)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitForZero(*conn, "SELECT count(*) FROM threads WHERE id > " + std::to_string(first_thread) +
+                         " AND state = 'received'");
   auto lat = conn->ExecRawOne(
       "SELECT extract(epoch FROM (min(x.at) - min(m.received_at))) * 1000, "
       "bool_or(t.intent->>'router' IN ('llm', 'cache')) FROM threads t "
@@ -148,13 +142,7 @@ Run RunFlow(const Config& config, const std::string& url, const std::vector<std:
       std::to_string(first_thread));
   run.calls = calls.At(0, 0).Int64();
   run.cache_hits = calls.At(0, 1).Int64();
-  for (int i = 0; i < 3000; ++i) {  // leave nothing running for the next run
-    if (conn->ExecRawOne("SELECT count(*) FROM jobs WHERE state IN ('available', 'running')")
-            .At(0, 0)
-            .Int64() == 0)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitForZero(*conn, kJobsInFlight, std::chrono::seconds(30));  // nothing left for the next run
   if (consulting) consulting->Stop();
   runtime.Stop();
   return run;

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "core/time_format.h"
+
 namespace clubos {
 
 namespace {
@@ -111,6 +113,10 @@ const TimeZone::Type& TimeZone::TypeAt(TimePoint t) const {
 
 int64_t TimeZone::OffsetAt(TimePoint t) const {
   return TypeAt(t).offset;
+}
+
+std::string TimeZone::LocalDate(TimePoint t) const {
+  return FormatTimestamp(t + std::chrono::seconds(OffsetAt(t))).substr(0, 10);
 }
 
 int TimeZone::LocalMinuteOfDay(TimePoint t) const {

@@ -21,6 +21,8 @@ class TimeZone {
   int64_t OffsetAt(TimePoint t) const;
   // Minutes since local midnight, 0..1439.
   int LocalMinuteOfDay(TimePoint t) const;
+  // The local calendar date at `t`, "YYYY-MM-DD" (a budget day ends at local midnight).
+  std::string LocalDate(TimePoint t) const;
   // "2026-11-21 19:45 AST"-like text for people.
   std::string Describe(TimePoint t) const;
   const std::string& name() const { return name_; }

@@ -52,10 +52,6 @@ void Flow::UseModel(Model& model) {
   if (f_->config.integrations.llm.Enabled()) f_->model = &model;
 }
 
-const Flow::ModelMetrics& Flow::model_metrics() const {
-  return f_->metrics;
-}
-
 void Flow::Register(workers::Registry& registry) {
   const workers::RetryPolicy retry{f_->config.flow.retry_base, f_->config.flow.retry_cap, 0.25};
   auto add = [&](const char* kind, workers::Handler handler) {

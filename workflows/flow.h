@@ -3,7 +3,6 @@
 // closing. A facade: each step is a class of its own (flow_steps.h, one file each), a job handler
 // over the queue; each state change goes through the engine in the same transaction as the jobs
 // it causes, and the transition tables (statemachines/) say what each one means.
-#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -128,15 +127,6 @@ class Flow {
   // serves with executors of their own (app/flow_wiring.h). Call before Register; `model`
   // outlives the flow.
   void UseModel(Model& model);
-  // This process's model calls since it started (the audit rows in llm_calls hold every one).
-  struct ModelMetrics {
-    std::atomic<int64_t> calls{0};
-    std::atomic<int64_t> cache_hits{0};
-    std::atomic<int64_t> budget_refusals{0};
-    std::atomic<int64_t> tokens_in{0};
-    std::atomic<int64_t> tokens_out{0};
-  };
-  const ModelMetrics& model_metrics() const;
 
   // Stores an inbound message once (deduplicated on external_id) on the open thread of that
   // conversation or a new one, and applies message_received in the same transaction. A YES/NO

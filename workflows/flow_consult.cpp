@@ -49,11 +49,6 @@ Intent IntentOf(const json& j) {
   return in;
 }
 
-std::string LocalDate(const Location& location, TimePoint now) {
-  const auto zone = TimeZone::Load(location.time_zone);
-  return FormatTimestamp(now + std::chrono::seconds(zone->OffsetAt(now))).substr(0, 10);
-}
-
 bool OutageKind(ModelAnswer::Result r) {
   using R = ModelAnswer::Result;
   return r == R::kTimeout || r == R::kUnavailable || r == R::kRateLimited || r == R::kQuota ||
@@ -95,7 +90,8 @@ ConsultStep::Prepared ConsultStep::Prepare(JobContext& ctx, int64_t thread_id) {
       return;
     }
 
-    const Intent patterns = f_.router.Route(p.texts);
+    p.patterns = f_.router.Route(p.texts);
+    const Intent& patterns = p.patterns;
     const Profile profile = f_.policy.Active(tx);
     const auto rules = profile.categories.find(patterns.category);
     const bool cheap = rules != profile.categories.end() && rules->second.use_cheaper_model;
@@ -134,7 +130,6 @@ ConsultStep::Prepared ConsultStep::Prepare(JobContext& ctx, int64_t thread_id) {
       cached.push_back(request_j.dump());
       cached.push_back(hit.At(0, "intent").Str());
       in.llm_call_id = tx.Exec("llm_call_cached", cached).At(0, "id").Int64();
-      f_.metrics.cache_hits.fetch_add(1, std::memory_order_relaxed);
       routing_.Decide(tx, t, p.last_id, in, *location);
       return ctx.CompleteInTx(tx);
     }
@@ -147,7 +142,7 @@ ConsultStep::Prepared ConsultStep::Prepare(JobContext& ctx, int64_t thread_id) {
     }
     // The budget: reserved under the location's row lock, so concurrent routings take turns and
     // none can pass the cap; settled with the real usage after the call.
-    const std::string day = LocalDate(*location, now);
+    const std::string day = TimeZone::Load(location->time_zone)->LocalDate(now);
     const int64_t estimate = EstimatedTokens(p.request);
     tx.Exec("llm_budget_lock", {location->id, day});
     const auto use = tx.Exec("llm_budget_use", {location->id, day});
@@ -155,7 +150,6 @@ ConsultStep::Prepared ConsultStep::Prepare(JobContext& ctx, int64_t thread_id) {
     const Limits& caps = profile.limits;
     if ((caps.tokens_per_location_day > 0 && today + estimate > caps.tokens_per_location_day) ||
         (caps.tokens_per_location_month > 0 && month + estimate > caps.tokens_per_location_month)) {
-      f_.metrics.budget_refusals.fetch_add(1, std::memory_order_relaxed);
       return decide_without("budget_exhausted");
     }
     tx.Exec("llm_budget_reserve", {location->id, day, estimate});
@@ -186,7 +180,6 @@ Outcome ConsultStep::Consult(JobContext& ctx) {
     answer.result = ModelAnswer::Result::kUnavailable;
     answer.detail = e.what();
   }
-  f_.metrics.calls.fetch_add(1, std::memory_order_relaxed);
   Finish(ctx, p, answer);
   return Outcome::Complete();
 }
@@ -223,8 +216,6 @@ void ConsultStep::Finish(JobContext& ctx, const Prepared& p, const ModelAnswer& 
                           : (static_cast<double>(answer.tokens_in) * price->second.first +
                              static_cast<double>(answer.tokens_out) * price->second.second) /
                                 1e6;
-  f_.metrics.tokens_in.fetch_add(answer.tokens_in, std::memory_order_relaxed);
-  f_.metrics.tokens_out.fetch_add(answer.tokens_out, std::memory_order_relaxed);
 
   ctx.db().Transact("consult_end", [&](store::Tx& tx) {
     auto t = tx.Exec("thread_lock", {thread_id});
@@ -267,7 +258,7 @@ void ConsultStep::Finish(JobContext& ctx, const Prepared& p, const ModelAnswer& 
     if (intent) {
       in = *intent;
     } else {
-      in = f_.router.Route(p.texts);  // the patterns' own view, unsure as it was
+      in = p.patterns;  // the patterns' own view, unsure as it was
       in.unconsulted = "llm_unavailable";
       in.flags.push_back("llm:" + outcome);
       if (OutageKind(answer.result)) tx.Exec("llm_outage_escalated");

@@ -45,7 +45,6 @@ struct FlowContext {
   PolicyStore policy;
   ActionGate gate;
   Model* model = nullptr;  // OperatorGPT (Flow::UseModel); none: patterns only
-  Flow::ModelMetrics metrics;
 };
 
 // To a human: an escalated thread, the dead-job policy, the operators' notification, closing.
@@ -113,6 +112,7 @@ class ConsultStep {
     std::optional<int64_t> call_id;  // a call to make (none: decided, or nothing to do)
     std::optional<TimePoint> defer_until;
     std::vector<std::string> texts;
+    Intent patterns;  // what the patterns made of them
     int64_t last_id = 0;
     const Location* location = nullptr;
     std::string model, tier, knowledge, knowledge_version, cache_key, budget_day;

@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
-#include "core/time_format.h"
 #include "core/time_zone.h"
 #include "store/db.h"
 #include "workflows/engine.h"
@@ -279,8 +278,7 @@ PolicyStore::Inputs PolicyStore::Gather(store::Tx& tx, const Location& location,
     f.booking = b;
   }
   // The location's date: a budget day ends at the location's midnight.
-  const TimePoint local = f.now + std::chrono::seconds(zone->OffsetAt(f.now));
-  const std::string today = FormatTimestamp(local).substr(0, 10);
+  const std::string today = zone->LocalDate(f.now);
   auto tokens = tx.Exec("tokens_used", {location.id, today});
   f.tokens_today = tokens.At(0, "today").Int64();
   f.tokens_month = tokens.At(0, "month").Int64();

@@ -154,6 +154,13 @@ class LlmFlowTest : public ::testing::Test, protected pgtest::FlowReads {
   std::vector<std::unique_ptr<workers::Runtime>> llm_runtimes_;
 };
 
+// A simulated-model rule: a text naming `phrase` is a question it answers with `reply`.
+json AnswerRule(const std::string& phrase, const std::string& reply) {
+  return {{"match", {phrase}},
+          {"intent",
+           {{"category", "faq"}, {"action", "answer"}, {"confidence", 0.95}, {"reply", reply}}}};
+}
+
 // A text the patterns cannot place, which the simulated model reads as a frozen bay.
 constexpr const char* kUnsureTech = "the golf thing is acting weird in bay 2";
 
@@ -283,16 +290,7 @@ TEST_F(LlmFlowTest, EachFaultOfTheEndpointEndsWithAHumanOrARetryThatWorks) {
 }
 
 TEST_F(LlmFlowTest, TheRateLimitDefersAThreadsSecondCallInsteadOfMakingIt) {
-  Rules(json::array({{{"match", {"question"}},
-                      {"intent",
-                       {{"category", "faq"},
-                        {"action", "answer"},
-                        {"bay", nullptr},
-                        {"faq_topic", nullptr},
-                        {"confidence", 0.95},
-                        {"needs_human", false},
-                        {"human_reason", nullptr},
-                        {"reply", "Let me check with the team."}}}}}));
+  Rules(json::array({AnswerRule("question", "Let me check with the team.")}));
   const auto t = Text(Phone(5), "quick question about the place");
   ASSERT_TRUE(ReachesState(t.thread_id, "verified")) << Escalation(t.thread_id);
   Text(Phone(5), "another question, different one");
@@ -306,16 +304,7 @@ TEST_F(LlmFlowTest, TheRateLimitDefersAThreadsSecondCallInsteadOfMakingIt) {
 }
 
 TEST_F(LlmFlowTest, ARepeatedQuestionIsAnsweredFromTheCache) {
-  Rules(json::array({{{"match", {"dog"}},
-                      {"intent",
-                       {{"category", "faq"},
-                        {"action", "answer"},
-                        {"bay", nullptr},
-                        {"faq_topic", nullptr},
-                        {"confidence", 0.95},
-                        {"needs_human", false},
-                        {"human_reason", nullptr},
-                        {"reply", "Let me check with the team about dogs."}}}}}));
+  Rules(json::array({AnswerRule("dog", "Let me check with the team about dogs.")}));
   const auto a = Text(Phone(6), "can I bring my dog inside?");
   ASSERT_TRUE(ReachesState(a.thread_id, "verified")) << Escalation(a.thread_id);
   const auto b = Text(Phone(7), "Can I bring my dog inside");
@@ -332,16 +321,7 @@ TEST_F(LlmFlowTest, ARepeatedQuestionIsAnsweredFromTheCache) {
 }
 
 TEST_F(LlmFlowTest, ADraftThatQuotesAFigureNotInTheKnowledgeIsNotSent) {
-  Rules(json::array({{{"match", {"league"}},
-                      {"intent",
-                       {{"category", "faq"},
-                        {"action", "answer"},
-                        {"bay", nullptr},
-                        {"faq_topic", nullptr},
-                        {"confidence", 0.95},
-                        {"needs_human", false},
-                        {"human_reason", nullptr},
-                        {"reply", "Leagues are $19 a night, call 902-555-7777"}}}}}));
+  Rules(json::array({AnswerRule("league", "Leagues are $19 a night, call 902-555-7777")}));
   const auto t = Text(Phone(9), "do you run a winter league?");
   ASSERT_TRUE(ReachesState(t.thread_id, "escalated"));
   EXPECT_EQ(Escalation(t.thread_id), "ungrounded_answer");
