@@ -78,6 +78,10 @@ class Morning {
   void Fault(const json& f) {
     if (Post(e_.sim + "/_sim/faults", f).status != 201) throw std::runtime_error("fault refused");
   }
+  void ClearFaults() {
+    const auto r = integrations::Send({.method = "DELETE", .url = e_.sim + "/_sim/faults"});
+    if (r.status != 200) throw std::runtime_error("the faults were not cleared: " + r.body);
+  }
   void Say(const std::string& line) {
     const double s = std::chrono::duration<double>(Steady::now() - t0_).count();
     std::printf("[%5.1fs] %s\n", s, line.c_str());
@@ -86,6 +90,20 @@ class Morning {
   static std::string Mask(const std::string& phone) {
     return phone.size() > 4 ? "***" + phone.substr(phone.size() - 4) : phone;
   }
+  // What OperatorGPT did for the thread's newest routing: the model's outcome, a cache hit, or
+  // nothing (the patterns were sure, or the text was escalated without a call).
+  std::string ModelSaid(int64_t thread) {
+    auto r = db_->ExecSql(
+        "SELECT outcome, model, tokens_in + tokens_out AS tokens, coalesce(latency_ms, 0) AS ms "
+        "FROM llm_calls WHERE thread_id = $1 ORDER BY id DESC LIMIT 1",
+        {thread});
+    if (r.Empty()) return "no model call";
+    const std::string outcome = r.At(0, "outcome").Str();
+    if (outcome == "cache_hit") return "answered from the cache, no model call";
+    return r.At(0, "model").Str() + " " + outcome + ", " + r.At(0, "tokens").Str() + " tokens, " +
+           r.At(0, "ms").Str() + " ms";
+  }
+  void Explain(int64_t thread) { Say("    (" + ModelSaid(thread) + ")"); }
   store::Connection& db() { return *db_; }
   const DemoEndpoints& ends() const { return e_; }
 
@@ -120,6 +138,7 @@ int DemoFlow(const std::string& url, const DemoEndpoints& ends) {
   m.Book("demo-" + run + "-c", "bedford", 4, phone(3), 180, 240);  // this afternoon
   m.Book("demo-" + run + "-d", "bedford", 5, phone(4), -20, 40);
   m.Book("demo-" + run + "-h", "dartmouth", 2, phone(8), -5, 55);
+  m.Book("demo-" + run + "-j", "dartmouth", 3, phone(10), -15, 45);
 
   m.Say("1. a frozen TrackMan, confirmed by the customer and fixed");
   const int64_t frozen = m.Text(phone(1), bedford, "the trackman in bay 3 is frozen");
@@ -182,6 +201,59 @@ int DemoFlow(const std::string& url, const DemoEndpoints& ends) {
     throw std::runtime_error("claim/resolve refused: " + claim.body + " " + resolve.body);
   m.Await(angry, {"closed"});
 
+  m.Say("11. OperatorGPT: a text the patterns are not sure of goes to the model, whose intent the");
+  m.Say(
+      "    same policy judges (the model only proposes; the reset still needs the customer's yes)");
+  const int64_t unsure = m.Text(phone(10), dartmouth, "bay 3 wont load, just spinning");
+  m.Await(unsure, {"awaiting_confirmation"});
+  m.Explain(unsure);
+  m.Text(phone(10), dartmouth, "YES");
+  m.Await(unsure, {"verified"});
+
+  m.Say("12. a question in words the patterns do not know, answered by the model; the same");
+  m.Say("    question from another customer is answered from the cache");
+  const int64_t asked = m.Text(phone(11), bedford, "what would a bay set me back tonight?");
+  m.Await(asked, {"verified"});
+  m.Explain(asked);
+  const int64_t cached = m.Text(phone(12), bedford, "What would a bay set me back tonight");
+  m.Await(cached, {"verified"});
+  m.Explain(cached);
+
+  m.Say("13. the model's endpoint fails: the unsure text goes to a human, operators get one");
+  m.Say("    notice of degraded service, and the patterns carry on");
+  m.Fault({{"target", "llm"}, {"mode", "http_500"}, {"count", 0}});
+  const int64_t down = m.Text(phone(13), bedford, "bay 1 wont load at all");
+  m.Await(down, {"escalated"});
+  m.Explain(down);
+  m.Await(m.Text(phone(14), bedford, "do you sell gift cards?"), {"verified"});
+  m.ClearFaults();
+  m.Say("  the endpoint is back; the next unsure text probes it and the outage closes");
+  std::this_thread::sleep_for(Millis(2'100));  // the demo's outage_probe_ms is 2 s
+  const int64_t back = m.Text(phone(15), bedford, "what would a bay set me back this weekend?");
+  m.Await(back, {"verified"});
+  m.Explain(back);
+  auto notices = db.ExecRawOne(
+      "SELECT params->>'text' FROM actions WHERE kind = 'notify_operator' AND "
+      "params->>'role' = 'degraded' ORDER BY id");
+  m.Say("  the operators' notices of the outage (Slack), one as it opened, one as it closed:");
+  for (std::size_t i = 0; i < notices.Size(); ++i) {
+    const std::string text = notices.At(i, 0).Str();
+    m.Say("    \"" + (text.size() > 140 ? text.substr(0, 137) + "..." : text) + "\"");
+  }
+
+  m.Say("14. Dartmouth's token budget for the day runs out: unsure texts go to a human");
+  m.Say("    (budget_exhausted) without a call, sure ones are still handled");
+  db.ExecSql(
+      "INSERT INTO token_usage (location, day, tokens) SELECT 'dartmouth', d::date, 200000 "
+      "FROM generate_series(current_date - 1, current_date + 1, '1 day') d "
+      "ON CONFLICT (location, day) DO UPDATE SET tokens = greatest(token_usage.tokens, 200000)",
+      {});
+  m.Say("  (the demo writes the day's usage up to the cap, as a busy day would)");
+  const int64_t broke = m.Text(phone(16), dartmouth, "what would a bay set me back on sunday?");
+  m.Await(broke, {"escalated"});
+  m.Explain(broke);
+  m.Await(m.Text(phone(17), dartmouth, "how much is a membership?"), {"verified"});
+
   // ---- summary --------------------------------------------------------------------------------
   std::printf("\n== What happened (this run's threads) ==\n");
   const std::string mine = "customer_phone LIKE '+1555" + run + "%'";
@@ -202,6 +274,15 @@ int DemoFlow(const std::string& url, const DemoEndpoints& ends) {
       "received_at FROM messages WHERE thread_id = t.id) m ON true JOIN transitions v ON "
       "v.entity = 'thread' AND v.entity_id = t.id AND v.event = 'verified' WHERE t." +
           mine + ") x");
+  PrintTable(db, "OperatorGPT's calls by outcome:",
+             "SELECT c.outcome, count(*)::text FROM llm_calls c JOIN threads t ON t.id = "
+             "c.thread_id WHERE t." +
+                 mine + " GROUP BY 1 ORDER BY 1");
+  PrintTable(db, "OperatorGPT's tokens and cost by location:",
+             "SELECT c.location, sum(c.tokens_in + c.tokens_out)::text || ' tokens, $' || "
+             "round(sum(c.cost_usd), 4)::text FROM llm_calls c JOIN threads t ON t.id = "
+             "c.thread_id WHERE t." +
+                 mine + " GROUP BY 1 ORDER BY 1");
   auto calls = integrations::Send({.url = ends.sim + "/_sim/calls"});
   const json cj = json::parse(calls.body, nullptr, false);
   std::map<std::string, int> by_service;

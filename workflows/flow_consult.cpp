@@ -9,7 +9,6 @@
 
 #include "core/log.h"
 #include "core/text.h"
-#include "core/time_format.h"
 #include "core/time_zone.h"
 #include "workers/queue.h"
 #include "workflows/customer_texts.h"
@@ -298,9 +297,14 @@ void ConsultStep::Outage(store::Tx& tx, const ModelAnswer& answer, int64_t threa
     auto r = tx.Exec("llm_outage_close", {now});
     if (!r.Empty()) {
       log::Get()->info("llm: the model endpoint answers again; the outage is over");
-      notify("ClubOS recovered: the model endpoint answers again (outage since " +
-             FormatTimestamp(r.At(0, "started_at").Time()) + ", " +
-             std::to_string(r.At(0, "texts_escalated").Int64()) + " texts went to the inbox).");
+      const auto lasted =
+          std::chrono::duration_cast<std::chrono::seconds>(now - r.At(0, "started_at").Time());
+      const std::string took = lasted.count() < 120 ? std::to_string(lasted.count()) + " s"
+                                                    : std::to_string(lasted.count() / 60) + " min";
+      const int64_t texts = r.At(0, "texts_escalated").Int64();
+      notify("ClubOS recovered: the model endpoint answers again after " + took + "; " +
+             std::to_string(texts) + (texts == 1 ? " text" : " texts") +
+             " went to the inbox meanwhile.");
     }
   }
 }
