@@ -388,7 +388,8 @@ int RunFlow(const Flags& f) {
 int CmdBench(const Args& args) {
   Flags f(args,
           {"--jobs", "--concurrency", "--processes", "--batch", "--samples", "--threads", "--rate",
-           "--config", "--facility", "--messages", "--llm-latency-ms", "--repeat"},
+           "--config", "--facility", "--messages", "--llm-latency-ms", "--slow-llm-latency-ms",
+           "--repeat"},
           {"--help", "--json", "--idle-latency"});
   const auto& pos = f.positional();
   if (f.Has("--help") || pos.empty()) {
@@ -407,11 +408,13 @@ int CmdBench(const Args& args) {
         "  zero-latency in-memory facility (or clubos sim over HTTP) and verification;\n"
         "  message-to-verified latency.\n"
         "       clubos bench router [--messages tests/data/messages.json] [--config clubos.json]\n"
-        "                           [--llm-latency-ms 300] [--repeat 3] [--rate 20] [--concurrency "
-        "8]\n"
+        "                           [--llm-latency-ms 300] [--slow-llm-latency-ms 1500] [--repeat "
+        "3]\n"
+        "                           [--rate 20] [--concurrency 8]\n"
         "  router: the development set's share answered without a model call; its routing latency\n"
         "  with the simulated model at the given latency; and the flow's throughput of the texts\n"
-        "  the patterns are sure of, with the model path on versus off (same run).\n"
+        "  the patterns are sure of, with the model path off, on, and on with a slow model (same "
+        "run).\n"
         "  The last line of output is one JSON object.");
     return f.Has("--help") ? 0 : 2;
   }

@@ -2,7 +2,8 @@
 // development set (every text from a fresh customer): the share the patterns answer without a
 // model call; the routing latency (first text to the routed transition) with the simulated
 // model answering after --llm-latency-ms; and the throughput of the texts the patterns are sure
-// of, with the model path on versus off in the same run (it must not fall when the model is slow).
+// of, with the model path off, on, and on with a slow model in the same run (it must not fall when
+// the model is slow).
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
@@ -14,6 +15,7 @@
 
 #include "app/bench_common.h"
 #include "app/flow_wiring.h"
+#include "integrations/http.h"
 #include "sim/facility_sim.h"
 #include "workflows/llm_router.h"
 #include "workflows/policy.h"
@@ -174,6 +176,7 @@ int RunRouterBench(const Flags& f) {
       DevelopmentSet(f.Str("--messages", "tests/data/messages.json"));
   const Config base = BenchConfig(Config::Load(f.Str("--config", "config/clubos.example.json")));
   const int latency = static_cast<int>(f.Int("--llm-latency-ms", 300, 0, 60'000));
+  const int slow_latency = static_cast<int>(f.Int("--slow-llm-latency-ms", 1500, 0, 60'000));
   const int repeat = static_cast<int>(f.Int("--repeat", 3, 1, 100));
   const int concurrency = static_cast<int>(f.Int("--concurrency", 8, 1, 1000));
   const int rate = static_cast<int>(f.Int("--rate", 20, 1, 10'000));
@@ -206,14 +209,27 @@ int RunRouterBench(const Flags& f) {
   Config without_model = base;
   without_model.integrations.llm.base_url.clear();
 
+  // The simulated model's latency, changed between runs the way an operator would (PUT /_sim/llm).
+  auto model_latency = [&](int ms) {
+    const auto r = integrations::Send({.method = "PUT",
+                                       .url = simulator.url() + "/_sim/llm",
+                                       .headers = {{"Content-Type", "application/json"}},
+                                       .body = json{{"latency_ms", ms}}.dump()});
+    if (r.status != 200) throw std::runtime_error("the simulated model refused: " + r.body);
+  };
+
   BenchDb db;
-  std::vector<json> off, on;
-  // Throughput: every text at once, the model path off and on, interleaved so that the disk's
-  // and the machine's drift falls on both alike.
+  std::vector<json> off, on, slow;
+  // Throughput: every text at once, the model path off, on, and on with a slow model,
+  // interleaved so that the disk's and the machine's drift falls on all alike. The sure texts
+  // must not wait for the model: `slow` against `on` says whether they do.
   int nonce = 300;
   for (int i = 0; i < 3; ++i) {
     off.push_back(Figures(RunFlow(without_model, db.url, texts, sure, concurrency, nonce++, 0)));
     on.push_back(Figures(RunFlow(with_model, db.url, texts, sure, concurrency, nonce++, 0)));
+    model_latency(slow_latency);
+    slow.push_back(Figures(RunFlow(with_model, db.url, texts, sure, concurrency, nonce++, 0)));
+    model_latency(latency);
   }
   // Latency: the development set once, at a steady rate (a burst measures the queue, not routing).
   const std::vector<std::string> once(texts.begin(), texts.begin() + static_cast<long>(set.size()));
@@ -233,6 +249,7 @@ int RunRouterBench(const Flags& f) {
       {"texts", set.size()},
       {"repeat", repeat},
       {"llm_latency_ms", latency},
+      {"slow_llm_latency_ms", slow_latency},
       {"asked_share", share},
       {"calls_saved_vs_always_asking", 1.0 - share},
       {"rate", rate},
@@ -240,10 +257,15 @@ int RunRouterBench(const Flags& f) {
       {"paced_on", paced_on},
       {"off", off},
       {"on", on},
+      {"slow", slow},
       {"median",
        {{"off_sure_per_sec", median(off, "sure_per_sec")},
         {"on_sure_per_sec", median(on, "sure_per_sec")},
+        {"slow_sure_per_sec", median(slow, "sure_per_sec")},
         {"on_vs_off_sure_throughput", median(on, "sure_per_sec") / median(off, "sure_per_sec")},
+        {"slow_vs_on_sure_throughput", median(slow, "sure_per_sec") / median(on, "sure_per_sec")},
+        {"slow_vs_on_sure_latency_p99",
+         median(slow, "sure_latency_ms", "p99") / median(on, "sure_latency_ms", "p99")},
         {"burst_on_model_routing_ms_p50", median(on, "model_routing_ms", "p50")},
         {"burst_on_model_routing_ms_p99", median(on, "model_routing_ms", "p99")},
         {"on_model_calls", median(on, "model_calls")},

@@ -21,7 +21,8 @@ commands:
   migrate                        apply schema/ migrations (safe from several machines at once)
   serve                          the HTTP API (--workers N: with queue workers in-process)
   worker                         run a queue worker; start as many as the load needs
-  bench queue|flow               benchmarks: the queue (drain, idle wake-up latency), the flow
+  bench queue|flow|router        benchmarks: the queue (drain, idle wake-up latency), the flow,
+                                 OperatorGPT's share of texts, its latency and its cost to the flow
   demo                           the morning scenario against `serve` and `sim` (scripts/demo)
   sim                            the facility simulator: OpenPhone, NinjaOne, UniFi Access and
                                  Slack on 127.0.0.1, with fault injection (no database)
