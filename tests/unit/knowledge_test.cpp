@@ -1,7 +1,13 @@
 // The knowledge file format (workflows/knowledge.h): strict parsing with problems that name the
-// file, line and field; canonical files round-trip byte for byte.
+// file, line and field; canonical files round-trip byte for byte; the repo's knowledge/ folder is
+// well formed and canonical.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/config.h"
 #include "workflows/knowledge.h"
 
 using namespace clubos::workflows;
@@ -201,4 +207,46 @@ TEST(Knowledge, SerializeRefusesAnEntryThatWouldNotParseBack) {
   e = ParseKnowledge("faq.price.md", kCanonical);
   e.body = "no final newline";
   EXPECT_THROW(SerializeKnowledge(e), KnowledgeFormatError);
+}
+
+// The facility's own knowledge: every file parses and is in canonical form.
+TEST(Knowledge, TheRepositorysFolderIsWellFormedAndCanonical) {
+  namespace fs = std::filesystem;
+  int files = 0;
+  for (const auto& item : fs::directory_iterator(fs::path(CLUBOS_SOURCE_DIR) / "knowledge")) {
+    std::ifstream in(item.path());
+    std::stringstream content;
+    content << in.rdbuf();
+    const std::string name = item.path().filename().string();
+    KnowledgeEntry e;
+    try {
+      e = ParseKnowledge(name, content.str());
+    } catch (const KnowledgeFormatError& err) {
+      ADD_FAILURE() << err.what();
+      continue;
+    }
+    EXPECT_EQ(SerializeKnowledge(e), content.str()) << name << " is not in canonical form";
+    ++files;
+  }
+  EXPECT_GE(files, 9);
+}
+
+// Until the router reads the store, the config's FAQ and knowledge/ say the same: each topic's
+// answer is its entry's body, its phrases the entry's triggers.
+TEST(Knowledge, TheFolderHasTheConfigsFaqAnswers) {
+  const auto config =
+      clubos::Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
+  ASSERT_FALSE(config.router.faq.empty());
+  for (const auto& [topic, faq] : config.router.faq) {
+    const std::string name = KnowledgeFileName("faq." + topic);
+    std::ifstream in(std::string(CLUBOS_SOURCE_DIR) + "/knowledge/" + name);
+    ASSERT_TRUE(in) << name;
+    std::stringstream content;
+    content << in.rdbuf();
+    const KnowledgeEntry e = ParseKnowledge(name, content.str());
+    EXPECT_EQ(e.category, "faq");
+    EXPECT_EQ(e.action, "answer");
+    EXPECT_EQ(e.body, faq.answer + "\n") << name;
+    EXPECT_EQ(e.triggers, faq.match) << name;
+  }
 }
