@@ -359,7 +359,6 @@ KnowledgeEntry ParseKnowledge(const std::string& file_name, const std::string& c
   for (std::size_t k = 0; k < kRequiredKeys; ++k)
     if (!present.count(kKeys[k]))
       c.problems.push_back({file_name, static_cast<int>(close) + 1, kKeys[k], "missing"});
-  if (!c.problems.empty()) throw KnowledgeFormatError(c.problems);
 
   // The body: blank lines around it dropped, one newline at its end.
   std::size_t first = close + 1;
@@ -367,10 +366,21 @@ KnowledgeEntry ParseKnowledge(const std::string& file_name, const std::string& c
   std::size_t last = lines.size();
   while (last > first && Trim(lines[last - 1]).empty()) --last;
   for (std::size_t i = first; i < last; ++i) e.body += lines[i] + "\n";
-  c.lines[""] = static_cast<int>(first) + 1;
   if (e.body.empty())
-    fail(static_cast<int>(close) + 1, "body", "the body is empty: write the answer or procedure");
-  CheckEntry(e, c);
+    c.problems.push_back({file_name, static_cast<int>(close) + 1, "body",
+                          "the body is empty: write the answer or procedure"});
+  // What the fields say, for every field that could be read: all of a file's problems at once.
+  std::set<std::string> unread;
+  for (const auto& p : c.problems) unread.insert(p.field);
+  Checker meaning;
+  meaning.file = file_name;
+  meaning.lines = c.lines;
+  meaning.lines[""] = static_cast<int>(first) + 1;
+  CheckEntry(e, meaning);
+  for (auto& p : meaning.problems)
+    if (!unread.count(p.field)) c.problems.push_back(std::move(p));
+  std::stable_sort(c.problems.begin(), c.problems.end(),
+                   [](const auto& a, const auto& b) { return a.line < b.line; });
   if (!c.problems.empty()) throw KnowledgeFormatError(c.problems);
   return e;
 }

@@ -178,6 +178,13 @@ TEST(Knowledge, EveryProblemOfAFileIsReportedAtOnce) {
   ASSERT_EQ(problems.size(), 2u);
   EXPECT_EQ(problems[0].field, "category");
   EXPECT_EQ(problems[1].field, "fallback");
+  // A value that cannot be read and one that reads but means nothing: both, in line order.
+  bad = Replace(kCanonical, "timeout_ms: 120000", "timeout_ms: soon");
+  bad = Replace(bad, "fallback: escalate", "fallback: shrug");
+  const auto mixed = ProblemsOf("faq.price.md", bad);
+  ASSERT_EQ(mixed.size(), 2u);
+  EXPECT_EQ(mixed[0].Describe(), "faq.price.md:8: fallback: 'shrug' is not one of escalate, none");
+  EXPECT_EQ(mixed[1].Describe(), "faq.price.md:10: timeout_ms: a whole number of milliseconds");
 }
 
 TEST(Knowledge, WholeFileProblems) {
