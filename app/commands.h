@@ -21,6 +21,8 @@ int CmdUser(const Args& args);
 int CmdSim(const Args& args);
 // The seeded deterministic simulation of the whole flow (app/cmd_simulate.cpp, simulation/).
 int CmdSimulate(const Args& args);
+// The knowledge store and a folder of markdown files (app/cmd_sop.cpp, docs/knowledge.md).
+int CmdSop(const Args& args);
 // Where the demo's processes listen (scripts/demo starts them) and the tokens it uses.
 struct DemoEndpoints {
   std::string api;  // http://127.0.0.1:<port> of `clubos serve`

@@ -29,6 +29,8 @@ commands:
   simulate --seed N | --seeds N  the seeded deterministic simulation of the whole flow, with
                                  faults, crashes and invariants checked after every step
   policy replay --proposal ID    what a proposed autonomy profile would have decided differently
+  sop import|export DIR           the knowledge store (SOPs, FAQ answers) from and to a folder
+                                 of markdown files; an import deactivates nothing
   user add|list|disable|enable|reset-password
                                  operator accounts: `user add NAME --role operator|admin`
                                  reads the password from stdin (asked twice at a terminal)
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
     if (cmd == "statemachine") return clubos::app::CmdStatemachine(args);
     if (cmd == "policy") return clubos::app::CmdPolicy(args);
     if (cmd == "user") return clubos::app::CmdUser(args);
+    if (cmd == "sop") return clubos::app::CmdSop(args);
     if (cmd == "sim") return clubos::app::CmdSim(args);
     if (cmd == "simulate") return clubos::app::CmdSimulate(args);
     std::fprintf(stderr, "clubos: unknown command '%s' (see clubos --help)\n", cmd.c_str());

@@ -14,6 +14,12 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
+-- Name: pg_trgm; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+
+--
 -- Name: clubos_notify_events(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -23,6 +29,25 @@ CREATE FUNCTION public.clubos_notify_events() RETURNS trigger
 BEGIN
   PERFORM pg_notify('clubos_events', TG_ARGV[0]);
   RETURN NULL;
+END $$;
+
+--
+-- Name: knowledge_phrase_words(text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.knowledge_phrase_words(phrases text[]) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT translate(array_to_string(phrases, ' '), '*|&~_', '     ') $$;
+
+--
+-- Name: knowledge_versions_append_only(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.knowledge_versions_append_only() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  RAISE EXCEPTION 'knowledge_versions is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
 END $$;
 
 --
@@ -692,6 +717,55 @@ CREATE SEQUENCE public.jobs_id_seq
 ALTER SEQUENCE public.jobs_id_seq OWNED BY public.jobs.id;
 
 --
+-- Name: knowledge_documents; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.knowledge_documents (
+    id text NOT NULL,
+    active_version integer NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    activated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT knowledge_documents_active_version_check CHECK ((active_version >= 1)),
+    CONSTRAINT knowledge_documents_id_check CHECK ((id ~ '^[a-z0-9][a-z0-9._-]*$'::text))
+);
+
+--
+-- Name: knowledge_versions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.knowledge_versions (
+    document_id text NOT NULL,
+    version integer NOT NULL,
+    title text NOT NULL,
+    category text NOT NULL,
+    locations text[] NOT NULL,
+    triggers text[] DEFAULT '{}'::text[] NOT NULL,
+    action text NOT NULL,
+    fallback text NOT NULL,
+    requires text[] DEFAULT '{}'::text[] NOT NULL,
+    timeout_ms integer,
+    body text NOT NULL,
+    author text NOT NULL,
+    source text NOT NULL,
+    source_file text,
+    reason text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    search tsvector GENERATED ALWAYS AS (((setweight(to_tsvector('english'::regconfig, title), 'A'::"char") || setweight(to_tsvector('english'::regconfig, public.knowledge_phrase_words(triggers)), 'A'::"char")) || setweight(to_tsvector('english'::regconfig, body), 'B'::"char"))) STORED,
+    match_text text GENERATED ALWAYS AS (lower(((title || ' '::text) || public.knowledge_phrase_words(triggers)))) STORED,
+    CONSTRAINT knowledge_versions_action_check CHECK ((action = ANY (ARRAY['answer'::text, 'reset_trackman'::text, 'unlock_door'::text, 'none'::text]))),
+    CONSTRAINT knowledge_versions_body_check CHECK ((body <> ''::text)),
+    CONSTRAINT knowledge_versions_category_check CHECK ((category = ANY (ARRAY['tech'::text, 'access'::text, 'booking'::text, 'faq'::text, 'emergency'::text]))),
+    CONSTRAINT knowledge_versions_fallback_check CHECK ((fallback = ANY (ARRAY['escalate'::text, 'none'::text]))),
+    CONSTRAINT knowledge_versions_import_file CHECK (((source = 'import'::text) = (source_file IS NOT NULL))),
+    CONSTRAINT knowledge_versions_locations_check CHECK (((cardinality(locations) >= 1) AND ((locations = '{all}'::text[]) OR (NOT ('all'::text = ANY (locations)))))),
+    CONSTRAINT knowledge_versions_requires_check CHECK ((requires <@ '{active_booking,bay_named,customer_confirmed}'::text[])),
+    CONSTRAINT knowledge_versions_source_check CHECK ((source = ANY (ARRAY['import'::text, 'approval'::text, 'restore'::text]))),
+    CONSTRAINT knowledge_versions_timeout_ms_check CHECK ((timeout_ms > 0)),
+    CONSTRAINT knowledge_versions_title_check CHECK ((title <> ''::text)),
+    CONSTRAINT knowledge_versions_version_check CHECK ((version >= 1))
+);
+
+--
 -- Name: llm_cache; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1154,6 +1228,20 @@ ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
 
 --
+-- Name: knowledge_documents knowledge_documents_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_documents
+    ADD CONSTRAINT knowledge_documents_pkey PRIMARY KEY (id);
+
+--
+-- Name: knowledge_versions knowledge_versions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_versions
+    ADD CONSTRAINT knowledge_versions_pkey PRIMARY KEY (document_id, version);
+
+--
 -- Name: llm_cache llm_cache_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1338,6 +1426,18 @@ CREATE INDEX jobs_scheduled_idx ON public.jobs USING btree (run_at) WHERE (state
 CREATE UNIQUE INDEX jobs_unique_key_idx ON public.jobs USING btree (unique_key) WHERE ((unique_key IS NOT NULL) AND (state = ANY (ARRAY['scheduled'::text, 'available'::text])));
 
 --
+-- Name: knowledge_versions_match_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_versions_match_idx ON public.knowledge_versions USING gin (match_text public.gin_trgm_ops);
+
+--
+-- Name: knowledge_versions_search_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_versions_search_idx ON public.knowledge_versions USING gin (search);
+
+--
 -- Name: llm_cache_expires_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1470,6 +1570,18 @@ CREATE INDEX transitions_tx_idx ON public.transitions USING btree (tx, id);
 CREATE TRIGGER control_events_notify AFTER INSERT ON public.control_events FOR EACH STATEMENT EXECUTE FUNCTION public.clubos_notify_events('controls');
 
 --
+-- Name: knowledge_versions knowledge_versions_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER knowledge_versions_no_truncate BEFORE TRUNCATE ON public.knowledge_versions FOR EACH STATEMENT EXECUTE FUNCTION public.knowledge_versions_append_only();
+
+--
+-- Name: knowledge_versions knowledge_versions_no_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER knowledge_versions_no_update BEFORE DELETE OR UPDATE ON public.knowledge_versions FOR EACH ROW EXECUTE FUNCTION public.knowledge_versions_append_only();
+
+--
 -- Name: transitions transitions_no_truncate; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1493,6 +1605,20 @@ CREATE TRIGGER transitions_notify AFTER INSERT ON public.transitions FOR EACH ST
 
 ALTER TABLE ONLY public.actions
     ADD CONSTRAINT actions_thread_id_fkey FOREIGN KEY (thread_id) REFERENCES public.threads(id);
+
+--
+-- Name: knowledge_documents knowledge_documents_active_fk; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_documents
+    ADD CONSTRAINT knowledge_documents_active_fk FOREIGN KEY (id, active_version) REFERENCES public.knowledge_versions(document_id, version) DEFERRABLE INITIALLY DEFERRED;
+
+--
+-- Name: knowledge_versions knowledge_versions_document_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_versions
+    ADD CONSTRAINT knowledge_versions_document_id_fkey FOREIGN KEY (document_id) REFERENCES public.knowledge_documents(id);
 
 --
 -- Name: llm_cache llm_cache_source_call_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
