@@ -13,6 +13,7 @@
 #include "app/private_pg.h"
 #include "store/db.h"
 #include "store/migrator.h"
+#include "workflows/knowledge_store.h"
 
 namespace clubos::app {
 
@@ -46,6 +47,13 @@ struct BenchDb {
     store::Migrate(*conn);
   }
 };
+
+// The facility's knowledge (a folder of knowledge files) into the bench's database, so that its
+// FAQ questions are answered and its actions cite their procedures, as in production. Idempotent.
+inline void ImportBenchKnowledge(const std::string& url, const std::string& dir) {
+  auto conn = store::Connect(url);
+  workflows::ImportKnowledge(*conn, workflows::ReadKnowledgeFolder(dir));
+}
 
 // Polls `count_sql` (one count) every 10 ms until it is 0, for at most `limit`: false if never.
 inline bool WaitForZero(store::Connection& db, const std::string& count_sql,

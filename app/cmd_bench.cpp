@@ -300,6 +300,7 @@ int RunFlow(const Flags& f) {
     simulator = std::make_unique<sim::InProcessSim>(config, so, SystemClock::Instance(), 2);
   }
   BenchDb db;
+  ImportBenchKnowledge(db.url, f.Str("--knowledge", "knowledge"));
   const auto& clock = SystemClock::Instance();
   workers::Registry registry;
   FlowWiring wiring(std::move(config),
@@ -389,7 +390,7 @@ int CmdBench(const Args& args) {
   Flags f(args,
           {"--jobs", "--concurrency", "--processes", "--batch", "--samples", "--threads", "--rate",
            "--config", "--facility", "--messages", "--llm-latency-ms", "--slow-llm-latency-ms",
-           "--repeat"},
+           "--repeat", "--knowledge"},
           {"--help", "--json", "--idle-latency"});
   const auto& pos = f.positional();
   if (f.Has("--help") || pos.empty()) {
@@ -402,7 +403,7 @@ int CmdBench(const Args& args) {
         "  idle latency: one job at a time into an idle queue, enqueue-to-start.\n"
         "  Uses CLUBOS_DATABASE_URL, or starts a private durable Postgres when it is unset.\n"
         "       clubos bench flow [--threads 2000] [--rate R] [--concurrency 8] [--config "
-        "clubos.json] [--facility memory|sim] [--json]\n"
+        "clubos.json] [--facility memory|sim] [--knowledge knowledge] [--json]\n"
         "  flow: N customer messages (all at once, or R per second) through routing, policy, "
         "action against a\n"
         "  zero-latency in-memory facility (or clubos sim over HTTP) and verification;\n"
@@ -410,7 +411,7 @@ int CmdBench(const Args& args) {
         "       clubos bench router [--messages tests/data/messages.json] [--config clubos.json]\n"
         "                           [--llm-latency-ms 300] [--slow-llm-latency-ms 1500] [--repeat "
         "3]\n"
-        "                           [--rate 20] [--concurrency 8]\n"
+        "                           [--rate 20] [--concurrency 8] [--knowledge knowledge]\n"
         "  router: the development set's share answered without a model call; its routing latency\n"
         "  with the simulated model at the given latency; and the flow's throughput of the texts\n"
         "  the patterns are sure of, with the model path off, on, and on with a slow model (same "

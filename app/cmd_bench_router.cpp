@@ -181,7 +181,11 @@ int RunRouterBench(const Flags& f) {
   const int concurrency = static_cast<int>(f.Int("--concurrency", 8, 1, 1000));
   const int rate = static_cast<int>(f.Int("--rate", 20, 1, 10'000));
 
-  // Which texts the patterns answer alone: exactly the decision routing makes.
+  // Which texts the patterns answer alone: exactly the decision routing makes, with the FAQ the
+  // flow will route with.
+  const std::string knowledge_dir = f.Str("--knowledge", "knowledge");
+  const auto knowledge = workflows::KnowledgeSnapshot::FromFolder(knowledge_dir, base);
+  const workflows::FaqTable& faq = knowledge->Faq(base.locations.front().id);
   const workflows::PatternRouter router(base.router);
   const auto profile = workflows::Profile::FromJson(base.policy_json);
   std::vector<std::string> texts;
@@ -189,7 +193,7 @@ int RunRouterBench(const Flags& f) {
   int asked = 0;
   for (int r = 0; r < repeat; ++r)
     for (const auto& t : set) {
-      const auto intent = router.Route({t});
+      const auto intent = router.Route({t}, faq);
       const auto rules = profile.categories.find(intent.category);
       const double threshold =
           rules == profile.categories.end() ? 1.0 : rules->second.confidence_threshold;
@@ -219,6 +223,7 @@ int RunRouterBench(const Flags& f) {
   };
 
   BenchDb db;
+  ImportBenchKnowledge(db.url, knowledge_dir);
   std::vector<json> off, on, slow;
   // Throughput: every text at once, the model path off, on, and on with a slow model,
   // interleaved so that the disk's and the machine's drift falls on all alike. The sure texts

@@ -154,6 +154,7 @@ int CmdServe(const Args& args) {
                               std::chrono::microseconds run, const char* outcome) {
       server.ObserveJob(job, latency, run, outcome);
     };
+    wiring.flow.HearKnowledge(ro);
     runtime = std::make_unique<workers::Runtime>(ro, registry, SystemClock::Instance());
     runtime->Start();
     consulting = StartModelRuntime(wiring, ro, registry, std::max(2, workers));

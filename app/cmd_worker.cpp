@@ -111,6 +111,7 @@ int CmdWorker(const Args& args) {
     flow = std::make_unique<FlowWiring>(Config::Load(f.Str("--config", "")),
                                         ParseFacilityKind(f.Str("--facility", "vendors")),
                                         opt.database_url, registry);
+  if (flow) flow->flow.HearKnowledge(opt);
   BlockStopSignals();
   workers::Runtime runtime(opt, registry, SystemClock::Instance());
   runtime.Start();

@@ -180,11 +180,10 @@ Config Config::Parse(const std::string& text) {
     c.router.actions[action] = {
         Str(aj, "category", "router.actions." + action),
         Strings(Need(aj, "any", "router.actions." + action), "router.actions." + action + ".any")};
-  const json faq = router.value("faq", json::object());
-  for (const auto& [topic, fj] : faq.items())
-    c.router.faq[topic] = {
-        Strings(Need(fj, "match", "router.faq." + topic), "router.faq." + topic + ".match"),
-        Str(fj, "answer", "router.faq." + topic)};
+  if (router.contains("faq"))
+    throw ConfigError(
+        "router.faq: FAQ answers live in the knowledge store now, as knowledge/faq.<topic>.md "
+        "files (clubos sop import DIR; docs/knowledge.md)");
   const json in = root.value("integrations", json::object());
   auto str = [](const json& j, const char* key, std::string& into, const std::string& where) {
     if (!j.contains(key)) return;

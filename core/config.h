@@ -59,11 +59,6 @@ struct ActionPattern {
   std::vector<std::string> any;  // at least one must match
 };
 
-struct FaqEntry {
-  std::vector<std::string> match;
-  std::string answer;
-};
-
 struct RouterConfig {
   std::vector<std::string> emergency;
   // Calls for help ("help!", "please help us"): an emergency when the text names nothing else.
@@ -77,7 +72,7 @@ struct RouterConfig {
   std::vector<std::string> positive;
   std::vector<std::string> problem;  // a fault is reported: "thanks, but it froze again" still acts
   std::map<std::string, ActionPattern> actions;
-  std::map<std::string, FaqEntry> faq;
+  // FAQ answers and their phrases are knowledge documents (workflows/knowledge_cache.h).
 };
 
 // Where the vendors are and how ClubOS talks to them. Secrets are named here by the environment

@@ -32,6 +32,18 @@ BEGIN
 END $$;
 
 --
+-- Name: knowledge_documents_changed(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.knowledge_documents_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM pg_notify('clubos_jobs', ':knowledge');
+  RETURN NULL;
+END $$;
+
+--
 -- Name: knowledge_phrase_words(text[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1568,6 +1580,12 @@ CREATE INDEX transitions_tx_idx ON public.transitions USING btree (tx, id);
 --
 
 CREATE TRIGGER control_events_notify AFTER INSERT ON public.control_events FOR EACH STATEMENT EXECUTE FUNCTION public.clubos_notify_events('controls');
+
+--
+-- Name: knowledge_documents knowledge_documents_notify; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER knowledge_documents_notify AFTER INSERT OR UPDATE OF active_version ON public.knowledge_documents FOR EACH STATEMENT EXECUTE FUNCTION public.knowledge_documents_changed();
 
 --
 -- Name: knowledge_versions knowledge_versions_no_truncate; Type: TRIGGER; Schema: public; Owner: -

@@ -77,6 +77,7 @@ struct Simulator::Run_ {
         facility(clock, rng, {}, crash),
         flow(s.config_, router, facility, clock) {
     result.seed = seed;
+    flow.knowledge().Pin(s.knowledge_);
   }
 
   Simulator& sim;
@@ -629,7 +630,9 @@ void Simulator::Run_::CheckAtRest() {
 // ---- the simulator ----------------------------------------------------------------------------
 
 Simulator::Simulator(const std::string& database_url, Config config, SimOptions options)
-    : config_(std::move(config)), options_(std::move(options)) {
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      knowledge_(workflows::KnowledgeSnapshot::FromFolder(options_.knowledge_dir, config_)) {
   store::ConnectionOptions copt;
   copt.application_name = "clubos-simulate";
   copt.max_tx_attempts = 1;  // one process, one connection: a conflict would be a bug
@@ -645,11 +648,13 @@ Simulator::Simulator(const std::string& database_url, Config config, SimOptions 
     const json j = json::parse(in);
     for (const auto& c : j.at("cases")) texts_.push_back(c.at("text").get<std::string>());
   }
-  // Every table but the migrations' own, emptied with its sequences: ids restart at 1, so a seed
-  // names the same rows every time it runs.
+  // Every table but the migrations' own and the knowledge store's (append-only; a run routes
+  // with the pinned knowledge_dir, not the store), emptied with its sequences: ids restart at 1,
+  // so a seed names the same rows every time it runs.
   auto r = db_->ExecSql(
       "SELECT string_agg(quote_ident(tablename), ', ' ORDER BY tablename) FROM pg_tables "
-      "WHERE schemaname = 'public' AND tablename <> 'schema_migrations'",
+      "WHERE schemaname = 'public' AND tablename <> 'schema_migrations' AND tablename NOT LIKE "
+      "'knowledge\\_%'",
       {});
   truncate_sql_ = "ALTER TABLE transitions DISABLE TRIGGER USER; TRUNCATE " + r.At(0, 0).Str() +
                   " RESTART IDENTITY; ALTER TABLE transitions ENABLE TRIGGER USER";

@@ -13,6 +13,10 @@
 
 #include "core/config.h"
 
+namespace clubos::workflows {
+class KnowledgeSnapshot;
+}
+
 namespace clubos::store {
 class Connection;
 }
@@ -25,6 +29,9 @@ struct SimOptions {
   int max_steps = 20'000;  // job runs and events; more means the flow does not come to rest
   // The development set of customer texts (tests/data/messages.json: {"cases": [{"text"}]}).
   std::string messages_path;
+  // The facility's knowledge (a folder of knowledge files, docs/knowledge.md): every run routes
+  // with it, pinned, so a seed's run does not depend on what a store holds.
+  std::string knowledge_dir = CLUBOS_SIMULATION_KNOWLEDGE;
 };
 
 struct SimResult {
@@ -54,6 +61,7 @@ class Simulator {
   std::unique_ptr<store::Connection> db_;
   Config config_;
   SimOptions options_;
+  std::shared_ptr<const workflows::KnowledgeSnapshot> knowledge_;
   std::vector<std::string> texts_;
   std::string truncate_sql_;
   Run_* current_ = nullptr;  // the run the connection's before-commit hook belongs to

@@ -17,6 +17,8 @@ inline constexpr const char* kJobsChannel = "clubos_jobs";
 // Payload on kJobsChannel when a job was scheduled for later: the leader re-reads the next due
 // time instead of polling for it. Not a valid queue name, so no queue mistakes it for work.
 inline constexpr const char* kTimersPayload = ":timers";
+// Sent by the knowledge store's trigger when a document's active version changes (0014).
+inline constexpr const char* kKnowledgePayload = ":knowledge";
 inline constexpr std::size_t kMaxArgsBytes = 64 * 1024;
 inline constexpr int kDefaultPriority = 100;  // smaller runs first; emergencies use 0..99
 

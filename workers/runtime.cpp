@@ -72,6 +72,10 @@ void Runtime::Start() {
           }
           return;
         }
+        if (!payload.empty() && payload.front() == ':') {
+          if (opt_.on_notice) opt_.on_notice(payload);
+          return;
+        }
         for (auto& q : queues_)
           if (q.name == payload) q.maybe_more = true;
       });

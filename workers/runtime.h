@@ -63,6 +63,10 @@ struct RuntimeOptions {
   std::function<void(const Job& job, std::chrono::microseconds start_latency,
                      std::chrono::microseconds run_time, const char* outcome)>
       on_job_ran;
+  // Called on the dispatcher thread with every notice on the jobs channel that is neither a
+  // queue's name nor the timers' (payloads beginning with ':', e.g. ":knowledge": a knowledge
+  // version changed). Must be cheap and must not throw.
+  std::function<void(const std::string& payload)> on_notice;
 };
 
 struct RuntimeStats {

@@ -2,6 +2,7 @@
 // commands to the step they belong to.
 #include "workflows/flow.h"
 
+#include "workers/queue.h"
 #include "workflows/flow_steps.h"
 
 namespace clubos::workflows {
@@ -18,7 +19,8 @@ FlowContext::FlowContext(const Config& c, const Router& r, Integration& i, const
               c.flow.takeover},
       engine(timings, k),
       policy(c, k),
-      gate(c, k, policy) {}
+      gate(c, k, policy),
+      knowledge(c) {}
 
 Flow::Flow(const Config& config, const Router& router, Integration& integration, const Clock& clock)
     : f_(std::make_unique<FlowContext>(config, router, integration, clock)),
@@ -50,6 +52,16 @@ const PolicyStore& Flow::policy() const {
 
 void Flow::UseModel(Model& model) {
   if (f_->config.integrations.llm.Enabled()) f_->model = &model;
+}
+
+KnowledgeCache& Flow::knowledge() {
+  return f_->knowledge;
+}
+
+void Flow::HearKnowledge(workers::RuntimeOptions& opt) {
+  opt.on_notice = [this](const std::string& payload) {
+    if (payload == workers::kKnowledgePayload) f_->knowledge.Changed();
+  };
 }
 
 void Flow::Register(workers::Registry& registry) {

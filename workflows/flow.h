@@ -17,11 +17,13 @@
 #include "core/config.h"
 #include "store/db.h"
 #include "workers/job.h"
+#include "workers/runtime.h"
 #include "workflows/engine.h"
 #include "workflows/errors.h"
 #include "workflows/gate.h"
 #include "workflows/integration.h"
 #include "workflows/jobs.h"
+#include "workflows/knowledge_cache.h"
 #include "workflows/model.h"
 #include "workflows/policy_store.h"
 #include "workflows/router.h"
@@ -127,6 +129,14 @@ class Flow {
   // serves with executors of their own (app/flow_wiring.h). Call before Register; `model`
   // outlives the flow.
   void UseModel(Model& model);
+
+  // What routing answers FAQ questions with and which procedures actions cite: the knowledge
+  // store's active versions, cached. Tell it of a change (the store's NOTIFY, which
+  // workers::RuntimeOptions::on_notice delivers) with Changed(); pin a fixed snapshot where there
+  // is no store.
+  KnowledgeCache& knowledge();
+  // Has the runtime `opt` starts tell this flow's knowledge of a new version (the NOTIFY above).
+  void HearKnowledge(workers::RuntimeOptions& opt);
 
   // Stores an inbound message once (deduplicated on external_id) on the open thread of that
   // conversation or a new one, and applies message_received in the same transaction. A YES/NO

@@ -89,14 +89,19 @@ ConsultStep::Prepared ConsultStep::Prepare(JobContext& ctx, int64_t thread_id) {
       return;
     }
 
-    p.patterns = f_.router.Route(p.texts);
+    p.snapshot = f_.knowledge.Current(tx);
+    const FaqTable& faq = p.snapshot->Faq(location->id);
+    p.patterns = f_.router.Route(p.texts, faq);
     const Intent& patterns = p.patterns;
     const Profile profile = f_.policy.Active(tx);
     const auto rules = profile.categories.find(patterns.category);
     const bool cheap = rules != profile.categories.end() && rules->second.use_cheaper_model;
     p.tier = cheap ? "cheap" : "strong";
     p.model = cheap ? llm.cheap_model : llm.strong_model;
-    const Knowledge knowledge = KnowledgeFor(*location, f_.config);
+    std::string joined;
+    for (const auto& text : p.texts) joined += (joined.empty() ? "" : "\n") + text;
+    const Knowledge knowledge =
+        KnowledgeFor(*location, f_.config, faq, RetrieveKnowledge(tx, location->id, joined));
     p.knowledge_version = knowledge.version;
     p.request = RouteRequest(p.texts, knowledge, p.model, llm.max_tokens);
     p.cache_key = CacheKey(p.texts, p.model, knowledge.version);
@@ -193,7 +198,7 @@ void ConsultStep::Finish(JobContext& ctx, const Prepared& p, const ModelAnswer& 
     response = json::parse(answer.content, nullptr, false);
     if (response.is_discarded()) response = answer.content.substr(0, 2'000);
     std::string why;
-    intent = IntentFromAnswer(answer.content, f_.config, p.texts, &why);
+    intent = IntentFromAnswer(answer.content, p.snapshot->Faq(p.location->id), p.texts, &why);
     if (!intent) {
       outcome = "malformed";
       error = why;

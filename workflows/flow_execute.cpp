@@ -233,7 +233,8 @@ void ExecutionStep::Verified(store::Tx& tx, const ActionRow& a) {
   std::vector<std::string> texts;
   for (std::size_t i = 0; i < unread.Size(); ++i) texts.push_back(unread.At(i, "body").Str());
   const int64_t last = unread.At(unread.Size() - 1, "id").Int64();
-  const Intent said = f_.router.Route(texts);
+  const Intent said =
+      f_.router.Route(texts, f_.knowledge.Current(tx)->Faq(t.At(0, "location").Str()));
   const bool thanks = said.must_escalate.empty() && said.action.empty() &&
                       std::any_of(said.flags.begin(), said.flags.end(), [](const std::string& f) {
                         return f.rfind("positive:", 0) == 0;

@@ -46,7 +46,7 @@ Outcome RoutingStep::Route(JobContext& ctx) {
                            "router");
       return ctx.CompleteInTx(tx);
     }
-    const Intent intent = f_.router.Route(texts);
+    const Intent intent = f_.router.Route(texts, f_.knowledge.Current(tx)->Faq(location->id));
     if (!Consult(tx, thread_id, intent)) Decide(tx, t, last_id, intent, *location);
     ctx.CompleteInTx(tx);
   });
@@ -81,10 +81,11 @@ void RoutingStep::Decide(store::Tx& tx, const store::Result& t, int64_t last_id,
                              .Int() >= f_.config.flow.rapid_count;
   // The asset is locked while its recent actions are counted and this action is created: two
   // workers deciding for one bay take turns, and the second sees the first's action.
-  const Planned planned = Plan(intent, location, f_.config);
+  const auto knowledge = f_.knowledge.Current(tx);
+  const Planned planned = Plan(intent, location, *knowledge);
   const auto [profile, facts] =
       f_.policy.Gather(tx, location, intent.category, planned.plan, customer, thread_id, rapid);
-  const Decision d = workflows::Decide({intent, location, f_.config, profile, facts});
+  const Decision d = workflows::Decide({intent, location, f_.config, profile, facts, *knowledge});
 
   json intent_j = {{"category", intent.category},
                    {"action", intent.action},

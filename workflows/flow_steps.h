@@ -19,6 +19,7 @@
 #include "workflows/flow.h"
 #include "workflows/gate.h"
 #include "workflows/integration.h"
+#include "workflows/knowledge_cache.h"
 #include "workflows/model.h"
 #include "workflows/policy_store.h"
 #include "workflows/router.h"
@@ -44,7 +45,8 @@ struct FlowContext {
   Engine engine;
   PolicyStore policy;
   ActionGate gate;
-  Model* model = nullptr;  // OperatorGPT (Flow::UseModel); none: patterns only
+  KnowledgeCache knowledge;  // the FAQ and the procedures, as the store's active versions
+  Model* model = nullptr;    // OperatorGPT (Flow::UseModel); none: patterns only
 };
 
 // To a human: an escalated thread, the dead-job policy, the operators' notification, closing.
@@ -116,6 +118,7 @@ class ConsultStep {
     int64_t last_id = 0;
     const Location* location = nullptr;
     std::string model, tier, knowledge, knowledge_version, cache_key, budget_day;
+    std::shared_ptr<const KnowledgeSnapshot> snapshot;  // the FAQ the answer is checked against
     ModelRequest request;
     int64_t reserved = 0;
   };

@@ -223,6 +223,10 @@ std::vector<StoredKnowledge> ActiveKnowledge(store::Connection& db) {
   return ActiveOf(db.ExecOne("knowledge_active_all"));
 }
 
+std::vector<StoredKnowledge> ActiveKnowledge(store::Tx& tx) {
+  return ActiveOf(tx.Exec("knowledge_active_all"));
+}
+
 ExportReport ExportKnowledge(store::Connection& db, const std::string& dir) {
   const auto active = ActiveKnowledge(db);
   fs::create_directories(dir);

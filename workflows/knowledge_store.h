@@ -58,6 +58,7 @@ struct StoredKnowledge {
 };
 // Every document's active version, by id.
 std::vector<StoredKnowledge> ActiveKnowledge(store::Connection& db);
+std::vector<StoredKnowledge> ActiveKnowledge(store::Tx& tx);
 
 struct ExportReport {
   std::vector<std::string> written;     // file names, by id

@@ -38,6 +38,8 @@ namespace {
 const std::vector<std::string> kCategories = {"tech", "booking",   "access",
                                               "faq",  "emergency", "other"};
 const std::vector<std::string> kActions = {"reset_trackman", "unlock_door", "answer", "none"};
+// A procedure is given to the model up to this long: its steps and fallbacks, not an essay.
+constexpr std::size_t kMaxProcedureChars = 1'500;
 
 json Nullable(const char* type) {
   return {{"type", {type, "null"}}};
@@ -147,7 +149,8 @@ std::string Joined(const std::vector<std::string>& texts) {
 
 }  // namespace
 
-Knowledge KnowledgeFor(const Location& location, const Config& config) {
+Knowledge KnowledgeFor(const Location& location, const Config& config, const FaqTable& faq,
+                       const std::vector<RetrievedKnowledge>& relevant) {
   std::string k = "Facility: " + config.facility_name + ", location " + location.name + " (" +
                   location.id + ").\nBays:";
   for (const auto& b : location.bays) k += " " + std::to_string(b.number);
@@ -155,13 +158,22 @@ Knowledge KnowledgeFor(const Location& location, const Config& config) {
   for (const auto& d : location.doors) k += " " + d.name + ";";
   k += "\nFAQ topics:";
   bool first = true;
-  for (const auto& [topic, entry] : config.router.faq) {
+  for (const auto& [topic, entry] : faq) {
     k += std::string(first ? " " : ", ") + topic;
     first = false;
   }
   k += "\nFAQ answers:\n";
-  for (const auto& [topic, entry] : config.router.faq)
-    k += "- " + topic + ": " + entry.answer + "\n";
+  for (const auto& [topic, entry] : faq) k += "- " + topic + ": " + entry.answer + "\n";
+  // The procedures retrieval found for these texts (FAQ entries are all above already).
+  bool header = false;
+  for (const auto& r : relevant) {
+    if (r.category == "faq") continue;
+    if (!header) k += "Procedures that may apply (id, version, title, text):\n";
+    header = true;
+    k += "--- " + r.id + " v" + std::to_string(r.version) + ": " + r.title + "\n" +
+         r.body.substr(0, kMaxProcedureChars) + (r.body.size() > kMaxProcedureChars ? "…" : "") +
+         "\n";
+  }
   return {k, Sha256Hex(k).substr(0, 16)};
 }
 
@@ -209,7 +221,7 @@ int64_t EstimatedTokens(const ModelRequest& r) {
   return static_cast<int64_t>((r.system.size() + r.user.size()) / 3 + 16) + r.max_tokens;
 }
 
-std::optional<Intent> IntentFromAnswer(const std::string& content, const Config& config,
+std::optional<Intent> IntentFromAnswer(const std::string& content, const FaqTable& faq,
                                        const std::vector<std::string>& texts, std::string* why) {
   auto fail = [&](std::string w) -> std::optional<Intent> {
     if (why) *why = std::move(w);
@@ -252,8 +264,7 @@ std::optional<Intent> IntentFromAnswer(const std::string& content, const Config&
     in.bay = a["bay"].get<int>();
   if (a["faq_topic"].is_string()) {
     in.faq_topic = a["faq_topic"].get<std::string>();
-    if (!config.router.faq.count(in.faq_topic))
-      return fail("faq_topic " + in.faq_topic + " is not on file");
+    if (!faq.count(in.faq_topic)) return fail("faq_topic " + in.faq_topic + " is not on file");
   }
   if (a["reply"].is_string()) in.reply = a["reply"].get<std::string>();
   if (in.action == "answer" && in.faq_topic.empty() && in.reply.empty())

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "workflows/knowledge_store.h"
 #include "workflows/model.h"
 #include "workflows/router.h"
 
@@ -18,12 +19,15 @@ inline constexpr const char* kRoutePromptVersion = "route-1";
 inline constexpr const char* kRouteSchemaName = "route_intent";
 
 // The facility's knowledge as the model is given it, and its version (a hash: any change to a
-// FAQ answer, a bay or a door is a new version, and cached answers of the old one are not used).
+// FAQ answer, a procedure given, a bay or a door is a new version, and cached answers of the old
+// one are not used). `faq`: the location's FAQ; `relevant`: the procedures retrieval found for
+// the texts (workflows/knowledge_store.h), each given with its id and version.
 struct Knowledge {
   std::string text;
   std::string version;
 };
-Knowledge KnowledgeFor(const Location& location, const Config& config);
+Knowledge KnowledgeFor(const Location& location, const Config& config, const FaqTable& faq,
+                       const std::vector<RetrievedKnowledge>& relevant = {});
 
 // The JSON Schema of the route intent (strict: every property required, nullable by type).
 const std::string& RouteSchema();
@@ -39,7 +43,7 @@ int64_t EstimatedTokens(const ModelRequest& request);
 
 // The model's answer as an intent, or nullopt with `why` when it is not one: not JSON, a key
 // missing or extra, a value outside its enum, a FAQ topic not on file. A guess is never made.
-std::optional<Intent> IntentFromAnswer(const std::string& content, const Config& config,
+std::optional<Intent> IntentFromAnswer(const std::string& content, const FaqTable& faq,
                                        const std::vector<std::string>& texts, std::string* why);
 
 // Figures in a drafted reply (prices, times, phone numbers, other numbers) that the knowledge the

@@ -321,10 +321,17 @@ Facts Facts::FromJson(const std::string& text) {
   return f;
 }
 
-Planned Plan(const Intent& intent, const Location& location, const Config& config) {
+Planned Plan(const Intent& intent, const Location& location, const KnowledgeSnapshot& knowledge) {
   ActionPlan plan;
   plan.location = location.id;
   plan.category = intent.category;
+  // The procedure on file for the action, cited in its reason (the outcome's followed_sop).
+  auto followed = [&](const std::string& action, const std::string& what) {
+    const StoredKnowledge* sop = knowledge.Procedure(location.id, intent.category, action);
+    return (sop ? CiteSop(sop->entry.id, sop->version) + " (" + sop->entry.title + ")"
+                : std::string("no SOP on file for ") + intent.category + "/" + action) +
+           ": " + what;
+  };
   if (intent.action == "reset_trackman") {
     if (!intent.bay) return {std::nullopt, "low_confidence", "no bay named"};
     const Bay* bay = location.FindBay(*intent.bay);
@@ -335,7 +342,8 @@ Planned Plan(const Intent& intent, const Location& location, const Config& confi
     plan.kind = "reset_trackman";
     plan.bay = bay->number;
     plan.device_id = bay->device_id;
-    plan.reason = "SOP tech/trackman-frozen: restart TrackMan on the bay PC, verify it comes back";
+    plan.reason =
+        followed("reset_trackman", "restart TrackMan on the bay PC, verify it comes back");
   } else if (intent.action == "unlock_door") {
     if (location.doors.empty())
       return {std::nullopt, "policy_denied", "no door configured at " + location.name};
@@ -343,20 +351,21 @@ Planned Plan(const Intent& intent, const Location& location, const Config& confi
     plan.kind = "unlock_door";
     plan.door_id = door.id;
     plan.device_id = door.device_id;
-    plan.reason = "SOP access/code-failed: remote unlock of the " + door.name +
-                  ", verify the opening is logged";
+    plan.reason = followed("unlock_door",
+                           "remote unlock of the " + door.name + ", verify the opening is logged");
   } else if (intent.action == "answer" && intent.faq_topic.empty() && !intent.reply.empty()) {
     // The model's draft: the guard already held every figure in it to the knowledge it was given.
     plan.kind = "send_message";
     plan.text = intent.reply;
     plan.reason = "SOP faq/drafted: OperatorGPT's answer, grounded in the facility's knowledge";
   } else if (intent.action == "answer") {
-    const auto faq = config.router.faq.find(intent.faq_topic);
-    if (faq == config.router.faq.end())
+    const FaqTable& table = knowledge.Faq(location.id);
+    const auto faq = table.find(intent.faq_topic);
+    if (faq == table.end())
       return {std::nullopt, "low_confidence", "no answer on file for this question"};
     plan.kind = "send_message";
     plan.text = faq->second.answer;
-    plan.reason = "SOP faq/" + intent.faq_topic + ": answer from the FAQ";
+    plan.reason = CiteSop(faq->second.sop_id, faq->second.version) + ": answer from the FAQ";
   } else {
     return {std::nullopt, "low_confidence",
             "no action recognised for a " + intent.category + " message"};
@@ -411,7 +420,7 @@ Decision Decide(const PolicyInput& in) {
                                          intent.category + " hours " +
                                          Clock(rules.hours->start_minute) + "-" +
                                          Clock(rules.hours->end_minute));
-  const Planned planned = Plan(intent, in.location, in.config);
+  const Planned planned = Plan(intent, in.location, in.knowledge);
   if (!planned.plan)
     return planned.code == "low_confidence" ? unsure(planned.why)
                                             : escalate(planned.code, planned.why);

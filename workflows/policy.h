@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "workflows/errors.h"
+#include "workflows/knowledge_cache.h"
 #include "workflows/router.h"
 
 namespace clubos::workflows {
@@ -165,7 +166,8 @@ struct Planned {
   std::string code;  // when no plan
   std::string why;
 };
-Planned Plan(const Intent& intent, const Location& location, const Config& config);
+// `knowledge`: the FAQ answers and the procedures an action cites (followed_sop).
+Planned Plan(const Intent& intent, const Location& location, const KnowledgeSnapshot& knowledge);
 
 struct PolicyInput {
   const Intent& intent;
@@ -173,6 +175,7 @@ struct PolicyInput {
   const Config& config;
   const Profile& profile;
   const Facts& facts;
+  const KnowledgeSnapshot& knowledge;
 };
 
 Decision Decide(const PolicyInput& in);

@@ -184,6 +184,8 @@ ReplayReport PolicyStore::Replay(store::Connection& db, int64_t version, TimePoi
   profile.version = version;
   ReplayReport report;
   report.profile_version = version;
+  // The answers and procedures on file now: a profile is replayed, not the knowledge.
+  const KnowledgeSnapshot knowledge(ActiveKnowledge(db), config_);
   auto rows = db.ExecOne("decisions_since", {since});
   for (std::size_t i = 0; i < rows.Size(); ++i) {
     const json decision = json::parse(rows.At(i, "decision").Str(), nullptr, false);
@@ -192,7 +194,7 @@ ReplayReport PolicyStore::Replay(store::Connection& db, int64_t version, TimePoi
     if (!location) continue;
     const Intent intent = IntentFromJson(json::parse(rows.At(i, "intent").Str(), nullptr, false));
     const Facts facts = Facts::FromJson(decision["facts"].dump());
-    const Decision d = Decide({intent, *location, config_, profile, facts});
+    const Decision d = Decide({intent, *location, config_, profile, facts, knowledge});
     ++report.replayed;
     const std::string before = Summary(decision.value("outcome", std::string()),
                                        decision.value("escalation_reason", std::string()));

@@ -341,7 +341,7 @@ std::optional<bool> ParseConfirmation(const std::string& text) {
   return std::nullopt;
 }
 
-Intent PatternRouter::Route(const std::vector<std::string>& texts) const {
+Intent PatternRouter::Route(const std::vector<std::string>& texts, const FaqTable& faq) const {
   std::string joined;
   for (const auto& t : texts) joined += t + "\n";
   Words n = Tokenize(joined);
@@ -397,7 +397,7 @@ Intent PatternRouter::Route(const std::vector<std::string>& texts) const {
     if (pattern.category == intent.category && intent.action.empty() && HasAny(n, pattern.any))
       intent.action = action;
   if (intent.category == "faq") {
-    for (const auto& [topic, entry] : config_.faq)
+    for (const auto& [topic, entry] : faq)
       if (HasAny(n, entry.match)) {
         intent.action = "answer";
         intent.faq_topic = topic;

@@ -3,6 +3,7 @@
 // deterministic (weighted phrases from config, never compiled in); an LLM router can sit behind
 // the same interface and be consulted only when the patterns are not confident.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,17 +31,30 @@ struct Intent {
   std::optional<int64_t> llm_call_id;  // the audit row of the call (llm_calls)
 };
 
+// A FAQ entry as the router and the policy use it: its phrases and its answer, and the document
+// and version it comes from (cited in every answer sent).
+struct FaqAnswer {
+  std::string topic;  // the document id without its "faq." prefix: "price", "gift_card"
+  std::string sop_id;
+  int version = 0;
+  std::vector<std::string> match;
+  std::string answer;
+};
+// The FAQ a location answers from, by topic (the order the router tries them in).
+using FaqTable = std::map<std::string, FaqAnswer>;
+
 class Router {
  public:
   virtual ~Router() = default;
-  // `texts`: every customer message since the last routing, oldest first.
-  virtual Intent Route(const std::vector<std::string>& texts) const = 0;
+  // `texts`: every customer message since the last routing, oldest first; `faq`: the questions
+  // the location answers, with their phrases (the knowledge store's FAQ entries).
+  virtual Intent Route(const std::vector<std::string>& texts, const FaqTable& faq) const = 0;
 };
 
 class PatternRouter final : public Router {
  public:
   explicit PatternRouter(const RouterConfig& config) : config_(config) {}
-  Intent Route(const std::vector<std::string>& texts) const override;
+  Intent Route(const std::vector<std::string>& texts, const FaqTable& faq) const override;
 
  private:
   const RouterConfig& config_;

@@ -148,6 +148,9 @@ export class World {
     };
     const mig = spawnSync(clubosBin(), ['migrate'], { env: w.env, encoding: 'utf8' });
     if (mig.status !== 0) throw new Error('clubos migrate: ' + mig.stderr);
+    // The example facility's FAQ answers and procedures, as scripts/demo imports them.
+    const sop = spawnSync(clubosBin(), ['sop', 'import', join(ROOT, 'knowledge')], { env: w.env, encoding: 'utf8' });
+    if (sop.status !== 0) throw new Error('clubos sop import: ' + sop.stderr);
 
     w.users = {};
     // Development only, never in CI: CLUBOS_BROWSER_INSECURE_DEV=1 runs serve --insecure-dev (every

@@ -3,6 +3,7 @@
 // through the transition table.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "workers/runtime.h"
 #include "workflows/engine.h"
 #include "workflows/flow.h"
+#include "workflows/knowledge_store.h"
 
 using namespace clubos;
 using namespace clubos::workflows;
@@ -53,6 +55,52 @@ TEST_F(FlowTest, AFaqIsAnsweredAutonomouslyAndVerified) {
              {in.thread_id}),
       1);
   EXPECT_EQ(Scalar("SELECT count(*) FROM fake_facility_calls WHERE detail LIKE '%$45/hour%'"), 1);
+  ExpectValidHistories();
+}
+
+// The answer comes from the knowledge store and cites the version it sent; a new version,
+// imported while the workers run, reaches the next customer through the store's NOTIFY (the
+// cache's minute-long fallback is far longer than this test waits).
+TEST_F(FlowTest, AnAnswerCitesItsSopVersionAndANewVersionReachesTheNextCustomer) {
+  auto reason_and_text = [&](int64_t thread) {
+    auto r = db_->ExecSql(
+        "SELECT reason, params->>'text' AS text FROM actions WHERE thread_id = $1 AND kind = "
+        "'send_message' ORDER BY id LIMIT 1",
+        {thread});
+    return r.Empty() ? std::pair<std::string, std::string>{}
+                     : std::pair{r.At(0, "reason").Str(), r.At(0, "text").Str()};
+  };
+  const auto first = Intake("+15550001001", kBedford, "do you sell gift cards?");
+  ASSERT_TRUE(ReachesState(first.thread_id, "verified"));
+  const auto [reason, text] = reason_and_text(first.thread_id);
+  EXPECT_EQ(reason.rfind("SOP faq.gift_card v1: ", 0), 0u) << reason;
+  EXPECT_NE(text.find("clubhouse247golf.com/gift-cards"), std::string::npos) << text;
+
+  auto files = workflows::ReadKnowledgeFolder(std::string(CLUBOS_SOURCE_DIR) + "/knowledge");
+  auto card = std::find_if(files.begin(), files.end(),
+                           [](const auto& f) { return f.name == "faq.gift_card.md"; });
+  ASSERT_NE(card, files.end());
+  const std::string old_body = "in any amount.";
+  ASSERT_NE(card->content.find(old_body), std::string::npos);
+  card->content.replace(card->content.find(old_body), old_body.size(),
+                        "in any amount, and at the front desk kiosk.");
+  const auto report = workflows::ImportKnowledge(*db_, files);
+  ASSERT_EQ(report.Count("changed"), 1);
+
+  bool seen = false;
+  for (int i = 0; i < 20 && !seen; ++i) {
+    const auto next =
+        Intake("+1555000110" + std::to_string(i), kBedford, "do you sell gift cards?");
+    ASSERT_TRUE(ReachesState(next.thread_id, "verified"));
+    const auto [r2, t2] = reason_and_text(next.thread_id);
+    seen = t2.find("front desk kiosk") != std::string::npos;
+    if (seen) {
+      EXPECT_EQ(r2.rfind("SOP faq.gift_card v2: ", 0), 0u) << r2;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_TRUE(seen) << "the new version never reached a customer";
   ExpectValidHistories();
 }
 

@@ -38,6 +38,7 @@ void FlowFixture::StartWorkers() {
   opt.database_url = TestDatabaseUrl();
   opt.concurrency = 4;
   opt.rescue_interval = Millis(100);
+  flow_->HearKnowledge(opt);
   runtime_ = std::make_unique<workers::Runtime>(opt, *registry_, SystemClock::Instance());
   runtime_->Start();
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "store/migrator.h"
+#include "workflows/knowledge_store.h"
 
 namespace clubos::pgtest {
 namespace {
@@ -69,6 +70,10 @@ const std::string& TestDatabaseUrl() {
     const std::string u = Create("");
     auto conn = store::Connect(u);
     store::Migrate(*conn);
+    // The example facility's FAQ answers and procedures, as `scripts/demo` imports them: the
+    // flow routes with the store's active versions.
+    workflows::ImportKnowledge(
+        *conn, workflows::ReadKnowledgeFolder(std::string(CLUBOS_SOURCE_DIR) + "/knowledge"));
     return u;
   }();
   return url;

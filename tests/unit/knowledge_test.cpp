@@ -5,9 +5,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/config.h"
+#include "tests/support/example_knowledge.h"
 #include "workflows/knowledge.h"
 
 using namespace clubos::workflows;
@@ -238,22 +240,42 @@ TEST(Knowledge, TheRepositorysFolderIsWellFormedAndCanonical) {
   EXPECT_GE(files, 9);
 }
 
-// Until the router reads the store, the config's FAQ and knowledge/ say the same: each topic's
-// answer is its entry's body, its phrases the entry's triggers.
-TEST(Knowledge, TheFolderHasTheConfigsFaqAnswers) {
-  const auto config =
-      clubos::Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
-  ASSERT_FALSE(config.router.faq.empty());
-  for (const auto& [topic, faq] : config.router.faq) {
-    const std::string name = KnowledgeFileName("faq." + topic);
-    std::ifstream in(std::string(CLUBOS_SOURCE_DIR) + "/knowledge/" + name);
-    ASSERT_TRUE(in) << name;
-    std::stringstream content;
-    content << in.rdbuf();
-    const KnowledgeEntry e = ParseKnowledge(name, content.str());
-    EXPECT_EQ(e.category, "faq");
-    EXPECT_EQ(e.action, "answer");
-    EXPECT_EQ(e.body, faq.answer + "\n") << name;
-    EXPECT_EQ(e.triggers, faq.match) << name;
+// The router answers FAQ questions from the knowledge files: every faq.<topic> entry of the
+// example is its location's topic, with the entry's triggers as phrases and its body, without the
+// file's last newline, as the text sent. The configuration no longer holds any.
+TEST(Knowledge, TheFaqEntriesAreTheRoutersTopics) {
+  const auto& config = clubos::testsupport::ExampleConfig();
+  const auto& knowledge = clubos::testsupport::ExampleKnowledge();
+  int faq_entries = 0;
+  for (const auto& s : knowledge.entries()) {
+    if (s.entry.category != "faq") continue;
+    ++faq_entries;
+    const std::string topic = s.entry.id.substr(std::string("faq.").size());
+    for (const auto& location : config.locations) {
+      const auto& table = knowledge.Faq(location.id);
+      const auto it = table.find(topic);
+      ASSERT_NE(it, table.end()) << topic << " at " << location.id;
+      EXPECT_EQ(it->second.sop_id, s.entry.id);
+      EXPECT_EQ(it->second.match, s.entry.triggers);
+      EXPECT_EQ(it->second.answer + "\n", s.entry.body) << "sent without the file's newline";
+    }
+  }
+  EXPECT_GE(faq_entries, 6);
+  EXPECT_TRUE(knowledge.Faq("nowhere").empty());
+  const auto* reset = knowledge.Procedure("bedford", "tech", "reset_trackman");
+  ASSERT_NE(reset, nullptr);
+  EXPECT_EQ(reset->entry.id, "tech.trackman-frozen");
+  EXPECT_EQ(knowledge.Procedure("bedford", "tech", "unlock_door"), nullptr);
+}
+
+TEST(Knowledge, AConfigWithFaqAnswersIsRefusedWithWhereTheyLiveNow) {
+  auto j = nlohmann::json::parse(
+      std::ifstream(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json"));
+  j["router"]["faq"] = {{"price", {{"match", {"how much"}}, {"answer", "$45"}}}};
+  try {
+    clubos::Config::Parse(j.dump());
+    FAIL() << "router.faq was accepted";
+  } catch (const clubos::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("knowledge"), std::string::npos) << e.what();
   }
 }

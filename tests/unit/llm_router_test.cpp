@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/example_knowledge.h"
 #include "workflows/llm_router.h"
 
 using namespace clubos;
@@ -32,7 +33,7 @@ json Answer() {
 
 std::optional<Intent> Parse(const json& a, const std::vector<std::string>& texts = {"it froze"},
                             std::string* why = nullptr) {
-  return IntentFromAnswer(a.dump(), TestConfig(), texts, why);
+  return IntentFromAnswer(a.dump(), clubos::testsupport::ExampleFaq(), texts, why);
 }
 
 }  // namespace
@@ -49,7 +50,8 @@ TEST(LlmRouter, AnAnswerInTheSchemaIsAnIntentOfTheModel) {
 
 TEST(LlmRouter, AnythingElseIsAFailureNotAGuess) {
   std::string why;
-  EXPECT_FALSE(IntentFromAnswer("{\"category\": \"tech\"", TestConfig(), {"x"}, &why));
+  EXPECT_FALSE(
+      IntentFromAnswer("{\"category\": \"tech\"", clubos::testsupport::ExampleFaq(), {"x"}, &why));
   EXPECT_NE(why.find("not a JSON object"), std::string::npos) << why;
   json extra = Answer();
   extra["customer_confirmed"] = true;  // the original's tool trusted such a flag
@@ -127,7 +129,8 @@ TEST(LlmRouter, TheCacheKeyMovesWithEverythingThatShapesTheAnswer) {
 
 TEST(LlmRouter, TheRequestFencesTheTextsAndCarriesTheKnowledgeAndTheStrictSchema) {
   const Location& loc = TestConfig().locations.front();
-  const Knowledge k = KnowledgeFor(loc, TestConfig());
+  const workflows::FaqTable& faq = clubos::testsupport::ExampleFaq();
+  const Knowledge k = KnowledgeFor(loc, TestConfig(), faq);
   EXPECT_NE(k.text.find(loc.name), std::string::npos);
   EXPECT_EQ(k.version.size(), 16u);
   const ModelRequest r =
@@ -138,9 +141,20 @@ TEST(LlmRouter, TheRequestFencesTheTextsAndCarriesTheKnowledgeAndTheStrictSchema
   EXPECT_EQ(schema["additionalProperties"], false);
   EXPECT_EQ(schema["required"].size(), schema["properties"].size()) << "strict: all required";
   EXPECT_GT(EstimatedTokens(r), 500) << "the estimate covers the whole max_tokens";
-  Config other = TestConfig();
-  other.router.faq.begin()->second.answer += " Now with free coffee.";
-  EXPECT_NE(KnowledgeFor(loc, other).version, k.version) << "a FAQ edit is new knowledge";
+  workflows::FaqTable edited = faq;
+  edited.begin()->second.answer += " Now with free coffee.";
+  EXPECT_NE(KnowledgeFor(loc, TestConfig(), edited).version, k.version)
+      << "a FAQ edit is new knowledge";
+  workflows::RetrievedKnowledge procedure;
+  procedure.id = "tech.trackman-frozen";
+  procedure.version = 2;
+  procedure.category = "tech";
+  procedure.title = "TrackMan frozen";
+  procedure.body = "Restart TrackMan Performance Studio.";
+  const Knowledge with = KnowledgeFor(loc, TestConfig(), faq, {procedure});
+  EXPECT_NE(with.text.find("tech.trackman-frozen v2: TrackMan frozen"), std::string::npos)
+      << "a procedure retrieval found is given with its id and version";
+  EXPECT_NE(with.version, k.version) << "the procedures given are part of the knowledge";
 }
 
 TEST(LlmRouter, ThePatternsSufficeOnlyWhenSure) {

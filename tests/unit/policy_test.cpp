@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "core/time_format.h"
+#include "tests/support/example_knowledge.h"
 #include "workflows/policy.h"
 #include "workflows/policy_store.h"
 
@@ -44,12 +45,13 @@ BookingFact BookingAround(TimePoint now, int bay = 3) {
 
 Intent RouteText(const std::string& text) {
   static const PatternRouter router(TestConfig().router);
-  return router.Route({text});
+  return router.Route({text}, clubos::testsupport::ExampleFaq());
 }
 
 Decision DecideFor(const Intent& intent, const Facts& facts,
                    const Profile& profile = TestProfile()) {
-  return Decide({intent, TestConfig().locations.front(), TestConfig(), profile, facts});
+  return Decide({intent, TestConfig().locations.front(), TestConfig(), profile, facts,
+                 clubos::testsupport::ExampleKnowledge()});
 }
 
 Decision DecideFor(const std::string& text, const Facts& facts = Base()) {

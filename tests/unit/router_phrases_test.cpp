@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "tests/support/example_knowledge.h"
 #include "workflows/router.h"
 
 using namespace clubos;
@@ -23,7 +24,7 @@ const Config& TestConfig() {
 
 Intent Route(const std::string& text) {
   static const PatternRouter router(TestConfig().router);
-  return router.Route({text});
+  return router.Route({text}, clubos::testsupport::ExampleFaq());
 }
 
 }  // namespace
@@ -94,7 +95,7 @@ TEST(RouterPhrases, EveryPhraseOfTheExampleConfigIsWellFormed) {
     for (const auto& [phrase, weight] : phrases) all.push_back(phrase);
   for (const auto& [action, pattern] : r.actions)
     all.insert(all.end(), pattern.any.begin(), pattern.any.end());
-  for (const auto& [topic, entry] : r.faq)
+  for (const auto& [topic, entry] : clubos::testsupport::ExampleFaq())
     all.insert(all.end(), entry.match.begin(), entry.match.end());
   EXPECT_GT(all.size(), 200u);
   for (const auto& p : all) EXPECT_EQ(PhraseProblem(p), "") << p;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/support/example_knowledge.h"
 #include "workflows/router.h"
 
 using namespace clubos;
@@ -92,7 +93,7 @@ TEST(Router, ShareOfCasesPlacedRight) {
   int right = 0, total = 0;
   for (const auto& c : Cases()) {
     const std::string text = c.at("text").get<std::string>();
-    const Intent in = router.Route({text});
+    const Intent in = router.Route({text}, clubos::testsupport::ExampleFaq());
     const auto misses = Misses(c, in);
     ++total;
     if (misses.empty()) {
@@ -116,7 +117,7 @@ TEST(Router, EveryEmergencyOfTheSetIsRecognised) {
     if (!StatesEmergency(c)) continue;
     ++emergencies;
     const std::string text = c.at("text").get<std::string>();
-    const Intent in = router.Route({text});
+    const Intent in = router.Route({text}, clubos::testsupport::ExampleFaq());
     EXPECT_EQ(in.category, "emergency") << text << " -> " << Describe(in);
     EXPECT_EQ(in.must_escalate, "emergency") << text;
     EXPECT_TRUE(in.action.empty()) << text;
@@ -133,7 +134,7 @@ TEST(Router, FalseAlarmsAreRare) {
     if (!StatesNotEmergency(c)) continue;
     ++others;
     const std::string text = c.at("text").get<std::string>();
-    const Intent in = router.Route({text});
+    const Intent in = router.Route({text}, clubos::testsupport::ExampleFaq());
     if (in.category == "emergency") {
       ++alarms;
       std::cout << "  false alarm: " << text << " -> " << Describe(in) << "\n";
@@ -150,7 +151,7 @@ TEST(Router, WhatAHumanMustTakeIsNeverAutomated) {
   PatternRouter router(TestConfig().router);
   for (const auto& c : Cases()) {
     const std::string text = c.at("text").get<std::string>();
-    const Intent in = router.Route({text});
+    const Intent in = router.Route({text}, clubos::testsupport::ExampleFaq());
     if (c.value("escalate", false)) {
       EXPECT_FALSE(in.must_escalate.empty()) << text << " -> " << Describe(in);
       EXPECT_TRUE(in.action.empty()) << "nothing automatic for what a human must take: " << text;
@@ -162,7 +163,8 @@ TEST(Router, WhatAHumanMustTakeIsNeverAutomated) {
 
 TEST(Router, SplitTextsAreReadTogether) {
   PatternRouter router(TestConfig().router);
-  const Intent in = router.Route({"hey", "trackman frozen", "bay 3"});
+  const Intent in =
+      router.Route({"hey", "trackman frozen", "bay 3"}, clubos::testsupport::ExampleFaq());
   EXPECT_EQ(in.category, "tech");
   EXPECT_EQ(in.action, "reset_trackman");
   EXPECT_EQ(in.bay, 3);
@@ -171,9 +173,11 @@ TEST(Router, SplitTextsAreReadTogether) {
 
 TEST(Router, MixedRequestsAreNotConfident) {
   PatternRouter router(TestConfig().router);
-  EXPECT_LT(
-      router.Route({"Bay 3 trackman frozen again AND the door won't lock behind us"}).confidence,
-      0.85);
+  EXPECT_LT(router
+                .Route({"Bay 3 trackman frozen again AND the door won't lock behind us"},
+                       clubos::testsupport::ExampleFaq())
+                .confidence,
+            0.85);
 }
 
 TEST(Router, BaysInWordsAndOtherMarkers) {

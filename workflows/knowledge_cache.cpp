@@ -1,0 +1,112 @@
+#include "workflows/knowledge_cache.h"
+
+#include <algorithm>
+
+#include "core/log.h"
+#include "store/db.h"
+
+namespace clubos::workflows {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+std::string TopicOf(const std::string& id) {
+  constexpr std::string_view kPrefix = "faq.";
+  return id.rfind(kPrefix, 0) == 0 ? id.substr(kPrefix.size()) : id;
+}
+
+// A body as a text message: the file's closing newlines are not the customer's business.
+std::string AsSent(std::string body) {
+  while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.pop_back();
+  return body;
+}
+
+std::vector<std::string> LocationIds(const Config& config) {
+  std::vector<std::string> ids;
+  for (const auto& l : config.locations) ids.push_back(l.id);
+  return ids;
+}
+
+}  // namespace
+
+std::string CiteSop(const std::string& id, int version) {
+  return "SOP " + id + " v" + std::to_string(version);
+}
+
+KnowledgeSnapshot::KnowledgeSnapshot(std::vector<StoredKnowledge> entries,
+                                     const std::vector<std::string>& locations)
+    : entries_(std::move(entries)) {
+  std::sort(entries_.begin(), entries_.end(),
+            [](const auto& a, const auto& b) { return a.entry.id < b.entry.id; });
+  for (const auto& location : locations) faq_[location];
+  for (const auto& s : entries_) {
+    fingerprint_ += (fingerprint_.empty() ? "" : ", ") + CiteSop(s.entry.id, s.version).substr(4);
+    if (s.entry.category != "faq" || s.entry.action != "answer") continue;
+    for (auto& [location, table] : faq_)
+      if (s.entry.AppliesTo(location))
+        table.emplace(TopicOf(s.entry.id), FaqAnswer{TopicOf(s.entry.id), s.entry.id, s.version,
+                                                     s.entry.triggers, AsSent(s.entry.body)});
+  }
+}
+
+KnowledgeSnapshot::KnowledgeSnapshot(std::vector<StoredKnowledge> entries, const Config& config)
+    : KnowledgeSnapshot(std::move(entries), LocationIds(config)) {}
+
+std::shared_ptr<const KnowledgeSnapshot> KnowledgeSnapshot::FromFolder(const std::string& dir,
+                                                                       const Config& config) {
+  std::vector<StoredKnowledge> entries;
+  for (const auto& f : ReadKnowledgeFolder(dir))
+    entries.push_back({ParseKnowledge(f.name, f.content), 1});
+  return std::make_shared<const KnowledgeSnapshot>(std::move(entries), config);
+}
+
+const FaqTable& KnowledgeSnapshot::Faq(const std::string& location) const {
+  static const FaqTable kNone;
+  const auto it = faq_.find(location);
+  return it == faq_.end() ? kNone : it->second;
+}
+
+const StoredKnowledge* KnowledgeSnapshot::Procedure(const std::string& location,
+                                                    const std::string& category,
+                                                    const std::string& action) const {
+  for (const auto& s : entries_)
+    if (s.entry.category == category && s.entry.action == action && s.entry.AppliesTo(location))
+      return &s;
+  return nullptr;
+}
+
+KnowledgeCache::KnowledgeCache(const Config& config, Millis max_age)
+    : config_(config), max_age_(max_age) {}
+
+std::shared_ptr<const KnowledgeSnapshot> KnowledgeCache::Current(store::Tx& tx) {
+  {
+    std::lock_guard lk(mu_);
+    if (held_ && (pinned_ ||
+                  (!stale_.load(std::memory_order_acquire) && Steady::now() - loaded_ < max_age_)))
+      return held_;
+  }
+  // Read outside the lock: a slow read delays this routing, not every other one (they keep the
+  // snapshot held until this one is in).
+  stale_.store(false, std::memory_order_release);
+  auto fresh = std::make_shared<const KnowledgeSnapshot>(ActiveKnowledge(tx), config_);
+  std::lock_guard lk(mu_);
+  if (!held_ || held_->Fingerprint() != fresh->Fingerprint()) {
+    if (fresh->entries().empty())
+      log::Get()->warn(
+          "knowledge: the store holds no document; FAQ questions go to a human "
+          "(clubos sop import knowledge/)");
+    else
+      log::Get()->info("knowledge: routing with {} documents", fresh->entries().size());
+  }
+  held_ = std::move(fresh);
+  loaded_ = Steady::now();
+  return held_;
+}
+
+void KnowledgeCache::Pin(std::shared_ptr<const KnowledgeSnapshot> snapshot) {
+  std::lock_guard lk(mu_);
+  held_ = std::move(snapshot);
+  pinned_ = true;
+}
+
+}  // namespace clubos::workflows
