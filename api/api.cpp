@@ -240,20 +240,7 @@ std::string MaskPhone(const std::string& phone) {
 }
 
 std::string RedactPhones(const std::string& text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size();) {
-    std::size_t j = i + (text[i] == '+' ? 1 : 0);
-    std::size_t k = j;
-    while (k < text.size() && text[k] >= '0' && text[k] <= '9') ++k;
-    if (k - j >= 7) {
-      out += MaskPhone(text.substr(i, k - i));
-      i = k;
-    } else {
-      out.append(text, i, std::max<std::size_t>(k - i, 1));
-      i += std::max<std::size_t>(k - i, 1);
-    }
-  }
-  return out;
+  return log::RedactPhones(text);
 }
 
 Response JsonResponse(int status, const json& body) {
