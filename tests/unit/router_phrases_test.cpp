@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "workflows/feedback.h"
 #include "workflows/router.h"
 
 using namespace clubos;
@@ -86,7 +87,8 @@ TEST(RouterPhrases, MalformedPhrasesAreNamed) {
 TEST(RouterPhrases, EveryPhraseOfTheExampleConfigIsWellFormed) {
   const RouterConfig& r = TestConfig().router;
   std::vector<std::string> all;
-  for (const auto* list : {&r.emergency, &r.plea, &r.read_past, &r.human, &r.positive, &r.problem})
+  for (const auto* list :
+       {&r.emergency, &r.plea, &r.read_past, &r.human, &r.positive, &r.problem, &r.not_helped})
     all.insert(all.end(), list->begin(), list->end());
   for (const auto& [topic, phrases] : r.sensitive)
     all.insert(all.end(), phrases.begin(), phrases.end());
@@ -98,6 +100,22 @@ TEST(RouterPhrases, EveryPhraseOfTheExampleConfigIsWellFormed) {
     all.insert(all.end(), entry.match.begin(), entry.match.end());
   EXPECT_GT(all.size(), 200u);
   for (const auto& p : all) EXPECT_EQ(PhraseProblem(p), "") << p;
+}
+
+// A customer saying the automation's answer or action did not help (workflows/feedback.h), and
+// texts that say nothing of the kind.
+TEST(RouterNotHelped, TheIssuesFollowUpsAndNotTheirLookalikes) {
+  const RouterConfig& r = TestConfig().router;
+  ASSERT_FALSE(r.not_helped.empty());
+  for (const char* text :
+       {"that didn't help", "still frozen", "Still not working!!", "nope, same problem",
+        "didn't work", "it did not help at all", "trackman is still stuck", "still the same",
+        "that wasn't helpful", "nothing changed", "not fixed"})
+    EXPECT_TRUE(workflows::NotHelpedPhrase(r, text)) << text;
+  for (const char* text : {"thanks, working now", "perfect, that helped", "how much for an hour?",
+                           "the trackman in bay 3 is frozen", "is it still open tonight?",
+                           "yes please", "it works, thank you"})
+    EXPECT_FALSE(workflows::NotHelpedPhrase(r, text)) << text;
 }
 
 // The forms of the brief's emergencies, phrased as customers phrase them.
