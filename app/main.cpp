@@ -29,6 +29,7 @@ commands:
   simulate --seed N | --seeds N  the seeded deterministic simulation of the whole flow, with
                                  faults, crashes and invariants checked after every step
   policy replay --proposal ID    what a proposed autonomy profile would have decided differently
+  feedback export --since 7d     the cases (unhelpful answers, failed actions) as JSON lines
   user add|list|disable|enable|reset-password
                                  operator accounts: `user add NAME --role operator|admin`
                                  reads the password from stdin (asked twice at a terminal)
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
     if (cmd == "demo") return clubos::app::CmdDemo(args);
     if (cmd == "statemachine") return clubos::app::CmdStatemachine(args);
     if (cmd == "policy") return clubos::app::CmdPolicy(args);
+    if (cmd == "feedback") return clubos::app::CmdFeedback(args);
     if (cmd == "user") return clubos::app::CmdUser(args);
     if (cmd == "sim") return clubos::app::CmdSim(args);
     if (cmd == "simulate") return clubos::app::CmdSimulate(args);
