@@ -46,6 +46,7 @@ const RouteDef kRoutes[] = {
     {"POST", "/v1/actions/:id/confirm", Access::kServiceOrOperator, ConfirmAction},
     {"POST", "/v1/actions/:id/reject", Access::kServiceOrOperator, RejectAction},
     {"POST", "/v1/actions/:id/flag-rollback", Access::kOperator, FlagRollback},
+    {"POST", "/v1/actions/:id/feedback", Access::kOperator, PostFeedback},  // automated answers
     {"GET", "/v1/escalations", Access::kOperator, ListEscalations},
     {"POST", "/v1/escalations/:thread_id/claim", Access::kOperator, ClaimEscalation},
     {"POST", "/v1/escalations/:thread_id/resolve", Access::kOperator, ResolveEscalation},
