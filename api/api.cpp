@@ -46,6 +46,7 @@ const RouteDef kRoutes[] = {
     {"POST", "/v1/actions/:id/confirm", Access::kServiceOrOperator, ConfirmAction},
     {"POST", "/v1/actions/:id/reject", Access::kServiceOrOperator, RejectAction},
     {"POST", "/v1/actions/:id/flag-rollback", Access::kOperator, FlagRollback},
+    {"POST", "/v1/actions/:id/feedback", Access::kOperator, PostFeedback},  // automated answers
     {"GET", "/v1/escalations", Access::kOperator, ListEscalations},
     {"POST", "/v1/escalations/:thread_id/claim", Access::kOperator, ClaimEscalation},
     {"POST", "/v1/escalations/:thread_id/resolve", Access::kOperator, ResolveEscalation},
@@ -240,20 +241,7 @@ std::string MaskPhone(const std::string& phone) {
 }
 
 std::string RedactPhones(const std::string& text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size();) {
-    std::size_t j = i + (text[i] == '+' ? 1 : 0);
-    std::size_t k = j;
-    while (k < text.size() && text[k] >= '0' && text[k] <= '9') ++k;
-    if (k - j >= 7) {
-      out += MaskPhone(text.substr(i, k - i));
-      i = k;
-    } else {
-      out.append(text, i, std::max<std::size_t>(k - i, 1));
-      i += std::max<std::size_t>(k - i, 1);
-    }
-  }
-  return out;
+  return log::RedactPhones(text);
 }
 
 Response JsonResponse(int status, const json& body) {

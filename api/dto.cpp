@@ -7,6 +7,7 @@
 #include "api/errors.h"
 #include "core/text.h"
 #include "core/time_format.h"
+#include "workflows/feedback.h"
 
 namespace clubos::api::dto {
 namespace {
@@ -174,6 +175,26 @@ bool ParseClaim(const std::string& body) {
 
 std::string ParseFlagRollback(const std::string& body) {
   return RequiredString(Object(body), "reason", kMaxTextField);
+}
+
+FeedbackBody ParseFeedback(const std::string& body) {
+  const json j = Object(body);
+  for (const auto& [key, value] : j.items())
+    if (key != "helpful" && key != "correction")
+      throw BadRequest("unknown field " + key + " (helpful, correction)");
+  FeedbackBody f;
+  f.helpful = RequiredBool(j, "helpful");
+  f.correction = OptionalString(j, "correction", kMaxTextField * 4);
+  if (!f.correction) return f;
+  if (f.helpful) throw BadRequest("a correction goes with \"helpful\": false only");
+  if (!IsValidText(*f.correction))
+    throw BadRequest("correction must be UTF-8 text without NUL characters");
+  if (f.correction->find_first_not_of(" \t\r\n") == std::string::npos)
+    throw BadRequest("correction must say what the answer should have been (or be left out)");
+  if (Utf8Length(*f.correction) > workflows::kMaxCorrectionChars)
+    throw BadRequest("correction is longer than " + std::to_string(workflows::kMaxCorrectionChars) +
+                     " characters");
+  return f;
 }
 
 void ParseEmptyOrObject(const std::string& body) {

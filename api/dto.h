@@ -35,6 +35,15 @@ bool ParseClaim(const std::string& body);
 // POST /v1/actions/{id}/flag-rollback: {"reason"}
 std::string ParseFlagRollback(const std::string& body);
 
+struct FeedbackBody {
+  bool helpful = false;
+  std::optional<std::string> correction;
+};
+// POST /v1/actions/{id}/feedback: {"helpful": true|false, "correction"?: "what it should have
+// said"}; the correction only with "helpful": false, 1..workflows::kMaxCorrectionChars characters
+// of text that says something. No other fields.
+FeedbackBody ParseFeedback(const std::string& body);
+
 // POST /v1/actions/{id}/confirm|reject: no body, or a JSON object (ignored).
 void ParseEmptyOrObject(const std::string& body);
 

@@ -141,6 +141,7 @@ Response GetAction(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response ConfirmAction(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response RejectAction(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response FlagRollback(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response PostFeedback(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response ClaimEscalation(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response ResolveEscalation(ApiServer::Impl& api, const Request& r, const Principal& p);

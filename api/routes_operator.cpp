@@ -6,6 +6,7 @@
 #include "core/time_format.h"
 #include "statemachines/thread_machine.h"
 #include "workflows/engine.h"
+#include "workflows/feedback.h"
 #include "workflows/flow.h"
 
 namespace clubos::api {
@@ -124,6 +125,7 @@ Response GetThread(ApiServer::Impl& api, const Request& r, const Principal&) {
   const auto msgs = db->ExecOne("api_thread_messages", {id, kMaxMessages});
   const auto acts = db->ExecOne("api_thread_actions", {id});
   const auto history = db->ExecOne("api_transitions", {"thread", id, kMaxTransitions});
+  const auto verdicts = db->ExecOne("feedback_of_thread", {id});
 
   json messages = json::array();
   for (std::size_t k = msgs.Size(); k-- > 0;)  // newest were read first; shown oldest first
@@ -142,6 +144,7 @@ Response GetThread(ApiServer::Impl& api, const Request& r, const Principal&) {
   std::vector<std::pair<std::string, json>> said;
   for (std::size_t k = 0; k < acts.Size(); ++k) {
     if (acts.At(k, "kind").Str() != "send_message" || acts.At(k, "executed_at").IsNull()) continue;
+    const std::string by = acts.At(k, "triggered_by").Str();
     said.emplace_back(FormatIso8601(acts.At(k, "executed_at").Time()),
                       json{{"id", nullptr},
                            {"action_id", acts.At(k, "id").Int64()},
@@ -150,7 +153,9 @@ Response GetThread(ApiServer::Impl& api, const Request& r, const Principal&) {
                            {"from", t.At(0, "facility_line").Str()},
                            {"to", MaskPhone(customer)},
                            {"body", acts.At(k, "text").OptStr().value_or("")},
-                           {"sent_by", acts.At(k, "triggered_by").Str()},
+                           {"sent_by", by},
+                           // ClubOS's own text: an operator may say whether it helped.
+                           {"automated", by == "router" || by == "chain"},
                            {"received_at", FormatIso8601(acts.At(k, "executed_at").Time())}});
   }
   if (!said.empty()) {
@@ -166,6 +171,21 @@ Response GetThread(ApiServer::Impl& api, const Request& r, const Principal&) {
     for (; j < said.size(); ++j) both.push_back(said[j].second);
     messages = std::move(both);
   }
+
+  // What operators and the customer said of the automation's answers (workflows/feedback.h).
+  json feedback = json::array();
+  for (std::size_t k = 0; k < verdicts.Size(); ++k)
+    feedback.push_back({{"id", verdicts.At(k, "id").Int64()},
+                        {"action_id", verdicts.At(k, "action_id").Int64()},
+                        {"source", verdicts.At(k, "source").Str()},
+                        {"by", verdicts.At(k, "author").Str()},
+                        {"helpful", verdicts.At(k, "helpful").Bool()},
+                        {"correction", TextField(verdicts.At(k, "correction"))},
+                        {"message_id", verdicts.At(k, "message_id").IsNull()
+                                           ? json(nullptr)
+                                           : json(verdicts.At(k, "message_id").Int64())},
+                        {"version", verdicts.At(k, "version").Int()},
+                        {"at", TimeJson(verdicts.At(k, "updated_at"))}});
 
   const json paused_until = Paused(t, api.clock);
   return JsonResponse(
@@ -192,6 +212,7 @@ Response GetThread(ApiServer::Impl& api, const Request& r, const Principal&) {
            {"messages", messages},
            {"messages_truncated", msgs.Size() >= kMaxMessages},
            {"actions", actions},
+           {"feedback", feedback},
            {"transitions", TransitionsJson(history)},
            {"transitions_truncated", history.Size() >= kMaxTransitions}});
 }
@@ -290,6 +311,29 @@ Response FlagRollback(ApiServer::Impl& api, const Request& r, const Principal& p
   auto db = api.Db();
   api.flow.FlagRollback(*db, id, p.Actor(), reason);
   return JsonResponse(200, json{{"action_id", id}, {"rollback_needed", true}});
+}
+
+// An operator's verdict on an automated answer: helpful or not, with an optional correction. One
+// per operator per answer: a second replaces the first (the history keeps both).
+Response PostFeedback(ApiServer::Impl& api, const Request& r, const Principal& p) {
+  const int64_t id = PathId(r, "id");
+  const dto::FeedbackBody body = dto::ParseFeedback(r.body);
+  auto db = api.Db();
+  const workflows::FeedbackRecord f = api.flow.GiveFeedback(*db, {.action_id = id,
+                                                                  .helpful = body.helpful,
+                                                                  .correction = body.correction,
+                                                                  .author = p.Actor()});
+  json case_j = nullptr;
+  if (f.case_id) case_j = {{"id", *f.case_id}, {"state", f.case_state}};
+  return JsonResponse(200, json{{"feedback_id", f.feedback_id},
+                                {"action_id", f.action_id},
+                                {"thread_id", f.thread_id},
+                                {"helpful", f.helpful},
+                                {"correction", f.correction ? json(*f.correction) : json(nullptr)},
+                                {"by", f.author},
+                                {"version", f.version},
+                                {"replaced", f.version > 1},
+                                {"case", case_j}});
 }
 
 Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal& p) {

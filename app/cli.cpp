@@ -5,6 +5,34 @@
 
 namespace clubos::app {
 
+std::chrono::minutes ParseSince(const std::string& s, std::string_view units) {
+  std::string shapes;
+  for (const char u : units)
+    shapes += std::string(shapes.empty() ? "" : ", ") + (u == 'd'   ? "7d"
+                                                         : u == 'h' ? "12h"
+                                                                    : "30m");
+  const UsageError bad("--since must look like " + shapes);
+  std::size_t used = 0;
+  long long n = 0;
+  // Digits only: stoll would also take " 7d", "+7d" and "0x7d".
+  if (s.empty() || s[0] < '0' || s[0] > '9') throw bad;
+  try {
+    n = std::stoll(s, &used);
+  } catch (const std::exception&) {
+    throw bad;
+  }
+  if (used + 1 != s.size() || n <= 0 || n > 100'000 || units.find(s.back()) == std::string::npos)
+    throw bad;
+  switch (s.back()) {
+    case 'd':
+      return std::chrono::minutes(n * 24 * 60);
+    case 'h':
+      return std::chrono::minutes(n * 60);
+    default:
+      return std::chrono::minutes(n);
+  }
+}
+
 Flags::Flags(const std::vector<std::string>& args, std::set<std::string> valued,
              std::set<std::string> booleans) {
   for (std::size_t i = 0; i < args.size(); ++i) {

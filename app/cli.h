@@ -1,10 +1,12 @@
 #pragma once
 // A small, strict flag parser: `--name value`, `--name=value` and boolean `--flag`. Unknown flags
 // and malformed numbers are usage errors (exit 2), reported in one line.
+#include <chrono>
 #include <map>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace clubos::app {
@@ -12,6 +14,10 @@ namespace clubos::app {
 class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// "7d", "12h" (and "30m" where `units` has m) -> a duration: a positive whole number and one
+// unit of `units` (d, h, m), at most 100,000 of them; anything else is a UsageError.
+std::chrono::minutes ParseSince(const std::string& s, std::string_view units = "dhm");
 
 class Flags {
  public:

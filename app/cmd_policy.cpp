@@ -16,28 +16,6 @@ namespace clubos::app {
 
 namespace {
 
-// "7d", "12h", "30m" -> a duration.
-std::chrono::minutes ParseSince(const std::string& s) {
-  std::size_t used = 0;
-  long long n = 0;
-  try {
-    n = std::stoll(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used + 1 != s.size() || n <= 0 || n > 100'000)
-    throw UsageError("--since must look like 7d, 12h or 30m");
-  switch (s.back()) {
-    case 'd':
-      return std::chrono::minutes(n * 24 * 60);
-    case 'h':
-      return std::chrono::minutes(n * 60);
-    case 'm':
-      return std::chrono::minutes(n);
-  }
-  throw UsageError("--since must look like 7d, 12h or 30m");
-}
-
 int Replay(const Args& args) {
   Flags f(args, {"--proposal", "--since", "--config"}, {"--json", "--help"});
   if (f.Has("--help")) {

@@ -15,6 +15,8 @@ int CmdBench(const Args& args);
 int CmdDemo(const Args& args);
 int CmdStatemachine(const Args& args);
 int CmdPolicy(const Args& args);
+// Cases as JSON lines (app/cmd_feedback.cpp, docs/cases.md).
+int CmdFeedback(const Args& args);
 // Operator accounts (app/cmd_user.cpp, api/accounts.h).
 int CmdUser(const Args& args);
 // The facility simulator (app/cmd_sim.cpp, sim/).

@@ -31,6 +31,7 @@ commands:
   policy replay --proposal ID    what a proposed autonomy profile would have decided differently
   sop import|export DIR           the knowledge store (SOPs, FAQ answers) from and to a folder
                                  of markdown files; an import deactivates nothing
+  feedback export --since 7d     the cases (unhelpful answers, failed actions) as JSON lines
   user add|list|disable|enable|reset-password
                                  operator accounts: `user add NAME --role operator|admin`
                                  reads the password from stdin (asked twice at a terminal)
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
     if (cmd == "demo") return clubos::app::CmdDemo(args);
     if (cmd == "statemachine") return clubos::app::CmdStatemachine(args);
     if (cmd == "policy") return clubos::app::CmdPolicy(args);
+    if (cmd == "feedback") return clubos::app::CmdFeedback(args);
     if (cmd == "user") return clubos::app::CmdUser(args);
     if (cmd == "sop") return clubos::app::CmdSop(args);
     if (cmd == "sim") return clubos::app::CmdSim(args);

@@ -584,7 +584,8 @@ function renderThread(t, refresh) {
   // Messages and reply.
   const msgs = h('section', { class: 'card', test: 'messages' }, h('h2', {}, 'Messages'),
     (t.messages || []).map((m) => h('div', { class: 'msg ' + (m.direction === 'inbound' || m.direction === 'in' ? 'in' : 'out'), test: 'message', 'data-direction': m.direction },
-      h('div', {}, m.body), h('div', { class: 'meta' }, (m.direction === 'inbound' || m.direction === 'in' ? m.from : 'to ' + m.to) + ' · ' + when(m.received_at)))),
+      h('div', {}, m.body), h('div', { class: 'meta' }, (m.direction === 'inbound' || m.direction === 'in' ? m.from : 'to ' + m.to) + ' · ' + when(m.received_at)),
+      m.automated && m.action_id ? renderFeedback(t, m) : null)),
     t.messages_truncated ? h('p', { class: 'muted' }, 'Older messages not shown.') : null);
   const replyText = h('textarea', { id: 'reply-text', test: 'reply-text', maxlength: 1600, placeholder: 'Text the customer (pauses automation)' });
   const replyLine = statusLine('reply-status');
@@ -647,6 +648,26 @@ function renderThread(t, refresh) {
     if (el && el.value !== v) { el.value = v; if (el.tagName === 'SELECT') el.dispatchEvent(new Event('change')); }
   }
   putStatuses(keepStatus, null);
+}
+
+// Helpful / not helpful on ClubOS's own answers, with an optional correction: the operator's
+// verdict replaces their earlier one; every verdict on the answer (the customer's "that didn't
+// help" too) is listed under it.
+function renderFeedback(t, m) {
+  const id = m.action_id;
+  const all = (t.feedback || []).filter((f) => f.action_id === id);
+  const mine = all.find((f) => f.by === 'operator:' + S.user.name);
+  const line = statusLine('feedback-status-' + id);
+  const correction = h('textarea', { id: 'correction-' + id, test: 'feedback-correction', maxlength: 2000, rows: 2, placeholder: 'What should it have said? (optional)' });
+  const mark = (helpful) => h('button', { type: 'button', class: 'secondary' + (mine && mine.helpful === helpful ? ' chosen' : ''), test: helpful ? 'feedback-helpful' : 'feedback-unhelpful',
+    'aria-pressed': mine && mine.helpful === helpful ? 'true' : 'false', onclick: () => doFeedback(t, id, helpful, correction, line) }, helpful ? 'Helpful' : 'Not helpful');
+  return h('div', { class: 'feedback', test: 'feedback', 'data-action-id': id },
+    all.length ? h('ul', { class: 'verdicts', test: 'verdicts' }, all.map((f) => h('li', { test: 'verdict' },
+      (f.source === 'customer' ? 'customer: said it did not help' : f.by.replace(/^operator:/, '') + ': ' + (f.helpful ? 'helpful' : 'not helpful')) +
+      (f.correction ? ' — “' + f.correction + '”' : '')))) : null,
+    h('div', { class: 'row' }, mark(true), mark(false)),
+    h('details', {}, h('summary', {}, 'Add a correction'), h('label', { for: 'correction-' + id }, 'Correction (goes with “not helpful”)'), correction),
+    line);
 }
 
 function renderAction(a) {
@@ -774,6 +795,24 @@ async function doDecide(a, what, line) {
     await api('POST', '/v1/actions/' + a.id + '/' + what, {});
     if (what === 'confirm') watchAction(a.id, line, 'Confirmed ' + a.kind);
     else say(line, 'Rejected by ' + S.user.name + '.', 'ok');
+  } catch (e) { say(line, e.message, 'err'); }
+}
+async function doFeedback(t, actionId, helpful, correctionEl, statusEl) {
+  // A live re-render may have replaced the box (keeping its text) and moved the status line shown
+  // before it into the new page: read, clear and write the ones on the page now.
+  const box = () => document.getElementById('correction-' + actionId) || correctionEl;
+  const line = main().querySelector('.status[data-test="feedback-status-' + actionId + '"]') || statusEl;
+  const correction = box().value.trim();
+  const body = { helpful };
+  if (!helpful && correction) body.correction = correction;
+  if (helpful && correction) { say(line, 'A correction goes with “not helpful”.', 'err'); return; }
+  say(line, 'Saving…');
+  try {
+    const r = await api('POST', '/v1/actions/' + actionId + '/feedback', body);
+    box().value = '';
+    say(line, (r.helpful ? 'Marked helpful' : 'Marked not helpful') + (r.replaced ? ' (your earlier verdict replaced)' : '') +
+      (r.case && r.case.state === 'new' ? ': case #' + r.case.id + ' for review.' : '.'), 'ok');
+    loadThread(t.id, true);
   } catch (e) { say(line, e.message, 'err'); }
 }
 async function doFlag(a, reasonEl, line) {

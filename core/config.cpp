@@ -164,6 +164,9 @@ Config Config::Parse(const std::string& text) {
   c.router.human = Strings(router.value("human", json::array()), "router.human");
   c.router.positive = Strings(router.value("positive", json::array()), "router.positive");
   c.router.problem = Strings(router.value("problem", json::array()), "router.problem");
+  c.router.not_helped = Strings(router.value("not_helped", json::array()), "router.not_helped");
+  c.router.not_helped_window =
+      Ms(router, "not_helped_window_ms", c.router.not_helped_window, "router");
   const json sensitive = router.value("sensitive", json::object());
   for (const auto& [topic, phrases] : sensitive.items())
     c.router.sensitive[topic] = Strings(phrases, "router.sensitive." + topic);

@@ -73,6 +73,11 @@ struct RouterConfig {
   std::vector<std::string> problem;  // a fault is reported: "thanks, but it froze again" still acts
   std::map<std::string, ActionPattern> actions;
   // FAQ answers and their phrases are knowledge documents (workflows/knowledge_cache.h).
+  // A customer's text saying an automated answer or action did not help ("that didn't help",
+  // "still frozen"), soon enough after it went out: unhelpful feedback from the customer, and a
+  // case (workflows/feedback.h). It changes nothing of how the text is routed.
+  std::vector<std::string> not_helped;
+  Millis not_helped_window{1'800'000};
 };
 
 // Where the vendors are and how ClubOS talks to them. Secrets are named here by the environment

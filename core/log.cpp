@@ -3,6 +3,7 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -44,6 +45,23 @@ std::string MaskPhone(std::string_view phone) {
     if (c >= '0' && c <= '9') digits.push_back(c);
   if (digits.size() <= 4) return "***";
   return "***" + digits.substr(digits.size() - 4);
+}
+
+std::string RedactPhones(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t j = i + (text[i] == '+' ? 1 : 0);
+    std::size_t k = j;
+    while (k < text.size() && text[k] >= '0' && text[k] <= '9') ++k;
+    if (k - j >= 7) {
+      out += MaskPhone(text.substr(i, k - i));
+      i = k;
+    } else {
+      out.append(text, i, std::max<std::size_t>(k - i, 1));
+      i += std::max<std::size_t>(k - i, 1);
+    }
+  }
+  return out;
 }
 
 }  // namespace clubos::log

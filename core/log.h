@@ -15,5 +15,8 @@ std::shared_ptr<spdlog::logger> Get();
 
 // "+15555550100" -> "***0100". Phone numbers appear in logs only through this.
 std::string MaskPhone(std::string_view phone);
+// Every run of 7 or more digits (with its '+') in free text masked as MaskPhone does: error
+// messages, exported texts.
+std::string RedactPhones(std::string_view text);
 
 }  // namespace clubos::log

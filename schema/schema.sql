@@ -32,6 +32,17 @@ BEGIN
 END $$;
 
 --
+-- Name: feedback_history_append_only(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.feedback_history_append_only() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  RAISE EXCEPTION 'feedback_history is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+END $$;
+
+--
 -- Name: knowledge_documents_changed(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -597,6 +608,51 @@ CREATE TABLE public.bookings (
 );
 
 --
+-- Name: cases; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.cases (
+    id bigint NOT NULL,
+    origin text NOT NULL,
+    state text DEFAULT 'new'::text NOT NULL,
+    closed_reason text,
+    thread_id bigint,
+    action_id bigint NOT NULL,
+    message_id bigint,
+    feedback_id bigint,
+    outcome text,
+    intent jsonb,
+    answer text,
+    sop_id text,
+    sop_version integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT cases_action_origin CHECK (((origin = 'action'::text) = (outcome IS NOT NULL))),
+    CONSTRAINT cases_closed_reason CHECK (((state = 'closed'::text) >= (closed_reason IS NOT NULL))),
+    CONSTRAINT cases_feedback_origin CHECK (((origin = 'feedback'::text) = (feedback_id IS NOT NULL))),
+    CONSTRAINT cases_origin_check CHECK ((origin = ANY (ARRAY['feedback'::text, 'action'::text]))),
+    CONSTRAINT cases_outcome_check CHECK ((outcome = ANY (ARRAY['failed'::text, 'inconclusive'::text, 'rollback_needed'::text]))),
+    CONSTRAINT cases_state_check CHECK ((state = ANY (ARRAY['new'::text, 'grouped'::text, 'proposed'::text, 'closed'::text])))
+);
+
+--
+-- Name: cases_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.cases_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: cases_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.cases_id_seq OWNED BY public.cases.id;
+
+--
 -- Name: control_events; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -678,6 +734,82 @@ CREATE TABLE public.fake_facility_faults (
     mode text NOT NULL,
     remaining integer NOT NULL
 );
+
+--
+-- Name: feedback; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.feedback (
+    id bigint NOT NULL,
+    action_id bigint NOT NULL,
+    thread_id bigint NOT NULL,
+    source text NOT NULL,
+    author text NOT NULL,
+    helpful boolean NOT NULL,
+    correction text,
+    message_id bigint,
+    matched text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT feedback_author_check CHECK ((author <> ''::text)),
+    CONSTRAINT feedback_correction_check CHECK (((char_length(correction) >= 1) AND (char_length(correction) <= 2000))),
+    CONSTRAINT feedback_correction_unhelpful CHECK (((correction IS NULL) OR (NOT helpful))),
+    CONSTRAINT feedback_customer_author CHECK (((source = 'customer'::text) = (author = 'customer'::text))),
+    CONSTRAINT feedback_customer_text CHECK (((source = 'customer'::text) = (message_id IS NOT NULL))),
+    CONSTRAINT feedback_source_check CHECK ((source = ANY (ARRAY['operator'::text, 'customer'::text]))),
+    CONSTRAINT feedback_version_check CHECK ((version >= 1))
+);
+
+--
+-- Name: feedback_history; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.feedback_history (
+    id bigint NOT NULL,
+    feedback_id bigint NOT NULL,
+    action_id bigint NOT NULL,
+    author text NOT NULL,
+    helpful boolean NOT NULL,
+    correction text,
+    message_id bigint,
+    version integer NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: feedback_history_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.feedback_history_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: feedback_history_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.feedback_history_id_seq OWNED BY public.feedback_history.id;
+
+--
+-- Name: feedback_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.feedback_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: feedback_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.feedback_id_seq OWNED BY public.feedback.id;
 
 --
 -- Name: jobs; Type: TABLE; Schema: public; Owner: -
@@ -1091,6 +1223,12 @@ ALTER SEQUENCE public.users_id_seq OWNED BY public.users.id;
 ALTER TABLE ONLY public.actions ALTER COLUMN id SET DEFAULT nextval('public.actions_id_seq'::regclass);
 
 --
+-- Name: cases id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.cases ALTER COLUMN id SET DEFAULT nextval('public.cases_id_seq'::regclass);
+
+--
 -- Name: control_events id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -1101,6 +1239,18 @@ ALTER TABLE ONLY public.control_events ALTER COLUMN id SET DEFAULT nextval('publ
 --
 
 ALTER TABLE ONLY public.fake_facility_calls ALTER COLUMN id SET DEFAULT nextval('public.fake_facility_calls_id_seq'::regclass);
+
+--
+-- Name: feedback id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback ALTER COLUMN id SET DEFAULT nextval('public.feedback_id_seq'::regclass);
+
+--
+-- Name: feedback_history id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback_history ALTER COLUMN id SET DEFAULT nextval('public.feedback_history_id_seq'::regclass);
 
 --
 -- Name: jobs id; Type: DEFAULT; Schema: public; Owner: -
@@ -1205,6 +1355,20 @@ ALTER TABLE ONLY public.bookings
     ADD CONSTRAINT bookings_pkey PRIMARY KEY (id);
 
 --
+-- Name: cases cases_feedback_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.cases
+    ADD CONSTRAINT cases_feedback_id_key UNIQUE (feedback_id);
+
+--
+-- Name: cases cases_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.cases
+    ADD CONSTRAINT cases_pkey PRIMARY KEY (id);
+
+--
 -- Name: control_events control_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1231,6 +1395,34 @@ ALTER TABLE ONLY public.fake_facility_calls
 
 ALTER TABLE ONLY public.fake_facility_faults
     ADD CONSTRAINT fake_facility_faults_pkey PRIMARY KEY (device);
+
+--
+-- Name: feedback feedback_action_id_author_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_action_id_author_key UNIQUE (action_id, author);
+
+--
+-- Name: feedback_history feedback_history_feedback_id_version_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback_history
+    ADD CONSTRAINT feedback_history_feedback_id_version_key UNIQUE (feedback_id, version);
+
+--
+-- Name: feedback_history feedback_history_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback_history
+    ADD CONSTRAINT feedback_history_pkey PRIMARY KEY (id);
+
+--
+-- Name: feedback feedback_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_pkey PRIMARY KEY (id);
 
 --
 -- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1408,6 +1600,30 @@ CREATE INDEX api_idempotency_keys_created_idx ON public.api_idempotency_keys USI
 CREATE INDEX bookings_customer_idx ON public.bookings USING btree (customer_phone, location, start_at);
 
 --
+-- Name: cases_action_once_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX cases_action_once_idx ON public.cases USING btree (action_id) WHERE (origin = 'action'::text);
+
+--
+-- Name: cases_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX cases_created_idx ON public.cases USING btree (created_at, id);
+
+--
+-- Name: cases_state_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX cases_state_idx ON public.cases USING btree (state, id);
+
+--
+-- Name: feedback_thread_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX feedback_thread_idx ON public.feedback USING btree (thread_id, id);
+
+--
 -- Name: jobs_dead_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1582,6 +1798,12 @@ CREATE INDEX transitions_tx_idx ON public.transitions USING btree (tx, id);
 CREATE TRIGGER control_events_notify AFTER INSERT ON public.control_events FOR EACH STATEMENT EXECUTE FUNCTION public.clubos_notify_events('controls');
 
 --
+-- Name: feedback_history feedback_history_no_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER feedback_history_no_update BEFORE DELETE OR UPDATE ON public.feedback_history FOR EACH ROW EXECUTE FUNCTION public.feedback_history_append_only();
+
+--
 -- Name: knowledge_documents knowledge_documents_notify; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1623,6 +1845,76 @@ CREATE TRIGGER transitions_notify AFTER INSERT ON public.transitions FOR EACH ST
 
 ALTER TABLE ONLY public.actions
     ADD CONSTRAINT actions_thread_id_fkey FOREIGN KEY (thread_id) REFERENCES public.threads(id);
+
+--
+-- Name: cases cases_action_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.cases
+    ADD CONSTRAINT cases_action_id_fkey FOREIGN KEY (action_id) REFERENCES public.actions(id);
+
+--
+-- Name: cases cases_feedback_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.cases
+    ADD CONSTRAINT cases_feedback_id_fkey FOREIGN KEY (feedback_id) REFERENCES public.feedback(id);
+
+--
+-- Name: cases cases_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.cases
+    ADD CONSTRAINT cases_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id);
+
+--
+-- Name: cases cases_thread_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.cases
+    ADD CONSTRAINT cases_thread_id_fkey FOREIGN KEY (thread_id) REFERENCES public.threads(id);
+
+--
+-- Name: feedback feedback_action_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_action_id_fkey FOREIGN KEY (action_id) REFERENCES public.actions(id);
+
+--
+-- Name: feedback_history feedback_history_action_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback_history
+    ADD CONSTRAINT feedback_history_action_id_fkey FOREIGN KEY (action_id) REFERENCES public.actions(id);
+
+--
+-- Name: feedback_history feedback_history_feedback_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback_history
+    ADD CONSTRAINT feedback_history_feedback_id_fkey FOREIGN KEY (feedback_id) REFERENCES public.feedback(id);
+
+--
+-- Name: feedback_history feedback_history_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback_history
+    ADD CONSTRAINT feedback_history_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id);
+
+--
+-- Name: feedback feedback_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id);
+
+--
+-- Name: feedback feedback_thread_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_thread_id_fkey FOREIGN KEY (thread_id) REFERENCES public.threads(id);
 
 --
 -- Name: knowledge_documents knowledge_documents_active_fk; Type: FK CONSTRAINT; Schema: public; Owner: -

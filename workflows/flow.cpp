@@ -3,6 +3,7 @@
 #include "workflows/flow.h"
 
 #include "workers/queue.h"
+#include "workflows/feedback.h"
 #include "workflows/flow_steps.h"
 
 namespace clubos::workflows {
@@ -122,6 +123,12 @@ int64_t Flow::PerformInTx(store::Tx& tx, const ActionRequest& req) {
 void Flow::FlagRollback(store::Connection& db, int64_t action_id, const std::string& actor,
                         const std::string& reason) {
   commands_->FlagRollback(db, action_id, actor, reason);
+}
+
+FeedbackRecord Flow::GiveFeedback(store::Connection& db, const Verdict& verdict) {
+  FeedbackRecord out;
+  db.Transact("feedback", [&](store::Tx& tx) { out = RecordVerdict(tx, verdict, f_->clock); });
+  return out;
 }
 
 int Flow::ApplyControls(store::Connection& db, const ControlsRequest& req,

@@ -35,6 +35,9 @@ class Tx;
 
 namespace clubos::workflows {
 
+struct Verdict;  // workflows/feedback.h
+struct FeedbackRecord;
+
 struct InboundMessage {
   std::string from;  // the customer, E.164
   std::string to;    // the facility line, E.164
@@ -169,6 +172,10 @@ class Flow {
   // (Slack and the escalation queue). Never undoes anything. IllegalTransition in other states.
   void FlagRollback(store::Connection& db, int64_t action_id, const std::string& actor,
                     const std::string& reason);
+
+  // An operator's verdict on an automated answer (workflows/feedback.h RecordVerdict), in one
+  // transaction with its history and its case.
+  FeedbackRecord GiveFeedback(store::Connection& db, const Verdict& verdict);
 
   // ---- controls (policy and safety) ----
   // Validates the whole request (InvalidInput: nothing changes), then applies its toggles and its

@@ -1,6 +1,7 @@
 // To a human: a thread escalated with its reason, an action that failed or cannot be proven, the
 // dead-job policy, the operators' notification (Slack), and the quiet close of a verified thread.
 #include "core/log.h"
+#include "workflows/feedback.h"
 #include "workflows/flow_steps.h"
 
 namespace clubos::workflows {
@@ -38,6 +39,10 @@ void EscalationStep::FailAction(store::Tx& tx, const ActionRow& a, std::string_v
                        .action_kind = a.kind,
                        .action = fx,
                        .escalation = Escalation{why.code, a.kind + ": " + why.detail}});
+  // Every failed or inconclusive result is recorded here (the action table's exits to a human),
+  // so this is where it becomes a case: in the same transaction, once per action.
+  if (fx.result == case_outcome::kFailed || fx.result == case_outcome::kInconclusive)
+    RecordActionCase(tx, a.id, *fx.result, f_.clock);
 }
 
 void EscalationStep::Refuse(store::Tx& tx, const ActionRow& a, const GateRefusal& refused,

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/text.h"
+#include "workflows/feedback.h"
 #include "workflows/flow_steps.h"
 #include "workflows/policy.h"
 
@@ -59,11 +60,15 @@ IntakeResult IntakeStep::InTx(store::Tx& tx, const InboundMessage& msg, const Lo
   if (m.Empty())  // the same provider id raced in through another request
     return duplicate(tx.Exec("message_by_external_id", {msg.source, msg.from, *external}));
   out.message_id = m.At(0, "id").Int64();
-  if (created)
+  if (created) {
     f_.engine.BornThread(tx, out.thread_id, "customer",
                          json{{"message_id", out.message_id}}.dump());
-  else
-    OnOpenThread(tx, msg, out, open.At(0, "state").Str(), open.At(0, "paused").Bool());
+    return out;
+  }
+  // "still frozen" soon after an automated answer or action is the customer's verdict on it: kept
+  // as feedback (and a case) beside the text, which means whatever it means below as any other.
+  RecordCustomerFollowUp(tx, f_.config.router, out.thread_id, out.message_id, msg.body, f_.clock);
+  OnOpenThread(tx, msg, out, open.At(0, "state").Str(), open.At(0, "paused").Bool());
   return out;
 }
 

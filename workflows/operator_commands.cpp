@@ -4,6 +4,7 @@
 
 #include "core/action_kinds.h"
 #include "core/text.h"
+#include "workflows/feedback.h"
 #include "workflows/flow_steps.h"
 
 namespace clubos::workflows {
@@ -109,6 +110,8 @@ void OperatorCommands::FlagRollback(store::Connection& db, int64_t action_id,
                          .thread_id = a.thread_id,
                          .action_kind = a.kind,
                          .escalation = Escalation{"rollback_needed", a.kind + ": " + reason}});
+    // A case, unless the action has one already (it failed before it was flagged).
+    RecordActionCase(tx, action_id, case_outcome::kRollbackNeeded, f_.clock);
   });
 }
 

@@ -12,6 +12,7 @@
 #include "http/http_framing.h"
 #include "integrations/openphone.h"
 #include "integrations/signing.h"
+#include "workflows/feedback.h"
 
 namespace clubos::fuzz {
 namespace {
@@ -100,7 +101,7 @@ void FuzzOne(const uint8_t* data, std::size_t size) {
   if (size == 0) return;
   const std::string in(reinterpret_cast<const char*>(data) + 1, size - 1);
   // Existing corpus files keep their parser: new parsers take the next values of the first byte.
-  switch (data[0] % 12) {
+  switch (data[0] % 13) {
     case 0:
       return Webhook(in);
     case 1:
@@ -152,6 +153,14 @@ void FuzzOne(const uint8_t* data, std::size_t size) {
       if (v) Check(ParseInt64(std::to_string(*v)) == v);
       return;
     }
+    case 12:
+      return Body([&] {
+        // A correction is never empty, never with "helpful": true, never over its bound.
+        const auto f = api::dto::ParseFeedback(in);
+        if (f.correction)
+          Check(!f.helpful && !f.correction->empty() &&
+                Utf8Length(*f.correction) <= workflows::kMaxCorrectionChars);
+      });
   }
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "tests/support/example_knowledge.h"
+#include "workflows/feedback.h"
 #include "workflows/router.h"
 
 using namespace clubos;
@@ -87,7 +88,8 @@ TEST(RouterPhrases, MalformedPhrasesAreNamed) {
 TEST(RouterPhrases, EveryPhraseOfTheExampleConfigIsWellFormed) {
   const RouterConfig& r = TestConfig().router;
   std::vector<std::string> all;
-  for (const auto* list : {&r.emergency, &r.plea, &r.read_past, &r.human, &r.positive, &r.problem})
+  for (const auto* list :
+       {&r.emergency, &r.plea, &r.read_past, &r.human, &r.positive, &r.problem, &r.not_helped})
     all.insert(all.end(), list->begin(), list->end());
   for (const auto& [topic, phrases] : r.sensitive)
     all.insert(all.end(), phrases.begin(), phrases.end());
@@ -99,6 +101,22 @@ TEST(RouterPhrases, EveryPhraseOfTheExampleConfigIsWellFormed) {
     all.insert(all.end(), entry.match.begin(), entry.match.end());
   EXPECT_GT(all.size(), 200u);
   for (const auto& p : all) EXPECT_EQ(PhraseProblem(p), "") << p;
+}
+
+// A customer saying the automation's answer or action did not help (workflows/feedback.h), and
+// texts that say nothing of the kind.
+TEST(RouterNotHelped, TheIssuesFollowUpsAndNotTheirLookalikes) {
+  const RouterConfig& r = TestConfig().router;
+  ASSERT_FALSE(r.not_helped.empty());
+  for (const char* text :
+       {"that didn't help", "still frozen", "Still not working!!", "nope, same problem",
+        "didn't work", "it did not help at all", "trackman is still stuck", "still the same",
+        "that wasn't helpful", "nothing changed", "not fixed"})
+    EXPECT_TRUE(workflows::NotHelpedPhrase(r, text)) << text;
+  for (const char* text : {"thanks, working now", "perfect, that helped", "how much for an hour?",
+                           "the trackman in bay 3 is frozen", "is it still open tonight?",
+                           "yes please", "it works, thank you"})
+    EXPECT_FALSE(workflows::NotHelpedPhrase(r, text)) << text;
 }
 
 // The forms of the brief's emergencies, phrased as customers phrase them.
@@ -244,4 +262,14 @@ TEST(RouterPraise, ThanksAreReadAndPoliteRequestsStillAct) {
   EXPECT_EQ(Route("thx, can you let us in? code isnt working").action, "unlock_door");
   EXPECT_EQ(Route("thanks for the quick reset, all good now").action, "");
   EXPECT_EQ(Route("the reset worked, thank you").action, "");
+}
+
+// "that didn't help" is a customer's verdict on an answer (a case, workflows/feedback.h), not a
+// call for help: the plea list reads past it. A real emergency in the same text still is one.
+TEST(RouterEmergency, SayingAnAnswerDidNotHelpIsNoPlea) {
+  for (const char* text : {"that didn't help", "hmm, that didnt help at all", "this does not help",
+                           "no help whatsoever"})
+    EXPECT_NE(Route(text).category, "emergency") << text;
+  EXPECT_EQ(Route("that didn't help and now there's smoke in bay 2").category, "emergency");
+  EXPECT_EQ(Route("help!").category, "emergency");
 }
