@@ -17,8 +17,11 @@ inline constexpr const char* kJobsChannel = "clubos_jobs";
 // Payload on kJobsChannel when a job was scheduled for later: the leader re-reads the next due
 // time instead of polling for it. Not a valid queue name, so no queue mistakes it for work.
 inline constexpr const char* kTimersPayload = ":timers";
-// Sent by the knowledge store's trigger when a document's active version changes (0014).
+// Sent by the knowledge store's trigger when a document's active version changes (0016).
 inline constexpr const char* kKnowledgePayload = ":knowledge";
+// Not sent by anyone: what RuntimeOptions::on_notice hears after the listener lost its connection
+// (notices sent meanwhile are gone; whatever they would have said must be read again).
+inline constexpr const char* kNoticesMissedPayload = ":missed";
 inline constexpr std::size_t kMaxArgsBytes = 64 * 1024;
 inline constexpr int kDefaultPriority = 100;  // smaller runs first; emergencies use 0..99
 

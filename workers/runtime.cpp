@@ -178,8 +178,10 @@ void Runtime::DispatchLoop() {
         log::Get()->info("listener reconnected");
       } catch (const store::ConnectionLost&) {
       }
-      // Notifications sent while disconnected are lost: catch up by looking.
+      // Notifications sent while disconnected are lost: catch up by looking, and tell whoever
+      // listens for notices that some may have been missed.
       for (auto& q : queues_) q.maybe_more = true;
+      if (opt_.on_notice) opt_.on_notice(kNoticesMissedPayload);
     }
     if (Steady::now() >= next_poll) {
       for (auto& q : queues_) q.maybe_more = true;

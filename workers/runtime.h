@@ -65,7 +65,8 @@ struct RuntimeOptions {
       on_job_ran;
   // Called on the dispatcher thread with every notice on the jobs channel that is neither a
   // queue's name nor the timers' (payloads beginning with ':', e.g. ":knowledge": a knowledge
-  // version changed). Must be cheap and must not throw.
+  // version changed), and kNoticesMissedPayload after the listener reconnected. Must be cheap and
+  // must not throw.
   std::function<void(const std::string& payload)> on_notice;
 };
 

@@ -61,7 +61,8 @@ KnowledgeCache& Flow::knowledge() {
 
 void Flow::HearKnowledge(workers::RuntimeOptions& opt) {
   opt.on_notice = [this](const std::string& payload) {
-    if (payload == workers::kKnowledgePayload) f_->knowledge.Changed();
+    if (payload == workers::kKnowledgePayload || payload == workers::kNoticesMissedPayload)
+      f_->knowledge.Changed();
   };
 }
 

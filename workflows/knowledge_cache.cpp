@@ -75,21 +75,40 @@ const StoredKnowledge* KnowledgeSnapshot::Procedure(const std::string& location,
   return nullptr;
 }
 
+std::vector<RetrievedKnowledge> KnowledgeSnapshot::AsHeld(
+    std::vector<RetrievedKnowledge> found) const {
+  std::vector<RetrievedKnowledge> out;
+  for (auto& r : found) {
+    const auto it = std::find_if(entries_.begin(), entries_.end(),
+                                 [&](const StoredKnowledge& s) { return s.entry.id == r.id; });
+    if (it == entries_.end()) continue;
+    r.version = it->version;
+    r.title = it->entry.title;
+    r.category = it->entry.category;
+    r.action = it->entry.action;
+    r.body = it->entry.body;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 KnowledgeCache::KnowledgeCache(const Config& config, Millis max_age)
     : config_(config), max_age_(max_age) {}
 
 std::shared_ptr<const KnowledgeSnapshot> KnowledgeCache::Current(store::Tx& tx) {
+  const uint64_t announced = changes_.load(std::memory_order_acquire);
   {
     std::lock_guard lk(mu_);
-    if (held_ && (pinned_ ||
-                  (!stale_.load(std::memory_order_acquire) && Steady::now() - loaded_ < max_age_)))
+    if (held_ && (pinned_ || (held_changes_ == announced && Steady::now() - loaded_ < max_age_)))
       return held_;
   }
-  // Read outside the lock: a slow read delays this routing, not every other one (they keep the
-  // snapshot held until this one is in).
-  stale_.store(false, std::memory_order_release);
+  // Read outside the lock: a slow read delays this routing only; the others keep deciding with
+  // the snapshot held. A read that fails leaves everything as it was (the next routing tries).
   auto fresh = std::make_shared<const KnowledgeSnapshot>(ActiveKnowledge(tx), config_);
   std::lock_guard lk(mu_);
+  // Two reads at once: the one that began after more announced changes wins, so a slow read of
+  // the old versions never replaces a newer one; a change announced during a read keeps it stale.
+  if (held_ && held_changes_ > announced) return held_;
   if (!held_ || held_->Fingerprint() != fresh->Fingerprint()) {
     if (fresh->entries().empty())
       log::Get()->warn(
@@ -99,6 +118,7 @@ std::shared_ptr<const KnowledgeSnapshot> KnowledgeCache::Current(store::Tx& tx) 
       log::Get()->info("knowledge: routing with {} documents", fresh->entries().size());
   }
   held_ = std::move(fresh);
+  held_changes_ = announced;
   loaded_ = Steady::now();
   return held_;
 }

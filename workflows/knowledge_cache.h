@@ -4,6 +4,7 @@
 // after `max_age`). Routing never waits on the store for a FAQ answer: a snapshot is immutable
 // and shared, so deciding with one costs a pointer copy.
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,9 @@ class KnowledgeSnapshot {
   // "faq.price v3" and the like, for the ids and versions in this snapshot: which knowledge a
   // decision was made with, e.g. for a cache key.
   const std::string& Fingerprint() const { return fingerprint_; }
+  // What retrieval found, as this snapshot has it: each entry at the version routing cites (an
+  // entry the snapshot lacks is dropped), so the model is given what the action will follow.
+  std::vector<RetrievedKnowledge> AsHeld(std::vector<RetrievedKnowledge> found) const;
 
  private:
   std::vector<StoredKnowledge> entries_;
@@ -62,7 +66,7 @@ class KnowledgeCache {
   // and leaves the held snapshot in place for everyone else.
   std::shared_ptr<const KnowledgeSnapshot> Current(store::Tx& tx);
   // A version changed (the store's NOTIFY): the next Current() reads again.
-  void Changed() { stale_.store(true, std::memory_order_release); }
+  void Changed() { changes_.fetch_add(1, std::memory_order_acq_rel); }
   // Pins a snapshot (benches and tests that route without a store): Current() returns it and
   // never reads.
   void Pin(std::shared_ptr<const KnowledgeSnapshot> snapshot);
@@ -70,9 +74,10 @@ class KnowledgeCache {
  private:
   const Config& config_;
   const Millis max_age_;
-  std::atomic<bool> stale_{true};
+  std::atomic<uint64_t> changes_{0};  // changes announced so far
   std::mutex mu_;
   std::shared_ptr<const KnowledgeSnapshot> held_;
+  uint64_t held_changes_ = 0;  // the changes announced when held_'s read began
   std::chrono::steady_clock::time_point loaded_{};
   bool pinned_ = false;
 };

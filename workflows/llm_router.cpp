@@ -163,7 +163,9 @@ Knowledge KnowledgeFor(const Location& location, const Config& config, const Faq
     first = false;
   }
   k += "\nFAQ answers:\n";
-  for (const auto& [topic, entry] : faq) k += "- " + topic + ": " + entry.answer + "\n";
+  for (const auto& [topic, entry] : faq)
+    k += "- " + topic + " (" + entry.sop_id + " v" + std::to_string(entry.version) +
+         "): " + entry.answer + "\n";
   // The procedures retrieval found for these texts (FAQ entries are all above already).
   bool header = false;
   for (const auto& r : relevant) {

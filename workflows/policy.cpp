@@ -357,7 +357,8 @@ Planned Plan(const Intent& intent, const Location& location, const KnowledgeSnap
     // The model's draft: the guard already held every figure in it to the knowledge it was given.
     plan.kind = "send_message";
     plan.text = intent.reply;
-    plan.reason = "SOP faq/drafted: OperatorGPT's answer, grounded in the facility's knowledge";
+    plan.reason =
+        "no SOP: OperatorGPT's drafted answer, its figures held to the knowledge it was given";
   } else if (intent.action == "answer") {
     const FaqTable& table = knowledge.Faq(location.id);
     const auto faq = table.find(intent.faq_topic);

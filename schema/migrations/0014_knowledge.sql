@@ -69,14 +69,3 @@ CREATE TRIGGER knowledge_versions_no_update BEFORE UPDATE OR DELETE ON knowledge
   FOR EACH ROW EXECUTE FUNCTION knowledge_versions_append_only();
 CREATE TRIGGER knowledge_versions_no_truncate BEFORE TRUNCATE ON knowledge_versions
   FOR EACH STATEMENT EXECUTE FUNCTION knowledge_versions_append_only();
-
--- Workers route with a cached copy of the active versions (workflows/knowledge_cache.h): a new
--- document or a moved active version tells them on the jobs channel, once per statement, when
--- the transaction commits (workers/queue.h kKnowledgePayload).
-CREATE FUNCTION knowledge_documents_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('clubos_jobs', ':knowledge');
-  RETURN NULL;
-END $$;
-CREATE TRIGGER knowledge_documents_notify AFTER INSERT OR UPDATE OF active_version
-  ON knowledge_documents FOR EACH STATEMENT EXECUTE FUNCTION knowledge_documents_changed();

@@ -57,8 +57,8 @@ CREATE TRIGGER feedback_history_no_update BEFORE UPDATE OR DELETE ON feedback_hi
 --    held to "exactly once" by the unique indexes below, whichever worker gets there first.
 --    The route (the intent that chose the action), the customer's text it answered and the answer
 --    are copied when the case is made: a thread routed again later does not rewrite its cases.
---    sop_id and sop_version are the knowledge document and version the answer or action
---    followed, read from its reason's citation ("SOP faq.price v3: ..."). state: new, then grouped / proposed by the reviewer, then closed
+--    sop_id and sop_version are the SOP the answer or action followed; they stay NULL until the
+--    knowledge store fills them. state: new, then grouped / proposed by the reviewer, then closed
 --    (closed_reason withdrawn: the operator changed their verdict to helpful while it was new).
 CREATE TABLE cases (
   id            bigserial   PRIMARY KEY,
