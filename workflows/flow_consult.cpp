@@ -98,10 +98,9 @@ ConsultStep::Prepared ConsultStep::Prepare(JobContext& ctx, int64_t thread_id) {
     const bool cheap = rules != profile.categories.end() && rules->second.use_cheaper_model;
     p.tier = cheap ? "cheap" : "strong";
     p.model = cheap ? llm.cheap_model : llm.strong_model;
-    std::string joined;
-    for (const auto& text : p.texts) joined += (joined.empty() ? "" : "\n") + text;
-    const Knowledge knowledge = KnowledgeFor(
-        *location, f_.config, faq, p.snapshot->AsHeld(RetrieveKnowledge(tx, location->id, joined)));
+    const Knowledge knowledge =
+        KnowledgeFor(*location, f_.config, faq,
+                     p.snapshot->AsHeld(RetrieveKnowledge(tx, location->id, Joined(p.texts))));
     p.knowledge_version = knowledge.version;
     p.request = RouteRequest(p.texts, knowledge, p.model, llm.max_tokens);
     p.cache_key = CacheKey(p.texts, p.model, knowledge.version);

@@ -21,6 +21,11 @@ std::string AsSent(std::string body) {
   return body;
 }
 
+std::string ProcedureKey(const std::string& location, const std::string& category,
+                         const std::string& action) {
+  return location + '\n' + category + '\n' + action;
+}
+
 std::vector<std::string> LocationIds(const Config& config) {
   std::vector<std::string> ids;
   for (const auto& l : config.locations) ids.push_back(l.id);
@@ -40,6 +45,10 @@ KnowledgeSnapshot::KnowledgeSnapshot(std::vector<StoredKnowledge> entries,
             [](const auto& a, const auto& b) { return a.entry.id < b.entry.id; });
   for (const auto& location : locations) faq_[location];
   for (const auto& s : entries_) {
+    by_id_.emplace(s.entry.id, &s);
+    for (const auto& location : locations)
+      if (s.entry.AppliesTo(location))
+        procedures_.emplace(ProcedureKey(location, s.entry.category, s.entry.action), &s);
     fingerprint_ += (fingerprint_.empty() ? "" : ", ") + CiteSop(s.entry.id, s.version).substr(4);
     if (s.entry.category != "faq" || s.entry.action != "answer") continue;
     for (auto& [location, table] : faq_)
@@ -69,24 +78,22 @@ const FaqTable& KnowledgeSnapshot::Faq(const std::string& location) const {
 const StoredKnowledge* KnowledgeSnapshot::Procedure(const std::string& location,
                                                     const std::string& category,
                                                     const std::string& action) const {
-  for (const auto& s : entries_)
-    if (s.entry.category == category && s.entry.action == action && s.entry.AppliesTo(location))
-      return &s;
-  return nullptr;
+  const auto it = procedures_.find(ProcedureKey(location, category, action));
+  return it == procedures_.end() ? nullptr : it->second;
 }
 
 std::vector<RetrievedKnowledge> KnowledgeSnapshot::AsHeld(
     std::vector<RetrievedKnowledge> found) const {
   std::vector<RetrievedKnowledge> out;
   for (auto& r : found) {
-    const auto it = std::find_if(entries_.begin(), entries_.end(),
-                                 [&](const StoredKnowledge& s) { return s.entry.id == r.id; });
-    if (it == entries_.end()) continue;
-    r.version = it->version;
-    r.title = it->entry.title;
-    r.category = it->entry.category;
-    r.action = it->entry.action;
-    r.body = it->entry.body;
+    const auto it = by_id_.find(r.id);
+    if (it == by_id_.end()) continue;
+    const StoredKnowledge& held = *it->second;
+    r.version = held.version;
+    r.title = held.entry.title;
+    r.category = held.entry.category;
+    r.action = held.entry.action;
+    r.body = held.entry.body;
     out.push_back(std::move(r));
   }
   return out;

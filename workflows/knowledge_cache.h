@@ -24,6 +24,8 @@ namespace clubos::workflows {
 
 class KnowledgeSnapshot {
  public:
+  KnowledgeSnapshot(const KnowledgeSnapshot&) = delete;  // its indexes point into entries_
+  KnowledgeSnapshot& operator=(const KnowledgeSnapshot&) = delete;
   // `locations`: the configuration's location ids, each given the entries that apply to it.
   KnowledgeSnapshot(std::vector<StoredKnowledge> entries,
                     const std::vector<std::string>& locations);
@@ -49,7 +51,10 @@ class KnowledgeSnapshot {
   std::vector<RetrievedKnowledge> AsHeld(std::vector<RetrievedKnowledge> found) const;
 
  private:
-  std::vector<StoredKnowledge> entries_;
+  std::vector<StoredKnowledge> entries_;  // by id; never changed after construction
+  std::map<std::string, const StoredKnowledge*> by_id_;
+  // (location, category, action) -> the first entry by id: planning looks one up per routing.
+  std::map<std::string, const StoredKnowledge*> procedures_;
   std::map<std::string, FaqTable> faq_;
   std::string fingerprint_;
 };

@@ -141,13 +141,13 @@ std::vector<std::string> Figures(const std::string& text) {
   return out;
 }
 
+}  // namespace
+
 std::string Joined(const std::vector<std::string>& texts) {
   std::string all;
   for (const auto& t : texts) all += (all.empty() ? "" : "\n") + t;
   return all;
 }
-
-}  // namespace
 
 Knowledge KnowledgeFor(const Location& location, const Config& config, const FaqTable& faq,
                        const std::vector<RetrievedKnowledge>& relevant) {

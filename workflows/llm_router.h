@@ -29,6 +29,9 @@ struct Knowledge {
 Knowledge KnowledgeFor(const Location& location, const Config& config, const FaqTable& faq,
                        const std::vector<RetrievedKnowledge>& relevant = {});
 
+// A routing's texts as one, a line each (what retrieval searches and the bay is read from).
+std::string Joined(const std::vector<std::string>& texts);
+
 // The JSON Schema of the route intent (strict: every property required, nullable by type).
 const std::string& RouteSchema();
 
