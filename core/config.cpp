@@ -58,6 +58,42 @@ Millis Ms(const json& j, const char* key, Millis def, const std::string& where) 
   return Millis(v.get<int64_t>());
 }
 
+// What OperatorGPT's endpoint and the reviewer's share: where, the key's variable, the model,
+// the limits of one call, and prices.
+void ReadEndpoint(const json& j, Integrations::Llm& e, const std::string& where) {
+  auto str = [&](const char* key, std::string& into) {
+    if (!j.contains(key)) return;
+    if (!j.at(key).is_string()) throw ConfigError(where + "." + key + ": must be a string");
+    into = j.at(key).get<std::string>();
+  };
+  str("base_url", e.base_url);
+  str("api_key_env", e.api_key_env);
+  str("strong_model", e.strong_model);
+  if (!e.base_url.empty() && e.base_url.rfind("http://", 0) != 0 &&
+      e.base_url.rfind("https://", 0) != 0)
+    throw ConfigError(where + ".base_url: must be an http:// or https:// URL");
+  while (!e.base_url.empty() && e.base_url.back() == '/') e.base_url.pop_back();
+  if (j.contains("max_tokens")) {
+    const auto& m = j.at("max_tokens");
+    if (!m.is_number_integer() || m.get<int64_t>() < 16 || m.get<int64_t>() > 16'384)
+      throw ConfigError(where + ".max_tokens: must be a whole number from 16 to 16384");
+    e.max_tokens = m.get<int>();
+  }
+  e.call_timeout = Ms(j, "call_timeout_ms", e.call_timeout, where);
+  e.deadline = Ms(j, "deadline_ms", e.deadline, where);
+  if (e.deadline < e.call_timeout)
+    throw ConfigError(where + ".deadline_ms: must be at least call_timeout_ms");
+  const json prices = j.value("price_per_mtok", json::object());
+  if (!prices.is_object()) throw ConfigError(where + ": price_per_mtok must be an object");
+  for (const auto& [model, p] : prices.items()) {
+    if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number() ||
+        p[0].get<double>() < 0 || p[1].get<double>() < 0)
+      throw ConfigError(where + ".price_per_mtok." + model +
+                        ": must be [input, output] in USD per million tokens");
+    e.price_per_mtok[model] = {p[0].get<double>(), p[1].get<double>()};
+  }
+}
+
 }  // namespace
 
 const Bay* Location::FindBay(int number) const {
@@ -83,7 +119,8 @@ Config Config::Parse(const std::string& text) {
   const json root = json::parse(text, nullptr, false);
   if (root.is_discarded()) throw ConfigError("config is not valid JSON");
   Config c;
-  OnlyKnown(root, {"console_url", "facility", "flow", "policy", "router", "integrations"},
+  OnlyKnown(root,
+            {"console_url", "facility", "flow", "policy", "router", "integrations", "knowledge"},
             "config");
   const auto& facility = Need(root, "facility", "config");
   OnlyKnown(facility, {"name", "locations"}, "facility");
@@ -195,7 +232,7 @@ Config Config::Parse(const std::string& text) {
   };
   auto& i = c.integrations;
   OnlyKnown(in,
-            {"openphone", "ninjaone", "unifi", "slack", "llm", "call_timeout_ms",
+            {"openphone", "ninjaone", "unifi", "slack", "llm", "reviewer", "call_timeout_ms",
              "agent_command_ttl_ms", "verify_timeout_ms"},
             "integrations");
   const json op = in.value("openphone", json::object());
@@ -241,30 +278,12 @@ Config Config::Parse(const std::string& text) {
       {"base_url", "api_key_env", "cheap_model", "strong_model", "max_tokens", "call_timeout_ms",
        "deadline_ms", "cache_ttl_ms", "always_ask", "outage_probe_ms", "price_per_mtok"},
       "integrations.llm");
-  str(lj, "base_url", i.llm.base_url, "integrations.llm");
-  str(lj, "api_key_env", i.llm.api_key_env, "integrations.llm");
+  ReadEndpoint(lj, i.llm, "integrations.llm");
   str(lj, "cheap_model", i.llm.cheap_model, "integrations.llm");
-  str(lj, "strong_model", i.llm.strong_model, "integrations.llm");
-  if (!i.llm.base_url.empty() && i.llm.base_url.rfind("http://", 0) != 0 &&
-      i.llm.base_url.rfind("https://", 0) != 0)
-    throw ConfigError("integrations.llm.base_url: must be an http:// or https:// URL");
-  while (!i.llm.base_url.empty() && i.llm.base_url.back() == '/') i.llm.base_url.pop_back();
-  if (lj.contains("max_tokens")) {
-    const auto& m = lj.at("max_tokens");
-    if (!m.is_number_integer() || m.get<int64_t>() < 16 || m.get<int64_t>() > 16'384)
-      throw ConfigError("integrations.llm.max_tokens: must be a whole number from 16 to 16384");
-    i.llm.max_tokens = m.get<int>();
-  }
-  i.llm.call_timeout = Ms(lj, "call_timeout_ms", i.llm.call_timeout, "integrations.llm");
-  i.llm.deadline = Ms(lj, "deadline_ms", i.llm.deadline, "integrations.llm");
   i.llm.cache_ttl = Ms(lj, "cache_ttl_ms", i.llm.cache_ttl, "integrations.llm");
   i.llm.outage_probe = Ms(lj, "outage_probe_ms", i.llm.outage_probe, "integrations.llm");
-  if (i.llm.deadline < i.llm.call_timeout)
-    throw ConfigError("integrations.llm.deadline_ms: must be at least call_timeout_ms");
   const json always_ask = lj.value("always_ask", json::array());
-  const json prices = lj.value("price_per_mtok", json::object());
-  if (!always_ask.is_array() || !prices.is_object())
-    throw ConfigError("integrations.llm: always_ask must be a list, price_per_mtok an object");
+  if (!always_ask.is_array()) throw ConfigError("integrations.llm: always_ask must be a list");
   for (const auto& cat : always_ask) {
     if (!cat.is_string())
       throw ConfigError("integrations.llm.always_ask: must list category names");
@@ -273,13 +292,46 @@ Config Config::Parse(const std::string& text) {
                         " is not a router category");
     i.llm.always_ask.push_back(cat.get<std::string>());
   }
-  for (const auto& [model, p] : prices.items()) {
-    if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number() ||
-        p[0].get<double>() < 0 || p[1].get<double>() < 0)
-      throw ConfigError("integrations.llm.price_per_mtok." + model +
-                        ": must be [input, output] in USD per million tokens");
-    i.llm.price_per_mtok[model] = {p[0].get<double>(), p[1].get<double>()};
+  // The reviewer: the same endpoint settings (its model is "model"), and its caps.
+  const json rj = in.value("reviewer", json::object());
+  const std::string rw = "integrations.reviewer";
+  OnlyKnown(rj,
+            {"base_url", "api_key_env", "model", "max_tokens", "call_timeout_ms", "deadline_ms",
+             "price_per_mtok", "interval_ms", "daily_calls", "daily_tokens", "max_cases"},
+            rw);
+  auto& r = i.reviewer;
+  r.endpoint.api_key_env = "CLUBOS_REVIEWER_API_KEY";
+  r.endpoint.strong_model = "claude-sonnet-4-5";
+  r.endpoint.max_tokens = 2'000;
+  r.endpoint.call_timeout = Millis(30'000);
+  r.endpoint.deadline = Millis(60'000);
+  r.endpoint.price_per_mtok.clear();
+  json endpoint = rj;
+  endpoint.erase("model");
+  if (rj.contains("model")) endpoint["strong_model"] = rj.at("model");
+  ReadEndpoint(endpoint, r.endpoint, rw);
+  r.interval = Ms(rj, "interval_ms", r.interval, rw);
+  auto count = [&](const char* key, int64_t lo, int64_t hi, auto& into) {
+    if (!rj.contains(key)) return;
+    const auto& v = rj.at(key);
+    if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+      throw ConfigError(rw + "." + key + ": must be a whole number from " + std::to_string(lo) +
+                        " to " + std::to_string(hi));
+    into = static_cast<std::remove_reference_t<decltype(into)>>(v.get<int64_t>());
+  };
+  count("daily_calls", 0, 10'000, r.daily_calls);
+  count("daily_tokens", 0, 1'000'000'000, r.daily_tokens);
+  count("max_cases", 1, 500, r.max_cases);
+  const json kj = root.value("knowledge", json::object());
+  OnlyKnown(kj, {"max_open_proposals", "replay_window_ms"}, "knowledge");
+  if (kj.contains("max_open_proposals")) {
+    const auto& v = kj.at("max_open_proposals");
+    if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 20)
+      throw ConfigError("knowledge.max_open_proposals: must be a whole number from 1 to 20");
+    c.knowledge.max_open_proposals = v.get<int>();
   }
+  c.knowledge.replay_window =
+      Ms(kj, "replay_window_ms", c.knowledge.replay_window, "knowledge");
   i.call_timeout = Ms(in, "call_timeout_ms", i.call_timeout, "integrations");
   i.agent_command_ttl = Ms(in, "agent_command_ttl_ms", i.agent_command_ttl, "integrations");
   const json verify = in.value("verify_timeout_ms", json::object());

@@ -125,6 +125,17 @@ struct Integrations {
     std::map<std::string, std::pair<double, double>> price_per_mtok;  // model -> (input, output)
     bool Enabled() const { return !base_url.empty(); }
   } llm;
+  // The knowledge reviewer (workflows/knowledge_review.h): a second OpenAI-compatible endpoint
+  // (e.g. Claude behind a gateway) that reads new cases and proposes SOP changes for a human to
+  // approve. Off when its base_url is empty. `endpoint.strong_model` is the model it asks.
+  struct Reviewer {
+    Llm endpoint;
+    Millis interval{3'600'000};     // how often the review runs
+    int daily_calls = 24;           // model calls per day, at most
+    int64_t daily_tokens = 200'000; // tokens per day, at most (prompt and answer)
+    int max_cases = 40;             // cases given to one call
+    bool Enabled() const { return endpoint.Enabled(); }
+  } reviewer;
   Millis call_timeout{10'000};  // every vendor call
   // How long an agent command waits to be picked up before it expires (the agent polls).
   Millis agent_command_ttl{600'000};
@@ -143,6 +154,11 @@ struct Config {
   std::string policy_json = "{}";
   RouterConfig router;
   Integrations integrations;
+  // Proposals to the knowledge store (workflows/knowledge_review.h).
+  struct Knowledge {
+    int max_open_proposals = 3;         // open proposals per document, whoever wrote them
+    Millis replay_window{2'592'000'000};  // how far back a proposal's dry run replays (30 days)
+  } knowledge;
 
   Millis VerifyTimeout(const std::string& kind) const {
     auto it = integrations.verify_timeout.find(kind);
