@@ -330,8 +330,7 @@ Config Config::Parse(const std::string& text) {
       throw ConfigError("knowledge.max_open_proposals: must be a whole number from 1 to 20");
     c.knowledge.max_open_proposals = v.get<int>();
   }
-  c.knowledge.replay_window =
-      Ms(kj, "replay_window_ms", c.knowledge.replay_window, "knowledge");
+  c.knowledge.replay_window = Ms(kj, "replay_window_ms", c.knowledge.replay_window, "knowledge");
   i.call_timeout = Ms(in, "call_timeout_ms", i.call_timeout, "integrations");
   i.agent_command_ttl = Ms(in, "agent_command_ttl_ms", i.agent_command_ttl, "integrations");
   const json verify = in.value("verify_timeout_ms", json::object());

@@ -130,10 +130,10 @@ struct Integrations {
   // approve. Off when its base_url is empty. `endpoint.strong_model` is the model it asks.
   struct Reviewer {
     Llm endpoint;
-    Millis interval{3'600'000};     // how often the review runs
-    int daily_calls = 24;           // model calls per day, at most
-    int64_t daily_tokens = 200'000; // tokens per day, at most (prompt and answer)
-    int max_cases = 40;             // cases given to one call
+    Millis interval{3'600'000};      // how often the review runs
+    int daily_calls = 24;            // model calls per day, at most
+    int64_t daily_tokens = 200'000;  // tokens per day, at most (prompt and answer)
+    int max_cases = 40;              // cases given to one call
     bool Enabled() const { return endpoint.Enabled(); }
   } reviewer;
   Millis call_timeout{10'000};  // every vendor call
@@ -156,7 +156,7 @@ struct Config {
   Integrations integrations;
   // Proposals to the knowledge store (workflows/knowledge_review.h).
   struct Knowledge {
-    int max_open_proposals = 3;         // open proposals per document, whoever wrote them
+    int max_open_proposals = 3;           // open proposals per document, whoever wrote them
     Millis replay_window{2'592'000'000};  // how far back a proposal's dry run replays (30 days)
   } knowledge;
 

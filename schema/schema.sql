@@ -627,6 +627,7 @@ CREATE TABLE public.cases (
     sop_version integer,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    proposal_id bigint,
     CONSTRAINT cases_action_origin CHECK (((origin = 'action'::text) = (outcome IS NOT NULL))),
     CONSTRAINT cases_closed_reason CHECK (((state = 'closed'::text) >= (closed_reason IS NOT NULL))),
     CONSTRAINT cases_feedback_origin CHECK (((origin = 'feedback'::text) = (feedback_id IS NOT NULL))),
@@ -861,6 +862,42 @@ CREATE SEQUENCE public.jobs_id_seq
 ALTER SEQUENCE public.jobs_id_seq OWNED BY public.jobs.id;
 
 --
+-- Name: knowledge_conflicts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.knowledge_conflicts (
+    id bigint NOT NULL,
+    documents text[] NOT NULL,
+    reason text NOT NULL,
+    found_by text NOT NULL,
+    state text DEFAULT 'open'::text NOT NULL,
+    resolved_by text,
+    resolved_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT knowledge_conflicts_documents_check CHECK (((cardinality(documents) = 2) AND (documents[1] < documents[2]))),
+    CONSTRAINT knowledge_conflicts_reason_check CHECK (((char_length(reason) >= 1) AND (char_length(reason) <= 2000))),
+    CONSTRAINT knowledge_conflicts_resolved CHECK (((state = 'resolved'::text) = (resolved_by IS NOT NULL))),
+    CONSTRAINT knowledge_conflicts_state_check CHECK ((state = ANY (ARRAY['open'::text, 'resolved'::text])))
+);
+
+--
+-- Name: knowledge_conflicts_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.knowledge_conflicts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: knowledge_conflicts_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.knowledge_conflicts_id_seq OWNED BY public.knowledge_conflicts.id;
+
+--
 -- Name: knowledge_documents; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -872,6 +909,88 @@ CREATE TABLE public.knowledge_documents (
     CONSTRAINT knowledge_documents_active_version_check CHECK ((active_version >= 1)),
     CONSTRAINT knowledge_documents_id_check CHECK ((id ~ '^[a-z0-9][a-z0-9._-]*$'::text))
 );
+
+--
+-- Name: knowledge_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.knowledge_events (
+    id bigint NOT NULL,
+    document_id text NOT NULL,
+    event text NOT NULL,
+    proposal_id bigint,
+    version integer,
+    actor text NOT NULL,
+    note text,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT knowledge_events_event_check CHECK ((event = ANY (ARRAY['proposed'::text, 'replayed'::text, 'approved'::text, 'rejected'::text, 'restored'::text, 'conflict'::text])))
+);
+
+--
+-- Name: knowledge_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.knowledge_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: knowledge_events_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.knowledge_events_id_seq OWNED BY public.knowledge_events.id;
+
+--
+-- Name: knowledge_proposals; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.knowledge_proposals (
+    id bigint NOT NULL,
+    document_id text NOT NULL,
+    base_version integer NOT NULL,
+    state text DEFAULT 'open'::text NOT NULL,
+    author text NOT NULL,
+    author_kind text NOT NULL,
+    content text NOT NULL,
+    diff text NOT NULL,
+    reasoning text NOT NULL,
+    case_ids bigint[] DEFAULT '{}'::bigint[] NOT NULL,
+    replay jsonb,
+    replayed_at timestamp with time zone,
+    decided_by text,
+    decided_at timestamp with time zone,
+    decision_note text,
+    approved_version integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT knowledge_proposals_approved CHECK (((state = 'approved'::text) = (approved_version IS NOT NULL))),
+    CONSTRAINT knowledge_proposals_author_check CHECK ((author <> ''::text)),
+    CONSTRAINT knowledge_proposals_author_kind_check CHECK ((author_kind = ANY (ARRAY['human'::text, 'model'::text]))),
+    CONSTRAINT knowledge_proposals_decided CHECK (((state = 'open'::text) = (decided_by IS NULL))),
+    CONSTRAINT knowledge_proposals_human_decides CHECK (((decided_by IS NULL) OR (decided_by !~~ 'reviewer:%'::text))),
+    CONSTRAINT knowledge_proposals_not_own CHECK (((decided_by IS NULL) OR (state <> 'approved'::text) OR (decided_by <> author))),
+    CONSTRAINT knowledge_proposals_reasoning_check CHECK (((char_length(reasoning) >= 1) AND (char_length(reasoning) <= 4000))),
+    CONSTRAINT knowledge_proposals_state_check CHECK ((state = ANY (ARRAY['open'::text, 'approved'::text, 'rejected'::text])))
+);
+
+--
+-- Name: knowledge_proposals_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.knowledge_proposals_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: knowledge_proposals_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.knowledge_proposals_id_seq OWNED BY public.knowledge_proposals.id;
 
 --
 -- Name: knowledge_versions; Type: TABLE; Schema: public; Owner: -
@@ -896,7 +1015,10 @@ CREATE TABLE public.knowledge_versions (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     search tsvector GENERATED ALWAYS AS (((setweight(to_tsvector('english'::regconfig, title), 'A'::"char") || setweight(to_tsvector('english'::regconfig, public.knowledge_phrase_words(triggers)), 'A'::"char")) || setweight(to_tsvector('english'::regconfig, body), 'B'::"char"))) STORED,
     match_text text GENERATED ALWAYS AS (lower(((title || ' '::text) || public.knowledge_phrase_words(triggers)))) STORED,
+    proposal_id bigint,
+    approved_by text,
     CONSTRAINT knowledge_versions_action_check CHECK ((action = ANY (ARRAY['answer'::text, 'reset_trackman'::text, 'unlock_door'::text, 'none'::text]))),
+    CONSTRAINT knowledge_versions_approval CHECK (((source = 'approval'::text) = (proposal_id IS NOT NULL))),
     CONSTRAINT knowledge_versions_body_check CHECK ((body <> ''::text)),
     CONSTRAINT knowledge_versions_category_check CHECK ((category = ANY (ARRAY['tech'::text, 'access'::text, 'booking'::text, 'faq'::text, 'emergency'::text]))),
     CONSTRAINT knowledge_versions_fallback_check CHECK ((fallback = ANY (ARRAY['escalate'::text, 'none'::text]))),
@@ -1058,6 +1180,74 @@ CREATE SEQUENCE public.policy_versions_id_seq
 --
 
 ALTER SEQUENCE public.policy_versions_id_seq OWNED BY public.policy_versions.id;
+
+--
+-- Name: reviewer_outages; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.reviewer_outages (
+    id bigint NOT NULL,
+    reason text NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    ended_at timestamp with time zone,
+    deferrals integer DEFAULT 1 NOT NULL
+);
+
+--
+-- Name: reviewer_outages_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.reviewer_outages_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: reviewer_outages_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.reviewer_outages_id_seq OWNED BY public.reviewer_outages.id;
+
+--
+-- Name: reviewer_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.reviewer_runs (
+    id bigint NOT NULL,
+    day date NOT NULL,
+    outcome text NOT NULL,
+    called boolean NOT NULL,
+    model text NOT NULL,
+    cases integer DEFAULT 0 NOT NULL,
+    proposals integer DEFAULT 0 NOT NULL,
+    conflicts integer DEFAULT 0 NOT NULL,
+    tokens_in bigint DEFAULT 0 NOT NULL,
+    tokens_out bigint DEFAULT 0 NOT NULL,
+    latency_ms integer,
+    detail text,
+    response text,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT reviewer_runs_outcome_check CHECK ((outcome = ANY (ARRAY['running'::text, 'ok'::text, 'nothing_new'::text, 'unavailable'::text, 'over_budget'::text, 'garbage'::text])))
+);
+
+--
+-- Name: reviewer_runs_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.reviewer_runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: reviewer_runs_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.reviewer_runs_id_seq OWNED BY public.reviewer_runs.id;
 
 --
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
@@ -1259,6 +1449,24 @@ ALTER TABLE ONLY public.feedback_history ALTER COLUMN id SET DEFAULT nextval('pu
 ALTER TABLE ONLY public.jobs ALTER COLUMN id SET DEFAULT nextval('public.jobs_id_seq'::regclass);
 
 --
+-- Name: knowledge_conflicts id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_conflicts ALTER COLUMN id SET DEFAULT nextval('public.knowledge_conflicts_id_seq'::regclass);
+
+--
+-- Name: knowledge_events id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_events ALTER COLUMN id SET DEFAULT nextval('public.knowledge_events_id_seq'::regclass);
+
+--
+-- Name: knowledge_proposals id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_proposals ALTER COLUMN id SET DEFAULT nextval('public.knowledge_proposals_id_seq'::regclass);
+
+--
 -- Name: llm_calls id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -1281,6 +1489,18 @@ ALTER TABLE ONLY public.messages ALTER COLUMN id SET DEFAULT nextval('public.mes
 --
 
 ALTER TABLE ONLY public.policy_versions ALTER COLUMN id SET DEFAULT nextval('public.policy_versions_id_seq'::regclass);
+
+--
+-- Name: reviewer_outages id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.reviewer_outages ALTER COLUMN id SET DEFAULT nextval('public.reviewer_outages_id_seq'::regclass);
+
+--
+-- Name: reviewer_runs id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.reviewer_runs ALTER COLUMN id SET DEFAULT nextval('public.reviewer_runs_id_seq'::regclass);
 
 --
 -- Name: sessions id; Type: DEFAULT; Schema: public; Owner: -
@@ -1432,11 +1652,32 @@ ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
 
 --
+-- Name: knowledge_conflicts knowledge_conflicts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_conflicts
+    ADD CONSTRAINT knowledge_conflicts_pkey PRIMARY KEY (id);
+
+--
 -- Name: knowledge_documents knowledge_documents_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.knowledge_documents
     ADD CONSTRAINT knowledge_documents_pkey PRIMARY KEY (id);
+
+--
+-- Name: knowledge_events knowledge_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_events
+    ADD CONSTRAINT knowledge_events_pkey PRIMARY KEY (id);
+
+--
+-- Name: knowledge_proposals knowledge_proposals_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_proposals
+    ADD CONSTRAINT knowledge_proposals_pkey PRIMARY KEY (id);
 
 --
 -- Name: knowledge_versions knowledge_versions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1486,6 +1727,20 @@ ALTER TABLE ONLY public.periodic_jobs
 
 ALTER TABLE ONLY public.policy_versions
     ADD CONSTRAINT policy_versions_pkey PRIMARY KEY (id);
+
+--
+-- Name: reviewer_outages reviewer_outages_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.reviewer_outages
+    ADD CONSTRAINT reviewer_outages_pkey PRIMARY KEY (id);
+
+--
+-- Name: reviewer_runs reviewer_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.reviewer_runs
+    ADD CONSTRAINT reviewer_runs_pkey PRIMARY KEY (id);
 
 --
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1654,6 +1909,30 @@ CREATE INDEX jobs_scheduled_idx ON public.jobs USING btree (run_at) WHERE (state
 CREATE UNIQUE INDEX jobs_unique_key_idx ON public.jobs USING btree (unique_key) WHERE ((unique_key IS NOT NULL) AND (state = ANY (ARRAY['scheduled'::text, 'available'::text])));
 
 --
+-- Name: knowledge_conflicts_open_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX knowledge_conflicts_open_idx ON public.knowledge_conflicts USING btree (documents) WHERE (state = 'open'::text);
+
+--
+-- Name: knowledge_events_document_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_events_document_idx ON public.knowledge_events USING btree (document_id, id);
+
+--
+-- Name: knowledge_proposals_open_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_proposals_open_idx ON public.knowledge_proposals USING btree (document_id) WHERE (state = 'open'::text);
+
+--
+-- Name: knowledge_proposals_state_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_proposals_state_idx ON public.knowledge_proposals USING btree (state, id);
+
+--
 -- Name: knowledge_versions_match_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1724,6 +2003,24 @@ CREATE INDEX messages_thread_idx ON public.messages USING btree (thread_id, id);
 --
 
 CREATE UNIQUE INDEX policy_versions_one_active ON public.policy_versions USING btree ((true)) WHERE (state = 'active'::text);
+
+--
+-- Name: reviewer_outages_one_open; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX reviewer_outages_one_open ON public.reviewer_outages USING btree ((true)) WHERE (ended_at IS NULL);
+
+--
+-- Name: reviewer_runs_day_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX reviewer_runs_day_idx ON public.reviewer_runs USING btree (day);
+
+--
+-- Name: reviewer_runs_one_running; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX reviewer_runs_one_running ON public.reviewer_runs USING btree ((true)) WHERE (outcome = 'running'::text);
 
 --
 -- Name: sessions_expires_idx; Type: INDEX; Schema: public; Owner: -
@@ -1810,6 +2107,12 @@ CREATE TRIGGER feedback_history_no_update BEFORE DELETE OR UPDATE ON public.feed
 CREATE TRIGGER knowledge_documents_notify AFTER INSERT OR UPDATE OF active_version ON public.knowledge_documents FOR EACH STATEMENT EXECUTE FUNCTION public.knowledge_documents_changed();
 
 --
+-- Name: knowledge_events knowledge_events_no_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER knowledge_events_no_update BEFORE DELETE OR UPDATE ON public.knowledge_events FOR EACH ROW EXECUTE FUNCTION public.knowledge_versions_append_only();
+
+--
 -- Name: knowledge_versions knowledge_versions_no_truncate; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1868,6 +2171,13 @@ ALTER TABLE ONLY public.cases
     ADD CONSTRAINT cases_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id);
 
 --
+-- Name: cases cases_proposal_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.cases
+    ADD CONSTRAINT cases_proposal_id_fkey FOREIGN KEY (proposal_id) REFERENCES public.knowledge_proposals(id);
+
+--
 -- Name: cases cases_thread_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1924,11 +2234,39 @@ ALTER TABLE ONLY public.knowledge_documents
     ADD CONSTRAINT knowledge_documents_active_fk FOREIGN KEY (id, active_version) REFERENCES public.knowledge_versions(document_id, version) DEFERRABLE INITIALLY DEFERRED;
 
 --
+-- Name: knowledge_events knowledge_events_proposal_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_events
+    ADD CONSTRAINT knowledge_events_proposal_id_fkey FOREIGN KEY (proposal_id) REFERENCES public.knowledge_proposals(id);
+
+--
+-- Name: knowledge_proposals knowledge_proposals_document_id_base_version_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_proposals
+    ADD CONSTRAINT knowledge_proposals_document_id_base_version_fkey FOREIGN KEY (document_id, base_version) REFERENCES public.knowledge_versions(document_id, version);
+
+--
+-- Name: knowledge_proposals knowledge_proposals_document_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_proposals
+    ADD CONSTRAINT knowledge_proposals_document_id_fkey FOREIGN KEY (document_id) REFERENCES public.knowledge_documents(id);
+
+--
 -- Name: knowledge_versions knowledge_versions_document_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.knowledge_versions
     ADD CONSTRAINT knowledge_versions_document_id_fkey FOREIGN KEY (document_id) REFERENCES public.knowledge_documents(id);
+
+--
+-- Name: knowledge_versions knowledge_versions_proposal_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_versions
+    ADD CONSTRAINT knowledge_versions_proposal_id_fkey FOREIGN KEY (proposal_id) REFERENCES public.knowledge_proposals(id);
 
 --
 -- Name: llm_cache llm_cache_source_call_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

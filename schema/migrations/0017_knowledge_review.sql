@@ -74,12 +74,14 @@ CREATE TRIGGER knowledge_events_no_update BEFORE UPDATE OR DELETE ON knowledge_e
   FOR EACH ROW EXECUTE FUNCTION knowledge_versions_append_only();
 
 -- Each run of the reviewer: what it read, what it cost, what came of it. The day's calls and
--- tokens are summed from here for the caps.
+-- tokens are summed from here for the caps. A run is 'running' from the moment it reserves its
+-- call (under the caps, counting the whole max_tokens of a call not yet answered) until it ends;
+-- one at a time.
 CREATE TABLE reviewer_runs (
   id          bigserial   PRIMARY KEY,
   day         date        NOT NULL,
-  outcome     text        NOT NULL CHECK (outcome IN ('ok', 'nothing_new', 'unavailable', 'over_budget',
-                                                      'garbage')),
+  outcome     text        NOT NULL CHECK (outcome IN ('running', 'ok', 'nothing_new', 'unavailable',
+                                                      'over_budget', 'garbage')),
   called      boolean     NOT NULL,  -- the model was asked
   model       text        NOT NULL,
   cases       integer     NOT NULL DEFAULT 0,
@@ -93,6 +95,7 @@ CREATE TABLE reviewer_runs (
   at          timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX reviewer_runs_day_idx ON reviewer_runs (day);
+CREATE UNIQUE INDEX reviewer_runs_one_running ON reviewer_runs ((true)) WHERE outcome = 'running';
 
 -- Improvement is degraded (the reviewer down, over budget, or answering garbage): one open row,
 -- so operators are told once when it opens and once when it closes.

@@ -65,11 +65,7 @@ class KnowledgeStore : public ::testing::Test {
   void SetUp() override {
     if (pgtest::TestDatabaseUrl().empty()) return;
     db_ = pgtest::Connect();
-    // The versions are append-only for everyone else; a test database may start over.
-    db_->ExecRawOne(
-        "ALTER TABLE knowledge_versions DISABLE TRIGGER USER; "
-        "TRUNCATE knowledge_documents, knowledge_versions; "
-        "ALTER TABLE knowledge_versions ENABLE TRIGGER USER");
+    pgtest::ResetKnowledge(false);
   }
   int64_t Scalar(const std::string& sql, const std::vector<store::Param>& params = {}) {
     return db_->ExecSql(sql, params).At(0, 0).Int64();

@@ -127,8 +127,24 @@ void ResetDatabase() {
       "TRUNCATE jobs, periodic_jobs, transitions, suggestions, actions, messages, threads, "
       "agent_devices, agent_reports, bookings, emergency_stops, toggles, control_events, "
       "token_usage, policy_versions, api_idempotency_keys, sessions, users, llm_cache, llm_calls, "
-      "llm_outages, cases, feedback_history, feedback RESTART IDENTITY; "
+      "llm_outages, cases, feedback_history, feedback, reviewer_runs, reviewer_outages "
+      "RESTART IDENTITY; "
       "ALTER TABLE transitions ENABLE TRIGGER USER");
+}
+
+void ResetKnowledge(bool import_example) {
+  auto c = Connect();
+  // The versions and events are append-only for everyone else; a test database may start over.
+  c->ExecRawOne(
+      "ALTER TABLE knowledge_versions DISABLE TRIGGER USER; "
+      "ALTER TABLE knowledge_events DISABLE TRIGGER USER; "
+      "TRUNCATE knowledge_documents, knowledge_versions, knowledge_proposals, knowledge_events, "
+      "knowledge_conflicts, cases, feedback_history, feedback; "
+      "ALTER TABLE knowledge_events ENABLE TRIGGER USER; "
+      "ALTER TABLE knowledge_versions ENABLE TRIGGER USER");
+  if (import_example)
+    workflows::ImportKnowledge(
+        *c, workflows::ReadKnowledgeFolder(std::string(CLUBOS_SOURCE_DIR) + "/knowledge"));
 }
 
 }  // namespace clubos::pgtest

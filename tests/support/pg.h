@@ -19,6 +19,10 @@ namespace clubos::pgtest {
 const std::string& TestDatabaseUrl();
 // Empties every table the queue and flows write (between tests).
 void ResetDatabase();
+// Empties the knowledge store (documents, versions, proposals, their events, conflicts, and the
+// cases and feedback that point at them); then imports the example facility's folder again when
+// `import_example`.
+void ResetKnowledge(bool import_example);
 std::unique_ptr<store::Connection> Connect();
 // A second, unmigrated database (for migrator tests); dropped at exit.
 std::string CreateScratchDatabase(const std::string& suffix);
