@@ -64,6 +64,20 @@ const RouteDef kRoutes[] = {
     {"POST", "/v1/suggestions/:id/reject", Access::kOperator, RejectSuggestion},
     {"POST", "/v1/bookings", Access::kService, PostBooking},
     {"GET", "/v1/bookings", Access::kService, ListBookings},
+    // The knowledge store (routes_knowledge.cpp): proposals, their dry runs, approval by another
+    // person, restore, conflicts, the reviewer.
+    {"GET", "/v1/knowledge", Access::kOperator, SearchKnowledge},
+    {"GET", "/v1/knowledge/documents/:id", Access::kOperator, GetKnowledgeDocument},
+    {"POST", "/v1/knowledge/documents/:id/proposals", Access::kOperator, PostKnowledgeProposal},
+    {"POST", "/v1/knowledge/documents/:id/restore", Access::kOperator, RestoreKnowledge},
+    {"GET", "/v1/knowledge/proposals", Access::kOperator, ListKnowledgeProposals},
+    {"GET", "/v1/knowledge/proposals/:id", Access::kOperator, GetKnowledgeProposal},
+    {"POST", "/v1/knowledge/proposals/:id/replay", Access::kOperator, ReplayKnowledgeProposal},
+    {"POST", "/v1/knowledge/proposals/:id/approve", Access::kOperator, ApproveKnowledgeProposal},
+    {"POST", "/v1/knowledge/proposals/:id/reject", Access::kOperator, RejectKnowledgeProposal},
+    {"GET", "/v1/knowledge/conflicts", Access::kOperator, ListKnowledgeConflicts},
+    {"POST", "/v1/knowledge/conflicts/:id/resolve", Access::kOperator, ResolveKnowledgeConflict},
+    {"POST", "/v1/knowledge/review", Access::kOperator, PostKnowledgeReview},
     // Bay agents (integrations.md §1.5), authenticated by their device key.
     {"GET", "/v1/agent/poll", Access::kAgent, GetAgentPoll},
     {"POST", "/v1/agent/heartbeat", Access::kAgent, PostAgentHeartbeat},
@@ -234,6 +248,11 @@ json JsonField(const store::Field& f) {
 json TextField(const store::Field& f) {
   if (f.IsNull()) return nullptr;
   return f.Str();
+}
+
+json IntField(const store::Field& f) {
+  if (f.IsNull()) return nullptr;
+  return f.Int64();
 }
 
 std::string MaskPhone(const std::string& phone) {

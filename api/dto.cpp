@@ -1,5 +1,6 @@
 #include "api/dto.h"
 
+#include <algorithm>
 #include <ctime>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include "core/text.h"
 #include "core/time_format.h"
 #include "workflows/feedback.h"
+#include "workflows/knowledge.h"
 
 namespace clubos::api::dto {
 namespace {
@@ -195,6 +197,53 @@ FeedbackBody ParseFeedback(const std::string& body) {
     throw BadRequest("correction is longer than " + std::to_string(workflows::kMaxCorrectionChars) +
                      " characters");
   return f;
+}
+
+namespace {
+
+void OnlyFields(const json& j, std::initializer_list<std::string_view> known) {
+  std::string names;
+  for (const auto k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+  for (const auto& [key, value] : j.items())
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      throw BadRequest("unknown field " + key + " (" + names + ")");
+}
+
+}  // namespace
+
+KnowledgeProposalBody ParseKnowledgeProposal(const std::string& body) {
+  const json j = Object(body);
+  OnlyFields(j, {"content", "reasoning", "base_version", "case_ids"});
+  KnowledgeProposalBody out;
+  out.content = RequiredString(j, "content", workflows::kMaxKnowledgeFileBytes);
+  out.reasoning = RequiredString(j, "reasoning", kMaxTextField * 4);
+  if (const auto v = Integer(j, "base_version", 1, INT32_MAX))
+    out.base_version = static_cast<int>(*v);
+  if (const json* ids = Field(j, "case_ids")) {
+    if (!ids->is_array() || ids->size() > 500)
+      throw BadRequest("case_ids must be a list of at most 500 case ids");
+    for (const auto& id : *ids) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 1)
+        throw BadRequest("case_ids must be whole numbers of 1 or more");
+      out.case_ids.push_back(id.get<int64_t>());
+    }
+  }
+  return out;
+}
+
+KnowledgeRestoreBody ParseKnowledgeRestore(const std::string& body) {
+  const json j = Object(body);
+  OnlyFields(j, {"version", "note"});
+  const auto v = Integer(j, "version", 1, INT32_MAX);
+  if (!v) throw BadRequest("version is required");
+  return {static_cast<int>(*v), OptionalString(j, "note", 1000).value_or("")};
+}
+
+std::string ParseNote(const std::string& body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return "";
+  const json j = Object(body);
+  OnlyFields(j, {"note"});
+  return OptionalString(j, "note", 1000).value_or("");
 }
 
 void ParseEmptyOrObject(const std::string& body) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "workflows/agent.h"
@@ -43,6 +44,24 @@ struct FeedbackBody {
 // said"}; the correction only with "helpful": false, 1..workflows::kMaxCorrectionChars characters
 // of text that says something. No other fields.
 FeedbackBody ParseFeedback(const std::string& body);
+
+// POST /v1/knowledge/documents/{id}/proposals: {"content": the whole knowledge file,
+// "reasoning", "base_version"?, "case_ids"?: [ids]}. No other fields.
+struct KnowledgeProposalBody {
+  std::string content;
+  std::string reasoning;
+  std::optional<int> base_version;
+  std::vector<int64_t> case_ids;
+};
+KnowledgeProposalBody ParseKnowledgeProposal(const std::string& body);
+// POST /v1/knowledge/documents/{id}/restore: {"version", "note"?}.
+struct KnowledgeRestoreBody {
+  int version = 0;
+  std::string note;
+};
+KnowledgeRestoreBody ParseKnowledgeRestore(const std::string& body);
+// POST /v1/knowledge/proposals/{id}/reject: no body, or {"note"?}.
+std::string ParseNote(const std::string& body);
 
 // POST /v1/actions/{id}/confirm|reject: no body, or a JSON object (ignored).
 void ParseEmptyOrObject(const std::string& body);

@@ -121,6 +121,8 @@ json TimeJson(const store::Field& f);
 json JsonField(const store::Field& f);
 // A text field, or null.
 json TextField(const store::Field& f);
+// An integer field, or null.
+json IntField(const store::Field& f);
 std::string MaskPhone(const std::string& phone);
 // Phone numbers in free text (error messages) masked before they are logged.
 std::string RedactPhones(const std::string& text);
@@ -166,6 +168,19 @@ Response ListBookings(ApiServer::Impl& api, const Request& r, const Principal& p
 Response GetHealthz(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response GetReadyz(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response GetMetrics(ApiServer::Impl& api, const Request& r, const Principal& p);
+// routes_knowledge.cpp
+Response SearchKnowledge(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response GetKnowledgeDocument(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response PostKnowledgeProposal(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response RestoreKnowledge(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ListKnowledgeProposals(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response GetKnowledgeProposal(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ReplayKnowledgeProposal(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ApproveKnowledgeProposal(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response RejectKnowledgeProposal(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ListKnowledgeConflicts(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response ResolveKnowledgeConflict(ApiServer::Impl& api, const Request& r, const Principal& p);
+Response PostKnowledgeReview(ApiServer::Impl& api, const Request& r, const Principal& p);
 // routes_session.cpp
 Response PostSession(ApiServer::Impl& api, const Request& r, const Principal& p);
 Response GetSession(ApiServer::Impl& api, const Request& r, const Principal& p);

@@ -206,19 +206,17 @@ Response ListSuggestions(ApiServer::Impl& api, const Request& r, const Principal
   const auto rows = db->ExecOne("suggestions_list", {status, limit, api.clock.DbNow()});
   json items = json::array();
   for (std::size_t i = 0; i < rows.Size(); ++i)
-    items.push_back(
-        {{"id", rows.At(i, "id").Int64()},
-         {"thread_id", rows.At(i, "thread_id").Int64()},
-         {"kind", rows.At(i, "kind").Str()},
-         {"target", JsonField(rows.At(i, "target"))},
-         {"reason", rows.At(i, "reason").Str()},
-         {"text", TextField(rows.At(i, "text"))},
-         {"state", rows.At(i, "state").Str()},
-         {"decided_by", TextField(rows.At(i, "decided_by"))},
-         {"action_id",
-          rows.At(i, "action_id").OptInt64() ? json(*rows.At(i, "action_id").OptInt64()) : json()},
-         {"created_at", TimeJson(rows.At(i, "created_at"))},
-         {"expires_at", TimeJson(rows.At(i, "expires_at"))}});
+    items.push_back({{"id", rows.At(i, "id").Int64()},
+                     {"thread_id", rows.At(i, "thread_id").Int64()},
+                     {"kind", rows.At(i, "kind").Str()},
+                     {"target", JsonField(rows.At(i, "target"))},
+                     {"reason", rows.At(i, "reason").Str()},
+                     {"text", TextField(rows.At(i, "text"))},
+                     {"state", rows.At(i, "state").Str()},
+                     {"decided_by", TextField(rows.At(i, "decided_by"))},
+                     {"action_id", IntField(rows.At(i, "action_id"))},
+                     {"created_at", TimeJson(rows.At(i, "created_at"))},
+                     {"expires_at", TimeJson(rows.At(i, "expires_at"))}});
   for (auto& it : items)
     if (it["target"].contains("phone"))
       it["target"]["phone"] = MaskPhone(it["target"]["phone"].get<std::string>());
@@ -277,14 +275,13 @@ Response ListBookings(ApiServer::Impl& api, const Request& r, const Principal&) 
   const auto rows = db->ExecOne("bookings_between", {*location, from, to, PageLimit(api, r)});
   json items = json::array();
   for (std::size_t i = 0; i < rows.Size(); ++i)
-    items.push_back(
-        {{"id", rows.At(i, "id").Str()},
-         {"location", rows.At(i, "location").Str()},
-         {"bay", rows.At(i, "bay").OptInt64() ? json(*rows.At(i, "bay").OptInt64()) : json()},
-         {"customer_phone", MaskPhone(rows.At(i, "customer_phone").Str())},
-         {"start", TimeJson(rows.At(i, "start_at"))},
-         {"end", TimeJson(rows.At(i, "end_at"))},
-         {"customer_flagged", rows.At(i, "customer_flagged").Bool()}});
+    items.push_back({{"id", rows.At(i, "id").Str()},
+                     {"location", rows.At(i, "location").Str()},
+                     {"bay", IntField(rows.At(i, "bay"))},
+                     {"customer_phone", MaskPhone(rows.At(i, "customer_phone").Str())},
+                     {"start", TimeJson(rows.At(i, "start_at"))},
+                     {"end", TimeJson(rows.At(i, "end_at"))},
+                     {"customer_flagged", rows.At(i, "customer_flagged").Bool()}});
   return JsonResponse(200, {{"items", items}, {"next", nullptr}});
 }
 

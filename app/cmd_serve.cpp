@@ -155,6 +155,7 @@ int CmdServe(const Args& args) {
       server.ObserveJob(job, latency, run, outcome);
     };
     wiring.flow.HearKnowledge(ro);
+    wiring.flow.ScheduleReview(ro);
     runtime = std::make_unique<workers::Runtime>(ro, registry, SystemClock::Instance());
     runtime->Start();
     consulting = StartModelRuntime(wiring, ro, registry, std::max(2, workers));

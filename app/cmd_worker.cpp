@@ -111,7 +111,10 @@ int CmdWorker(const Args& args) {
     flow = std::make_unique<FlowWiring>(Config::Load(f.Str("--config", "")),
                                         ParseFacilityKind(f.Str("--facility", "vendors")),
                                         opt.database_url, registry);
-  if (flow) flow->flow.HearKnowledge(opt);
+  if (flow) {
+    flow->flow.HearKnowledge(opt);
+    flow->flow.ScheduleReview(opt);
+  }
   BlockStopSignals();
   workers::Runtime runtime(opt, registry, SystemClock::Instance());
   runtime.Start();

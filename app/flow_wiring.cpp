@@ -47,6 +47,10 @@ FlowWiring::FlowWiring(Config cfg, FacilityKind kind, const std::string& databas
     model = std::make_unique<integrations::LlmClient>(config.integrations.llm);
     flow.UseModel(*model);
   }
+  if (config.integrations.reviewer.Enabled()) {
+    reviewer = std::make_unique<integrations::LlmClient>(config.integrations.reviewer.endpoint);
+    flow.UseReviewer(*reviewer);
+  }
   flow.Register(registry);
 }
 
@@ -54,7 +58,7 @@ std::unique_ptr<workers::Runtime> StartModelRuntime(const FlowWiring& wiring,
                                                     workers::RuntimeOptions base,
                                                     const workers::Registry& registry,
                                                     int concurrency) {
-  if (!wiring.model) return nullptr;
+  if (!wiring.model && !wiring.reviewer) return nullptr;
   base.name += "-llm";
   base.queues = {workflows::kLlmQueue};
   base.concurrency = concurrency;

@@ -37,12 +37,14 @@ struct FlowWiring {
   std::unique_ptr<workflows::Integration> vendors;   // the vendors, or a fake
   std::unique_ptr<workflows::Integration> facility;  // what the flow calls
   std::unique_ptr<workflows::Model> model;           // OperatorGPT, when configured
+  std::unique_ptr<workflows::Model> reviewer;        // the knowledge reviewer, when configured
   workflows::Flow flow;
 };
 
-// OperatorGPT's executors: a runtime of its own on the llm queue, so that consultations wait for
-// the model without holding the flow's executors (`base` gives the database and the names; it
-// runs no maintenance, the main runtime does). Null when the flow has no model.
+// The model calls' executors (OperatorGPT's consultations, the reviewer's runs): a runtime of its
+// own on the llm queue, so that they wait for a model without holding the flow's executors
+// (`base` gives the database and the names; it runs no maintenance, the main runtime does). Null
+// when the flow has neither model.
 std::unique_ptr<workers::Runtime> StartModelRuntime(const FlowWiring& wiring,
                                                     workers::RuntimeOptions base,
                                                     const workers::Registry& registry,

@@ -30,13 +30,13 @@ json FaultJson(const Fault& f) {
 
 constexpr const char* kModes =
     "stuck_offline, reset_noop, slow, http_500, http_429, http_403, token_expired, "
-    "insufficient_quota, malformed or refusal";
+    "insufficient_quota, malformed, refusal or off_schema";
 
 std::optional<FaultMode> ParseMode(const std::string& s) {
-  for (FaultMode m :
-       {FaultMode::kStuckOffline, FaultMode::kResetNoop, FaultMode::kSlow, FaultMode::kHttp500,
-        FaultMode::kHttp429, FaultMode::kHttp403, FaultMode::kTokenExpired,
-        FaultMode::kInsufficientQuota, FaultMode::kMalformed, FaultMode::kRefusal})
+  for (FaultMode m : {FaultMode::kStuckOffline, FaultMode::kResetNoop, FaultMode::kSlow,
+                      FaultMode::kHttp500, FaultMode::kHttp429, FaultMode::kHttp403,
+                      FaultMode::kTokenExpired, FaultMode::kInsufficientQuota,
+                      FaultMode::kMalformed, FaultMode::kRefusal, FaultMode::kOffSchema})
     if (s == ToString(m)) return m;
   return std::nullopt;
 }
@@ -103,7 +103,8 @@ http::Response AddFault(Core& core, const http::Request& req) {
       f.service != Service::kUnifi)
     return Bad("token_expired applies to the bearer-token vendors only (ninjaone, unifi)");
   const bool llm_only = f.mode == FaultMode::kInsufficientQuota ||
-                        f.mode == FaultMode::kMalformed || f.mode == FaultMode::kRefusal;
+                        f.mode == FaultMode::kMalformed || f.mode == FaultMode::kRefusal ||
+                        f.mode == FaultMode::kOffSchema;
   if (llm_only && f.service != Service::kLlm)
     return Bad(std::string(ToString(f.mode)) + " applies to the LLM only (target llm)");
   if (f.mode == FaultMode::kResetNoop && f.service == Service::kLlm)

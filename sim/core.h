@@ -38,7 +38,8 @@ std::string LoggedPath(const std::string& path);
 
 // kHttp403: the vendor refuses for good (a permission or policy refusal: what a 4xx means).
 // The last three are the LLM's only: a 429 that must not be retried (the quota is spent), a 200
-// whose body is not JSON, and a 200 in which the model refuses.
+// whose body is not JSON, a 200 in which the model refuses, and a 200 whose content is JSON that
+// is not what the schema asked for.
 enum class FaultMode {
   kStuckOffline,
   kResetNoop,
@@ -49,7 +50,8 @@ enum class FaultMode {
   kTokenExpired,
   kInsufficientQuota,
   kMalformed,
-  kRefusal
+  kRefusal,
+  kOffSchema
 };
 const char* ToString(FaultMode m);
 

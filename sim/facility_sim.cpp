@@ -111,6 +111,8 @@ const char* ToString(FaultMode m) {
       return "malformed";
     case FaultMode::kRefusal:
       return "refusal";
+    case FaultMode::kOffSchema:
+      return "off_schema";
   }
   return "?";
 }
@@ -361,7 +363,7 @@ std::optional<FaultMode> Core::TakeReset(Service s, const std::string& target) {
 
 std::optional<FaultMode> Core::TakeAnswer(Service s, const std::string& target) {
   const auto f = Take(s, target, [](FaultMode m) {
-    return m == FaultMode::kMalformed || m == FaultMode::kRefusal;
+    return m == FaultMode::kMalformed || m == FaultMode::kRefusal || m == FaultMode::kOffSchema;
   });
   return f ? std::optional(f->mode) : std::nullopt;
 }

@@ -17,6 +17,7 @@ namespace clubos::sim::detail {
 namespace {
 
 const char* const kRefusal = "I'm sorry, I can't help with that.";
+const char* const kReviewSchemaName = "knowledge_review";
 
 // OpenAI's error body: {"error": {message, type, param, code}}.
 http::Response OpenAiError(int status, const std::string& message, const std::string& type,
@@ -51,7 +52,8 @@ std::optional<http::Response> CheckKey(Core& core, const http::Request& req) {
 // What the model needs from a valid request.
 struct Prompt {
   std::string model;
-  std::string text;  // the last user message's: the customer's texts
+  std::string text;         // the last user message's: the customer's texts
+  std::string schema_name;  // response_format.json_schema.name, when given
   std::vector<std::string> topics;
   int64_t prompt_tokens = 0;
   std::optional<int64_t> max_tokens;
@@ -209,6 +211,7 @@ std::optional<http::Response> ReadRequest(const json& body, Prompt& p) {
         return Invalid(
             "Invalid 'response_format.json_schema.name': 1 to 64 of a-z, A-Z, 0-9, _ and -.",
             "response_format.json_schema.name", "invalid_value");
+      p.schema_name = name.get<std::string>();
     }
   }
   if (body.contains("n") && body.at("n") != 1)
@@ -233,12 +236,18 @@ http::Response Complete(Core& core, const Prompt& p, int64_t n, Call& call) {
   json content = nullptr, refusal = nullptr;
   std::string finish = "stop";
   int64_t completion_tokens = 0;
-  const std::string answer = LlmAnswer(core.llm.Rules(), p.text, p.topics);
+  // The knowledge reviewer's schema gets the reviewer model; everything else is routing.
+  const bool review = p.schema_name == kReviewSchemaName;
+  const std::string answer =
+      review ? ReviewAnswer(p.text) : LlmAnswer(core.llm.Rules(), p.text, p.topics);
   if (fault == FaultMode::kRefusal) {
     refusal = kRefusal;
     completion_tokens = LlmTokens(std::string(kRefusal).size());
   } else {
-    std::string text = answer;
+    // Well-formed JSON, the wrong shape: what a model that ignored the schema answers.
+    std::string text = fault == FaultMode::kOffSchema
+                           ? std::string(R"({"answer": "I have reviewed everything.", "ok": true})")
+                           : answer;
     // Cut as a model stops at its token limit: mid-JSON, so the content no longer parses.
     if (p.max_tokens && *p.max_tokens < LlmTokens(text.size())) {
       text = CutUtf8(text, static_cast<std::size_t>(*p.max_tokens) * 4);
@@ -263,9 +272,11 @@ http::Response Complete(Core& core, const Prompt& p, int64_t n, Call& call) {
   // A proxy that dropped the connection half way, or a body the client cannot parse.
   if (fault == FaultMode::kMalformed) body.resize(body.size() / 2);
   if (fault) call.fault = ToString(*fault);
-  const json intent = json::parse(answer, nullptr, false);
+  const json intent = review ? json() : json::parse(answer, nullptr, false);
   log::Get()->info("sim llm: {} for {}: {}/{}, finish {}{}", id, p.model,
-                   intent.is_object() ? intent.value("category", "?") : "(rule content)",
+                   review               ? "review"
+                   : intent.is_object() ? intent.value("category", "?")
+                                        : "(rule content)",
                    intent.is_object() ? intent.value("action", "?") : "-", finish,
                    fault ? std::string(" (fault ") + ToString(*fault) + ")" : "");
   return http::Response::Json(200, std::move(body));

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <iterator>
+#include <set>
 
 #include "core/assert.h"
 
@@ -311,6 +313,101 @@ std::string LlmAnswer(const std::vector<LlmRule>& rules, std::string_view text,
   nlohmann::ordered_json out;
   for (const char* key : kIntentKeys) out[key] = intent.at(key);
   return out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+namespace {
+
+// A knowledge file's header (between its --- lines, newline included) and its body.
+std::pair<std::string, std::string> SplitDocument(const std::string& content) {
+  const std::string open = "---\n";
+  if (content.rfind(open, 0) != 0) return {"", content};
+  const auto close = content.find("\n---\n", open.size());
+  if (close == std::string::npos) return {"", content};
+  const auto body = close + 5;
+  return {content.substr(0, body), content.substr(body)};
+}
+
+std::set<std::string> Triggers(const std::string& header) {
+  std::set<std::string> out;
+  const auto at = header.find("\ntriggers:");
+  if (at == std::string::npos) return out;
+  const auto end = header.find('\n', at + 1);
+  const json list = json::parse(header.substr(at + 10, end - at - 10), nullptr, false);
+  if (list.is_array())
+    for (const auto& t : list)
+      if (t.is_string()) out.insert(t.get<std::string>());
+  return out;
+}
+
+// The "$45"-like figures a body quotes.
+std::set<std::string> Figures(const std::string& body) {
+  std::set<std::string> out;
+  for (std::size_t i = body.find('$'); i != std::string::npos; i = body.find('$', i + 1)) {
+    std::size_t j = i + 1;
+    while (j < body.size() && (std::isdigit(static_cast<unsigned char>(body[j])) || body[j] == '.'))
+      ++j;
+    if (j > i + 1) out.insert(body.substr(i, j - i));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ReviewAnswer(std::string_view input) {
+  const json in = json::parse(input, nullptr, false);
+  if (!in.is_object() || !in.contains("documents") || !in["documents"].is_array() ||
+      !in.contains("cases") || !in["cases"].is_array())
+    return "{}";
+  struct Doc {
+    std::string id, header, body;
+  };
+  std::vector<Doc> docs;
+  for (const auto& d : in["documents"]) {
+    if (!d.is_object() || !d.value("id", json()).is_string() ||
+        !d.value("content", json()).is_string())
+      return "{}";
+    auto [header, body] = SplitDocument(d["content"].get<std::string>());
+    docs.push_back({d["id"].get<std::string>(), std::move(header), std::move(body)});
+  }
+  json proposals = json::array();
+  for (const auto& doc : docs) {
+    std::string correction;
+    json ids = json::array();
+    for (const auto& c : in["cases"]) {
+      if (!c.is_object() || c.value("sop_id", json()) != doc.id) continue;
+      const json corr = c.value("correction", json());
+      if (!corr.is_string() || corr.get<std::string>().empty() ||
+          !c.value("id", json()).is_number_integer())
+        continue;
+      correction = corr.get<std::string>();  // the latest one wins: cases come oldest first
+      ids.push_back(c["id"]);
+    }
+    if (ids.empty() || doc.header.empty()) continue;
+    std::string body = correction;
+    if (body.back() != '\n') body += '\n';
+    if (body == doc.body) continue;
+    std::string cited;
+    for (const auto& id : ids) cited += (cited.empty() ? "" : ", ") + id.dump();
+    proposals.push_back({{"document_id", doc.id},
+                         {"content", doc.header + body},
+                         {"reasoning", "Operators corrected the answer in case" +
+                                           std::string(ids.size() > 1 ? "s " : " ") + cited +
+                                           "; the body now says what they wrote."},
+                         {"case_ids", ids}});
+  }
+  json conflicts = json::array();
+  for (std::size_t a = 0; a < docs.size(); ++a)
+    for (std::size_t b = a + 1; b < docs.size(); ++b) {
+      const auto ta = Triggers(docs[a].header), tb = Triggers(docs[b].header);
+      std::vector<std::string> shared;
+      std::set_intersection(ta.begin(), ta.end(), tb.begin(), tb.end(), std::back_inserter(shared));
+      const auto fa = Figures(docs[a].body), fb = Figures(docs[b].body);
+      if (shared.empty() || fa.empty() || fb.empty() || fa == fb) continue;
+      conflicts.push_back(
+          {{"documents", {docs[a].id, docs[b].id}},
+           {"reason", "Both answer \"" + shared.front() + "\" but quote different figures."}});
+    }
+  return json{{"proposals", proposals}, {"conflicts", conflicts}}.dump();
 }
 
 }  // namespace clubos::sim::detail

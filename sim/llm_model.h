@@ -66,6 +66,14 @@ std::vector<std::string> FaqTopics(std::string_view system_text);
 std::string LlmAnswer(const std::vector<LlmRule>& rules, std::string_view text,
                       const std::vector<std::string>& topics);
 
+// The reviewer model's answer (schema "knowledge_review", workflows/knowledge_review.h) to the
+// user message `input` ({documents: [{id, version, content}], cases: [{id, sop_id, correction?,
+// ...}], outcome_history}): per document with corrected cases, a proposal whose body is the latest
+// correction (the header kept) citing those cases; a conflict for two documents sharing a trigger
+// phrase whose bodies quote different "$" figures. Not JSON, or not that shape: "{}" (off-schema,
+// as a confused model answers).
+std::string ReviewAnswer(std::string_view input);
+
 // Tokens as the simulator counts them: a quarter of the bytes, rounded up.
 inline int64_t LlmTokens(std::size_t bytes) {
   return static_cast<int64_t>((bytes + 3) / 4);

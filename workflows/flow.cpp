@@ -21,7 +21,8 @@ FlowContext::FlowContext(const Config& c, const Router& r, Integration& i, const
       engine(timings, k),
       policy(c, k),
       gate(c, k, policy),
-      knowledge(c) {}
+      knowledge(c),
+      review(c, k) {}
 
 Flow::Flow(const Config& config, const Router& router, Integration& integration, const Clock& clock)
     : f_(std::make_unique<FlowContext>(config, router, integration, clock)),
@@ -59,6 +60,38 @@ KnowledgeCache& Flow::knowledge() {
   return f_->knowledge;
 }
 
+const KnowledgeReview& Flow::knowledge_review() const {
+  return f_->review;
+}
+
+void Flow::UseReviewer(Model& model) {
+  if (f_->config.integrations.reviewer.Enabled())
+    reviewer_ = std::make_unique<KnowledgeReviewer>(f_->review, *this, model, f_->clock);
+}
+
+void Flow::ScheduleReview(workers::RuntimeOptions& opt) const {
+  if (!reviewer_) return;
+  opt.periodic.push_back({.name = kReviewKnowledge,
+                          .interval = f_->config.integrations.reviewer.interval,
+                          .kind = kReviewKnowledge,
+                          .queue = kLlmQueue});
+}
+
+bool Flow::RequestReview(store::Connection& db) const {
+  if (!reviewer_)
+    throw Conflict("not_configured", "no reviewer is configured (integrations.reviewer.base_url)");
+  bool created = false;
+  db.Transact("knowledge_review_request", [&](store::Tx& tx) {
+    created = !workers::Enqueue(tx,
+                                {.kind = kReviewKnowledge,
+                                 .queue = kLlmQueue,
+                                 .unique_key = std::string("periodic:") + kReviewKnowledge},
+                                f_->clock)
+                   .existed;
+  });
+  return created;
+}
+
 void Flow::HearKnowledge(workers::RuntimeOptions& opt) {
   opt.on_notice = [this](const std::string& payload) {
     if (payload == workers::kKnowledgePayload || payload == workers::kNoticesMissedPayload)
@@ -85,6 +118,12 @@ void Flow::Register(workers::Registry& registry) {
                      retry,
                      2 * f_->config.integrations.llm.deadline + Millis(30'000),
                      {}});
+  if (reviewer_)
+    registry.Register({kReviewKnowledge,
+                       [this](JobContext& c) { return reviewer_->Handle(c); },
+                       retry,
+                       2 * f_->config.integrations.reviewer.endpoint.deadline + Millis(30'000),
+                       {}});
   registry.OnDead([this](store::Tx& tx, const workers::Job& job, const std::string& reason) {
     escalation_->OnJobDead(tx, job, reason);
   });

@@ -24,6 +24,7 @@
 #include "workflows/integration.h"
 #include "workflows/jobs.h"
 #include "workflows/knowledge_cache.h"
+#include "workflows/knowledge_review.h"
 #include "workflows/model.h"
 #include "workflows/policy_store.h"
 #include "workflows/router.h"
@@ -141,6 +142,20 @@ class Flow {
   // Has the runtime `opt` starts tell this flow's knowledge of a new version (the NOTIFY above).
   void HearKnowledge(workers::RuntimeOptions& opt);
 
+  // How the knowledge store changes: proposals, their dry runs, approval by another person,
+  // restore (workflows/knowledge_review.h).
+  const KnowledgeReview& knowledge_review() const;
+  // The reviewer model, when the config names its endpoint (integrations.reviewer.base_url): its
+  // review_knowledge jobs run on kLlmQueue. Call before Register; `model` outlives the flow.
+  void UseReviewer(Model& model);
+  bool HasReviewer() const { return reviewer_ != nullptr; }
+  // Adds the reviewer's run every integrations.reviewer.interval to the runtime's periodic jobs
+  // (the leader enqueues it; one pending at a time). Nothing without a reviewer.
+  void ScheduleReview(workers::RuntimeOptions& opt) const;
+  // Enqueues a run of the reviewer now (POST /v1/knowledge/review); false when one is pending.
+  // Conflict not_configured without a reviewer.
+  bool RequestReview(store::Connection& db) const;
+
   // Stores an inbound message once (deduplicated on external_id) on the open thread of that
   // conversation or a new one, and applies message_received in the same transaction. A YES/NO
   // reply to a pending confirmation confirms or rejects it; anything else is routed (debounced).
@@ -234,6 +249,7 @@ class Flow {
   std::unique_ptr<class PolicyControls> controls_;
   std::unique_ptr<class Takeover> takeover_;
   std::unique_ptr<class ConsultStep> consult_;
+  std::unique_ptr<KnowledgeReviewer> reviewer_;
   std::function<void(int64_t, const std::string&)> on_rest_;
 };
 

@@ -46,6 +46,7 @@ struct FlowContext {
   PolicyStore policy;
   ActionGate gate;
   KnowledgeCache knowledge;  // the FAQ and the procedures, as the store's active versions
+  KnowledgeReview review;    // how the store changes
   Model* model = nullptr;    // OperatorGPT (Flow::UseModel); none: patterns only
 };
 

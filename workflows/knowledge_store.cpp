@@ -13,16 +13,11 @@
 #include "workflows/router.h"
 
 namespace clubos::workflows {
-namespace {
 
 namespace fs = std::filesystem;
 
-// Candidates the query returns for the trigger phrases to re-rank: an entry whose phrase holds
-// shares a word with the text, so it is among the first few the ranking finds.
-constexpr int kCandidates = 20;
-
 // {"a","b \"c\""}: a Postgres text[] literal (pqxx 6 has no array parameters).
-std::string TextArray(const std::vector<std::string>& items) {
+std::string KnowledgeTextArray(const std::vector<std::string>& items) {
   std::string out = "{";
   for (std::size_t i = 0; i < items.size(); ++i) {
     out += i ? ",\"" : "\"";
@@ -36,7 +31,7 @@ std::string TextArray(const std::vector<std::string>& items) {
 }
 
 // The text form Postgres gives a text[] (`{all}`, `{"how much",price*|pricing}`) back as items.
-std::vector<std::string> ParseTextArray(const std::string& s) {
+std::vector<std::string> ParseKnowledgeTextArray(const std::string& s) {
   CLUBOS_ASSERT(s.size() >= 2 && s.front() == '{' && s.back() == '}', "a text[] in its text form");
   std::vector<std::string> out;
   std::size_t i = 1;
@@ -62,34 +57,40 @@ std::vector<std::string> ParseTextArray(const std::string& s) {
   return out;
 }
 
-KnowledgeEntry EntryOf(const store::Result& r, std::size_t row) {
+KnowledgeEntry KnowledgeEntryOf(const store::Result& r, std::size_t row) {
   KnowledgeEntry e;
   e.id = r.At(row, "id").Str();
   e.title = r.At(row, "title").Str();
   e.category = r.At(row, "category").Str();
-  e.locations = ParseTextArray(r.At(row, "locations").Str());
-  e.triggers = ParseTextArray(r.At(row, "triggers").Str());
+  e.locations = ParseKnowledgeTextArray(r.At(row, "locations").Str());
+  e.triggers = ParseKnowledgeTextArray(r.At(row, "triggers").Str());
   e.action = r.At(row, "action").Str();
   e.fallback = r.At(row, "fallback").Str();
-  e.requires_ = ParseTextArray(r.At(row, "requires").Str());
+  e.requires_ = ParseKnowledgeTextArray(r.At(row, "requires").Str());
   if (!r.At(row, "timeout_ms").IsNull()) e.timeout_ms = r.At(row, "timeout_ms").Int();
   e.body = r.At(row, "body").Str();
   return e;
 }
 
+namespace {
+
+// Candidates the query returns for the trigger phrases to re-rank: an entry whose phrase holds
+// shares a word with the text, so it is among the first few the ranking finds.
+constexpr int kCandidates = 20;
+
 std::vector<StoredKnowledge> ActiveOf(const store::Result& r) {
   std::vector<StoredKnowledge> out;
   for (std::size_t i = 0; i < r.Size(); ++i)
-    out.push_back({EntryOf(r, i), r.At(i, "version").Int()});
+    out.push_back({KnowledgeEntryOf(r, i), r.At(i, "version").Int()});
   return out;
 }
 
 void InsertVersion(store::Tx& tx, const KnowledgeEntry& e, int version, const std::string& author,
                    const std::string& file, const std::string& reason) {
-  tx.Exec(
-      "knowledge_version_insert",
-      {e.id, version, e.title, e.category, TextArray(e.locations), TextArray(e.triggers), e.action,
-       e.fallback, TextArray(e.requires_), e.timeout_ms, e.body, author, "import", file, reason});
+  tx.Exec("knowledge_version_insert",
+          {e.id, version, e.title, e.category, KnowledgeTextArray(e.locations),
+           KnowledgeTextArray(e.triggers), e.action, e.fallback, KnowledgeTextArray(e.requires_),
+           e.timeout_ms, e.body, author, "import", file, reason});
 }
 
 std::vector<RetrievedKnowledge> Ranked(const store::Result& r, const std::string& text,
@@ -107,7 +108,7 @@ std::vector<RetrievedKnowledge> Ranked(const store::Result& r, const std::string
     k.trigram = r.At(i, "trigram").Double();
     k.score = k.text_rank + 0.3 * k.trigram;
     if (options.trigger_phrases) {
-      for (const auto& phrase : ParseTextArray(r.At(i, "triggers").Str()))
+      for (const auto& phrase : ParseKnowledgeTextArray(r.At(i, "triggers").Str()))
         if (PhraseMatches(phrase, text)) {
           k.trigger_matched = true;
           k.score += kTriggerBonus;

@@ -11,6 +11,7 @@
 
 namespace clubos::store {
 class Connection;
+class Result;
 class Tx;
 }  // namespace clubos::store
 
@@ -101,5 +102,12 @@ std::vector<RetrievedKnowledge> RetrieveKnowledge(store::Connection& db,
 std::vector<RetrievedKnowledge> RetrieveKnowledge(store::Tx& tx, const std::string& location,
                                                   const std::string& text,
                                                   const RetrieveOptions& options = {});
+
+// How the store's rows carry an entry: a text[] literal ({"a","b \"c\""}, pqxx 6 has no array
+// parameters), a text[] in the text form Postgres gives back, and an entry read off row `row` of a
+// result with the columns of knowledge_active_all.
+std::string KnowledgeTextArray(const std::vector<std::string>& items);
+std::vector<std::string> ParseKnowledgeTextArray(const std::string& s);
+KnowledgeEntry KnowledgeEntryOf(const store::Result& r, std::size_t row);
 
 }  // namespace clubos::workflows

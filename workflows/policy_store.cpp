@@ -168,8 +168,17 @@ Intent IntentFromJson(const json& j) {
   i.faq_topic = entities.value("faq_topic", std::string());
   for (const auto& f : j.value("flags", json::array()))
     if (f.is_string()) i.flags.push_back(f.get<std::string>());
+  i.reply = j.value("reply", std::string());
   return i;
 }
+
+}  // namespace
+
+Intent IntentFromJson(const std::string& intent_json) {
+  return IntentFromJson(json::parse(intent_json, nullptr, false));
+}
+
+namespace {
 
 std::string Summary(const std::string& outcome, const std::string& reason) {
   return reason.empty() ? outcome : outcome + "/" + reason;

@@ -69,6 +69,9 @@ class VersionConflict : public std::runtime_error {
   std::string diff_json_;
 };
 
+// An intent as a routing transition stored it (RoutingStep::Decide): what replays decide again.
+Intent IntentFromJson(const std::string& intent_json);
+
 class PolicyStore {
  public:
   // InvalidProfile when the configuration's profile is one a proposal could not be (a category
