@@ -193,11 +193,12 @@ int64_t KnowledgeReview::Propose(store::Connection& db, const ProposalInput& in)
                        " characters of text");
   if (in.author.empty()) throw InvalidInput("a proposal has an author");
   if (in.case_ids.size() > 500) throw InvalidInput("at most 500 cases behind one proposal");
-  const KnowledgeEntry proposed = ParseProposed(in.document_id, in.content, config_);
-  const std::string content = SerializeKnowledge(proposed);
   int64_t id = 0;
   db.Transact("knowledge_propose", [&](store::Tx& tx) {
+    // No such document is a 404 before the content is judged.
     const LockedDocument locked = LockDocument(tx, in.document_id);
+    const KnowledgeEntry proposed = ParseProposed(in.document_id, in.content, config_);
+    const std::string content = SerializeKnowledge(proposed);
     if (in.base_version && *in.base_version != locked.active)
       throw Conflict("stale_base", "document '" + in.document_id + "' is at version " +
                                        std::to_string(locked.active) + ", not " +
