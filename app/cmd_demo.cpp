@@ -24,12 +24,14 @@ workers::KindSpec Kind(std::string kind, workers::Handler h) {
 }  // namespace
 
 int CmdDemo(const Args& args) {
-  Flags f(args, {"--jobs", "--api", "--sim", "--service-token", "--operator-token"},
+  Flags f(args,
+          {"--jobs", "--api", "--sim", "--service-token", "--operator-token",
+           "--second-operator-token"},
           {"--help", "--queue-only"});
   if (f.Has("--help")) {
     std::puts(
-        "usage: clubos demo --api URL --sim URL --service-token T --operator-token T [--jobs 500]\n"
-        "                   [--queue-only]\n"
+        "usage: clubos demo --api URL --sim URL --service-token T --operator-token T\n"
+        "                   --second-operator-token T [--jobs 500] [--queue-only]\n"
         "  plays a short queue scenario on CLUBOS_DATABASE_URL, then a morning of customer texts\n"
         "  through `clubos serve` (--api) with `clubos sim` (--sim) as the customers and the\n"
         "  facility, and prints what happened. scripts/demo starts everything and runs this.");
@@ -37,10 +39,11 @@ int CmdDemo(const Args& args) {
   }
   DemoEndpoints ends;
   if (!f.Has("--queue-only")) {
-    for (const char* need : {"--api", "--sim", "--service-token", "--operator-token"})
+    for (const char* need :
+         {"--api", "--sim", "--service-token", "--operator-token", "--second-operator-token"})
       if (!f.Has(need)) throw UsageError(std::string(need) + " is required (or --queue-only)");
     ends = {f.Str("--api", ""), f.Str("--sim", ""), f.Str("--service-token", ""),
-            f.Str("--operator-token", "")};
+            f.Str("--operator-token", ""), f.Str("--second-operator-token", "")};
   }
   const int n = static_cast<int>(f.Int("--jobs", 500, 1, 100'000));
   const std::string url = DatabaseUrl();

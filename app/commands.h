@@ -31,6 +31,7 @@ struct DemoEndpoints {
   std::string sim;  // http://127.0.0.1:<port> of `clubos sim`
   std::string service_token;
   std::string operator_token;
+  std::string second_operator_token;  // another person: approves what the first proposed
 };
 // The customer-flow part of the demo (app/demo_flow.cpp).
 int DemoFlow(const std::string& url, const DemoEndpoints& ends);

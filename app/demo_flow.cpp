@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "app/commands.h"
@@ -74,6 +75,33 @@ class Morning {
     if (r.transport != integrations::HttpResponse::Transport::kOk)
       throw std::runtime_error("no answer from " + url + ": " + r.error);
     return r;
+  }
+  integrations::HttpResponse Get(const std::string& url, const std::string& token) {
+    auto r = integrations::Send({.url = url, .headers = {{"Authorization", "Bearer " + token}}});
+    if (r.transport != integrations::HttpResponse::Transport::kOk)
+      throw std::runtime_error("no answer from " + url + ": " + r.error);
+    return r;
+  }
+  // The text of the thread's automated answer, and its action.
+  std::pair<int64_t, std::string> Answer(int64_t thread) {
+    auto r = db_->ExecSql(
+        "SELECT id, params ->> 'text' AS text, reason FROM actions WHERE thread_id = $1 AND "
+        "kind = 'send_message' AND params ->> 'role' = 'primary' ORDER BY id DESC LIMIT 1",
+        {thread});
+    if (r.Empty()) throw std::runtime_error("thread " + std::to_string(thread) + " has no answer");
+    Say("    answered: \"" + r.At(0, "text").Str() + "\" (" + r.At(0, "reason").Str() + ")");
+    return {r.At(0, "id").Int64(), r.At(0, "text").Str()};
+  }
+  // Polls `sql` (one value, or no row) until it gives a value; returns it.
+  std::string AwaitValue(const std::string& what, const std::string& sql,
+                         Millis timeout = Millis(30'000)) {
+    const auto until = Steady::now() + timeout;
+    for (;;) {
+      auto r = db_->ExecRawOne(sql);
+      if (!r.Empty() && !r.At(0, 0).IsNull()) return r.At(0, 0).Str();
+      if (Steady::now() > until) throw std::runtime_error("waited in vain for " + what);
+      std::this_thread::sleep_for(Millis(100));
+    }
   }
   void Fault(const json& f) {
     if (Post(e_.sim + "/_sim/faults", f).status != 201) throw std::runtime_error("fault refused");
@@ -254,6 +282,56 @@ int DemoFlow(const std::string& url, const DemoEndpoints& ends) {
   m.Explain(broke);
   m.Await(m.Text(phone(17), dartmouth, "how much is a membership?"), {"verified"});
 
+  m.Say("15. the knowledge loop: an operator marks an answer unhelpful with a correction, the");
+  m.Say("    reviewer model proposes a new version of the SOP it followed, the dry run shows what");
+  m.Say("    would change, another operator approves, and the next customer gets the new answer");
+  const int64_t priced = m.Text(phone(18), bedford, "how much for an hour?");
+  m.Await(priced, {"verified"});
+  const auto [answer, before] = m.Answer(priced);
+  const std::string correction =
+      "Bays are $45/hour before 5pm and $60/hour after, up to 4 players per bay. Members get "
+      "20% off every booking.";
+  auto fb = m.Post(ends.api + "/v1/actions/" + std::to_string(answer) + "/feedback",
+                   {{"helpful", false}, {"correction", correction}}, ends.operator_token);
+  if (fb.status != 200) throw std::runtime_error("feedback refused: " + fb.body);
+  m.Say("  ana marks it unhelpful: \"" + correction + "\" (case " +
+        json::parse(fb.body)["case"]["id"].dump() + ")");
+  auto asked_review =
+      m.Post(ends.api + "/v1/knowledge/review", json::object(), ends.operator_token);
+  if (asked_review.status != 202)
+    throw std::runtime_error("the review was not queued: " + asked_review.body);
+  const std::string proposal = m.AwaitValue(
+      "the reviewer's proposal",
+      "SELECT max(id)::text FROM knowledge_proposals WHERE document_id = 'faq.price' AND state = "
+      "'open' AND author_kind = 'model' AND replay IS NOT NULL");
+  const auto got = m.Get(ends.api + "/v1/knowledge/proposals/" + proposal, ends.operator_token);
+  const json p = json::parse(got.body, nullptr, false);
+  if (got.status != 200 || !p.is_object())
+    throw std::runtime_error("the proposal could not be read: " + got.body);
+  m.Say("  " + p["author"].get<std::string>() + " proposes a new version of faq.price (proposal " +
+        proposal + "): " + p["reasoning"].get<std::string>());
+  std::istringstream diff(p["diff"].get<std::string>());
+  for (std::string line; std::getline(diff, line);)
+    if (line.rfind("- ", 0) == 0 || line.rfind("+ ", 0) == 0) m.Say("      " + line);
+  const json& replay = p["replay"];
+  m.Say("  the dry run over past threads: " + replay["replayed"].dump() + " decisions replayed, " +
+        replay["touched"].dump() + " cite faq.price, " + std::to_string(replay["changed"].size()) +
+        " would answer differently");
+  if (!replay["changed"].empty())
+    m.Say("    e.g. thread " + replay["changed"][0]["thread_id"].dump() + ": \"" +
+          replay["changed"][0]["text"].get<std::string>() + "\" would get the new text");
+  auto approve = m.Post(ends.api + "/v1/knowledge/proposals/" + proposal + "/approve",
+                        json::object(), ends.second_operator_token);
+  if (approve.status != 200) throw std::runtime_error("approval refused: " + approve.body);
+  m.Say("  ben approves it: faq.price v" + json::parse(approve.body)["approved_version"].dump() +
+        " (the model could not have: only a person decides)");
+  std::this_thread::sleep_for(Millis(300));  // the workers hear of the version by NOTIFY
+  const int64_t next = m.Text(phone(19), bedford, "how much for an hour?");
+  m.Await(next, {"verified"});
+  const auto [next_answer, after] = m.Answer(next);
+  if (after.find("Members get 20% off") == std::string::npos)
+    throw std::runtime_error("the next customer did not get the approved answer: " + after);
+
   // ---- summary --------------------------------------------------------------------------------
   std::printf("\n== What happened (this run's threads) ==\n");
   const std::string mine = "customer_phone LIKE '+1555" + run + "%'";
@@ -294,10 +372,11 @@ int DemoFlow(const std::string& url, const DemoEndpoints& ends) {
       "\nlook further:\n"
       "  psql '%s' -c 'SELECT * FROM action_outcomes ORDER BY action_id DESC LIMIT 10'\n"
       "  curl -H 'Authorization: Bearer %s' %s/v1/threads/%lld\n"
+      "  curl -H 'Authorization: Bearer %s' %s/v1/knowledge/documents/faq.price\n"
       "  curl %s/_sim/calls    (every call the facility received)\n"
       "  curl %s/metrics\n",
       url.c_str(), ends.operator_token.c_str(), ends.api.c_str(), static_cast<long long>(frozen),
-      ends.sim.c_str(), ends.api.c_str());
+      ends.operator_token.c_str(), ends.api.c_str(), ends.sim.c_str(), ends.api.c_str());
   return 0;
 }
 

@@ -163,6 +163,15 @@ bool IsHumanActor(const std::string& actor) {
 std::string LineDiff(const std::string& before, const std::string& after) {
   const auto a = Lines(before), b = Lines(after);
   const std::size_t n = a.size(), m = b.size();
+  // Past a few million cells the table costs more than a reader gains: the old text out, the new
+  // in.
+  constexpr std::size_t kMaxCells = 4'000'000;
+  if ((n + 1) * (m + 1) > kMaxCells) {
+    std::string out;
+    for (const auto& l : a) out += "- " + l + "\n";
+    for (const auto& l : b) out += "+ " + l + "\n";
+    return out;
+  }
   // lcs[i][j]: the longest common subsequence of a[i..] and b[j..].
   std::vector<std::vector<uint32_t>> lcs(n + 1, std::vector<uint32_t>(m + 1, 0));
   for (std::size_t i = n; i-- > 0;)
@@ -174,10 +183,10 @@ std::string LineDiff(const std::string& before, const std::string& after) {
     if (i < n && j < m && a[i] == b[j]) {
       out += "  " + a[i++] + "\n";
       ++j;
-    } else if (j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j])) {
-      out += "+ " + b[j++] + "\n";
+    } else if (i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1])) {
+      out += "- " + a[i++] + "\n";  // what goes, before what comes in its place
     } else {
-      out += "- " + a[i++] + "\n";
+      out += "+ " + b[j++] + "\n";
     }
   }
   return out;

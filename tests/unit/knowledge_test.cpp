@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "tests/support/example_knowledge.h"
 #include "workflows/knowledge.h"
+#include "workflows/knowledge_review.h"
 
 using namespace clubos::workflows;
 
@@ -278,4 +279,21 @@ TEST(Knowledge, AConfigWithFaqAnswersIsRefusedWithWhereTheyLiveNow) {
   } catch (const clubos::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("knowledge"), std::string::npos) << e.what();
   }
+}
+
+// A proposal's diff: unchanged lines kept, what goes before what replaces it.
+TEST(KnowledgeDiff, ShowsWhatGoesBeforeWhatComesAndKeepsTheRest) {
+  EXPECT_EQ(LineDiff("a\nb\nc\n", "a\nB\nc\n"), "  a\n- b\n+ B\n  c\n");
+  EXPECT_EQ(LineDiff("a\n", "a\nb\n"), "  a\n+ b\n");
+  EXPECT_EQ(LineDiff("a\nb\n", "b\n"), "- a\n  b\n");
+  EXPECT_EQ(LineDiff("same\n", "same\n"), "  same\n");
+  // Too large for the table: every old line out, every new one in.
+  std::string big_a, big_b;
+  for (int i = 0; i < 3000; ++i) {
+    big_a += "a" + std::to_string(i) + "\n";
+    big_b += "b" + std::to_string(i) + "\n";
+  }
+  const std::string d = LineDiff(big_a, big_b);
+  EXPECT_EQ(d.rfind("- a0\n", 0), 0u);
+  EXPECT_NE(d.find("- a2999\n+ b0\n"), std::string::npos);
 }
