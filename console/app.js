@@ -429,6 +429,8 @@ function route(refresh) {
   const m = hash.match(/^#\/([a-z]+)(?:\/(\d+))?/);
   const page = m ? m[1] : 'inbox';
   const id = m && m[2] ? Number(m[2]) : null;
+  // A knowledge document's id is no number: #/knowledge/faq.price.
+  const doc = page === 'knowledge' ? decodeURIComponent((hash.match(/^#\/knowledge\/([A-Za-z0-9._-]+)/) || [])[1] || '') : '';
   const same = page === S.page && id === S.threadId;
   S.page = page;
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('on', a.dataset.page === page || (page === 'thread' && a.dataset.page === 'inbox'));
@@ -441,6 +443,7 @@ function route(refresh) {
     case 'controls': return renderControls(token);
     case 'suggestions': return renderSuggestions(token);
     case 'policy': return renderPolicy(token);
+    case 'knowledge': return doc ? renderKnowledgeDocument(doc, token) : renderKnowledge(token);
     case 'status': return renderStatus(token);
     default: location.hash = '#/inbox';
   }
@@ -1036,6 +1039,152 @@ function renderProposal(v, pageLine) {
         } catch (e) { say(line, e.message, 'err'); }
       } }, 'Reject')),
     replay, line);
+}
+
+// ---------- knowledge (docs/knowledge.md) ----------
+// A line diff as the API gives it ("- old", "+ new", "  same"), each line marked for its colour.
+function diffView(text, test) {
+  return h('pre', { class: 'diff', test }, (text || '').split('\n').filter((l) => l !== '').map((l) =>
+    h('span', { class: l.startsWith('+ ') ? 'add' : l.startsWith('- ') ? 'del' : 'same' }, l + '\n')));
+}
+function replayView(r) {
+  if (!r) return h('p', { class: 'muted', test: 'kreplay-summary' }, 'Not dry-run yet.');
+  const changed = r.changed || [];
+  return h('div', { test: 'kreplay' },
+    h('p', { test: 'kreplay-summary' }, r.replayed + ' past decisions replayed, ' + r.touched + ' cite this document, ' + changed.length + ' would change' + (r.truncated ? ' (the newest ' + r.replayed + ' only)' : '') + '.'),
+    changed.length ? h('ul', { test: 'kreplay-changed' }, changed.slice(0, 20).map((c) => h('li', {},
+      h('a', { href: '#/thread/' + c.thread_id }, '#' + c.thread_id), ' “' + c.text + '”',
+      h('div', { class: 'muted' }, 'now: ' + c.before), h('div', {}, 'then: ' + c.after)))) : null);
+}
+
+async function renderKnowledge(token, notice) {
+  let k, open, conflicts;
+  const q = S.knowledgeQuery || '';
+  try {
+    [k, open, conflicts] = await Promise.all([
+      api('GET', '/v1/knowledge' + (q ? '?q=' + encodeURIComponent(q) : '')),
+      api('GET', '/v1/knowledge/proposals?state=open'),
+      api('GET', '/v1/knowledge/conflicts?state=open')]);
+  } catch (e) {
+    if (current(token)) mount(h('h1', {}, 'Knowledge'), h('p', { class: 'status err', test: 'knowledge-error' }, e.message));
+    return;
+  }
+  if (!current(token)) return;
+  const line = statusLine('knowledge-status');
+  const search = h('input', { type: 'search', id: 'knowledge-q', test: 'knowledge-q', placeholder: 'Search SOPs and FAQ answers', value: q });
+  const form = h('form', { class: 'row', test: 'knowledge-search', onsubmit: (ev) => {
+    ev.preventDefault(); S.knowledgeQuery = search.value.trim(); renderKnowledge(++S.viewToken);
+  } }, search, h('button', { type: 'submit' }, 'Search'));
+  const rv = k.reviewer || {};
+  const runs = rv.runs || [];
+  const reviewer = h('div', { class: 'card', test: 'reviewer' },
+    h('div', { class: 'row' }, h('b', { class: 'grow' }, 'Reviewer: ' + (!rv.configured ? 'not configured' : rv.degraded ? 'degraded: proposals wait, operators were told' : 'ok')),
+      rv.configured ? h('button', { type: 'button', class: 'secondary', test: 'reviewer-run', onclick: async () => {
+        try {
+          const r = await api('POST', '/v1/knowledge/review', {});
+          say(line, r.queued ? 'The reviewer will read the new cases now.' : 'A review is pending already.', 'ok');
+        } catch (e) { say(line, e.message, 'err'); }
+      } }, 'Review now') : null),
+    runs.length ? h('div', { class: 'muted', test: 'reviewer-last' }, 'last run ' + when(runs[0].at) + ': ' + runs[0].outcome + ', ' + runs[0].cases + ' cases, ' + runs[0].proposals + ' proposals' + (runs[0].detail ? ' · ' + runs[0].detail : '')) : null);
+  const proposals = open.proposals || [];
+  const docs = k.documents || [];
+  mount(h('h1', {}, 'Knowledge'), line, form, reviewer,
+    h('h2', {}, 'Proposals waiting for a person (' + proposals.length + ')'),
+    proposals.length ? h('div', { test: 'kproposals' }, proposals.map((p) => knowledgeProposal(p, (msg) => renderKnowledge(++S.viewToken, msg))))
+      : h('p', { class: 'muted', test: 'no-kproposals' }, 'No open proposals.'),
+    (conflicts.conflicts || []).length ? [h('h2', {}, 'Conflicts'), h('div', { test: 'kconflicts' }, conflicts.conflicts.map((c) => h('div', { class: 'card', test: 'kconflict' },
+      h('div', { class: 'row' }, h('b', { class: 'grow' }, c.documents.map((d, i) => [i ? ' vs ' : '', h('a', { href: '#/knowledge/' + encodeURIComponent(d) }, d)])),
+        h('button', { type: 'button', class: 'secondary', test: 'kconflict-resolve', onclick: async () => {
+          try { await api('POST', '/v1/knowledge/conflicts/' + c.id + '/resolve', {}); renderKnowledge(++S.viewToken, 'Conflict marked resolved.'); } catch (e) { say(line, e.message, 'err'); }
+        } }, 'Resolved')),
+      h('p', {}, c.reason), h('div', { class: 'muted' }, 'found by ' + c.found_by + ' ' + when(c.created_at)))))] : null,
+    h('h2', {}, q ? 'Documents matching “' + q + '” (' + docs.length + ')' : 'Documents (' + docs.length + ')'),
+    h('div', { test: 'kdocuments' }, docs.map((d) => h('a', { class: 'card', href: '#/knowledge/' + encodeURIComponent(d.id), test: 'kdocument', 'data-id': d.id },
+      h('div', { class: 'row' }, h('b', { class: 'grow' }, d.title), h('span', { class: 'muted' }, d.id + ' v' + d.version)),
+      h('div', { class: 'muted' }, d.category + ' · ' + d.action + ' · ' + (d.locations || []).join(', ') + (d.open_proposals ? ' · ' + d.open_proposals + ' open proposal(s)' : '') + (d.open_conflicts ? ' · conflict' : ''))))));
+  if (notice) say(line, notice, 'ok');
+}
+
+// One proposal: its reasoning, diff and dry run, and the decisions a person may take.
+// `after(notice)` draws the page again with the notice.
+function knowledgeProposal(summary, after) {
+  const line = statusLine('kproposal-status-' + summary.id);
+  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const card = h('div', { class: 'card', test: 'kproposal', 'data-id': summary.id },
+    h('div', { class: 'row' }, h('b', { class: 'grow' }, h('a', { href: '#/knowledge/' + encodeURIComponent(summary.document_id) }, summary.document_id), ' · proposal ' + summary.id),
+      h('span', { class: 'muted' }, (summary.author_kind === 'model' ? 'by the reviewer model ' : 'by ') + summary.author + ' ' + when(summary.created_at))),
+    h('p', { test: 'kproposal-reasoning' }, summary.reasoning), body, line);
+  const note = h('input', { test: 'kproposal-note', placeholder: 'note (why you reject it)' });
+  api('GET', '/v1/knowledge/proposals/' + summary.id).then((p) => {
+    const replay = h('div', {}, replayView(p.replay));
+    body.replaceChildren(
+      h('h3', {}, 'Change against v' + p.base_version), diffView(p.diff, 'kproposal-diff'),
+      h('h3', {}, 'Dry run over past threads'), replay,
+      p.case_ids && p.case_ids.length ? h('div', { class: 'muted' }, 'cases: ' + p.case_ids.join(', ')) : null,
+      p.state !== 'open' ? h('p', { class: 'muted' }, p.state + ' by ' + p.decided_by) : h('div', { class: 'row', style: 'margin-top:.5rem' },
+        h('button', { type: 'button', test: 'kproposal-approve', onclick: async () => {
+          say(line, 'Approving…');
+          try {
+            const r = await api('POST', '/v1/knowledge/proposals/' + p.id + '/approve', {});
+            after('Approved: ' + p.document_id + ' v' + r.approved_version + ' answers from now on.');
+          } catch (e) { say(line, e.message, 'err'); }
+        } }, 'Approve'),
+        h('button', { type: 'button', class: 'secondary', test: 'kproposal-replay', onclick: async () => {
+          say(line, 'Replaying…');
+          try { const r = await api('POST', '/v1/knowledge/proposals/' + p.id + '/replay', {}); replay.replaceChildren(replayView(r.replay)); say(line, ''); } catch (e) { say(line, e.message, 'err'); }
+        } }, 'Replay again'),
+        note,
+        h('button', { type: 'button', class: 'secondary', test: 'kproposal-reject', onclick: async () => {
+          try {
+            await api('POST', '/v1/knowledge/proposals/' + p.id + '/reject', note.value.trim() ? { note: note.value.trim() } : {});
+            after('Rejected proposal ' + p.id + '.');
+          } catch (e) { say(line, e.message, 'err'); }
+        } }, 'Reject')));
+  }).catch((e) => say(line, e.message, 'err'));
+  return card;
+}
+
+async function renderKnowledgeDocument(id, token, notice) {
+  let d;
+  try { d = await api('GET', '/v1/knowledge/documents/' + encodeURIComponent(id)); } catch (e) {
+    if (current(token)) mount(h('p', {}, h('a', { href: '#/knowledge' }, '← Knowledge')), h('p', { class: 'status err', test: 'kdocument-error' }, e.message));
+    return;
+  }
+  if (!current(token)) return;
+  const line = statusLine('kdocument-status');
+  const again = (msg) => renderKnowledgeDocument(id, ++S.viewToken, msg);
+  const versions = d.versions || [];
+  const active = versions.find((v) => v.active) || versions[0];
+  const text = h('textarea', { id: 'kpropose-content', test: 'kpropose-content', rows: 14, style: 'font-family:monospace;font-size:.8rem' }, active ? active.content : '');
+  const reasoning = h('input', { id: 'kpropose-reasoning', test: 'kpropose-reasoning', placeholder: 'why (customers and the reviewer read this)' });
+  const propose = h('form', { class: 'card', test: 'kpropose', onsubmit: async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await api('POST', '/v1/knowledge/documents/' + encodeURIComponent(id) + '/proposals', { content: text.value, reasoning: reasoning.value.trim(), base_version: d.active_version });
+      again('Proposed (proposal ' + r.id + '): another person must approve it.');
+    } catch (e) { say(line, e.message, 'err'); }
+  } }, h('h2', {}, 'Propose a change'), h('label', { for: 'kpropose-content' }, 'The whole document (header and body)'), text,
+  h('label', { for: 'kpropose-reasoning' }, 'Reasoning'), reasoning, h('div', { class: 'row', style: 'margin-top:.5rem' }, h('button', { type: 'submit', test: 'kpropose-submit' }, 'Propose')));
+  const open = (d.proposals || []).filter((p) => p.state === 'open');
+  mount(h('p', {}, h('a', { href: '#/knowledge', test: 'back' }, '← Knowledge')),
+    h('h1', { test: 'kdocument-title' }, id + ' · v' + d.active_version), line,
+    active ? h('pre', { test: 'kdocument-active' }, active.content) : null,
+    open.length ? [h('h2', {}, 'Open proposals'), open.map((p) => knowledgeProposal(p, again))] : null,
+    propose,
+    h('h2', {}, 'Versions'),
+    h('div', { test: 'kversions' }, versions.map((v) => h('div', { class: 'card', test: 'kversion', 'data-version': v.version },
+      h('div', { class: 'row' }, h('b', { class: 'grow' }, 'v' + v.version + (v.active ? ' · active' : '') + ' · ' + v.source),
+        !v.active ? h('button', { type: 'button', class: 'secondary', test: 'kversion-restore', onclick: async () => {
+          try {
+            const r = await api('POST', '/v1/knowledge/documents/' + encodeURIComponent(id) + '/restore', { version: v.version, note: 'restored from the console' });
+            again('Restored v' + v.version + ' as v' + r.version + '.');
+          } catch (e) { say(line, e.message, 'err'); }
+        } }, 'Restore') : null),
+      h('div', { class: 'muted' }, 'by ' + v.author + (v.approved_by ? ', approved by ' + v.approved_by : '') + ' ' + when(v.created_at) + (v.reason ? ' · ' + v.reason : '')),
+      v.diff ? h('details', {}, h('summary', {}, 'Diff against the version before'), diffView(v.diff, 'kversion-diff')) : null))),
+    h('h2', {}, 'History'),
+    h('ul', { test: 'khistory' }, (d.history || []).map((e) => h('li', {}, when(e.at) + ' · ' + e.event + (e.version ? ' v' + e.version : '') + (e.proposal_id ? ' (proposal ' + e.proposal_id + ')' : '') + ' · ' + e.actor + (e.note ? ' · ' + e.note : '')))));
+  if (notice) say(line, notice, 'ok');
 }
 
 // ---------- facility status ----------

@@ -140,6 +140,9 @@ export class World {
       CLUBOS_OPENPHONE_API_KEY: 'browser-openphone-key',
       CLUBOS_NINJAONE_CLIENT_ID: 'browser-ninja-client', CLUBOS_NINJAONE_CLIENT_SECRET: 'browser-ninja-secret',
       CLUBOS_UNIFI_TOKEN: 'browser-unifi-token',
+      // The simulator's model endpoint (OperatorGPT's and the knowledge reviewer's, when a world's
+      // config points them at it).
+      CLUBOS_LLM_API_KEY: 'browser-llm-key', CLUBOS_REVIEWER_API_KEY: 'browser-llm-key',
       CLUBOS_SLACK_WEBHOOK_URL: w.sim + '/services/T0BROWSER/B0BROWSER/browser',
       CLUBOS_OPENPHONE_SIGNING_SECRET: 'YnJvd3Nlci1zaWduaW5nLXNlY3JldA==',
       CLUBOS_AGENT_KEYS: ['201', '202', '203', '204'].map((d) => d + ':' + agentKey(d)).join(','),
