@@ -1051,7 +1051,7 @@ function replayView(r) {
   if (!r) return h('p', { class: 'muted', test: 'kreplay-summary' }, 'Not dry-run yet.');
   const changed = r.changed || [];
   return h('div', { test: 'kreplay' },
-    h('p', { test: 'kreplay-summary' }, r.replayed + ' past decisions replayed, ' + r.touched + ' cite this document, ' + changed.length + ' would change' + (r.truncated ? ' (the newest ' + r.replayed + ' only)' : '') + '.'),
+    h('p', { test: 'kreplay-summary' }, r.replayed + ' past decisions replayed, ' + r.touched + ' cite this document, ' + changed.length + ' would change' + (r.truncated ? ' (the newest only: older ones left out)' : '') + '.'),
     changed.length ? h('ul', { test: 'kreplay-changed' }, changed.slice(0, 20).map((c) => h('li', {},
       h('a', { href: '#/thread/' + c.thread_id }, '#' + c.thread_id), ' “' + c.text + '”',
       h('div', { class: 'muted' }, 'now: ' + c.before), h('div', {}, 'then: ' + c.after)))) : null);

@@ -65,6 +65,13 @@ std::size_t Utf8Length(const std::string& s) {
   return n;
 }
 
+std::string CutUtf8(const std::string& s, std::size_t bytes) {
+  if (s.size() <= bytes) return s;
+  std::size_t end = bytes;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return s.substr(0, end);
+}
+
 std::optional<int64_t> ParseInt64(std::string_view s) {
   const std::size_t digits_at = !s.empty() && s[0] == '-' ? 1 : 0;
   if (s.size() == digits_at || s.size() - digits_at > 19) return std::nullopt;

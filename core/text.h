@@ -24,6 +24,10 @@ bool IsValidText(const std::string& s);
 // Characters (code points) of valid UTF-8, as OpenPhone and carriers count a message's length.
 std::size_t Utf8Length(const std::string& s);
 
+// The longest prefix of `s` within `bytes` that does not cut a UTF-8 character in two (Postgres
+// refuses half a character): for cutting logs, notes and stored excerpts to size.
+std::string CutUtf8(const std::string& s, std::size_t bytes);
+
 // The longest SMS text, in characters: OpenPhone's own limit for a message's content
 // (integrations.md §2.3). Intake and sending hold to the same number.
 inline constexpr std::size_t kMaxSmsChars = 1600;

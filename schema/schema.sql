@@ -874,7 +874,7 @@ CREATE TABLE public.knowledge_conflicts (
     resolved_by text,
     resolved_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT knowledge_conflicts_documents_check CHECK (((cardinality(documents) = 2) AND (documents[1] < documents[2]))),
+    CONSTRAINT knowledge_conflicts_documents_check CHECK (((cardinality(documents) = 2) AND ((documents[1] COLLATE "C") < (documents[2] COLLATE "C")))),
     CONSTRAINT knowledge_conflicts_reason_check CHECK (((char_length(reason) >= 1) AND (char_length(reason) <= 2000))),
     CONSTRAINT knowledge_conflicts_resolved CHECK (((state = 'resolved'::text) = (resolved_by IS NOT NULL))),
     CONSTRAINT knowledge_conflicts_state_check CHECK ((state = ANY (ARRAY['open'::text, 'resolved'::text])))
@@ -923,7 +923,7 @@ CREATE TABLE public.knowledge_events (
     actor text NOT NULL,
     note text,
     at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT knowledge_events_event_check CHECK ((event = ANY (ARRAY['proposed'::text, 'replayed'::text, 'approved'::text, 'rejected'::text, 'restored'::text, 'conflict'::text])))
+    CONSTRAINT knowledge_events_event_check CHECK ((event = ANY (ARRAY['proposed'::text, 'replayed'::text, 'approved'::text, 'rejected'::text, 'restored'::text, 'conflict'::text, 'conflict_resolved'::text])))
 );
 
 --

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "integrations/signing.h"
 #include "sim/core.h"
 
@@ -220,14 +221,6 @@ std::optional<http::Response> ReadRequest(const json& body, Prompt& p) {
     return Invalid("The simulator does not stream: stream must be false.", "stream",
                    "invalid_value");
   return std::nullopt;
-}
-
-// The longest prefix of `s` within `bytes` that does not cut a UTF-8 character.
-std::string CutUtf8(const std::string& s, std::size_t bytes) {
-  if (s.size() <= bytes) return s;
-  std::size_t end = bytes;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-  return s.substr(0, end);
 }
 
 // The completion for a request the key and the checks let through (mu held).

@@ -41,6 +41,7 @@ inline constexpr std::string_view kApproved = "approved";
 inline constexpr std::string_view kRejected = "rejected";
 inline constexpr std::string_view kRestored = "restored";
 inline constexpr std::string_view kConflict = "conflict";
+inline constexpr std::string_view kConflictResolved = "conflict_resolved";
 }  // namespace kevent
 
 std::vector<std::string> Lines(const std::string& text) {
@@ -230,6 +231,10 @@ int64_t KnowledgeReview::Propose(store::Connection& db, const ProposalInput& in)
     const auto found = tx.Exec("cases_found", {cases});
     if (found.Size() != std::set<int64_t>(in.case_ids.begin(), in.case_ids.end()).size())
       throw InvalidInput("case_ids: not every case exists");
+    for (std::size_t i = 0; i < found.Size(); ++i)
+      if (found.At(i, "sop_id").IsNull() || found.At(i, "sop_id").Str() != in.document_id)
+        throw InvalidInput("case_ids: case " + std::to_string(found.At(i, "id").Int64()) +
+                           " is not about document '" + in.document_id + "'");
     id = tx.Exec("knowledge_proposal_insert",
                  {in.document_id, locked.active, in.author, in.by_model ? "model" : "human",
                   content, LineDiff(SerializeKnowledge(active), content), in.reasoning, cases})
@@ -237,7 +242,7 @@ int64_t KnowledgeReview::Propose(store::Connection& db, const ProposalInput& in)
              .Int64();
     tx.Exec("knowledge_proposal_cases_mark", {id, cases});
     Event(tx, in.document_id, kevent::kProposed, id, locked.active, in.author,
-          in.reasoning.substr(0, 500), clock_.Now());
+          CutUtf8(in.reasoning, 500), clock_.Now());
   });
   // The dry run reads the past outside the proposal's transaction. Should it fail, the proposal
   // waits without one: approval refuses until POST .../replay has run it.
@@ -333,6 +338,10 @@ int KnowledgeReview::Approve(store::Connection& db, int64_t proposal_id,
       throw IllegalTransition("proposal", proposal_id, p.At(0, "state").Str(), "approve");
     const std::string author = p.At(0, "author").Str();
     if (author == actor) throw Forbidden("a proposal is approved by someone other than its author");
+    // Through the reviewer an operator's correction becomes the model's proposal: whoever wrote
+    // one of its corrections may not approve it alone either.
+    if (!tx.Exec("knowledge_proposal_correctors", {proposal_id, actor}).Empty())
+      throw Forbidden("the proposal carries your own correction: someone else approves it");
     if (p.At(0, "replay").IsNull())
       throw Conflict("not_replayed", "proposal " + std::to_string(proposal_id) +
                                          " has no dry run yet: POST /v1/knowledge/proposals/" +
@@ -409,7 +418,13 @@ void KnowledgeReview::ResolveConflict(store::Connection& db, int64_t conflict_id
   if (!IsHumanActor(actor)) throw Forbidden("only a person resolves a conflict");
   db.Transact("knowledge_conflict_resolve", [&](store::Tx& tx) {
     const auto r = tx.Exec("knowledge_conflict_resolve", {conflict_id, actor, clock_.Now()});
-    if (!r.Empty()) return;
+    if (!r.Empty()) {
+      // In both documents' history, as the flag was.
+      for (const auto& d : ParseKnowledgeTextArray(r.At(0, "documents").Str()))
+        Event(tx, d, kevent::kConflictResolved, std::nullopt, std::nullopt, actor,
+              "conflict " + std::to_string(conflict_id), clock_.Now());
+      return;
+    }
     const auto c = tx.Exec("knowledge_conflict_get", {conflict_id});
     if (c.Empty()) throw NotFound("conflict " + std::to_string(conflict_id) + " does not exist");
     throw IllegalTransition("conflict", conflict_id, c.At(0, "state").Str(), "resolve");
@@ -424,7 +439,7 @@ bool KnowledgeReview::FlagConflict(store::Tx& tx, const std::string& a, const st
   if (r.Empty()) return false;
   for (const auto& d : {first, second})
     Event(tx, d, kevent::kConflict, std::nullopt, std::nullopt, found_by,
-          "with " + (d == first ? second : first) + ": " + reason.substr(0, 400), clock_.Now());
+          "with " + (d == first ? second : first) + ": " + CutUtf8(reason, 400), clock_.Now());
   return true;
 }
 
@@ -639,7 +654,9 @@ ReviewerRun KnowledgeReviewer::Run(store::Connection& db) const {
     tx.Exec("reviewer_lock");
     tx.Exec(
         "reviewer_lost_runs",
-        {now - 2 * std::chrono::duration_cast<std::chrono::microseconds>(rc.endpoint.deadline)});
+        // Past the job's own timeout (Flow::Register: twice the deadline and 30 s) and a margin.
+        {now - std::chrono::duration_cast<std::chrono::microseconds>(2 * rc.endpoint.deadline +
+                                                                     std::chrono::seconds(90))});
     const auto today = tx.Exec("reviewer_today", {Day(now), rc.endpoint.max_tokens, estimate});
     if (today.At(0, "running").Int64() > 0) {
       run.outcome = "busy";
@@ -677,14 +694,16 @@ ReviewerRun KnowledgeReviewer::Run(store::Connection& db) const {
                        .schema_name = "knowledge_review",
                        .schema = kReviewSchema},
                       std::chrono::steady_clock::now() + rc.endpoint.deadline);
+  db.ExecOne("reviewer_run_tokens", {run_id, answer.tokens_in, answer.tokens_out});
   const auto end = [&](store::Tx& tx, const std::string& outcome, const std::string& detail) {
     tx.Exec("reviewer_run_end", {run_id, outcome, run.proposals, run.conflicts, answer.tokens_in,
                                  answer.tokens_out, static_cast<int64_t>(answer.latency.count()),
-                                 detail, answer.content.substr(0, kMaxResponseKept)});
+                                 detail, CutUtf8(answer.content, kMaxResponseKept)});
   };
   if (answer.result != ModelAnswer::Result::kOk) {
     run.outcome = "unavailable";
-    run.detail = std::string(ToString(answer.result)) + ": " + answer.detail.substr(0, 300);
+    run.detail = std::string(ToString(answer.result)) + ": " +
+                 CutUtf8(log::RedactPhones(answer.detail), 300);
     db.Transact("reviewer_end", [&](store::Tx& tx) { end(tx, run.outcome, run.detail); });
     Degraded(db, run.outcome, run.detail);
     return run;
@@ -699,24 +718,32 @@ ReviewerRun KnowledgeReviewer::Run(store::Connection& db) const {
   }
   auto& review = std::get<ParsedReview>(checked);
   std::vector<std::string> skipped;
+  std::set<int64_t> waiting;  // the cases of a skipped proposal: read again next run
   for (const auto& p : review.proposals) {
     try {
       review_.Propose(db, p);
       ++run.proposals;
     } catch (const Conflict& e) {  // a person proposed or approved meanwhile: the cases wait
       skipped.push_back(p.document_id + ": " + e.what());
+      waiting.insert(p.case_ids.begin(), p.case_ids.end());
+    } catch (const InvalidInput& e) {  // the document changed under it: the cases wait too
+      skipped.push_back(p.document_id + ": " + e.what());
+      waiting.insert(p.case_ids.begin(), p.case_ids.end());
     }
   }
+  std::vector<int64_t> grouped;
+  for (const int64_t c : case_ids)
+    if (!waiting.count(c)) grouped.push_back(c);
   db.Transact("reviewer_end", [&](store::Tx& tx) {
     for (const auto& [a, b, reason] : review.conflicts)
       run.conflicts += review_.FlagConflict(tx, a, b, reason, author) ? 1 : 0;
     // What was read and led to no proposal is grouped: read, nothing to change for now.
-    tx.Exec("reviewer_cases_grouped", {store::ArrayLiteral(case_ids)});
+    tx.Exec("reviewer_cases_grouped", {store::ArrayLiteral(grouped)});
     std::string detail;
     for (const auto& s : skipped) detail += (detail.empty() ? "skipped " : "; ") + s;
-    run.detail = detail;
+    run.detail = CutUtf8(detail, 2000);
     run.outcome = "ok";
-    end(tx, run.outcome, detail);
+    end(tx, run.outcome, run.detail);
   });
   Recovered(db);
   log::Get()->info("reviewer: {} cases read, {} proposals, {} conflicts", run.cases, run.proposals,
@@ -726,10 +753,13 @@ ReviewerRun KnowledgeReviewer::Run(store::Connection& db) const {
 
 void KnowledgeReviewer::Degraded(store::Connection& db, const std::string& outcome,
                                  const std::string& detail) const {
+  // The detail may quote a provider's error body or the model's own strings: phone numbers out,
+  // and short, before it reaches the log, the table or Slack.
+  const std::string safe = CutUtf8(log::RedactPhones(detail), 300);
   db.Transact("reviewer_degraded", [&](store::Tx& tx) {
-    const auto r = tx.Exec("reviewer_outage_open", {outcome + ": " + detail.substr(0, 300)});
+    const auto r = tx.Exec("reviewer_outage_open", {outcome + ": " + safe});
     if (r.Empty() || !r.At(0, "opened").Bool()) return;
-    log::Get()->warn("reviewer: improvement degraded ({}: {})", outcome, detail);
+    log::Get()->warn("reviewer: improvement degraded ({}: {})", outcome, safe);
     const std::string why = outcome == "over_budget" ? "is over its daily budget"
                             : outcome == "garbage"   ? "answered something unusable"
                                                      : "is unreachable";
@@ -738,7 +768,7 @@ void KnowledgeReviewer::Degraded(store::Connection& db, const std::string& outco
                            .triggered_by = "chain",
                            .reason = "knowledge reviewer degraded notice",
                            .text = "ClubOS: knowledge improvement is degraded: the reviewer " +
-                                   why + " (" + detail.substr(0, 200) +
+                                   why + " (" + CutUtf8(safe, 200) +
                                    "). New cases wait for it; nothing changes, and customers "
                                    "are answered from the SOPs on file."});
   });

@@ -63,7 +63,7 @@ struct KnowledgeReplay {
   int64_t replayed = 0;  // decisions read
   int64_t touched = 0;   // of which cite the document, before or after
   std::vector<ChangedDecision> changed;
-  bool truncated = false;  // more decisions than kMaxReplayed in the window: the newest left out
+  bool truncated = false;  // more decisions than kMaxReplayed in the window: the oldest left out
   std::string ToJson() const;
 };
 inline constexpr int kMaxReplayed = 20'000;

@@ -46,7 +46,8 @@ ALTER TABLE cases ADD COLUMN proposal_id bigint REFERENCES knowledge_proposals (
 -- as the reviewer flagged them. One open flag per pair.
 CREATE TABLE knowledge_conflicts (
   id          bigserial   PRIMARY KEY,
-  documents   text[]      NOT NULL CHECK (cardinality(documents) = 2 AND documents[1] < documents[2]),
+  documents   text[]      NOT NULL CHECK (cardinality(documents) = 2 AND
+                                       documents[1] COLLATE "C" < documents[2] COLLATE "C"),
   reason      text        NOT NULL CHECK (char_length(reason) BETWEEN 1 AND 2000),
   found_by    text        NOT NULL,
   state       text        NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'resolved')),
@@ -57,12 +58,13 @@ CREATE TABLE knowledge_conflicts (
 );
 CREATE UNIQUE INDEX knowledge_conflicts_open_idx ON knowledge_conflicts (documents) WHERE state = 'open';
 
--- Every step, append-only: proposed, replayed, approved, rejected, restored, conflict.
+-- Every step, append-only: proposed, replayed, approved, rejected, restored, conflict (flagged),
+-- conflict_resolved.
 CREATE TABLE knowledge_events (
   id           bigserial   PRIMARY KEY,
   document_id  text        NOT NULL,
   event        text        NOT NULL CHECK (event IN ('proposed', 'replayed', 'approved', 'rejected',
-                                                     'restored', 'conflict')),
+                                                     'restored', 'conflict', 'conflict_resolved')),
   proposal_id  bigint      REFERENCES knowledge_proposals (id),
   version      integer,
   actor        text        NOT NULL,

@@ -65,9 +65,17 @@ test('phone: the reviewer proposes from a correction, a person approves, the nex
   await card.locator('[data-test=kreplay-changed] li', { hasText: 'how much for an hour?' }).waitFor();
   await shot(page, 'phone-knowledge-proposal');
 
-  // The model authored it: ana is a person, not its author, and may approve it.
+  // The model wrote it from ana's correction: not hers to approve alone. Ben approves it.
   await card.locator('[data-test=kproposal-approve]').click();
-  await page.locator('[data-test=knowledge-status]', { hasText: 'Approved: faq.price v2 answers from now on.' }).waitFor();
+  await card.locator('.status', { hasText: 'your own correction' }).waitFor();
+  assert.equal((await ana.call('GET', '/v1/knowledge/documents/faq.price')).body.active_version, 1, 'nothing changed');
+  const benPage = await newPage(browser, w, PHONE);
+  await loggedIn(benPage, w, 'ben');
+  await benPage.evaluate(() => { location.hash = '#/knowledge'; });
+  const benCard = benPage.locator(`[data-test=kproposal][data-id="${proposal.id}"]`);
+  await benCard.locator('[data-test=kproposal-diff] .add', { hasText: 'Members get 20% off' }).waitFor();
+  await benCard.locator('[data-test=kproposal-approve]').click();
+  await benPage.locator('[data-test=knowledge-status]', { hasText: 'Approved: faq.price v2 answers from now on.' }).waitFor();
   const next = await eventually(async () => {
     const r = await answered(w, ana, '+15555550172', 'how much for an hour?');
     return r;
@@ -98,8 +106,6 @@ test('phone: the reviewer proposes from a correction, a person approves, the nex
   await mine.locator('.status', { hasText: /author|own/i }).waitFor();
   assert.equal((await ana.call('GET', '/v1/knowledge/documents/faq.hours')).body.active_version, 1, 'nothing changed');
 
-  const benPage = await newPage(browser, w, PHONE);
-  await loggedIn(benPage, w, 'ben');
   await benPage.evaluate(() => { location.hash = '#/knowledge/faq.hours'; });
   const theirs = benPage.locator('[data-test=kproposal]').first();
   await theirs.locator('[data-test=kproposal-diff] .add', { hasText: 'holidays included' }).waitFor();

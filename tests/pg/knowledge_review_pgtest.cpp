@@ -154,7 +154,16 @@ TEST_F(KnowledgeReviewTest,
   const std::string model = "reviewer:" + config_.integrations.reviewer.endpoint.strong_model;
   EXPECT_THROW(Review().Approve(*db_, p, model), Forbidden);
   EXPECT_THROW(Review().Approve(*db_, p, "gpt"), Forbidden);
+  // Sam wrote the correction the model turned into the proposal: theirs too, not for them alone.
+  EXPECT_THROW(Review().Approve(*db_, p, "operator:sam"), Forbidden);
   EXPECT_EQ(ActiveVersion(kPrice), 1);
+  // A case about the price is no reason to change the hours.
+  EXPECT_THROW(Review().Propose(*db_, {.document_id = "faq.hours",
+                                       .content = Edited("faq.hours", "Open 24/7.\n"),
+                                       .reasoning = "x",
+                                       .case_ids = {c},
+                                       .author = "operator:bob"}),
+               InvalidInput);
 
   EXPECT_EQ(Review().Approve(*db_, p, "operator:ana"), 2);
   EXPECT_EQ(ActiveVersion(kPrice), 2);
@@ -240,8 +249,19 @@ TEST_F(KnowledgeReviewTest, TheAuthorCannotApproveTheirOwnAndAStaleProposalIsRef
                                        .content = Edited(kPrice, "Free.\n"),
                                        .reasoning = "x",
                                        .author = "operator:sam"}),
-               std::exception);
+               NotFound);
   EXPECT_EQ(Scalar("SELECT count(*) FROM knowledge_proposals"), before);
+
+  // Reasoning in any script: its excerpt in the history is cut between characters, not inside one.
+  std::string long_reasoning;
+  for (int i = 0; i < 300; ++i) long_reasoning += "é€";
+  const int64_t accented = Review().Propose(*db_, {.document_id = kPrice,
+                                                   .content = Edited(kPrice, "Bays are €50.\n"),
+                                                   .reasoning = long_reasoning,
+                                                   .author = "operator:sam"});
+  EXPECT_GT(accented, 0);
+  EXPECT_EQ(Str("SELECT reasoning FROM knowledge_proposals WHERE id = $1", {accented}),
+            long_reasoning);
 }
 
 TEST_F(KnowledgeReviewTest, TwoApproversAtOnceMakeOneVersion) {
@@ -385,4 +405,12 @@ TEST_F(KnowledgeReviewTest, TheReviewerFlagsTwoEntriesThatQuoteDifferentPrices) 
   PriceCase(2, "Bays are $52/hour.\n");
   reviewer_->Run(*db_);
   EXPECT_EQ(Scalar("SELECT count(*) FROM knowledge_conflicts"), 1);
+  // A person deals with it; both documents' histories say so.
+  const int64_t conflict = Scalar("SELECT id FROM knowledge_conflicts");
+  EXPECT_THROW(Review().ResolveConflict(*db_, conflict, "reviewer:x"), Forbidden);
+  Review().ResolveConflict(*db_, conflict, "operator:ana");
+  EXPECT_THROW(Review().ResolveConflict(*db_, conflict, "operator:ana"), IllegalTransition);
+  EXPECT_EQ(Str("SELECT string_agg(document_id, ' ' ORDER BY document_id) FROM knowledge_events "
+                "WHERE event = 'conflict_resolved'"),
+            "faq.price faq.price-weekend");
 }
