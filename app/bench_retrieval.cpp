@@ -371,7 +371,38 @@ std::string GeneralSentence(Rng& rng) {
   const std::string day = rng.Pick(days), time = rng.Pick(times);
   const std::string bay = std::to_string(1 + rng.Below(8));
   const std::string price = std::to_string(10 + 5 * rng.Below(12));
-  switch (rng.Below(16)) {
+  static const std::vector<std::string> people = {"the duty manager", "the on-call operator",
+                                                  "the front desk", "the owner", "maintenance"};
+  const std::string who = rng.Pick(people);
+  switch (rng.Below(30)) {
+    case 16:
+      return "Ask " + who + " before making an exception.";
+    case 17:
+      return "Since " + day + " " + who + " handles this at every location.";
+    case 18:
+      return "Expect a wait of about " + price + " minutes at peak times.";
+    case 19:
+      return "Leave a note in the booking so that " + who + " sees it.";
+    case 20:
+      return "Customers who mention this twice in a week should get a call from " + who + ".";
+    case 21:
+      return "Between " + time + " and close, the quickest answer is a text back.";
+    case 22:
+      return "Screenshots from the customer help; ask for one when it is unclear.";
+    case 23:
+      return "Bay " + bay + " has a different setup, so check it separately.";
+    case 24:
+      return "Keep the tone friendly and short: one or two sentences per text.";
+    case 25:
+      return "A repeat visitor may know the old way; explain that it changed.";
+    case 26:
+      return "Confirm the customer's name and time before changing anything.";
+    case 27:
+      return "On " + day + "s the cleaners are in from " + time + ", mind the cables.";
+    case 28:
+      return "Groups of more than " + bay + " should be told about the group rate.";
+    case 29:
+      return "Mention the loyalty points: every $" + price + " spent earns one.";
     case 0:
       return "Staff on site can help from " + time + " until close.";
     case 1:
@@ -417,13 +448,27 @@ std::string Quoted(const std::string& s) {
   return out + "\"";
 }
 
-json Figures(const std::vector<double>& ms, int64_t entries) {
+// `ms` holds rounds of one sample per text, in the texts' order.
+json Figures(const std::vector<double>& ms, int64_t entries,
+             const std::vector<std::string>& texts) {
+  // The texts slowest at their median over the rounds: where a tail comes from.
+  std::vector<std::pair<double, std::size_t>> by_text;
+  for (std::size_t t = 0; t < texts.size(); ++t) {
+    std::vector<double> own;
+    for (std::size_t i = t; i < ms.size(); i += texts.size()) own.push_back(ms[i]);
+    by_text.emplace_back(Percentile(own, 0.5), t);
+  }
+  std::sort(by_text.rbegin(), by_text.rend());
+  json slowest = json::array();
+  for (std::size_t i = 0; i < std::min<std::size_t>(5, by_text.size()); ++i)
+    slowest.push_back({{"text", texts[by_text[i].second]}, {"median_ms", by_text[i].first}});
   return {{"entries", entries},
           {"samples", ms.size()},
           {"p50_ms", Percentile(ms, 0.50)},
           {"p95_ms", Percentile(ms, 0.95)},
           {"p99_ms", Percentile(ms, 0.99)},
-          {"max_ms", Percentile(ms, 1.0)}};
+          {"max_ms", Percentile(ms, 1.0)},
+          {"slowest_texts", slowest}};
 }
 
 struct RolledBack {};
@@ -469,14 +514,16 @@ std::vector<workflows::KnowledgeFile> SyntheticKnowledge(int count, uint64_t see
     std::string body;
     std::vector<std::string> facts = s.facts;
     if (*q.fact) facts.emplace_back(q.fact);
-    for (std::size_t f = static_cast<std::size_t>(rng.Below(static_cast<int>(facts.size())));
-         body.size() < target; ++f) {
+    // The subject's facts once each, from a random one on, among sentences any note may carry.
+    const std::size_t first = static_cast<std::size_t>(rng.Below(static_cast<int>(facts.size())));
+    std::size_t used = 0;
+    while (body.size() < target) {
+      const bool fact = used < facts.size() && rng.Below(2) == 0;
       const std::string sentence =
-          rng.Below(2) == 0 ? facts[f % facts.size()] : GeneralSentence(rng);
+          fact ? facts[(first + used++) % facts.size()] : GeneralSentence(rng);
       if (answer && body.size() + sentence.size() + 2 > 1500) break;
       body += (body.empty() ? "" : (rng.Below(4) == 0 ? "\n\n" : " ")) + sentence;
     }
-
     std::string locations_value = "all";
     if (!at.empty()) {
       locations_value = "[";
@@ -540,8 +587,8 @@ json RunRetrievalBench(const std::string& url, const std::vector<std::string>& t
              {"texts", texts.size()},
              {"rounds", options.rounds},
              {"seed", options.seed},
-             {"shipped", Figures(baseline, shipped)},
-             {"with_synthetic", Figures(loaded, active(tx))}};
+             {"shipped", Figures(baseline, shipped, texts)},
+             {"with_synthetic", Figures(loaded, active(tx), texts)}};
       throw RolledBack{};
     });
   } catch (const RolledBack&) {
