@@ -1937,7 +1937,7 @@ CREATE INDEX knowledge_proposals_state_idx ON public.knowledge_proposals USING b
 -- Name: knowledge_versions_head_search_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX knowledge_versions_head_search_idx ON public.knowledge_versions USING gin (head_search) WITH (fastupdate=off);
+CREATE INDEX knowledge_versions_head_search_idx ON public.knowledge_versions USING gin (locations, head_search) WITH (fastupdate=off);
 
 --
 -- Name: knowledge_versions_match_idx; Type: INDEX; Schema: public; Owner: -

@@ -10,14 +10,15 @@ ALTER TABLE knowledge_versions ADD COLUMN head_search tsvector GENERATED ALWAYS 
   setweight(to_tsvector('english', title), 'A') ||
   setweight(to_tsvector('english', knowledge_phrase_words(triggers)), 'A')) STORED;
 
--- One column: a GIN index on (locations, head_search) read 60% fewer rows for a text, but the
--- planner then also used it for the location alone in the other branches (a bitmap of every
--- entry of the location, ~0.4 ms each), and the location is a filter on few rows anyway.
+-- With the location in the same index, a text's candidates are those of its location from the
+-- start: for a long text 408 rows read instead of 979, 3.4 ms instead of 4.4 for the query. The
+-- query's other branches keep the location out of their index conditions (the planner otherwise
+-- read every entry of the location from this index to AND it with theirs, ~0.4 ms each).
 -- fastupdate off, here and on 0014's indexes: knowledge is written by imports and approvals and
 -- read on every consultation. With it on, the entries of an import wait in each index's pending
 -- list, which every search reads through in full, until a vacuum merges them.
-CREATE INDEX knowledge_versions_head_search_idx ON knowledge_versions USING gin (head_search)
-  WITH (fastupdate = off);
+CREATE INDEX knowledge_versions_head_search_idx ON knowledge_versions
+  USING gin (locations, head_search) WITH (fastupdate = off);
 ALTER INDEX knowledge_versions_search_idx SET (fastupdate = off);
 ALTER INDEX knowledge_versions_match_idx SET (fastupdate = off);
 SELECT gin_clean_pending_list('knowledge_versions_search_idx'),

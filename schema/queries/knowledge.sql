@@ -53,8 +53,9 @@ WHERE id = $1 AND active_version = $2::integer
 -- p50 67 / p99 212 ms): a customer's common words ("bay", "booking") are in most bodies, and
 -- word_similarity costs 25-60 us a row. So at most 20 candidates are nominated through the
 -- indexes, and only they are scored, each once:
--- 1. entries whose title or trigger words share a stem with the text (head_search, migration
---    0018), the best 20 by that part's rank alone (a few words an entry: ~1 us);
+-- 1. entries of the location whose title or trigger words share a stem with the text
+--    (head_search, migration 0018, one index with the location), the best 20 by that part's rank
+--    alone (a few words an entry: ~1 us);
 -- 2. only when those are fewer than 20: entries whose title and trigger words are trigram-similar
 --    to the text (<%; the index is read only then: ~1.5 ms for a long text);
 -- 3. only when still fewer: entries that share words in the body alone, in the index's order.
@@ -84,17 +85,20 @@ candidates AS MATERIALIZED (
                    WHERE d.id = h.document_id AND d.active_version = h.version)
      LIMIT 20)
     UNION ALL
+    -- coalesce: the location is a filter on the few rows these read, not a condition of the
+    -- (locations, head_search) index, which would read every entry of the location for it.
     (SELECT v.document_id, v.version
      FROM q, knowledge_versions v
      JOIN knowledge_documents d ON d.id = v.document_id AND d.active_version = v.version
-     WHERE q.trigrams AND q.text <% v.match_text AND v.locations && q.at
+     WHERE q.trigrams AND q.text <% v.match_text AND coalesce(v.locations && q.at, false)
        AND NOT coalesce(v.head_search @@ q.terms, false)
      LIMIT 20)
     UNION ALL
     (SELECT v.document_id, v.version
      FROM q, knowledge_versions v
      JOIN knowledge_documents d ON d.id = v.document_id AND d.active_version = v.version
-     WHERE v.search @@ q.terms AND v.locations && q.at AND NOT v.head_search @@ q.terms
+     WHERE v.search @@ q.terms AND coalesce(v.locations && q.at, false)
+       AND NOT v.head_search @@ q.terms
      LIMIT 20)) c
   LIMIT 20
 ),
