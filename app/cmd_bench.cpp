@@ -390,8 +390,9 @@ int CmdBench(const Args& args) {
   Flags f(args,
           {"--jobs", "--concurrency", "--processes", "--batch", "--samples", "--threads", "--rate",
            "--config", "--facility", "--messages", "--llm-latency-ms", "--slow-llm-latency-ms",
-           "--repeat", "--knowledge"},
-          {"--help", "--json", "--idle-latency"});
+           "--repeat", "--knowledge", "--knowledge-entries", "--retrieval-rounds",
+           "--knowledge-seed", "--retrieval-dump"},
+          {"--help", "--json", "--idle-latency", "--retrieval-only"});
   const auto& pos = f.positional();
   if (f.Has("--help") || pos.empty()) {
     std::puts(
@@ -412,10 +413,18 @@ int CmdBench(const Args& args) {
         "                           [--llm-latency-ms 300] [--slow-llm-latency-ms 1500] [--repeat "
         "3]\n"
         "                           [--rate 20] [--concurrency 8] [--knowledge knowledge]\n"
+        "                           [--knowledge-entries 5000] [--retrieval-rounds 5] "
+        "[--knowledge-seed 1]\n"
+        "                           [--retrieval-only] [--retrieval-dump FILE]\n"
         "  router: the development set's share answered without a model call; its routing latency\n"
         "  with the simulated model at the given latency; and the flow's throughput of the texts\n"
         "  the patterns are sure of, with the model path off, on, and on with a slow model (same "
         "run).\n"
+        "  First, knowledge retrieval's latency over the set's texts (p50/p95/p99), with the "
+        "shipped\n"
+        "  knowledge and with N synthetic documents on top (written in a transaction that is "
+        "rolled\n"
+        "  back); --retrieval-only stops there.\n"
         "  The last line of output is one JSON object.");
     return f.Has("--help") ? 0 : 2;
   }

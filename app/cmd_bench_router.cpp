@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "app/bench_common.h"
+#include "app/bench_retrieval.h"
 #include "app/flow_wiring.h"
 #include "integrations/http.h"
 #include "sim/facility_sim.h"
@@ -181,9 +182,33 @@ int RunRouterBench(const Flags& f) {
   const int concurrency = static_cast<int>(f.Int("--concurrency", 8, 1, 1000));
   const int rate = static_cast<int>(f.Int("--rate", 20, 1, 10'000));
 
+  const std::string knowledge_dir = f.Str("--knowledge", "knowledge");
+  RetrievalBenchOptions retrieval_options;
+  retrieval_options.location = base.locations.front().id;
+  retrieval_options.synthetic = static_cast<int>(f.Int("--knowledge-entries", 5000, 1, 100'000));
+  retrieval_options.rounds = static_cast<int>(f.Int("--retrieval-rounds", 5, 1, 1000));
+  retrieval_options.dump_path = f.Str("--retrieval-dump", "");
+  retrieval_options.seed = static_cast<uint64_t>(f.Int("--knowledge-seed", 1, 0, 1'000'000'000));
+
+  // Retrieval first, on the shipped knowledge and then with the synthetic documents in a
+  // transaction rolled back, so that the flow runs below route with the shipped knowledge alone.
+  BenchDb db;
+  ImportBenchKnowledge(db.url, knowledge_dir);
+  const json retrieval = RunRetrievalBench(db.url, set, retrieval_options);
+  std::printf("retrieval at %s over %zu texts x %d rounds, ms p50 / p95 / p99:\n",
+              retrieval_options.location.c_str(), set.size(), retrieval_options.rounds);
+  for (const char* k : {"shipped", "with_synthetic"})
+    std::printf("  %5lld entries: %.2f / %.2f / %.2f\n",
+                static_cast<long long>(retrieval[k]["entries"].get<int64_t>()),
+                retrieval[k]["p50_ms"].get<double>(), retrieval[k]["p95_ms"].get<double>(),
+                retrieval[k]["p99_ms"].get<double>());
+  if (f.Has("--retrieval-only")) {
+    std::printf("%s\n", json{{"bench", "router"}, {"retrieval", retrieval}}.dump().c_str());
+    return 0;
+  }
+
   // Which texts the patterns answer alone: exactly the decision routing makes, with the FAQ the
   // flow will route with.
-  const std::string knowledge_dir = f.Str("--knowledge", "knowledge");
   const auto knowledge = workflows::KnowledgeSnapshot::FromFolder(knowledge_dir, base);
   const workflows::FaqTable& faq = knowledge->Faq(base.locations.front().id);
   const workflows::PatternRouter router(base.router);
@@ -222,8 +247,6 @@ int RunRouterBench(const Flags& f) {
     if (r.status != 200) throw std::runtime_error("the simulated model refused: " + r.body);
   };
 
-  BenchDb db;
-  ImportBenchKnowledge(db.url, knowledge_dir);
   std::vector<json> off, on, slow;
   // Throughput: every text at once, the model path off, on, and on with a slow model,
   // interleaved so that the disk's and the machine's drift falls on all alike. The sure texts
@@ -263,6 +286,7 @@ int RunRouterBench(const Flags& f) {
       {"off", off},
       {"on", on},
       {"slow", slow},
+      {"retrieval", retrieval},
       {"median",
        {{"off_sure_per_sec", median(off, "sure_per_sec")},
         {"on_sure_per_sec", median(on, "sure_per_sec")},

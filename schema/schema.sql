@@ -1017,6 +1017,7 @@ CREATE TABLE public.knowledge_versions (
     match_text text GENERATED ALWAYS AS (lower(((title || ' '::text) || public.knowledge_phrase_words(triggers)))) STORED,
     proposal_id bigint,
     approved_by text,
+    head_search tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('english'::regconfig, title), 'A'::"char") || setweight(to_tsvector('english'::regconfig, public.knowledge_phrase_words(triggers)), 'A'::"char"))) STORED,
     CONSTRAINT knowledge_versions_action_check CHECK ((action = ANY (ARRAY['answer'::text, 'reset_trackman'::text, 'unlock_door'::text, 'none'::text]))),
     CONSTRAINT knowledge_versions_approval CHECK (((source = 'approval'::text) = (proposal_id IS NOT NULL))),
     CONSTRAINT knowledge_versions_body_check CHECK ((body <> ''::text)),
@@ -1933,16 +1934,22 @@ CREATE INDEX knowledge_proposals_open_idx ON public.knowledge_proposals USING bt
 CREATE INDEX knowledge_proposals_state_idx ON public.knowledge_proposals USING btree (state, id);
 
 --
+-- Name: knowledge_versions_head_search_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_versions_head_search_idx ON public.knowledge_versions USING gin (locations, head_search) WITH (fastupdate=off);
+
+--
 -- Name: knowledge_versions_match_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX knowledge_versions_match_idx ON public.knowledge_versions USING gin (match_text public.gin_trgm_ops);
+CREATE INDEX knowledge_versions_match_idx ON public.knowledge_versions USING gin (match_text public.gin_trgm_ops) WITH (fastupdate=off);
 
 --
 -- Name: knowledge_versions_search_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX knowledge_versions_search_idx ON public.knowledge_versions USING gin (search);
+CREATE INDEX knowledge_versions_search_idx ON public.knowledge_versions USING gin (search) WITH (fastupdate=off);
 
 --
 -- Name: llm_cache_expires_idx; Type: INDEX; Schema: public; Owner: -

@@ -163,11 +163,15 @@ std::vector<KnowledgeFile> ReadKnowledgeFolder(const std::string& dir) {
   return files;
 }
 
-ImportReport ImportKnowledge(store::Connection& db, const std::vector<KnowledgeFile>& files,
-                             const ImportOptions& options) {
-  // Every file parsed, and every problem of every file collected, before anything is written.
+namespace {
+
+using ParsedFiles = std::map<std::string, std::pair<KnowledgeEntry, std::string>>;  // id -> entry,
+                                                                                    // file
+
+// Every file parsed, and every problem of every file collected, before anything is written.
+ParsedFiles ParseAll(const std::vector<KnowledgeFile>& files, const ImportOptions& options) {
   std::vector<KnowledgeProblem> problems;
-  std::map<std::string, std::pair<KnowledgeEntry, std::string>> entries;  // id -> entry, file
+  ParsedFiles entries;
   for (const auto& f : files) {
     try {
       KnowledgeEntry e = ParseKnowledge(f.name, f.content);
@@ -183,41 +187,56 @@ ImportReport ImportKnowledge(store::Connection& db, const std::vector<KnowledgeF
     }
   }
   if (!problems.empty()) throw KnowledgeFormatError(problems);
+  return entries;
+}
 
+ImportReport Write(store::Tx& tx, const ParsedFiles& entries, const ImportOptions& options) {
   ImportReport report;
-  db.Transact("knowledge_import", [&](store::Tx& tx) {
-    report = ImportReport{};
-    tx.Exec("knowledge_import_lock");
-    std::map<std::string, StoredKnowledge> active;
-    for (auto& s : ActiveOf(tx.Exec("knowledge_active_all"))) active.emplace(s.entry.id, s);
-    for (const auto& [id, entry_file] : entries) {
-      const auto& [entry, file] = entry_file;
-      const auto it = active.find(id);
-      if (it == active.end()) {
-        tx.Exec("knowledge_document_insert", {id});
-        InsertVersion(tx, entry, 1, options.author, file, "imported from " + file);
-        report.documents.push_back({id, file, "added", 1, 0});
-        continue;
-      }
-      if (it->second.entry == entry) {
-        report.documents.push_back({id, file, "unchanged", it->second.version, it->second.version});
-        continue;
-      }
-      const auto locked = tx.Exec("knowledge_document_lock", {id});
-      CLUBOS_ASSERT(locked.Size() == 1, "an active document has its row");
-      const int was = locked.At(0, "active_version").Int();
-      const int version = locked.At(0, "newest").Int() + 1;
-      InsertVersion(tx, entry, version, options.author, file,
-                    "imported from " + file + " (was version " + std::to_string(was) + ")");
-      // Under the import lock and the row's lock: zero rows would be a bug, not a race.
-      const auto activated = tx.Exec("knowledge_activate", {id, was, version});
-      CLUBOS_ASSERT(activated.AffectedRows() == 1, "the locked document has the version read");
-      report.documents.push_back({id, file, "changed", version, was});
+  tx.Exec("knowledge_import_lock");
+  std::map<std::string, StoredKnowledge> active;
+  for (auto& s : ActiveOf(tx.Exec("knowledge_active_all"))) active.emplace(s.entry.id, s);
+  for (const auto& [id, entry_file] : entries) {
+    const auto& [entry, file] = entry_file;
+    const auto it = active.find(id);
+    if (it == active.end()) {
+      tx.Exec("knowledge_document_insert", {id});
+      InsertVersion(tx, entry, 1, options.author, file, "imported from " + file);
+      report.documents.push_back({id, file, "added", 1, 0});
+      continue;
     }
-    for (const auto& [id, stored] : active)
-      if (!entries.count(id)) report.left_alone.push_back(id);
-  });
+    if (it->second.entry == entry) {
+      report.documents.push_back({id, file, "unchanged", it->second.version, it->second.version});
+      continue;
+    }
+    const auto locked = tx.Exec("knowledge_document_lock", {id});
+    CLUBOS_ASSERT(locked.Size() == 1, "an active document has its row");
+    const int was = locked.At(0, "active_version").Int();
+    const int version = locked.At(0, "newest").Int() + 1;
+    InsertVersion(tx, entry, version, options.author, file,
+                  "imported from " + file + " (was version " + std::to_string(was) + ")");
+    // Under the import lock and the row's lock: zero rows would be a bug, not a race.
+    const auto activated = tx.Exec("knowledge_activate", {id, was, version});
+    CLUBOS_ASSERT(activated.AffectedRows() == 1, "the locked document has the version read");
+    report.documents.push_back({id, file, "changed", version, was});
+  }
+  for (const auto& [id, stored] : active)
+    if (!entries.count(id)) report.left_alone.push_back(id);
   return report;
+}
+
+}  // namespace
+
+ImportReport ImportKnowledge(store::Connection& db, const std::vector<KnowledgeFile>& files,
+                             const ImportOptions& options) {
+  const ParsedFiles entries = ParseAll(files, options);
+  ImportReport report;
+  db.Transact("knowledge_import", [&](store::Tx& tx) { report = Write(tx, entries, options); });
+  return report;
+}
+
+ImportReport ImportKnowledge(store::Tx& tx, const std::vector<KnowledgeFile>& files,
+                             const ImportOptions& options) {
+  return Write(tx, ParseAll(files, options), options);
 }
 
 std::vector<StoredKnowledge> ActiveKnowledge(store::Connection& db) {

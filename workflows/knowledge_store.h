@@ -52,6 +52,10 @@ struct ImportOptions {
 // changes nothing; a changed file becomes a new version, made active; a new id becomes a document.
 ImportReport ImportKnowledge(store::Connection& db, const std::vector<KnowledgeFile>& files,
                              const ImportOptions& options = {});
+// The same within the caller's transaction, which commits it or not (`clubos bench router`
+// measures retrieval over synthetic documents it then rolls back).
+ImportReport ImportKnowledge(store::Tx& tx, const std::vector<KnowledgeFile>& files,
+                             const ImportOptions& options = {});
 
 struct StoredKnowledge {
   KnowledgeEntry entry;

@@ -43,26 +43,75 @@ WHERE id = $1 AND active_version = $2::integer
 
 -- name: knowledge_retrieve
 -- The active entries of location $1 most relevant to a customer's text $2 (lower case, accents
--- folded: workflows::NormalizeForMatching), best first, at most $3. One query, both indexes:
+-- folded: workflows::NormalizeForMatching), best first, at most $3. One query, scored as:
 -- - full-text: the text's words (English stems) OR-ed, ranked by frequency with the title and
 --   trigger words (weight A) counting ten times the body (B); ts_rank's normalization 32 keeps it
 --   in 0..1. An OR, not plainto_tsquery's AND: a customer's text has words no entry has.
 -- - trigrams: word_similarity of the text within the title and trigger words, for typos and word
 --   forms the stemmer does not join; 0..1, counted at 0.3.
--- Measured on tests/data/messages.json's FAQ questions (knowledge_pgtest): docs/knowledge.md.
-WITH q AS (
+-- Scoring every entry that shares a word with the text was what made it slow (at 5,000 entries
+-- p50 67 / p99 212 ms): a customer's common words ("bay", "booking") are in most bodies, and
+-- word_similarity costs 25-60 us a row. So at most 20 candidates are nominated through the
+-- indexes, and only they are scored, each once:
+-- 1. entries of the location whose title or trigger words share a stem with the text
+--    (head_search, migration 0018, one index with the location), the best 20 by that part's rank
+--    alone (a few words an entry: ~1 us);
+-- 2. only when those are fewer than 20: entries whose title and trigger words are trigram-similar
+--    to the text (<%; the index is read only then: ~1.5 ms for a long text);
+-- 3. only when still fewer: entries that share words in the body alone, in the index's order.
+-- With fewer than 20 entries that share anything with the text (the shipped knowledge) every one
+-- is scored, as before; with thousands, words in the body alone, counted at a tenth, rarely place
+-- an entry first. Measured in docs/performance.md; the ranking on tests/data/messages.json
+-- (knowledge_pgtest): docs/knowledge.md.
+WITH q AS MATERIALIZED (
   SELECT (SELECT string_agg(quote_literal(l), ' | ')
           FROM unnest(tsvector_to_array(to_tsvector('english', $2))) l)::tsquery AS terms,
-         $2::text AS text
+         $2::text AS text, ARRAY['all', $1]::text[] AS at,
+         -- A text without a word has no trigram, and the trigram index reads every row for it.
+         cardinality(show_trgm($2)) > 0 AS trigrams
+),
+candidates AS MATERIALIZED (
+  SELECT c.document_id, c.version
+  FROM (
+    -- Ranked before the active-version check, which then stops at the 20th (a join first checked
+    -- all of them: 650 for a long text).
+    (SELECT h.document_id, h.version
+     FROM (SELECT v.document_id, v.version
+           FROM q, knowledge_versions v
+           WHERE v.head_search @@ q.terms AND v.locations && q.at
+           ORDER BY ts_rank('{0.02, 0.05, 0.1, 1.0}', v.head_search, q.terms) DESC, v.document_id
+           OFFSET 0) h
+     WHERE EXISTS (SELECT FROM knowledge_documents d
+                   WHERE d.id = h.document_id AND d.active_version = h.version)
+     LIMIT 20)
+    UNION ALL
+    -- coalesce: the location is a filter on the few rows these read, not a condition of the
+    -- (locations, head_search) index, which would read every entry of the location for it.
+    (SELECT v.document_id, v.version
+     FROM q, knowledge_versions v
+     JOIN knowledge_documents d ON d.id = v.document_id AND d.active_version = v.version
+     WHERE q.trigrams AND q.text <% v.match_text AND coalesce(v.locations && q.at, false)
+       AND NOT coalesce(v.head_search @@ q.terms, false)
+     LIMIT 20)
+    UNION ALL
+    (SELECT v.document_id, v.version
+     FROM q, knowledge_versions v
+     JOIN knowledge_documents d ON d.id = v.document_id AND d.active_version = v.version
+     WHERE v.search @@ q.terms AND coalesce(v.locations && q.at, false)
+       AND NOT v.head_search @@ q.terms
+     LIMIT 20)) c
+  LIMIT 20
+),
+-- Each candidate's score computed once (inlined, the ORDER BY computed it again).
+scored AS MATERIALIZED (
+  SELECT v.document_id, v.version, v.title, v.category, v.action, v.triggers, v.body,
+         coalesce(ts_rank('{0.02, 0.05, 0.1, 1.0}', v.search, q.terms, 32), 0) AS text_rank,
+         word_similarity(q.text, v.match_text) AS trigram
+  FROM q, (SELECT DISTINCT document_id, version FROM candidates) c
+  JOIN knowledge_versions v USING (document_id, version)
 )
-SELECT v.document_id AS id, v.version, v.title, v.category, v.action, v.triggers::text AS triggers,
-       v.body,
-       coalesce(ts_rank('{0.02, 0.05, 0.1, 1.0}', v.search, q.terms, 32), 0) AS text_rank,
-       word_similarity(q.text, v.match_text) AS trigram
-FROM q, knowledge_documents d
-JOIN knowledge_versions v ON v.document_id = d.id AND v.version = d.active_version
-WHERE v.locations && ARRAY['all', $1]
-  AND (v.search @@ q.terms OR q.text <% v.match_text)
-ORDER BY coalesce(ts_rank('{0.02, 0.05, 0.1, 1.0}', v.search, q.terms, 32), 0)
-         + 0.3 * word_similarity(q.text, v.match_text) DESC, v.document_id
+SELECT document_id AS id, version, title, category, action, triggers::text AS triggers, body,
+       text_rank, trigram
+FROM scored
+ORDER BY text_rank + 0.3 * trigram DESC, document_id
 LIMIT $3::integer
