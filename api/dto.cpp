@@ -123,6 +123,15 @@ std::optional<TimePoint> OptionalTime(const json& j, const char* key) {
   return t;
 }
 
+// A body with a field not in `known` is refused, naming the ones it may have.
+void OnlyFields(const json& j, std::initializer_list<std::string_view> known) {
+  std::string names;
+  for (const auto k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+  for (const auto& [key, value] : j.items())
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      throw BadRequest("unknown field " + key + " (" + names + ")");
+}
+
 }  // namespace
 
 workflows::InboundMessage ParseMessage(const std::string& body) {
@@ -181,9 +190,7 @@ std::string ParseFlagRollback(const std::string& body) {
 
 FeedbackBody ParseFeedback(const std::string& body) {
   const json j = Object(body);
-  for (const auto& [key, value] : j.items())
-    if (key != "helpful" && key != "correction")
-      throw BadRequest("unknown field " + key + " (helpful, correction)");
+  OnlyFields(j, {"helpful", "correction"});
   FeedbackBody f;
   f.helpful = RequiredBool(j, "helpful");
   f.correction = OptionalString(j, "correction", kMaxTextField * 4);
@@ -198,18 +205,6 @@ FeedbackBody ParseFeedback(const std::string& body) {
                      " characters");
   return f;
 }
-
-namespace {
-
-void OnlyFields(const json& j, std::initializer_list<std::string_view> known) {
-  std::string names;
-  for (const auto k : known) names += (names.empty() ? "" : ", ") + std::string(k);
-  for (const auto& [key, value] : j.items())
-    if (std::find(known.begin(), known.end(), key) == known.end())
-      throw BadRequest("unknown field " + key + " (" + names + ")");
-}
-
-}  // namespace
 
 KnowledgeProposalBody ParseKnowledgeProposal(const std::string& body) {
   const json j = Object(body);

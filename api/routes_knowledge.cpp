@@ -41,9 +41,7 @@ json ProposalJson(const store::Result& r, std::size_t i, bool whole) {
             {"replay", JsonField(r.At(i, "replay"))},
             {"decided_by", TextField(r.At(i, "decided_by"))},
             {"decided_at", TimeJson(r.At(i, "decided_at"))},
-            {"approved_version", r.At(i, "approved_version").IsNull()
-                                     ? json(nullptr)
-                                     : json(r.At(i, "approved_version").Int())},
+            {"approved_version", IntField(r.At(i, "approved_version"))},
             {"created_at", TimeJson(r.At(i, "created_at"))}};
   if (whole) {
     j["content"] = r.At(i, "content").Str();

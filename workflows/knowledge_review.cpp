@@ -485,12 +485,6 @@ const char* kReviewSchema = R"({
         "reason": {"type": "string"}}}}}
 })";
 
-struct ReviewCase {
-  int64_t id = 0;
-  std::string sop_id;
-  json j;
-};
-
 struct ParsedReview {
   std::vector<ProposalInput> proposals;
   std::vector<std::tuple<std::string, std::string, std::string>> conflicts;  // a, b, reason

@@ -41,10 +41,6 @@ class FeedbackTest : public pgtest::FlowFixture {
       pgtest::BookNow(*db_, "bedford", phone);
   }
   IntakeResult Say(const std::string& body) { return Intake(kCustomer, kBedford, body); }
-  std::string Str(const std::string& sql, const std::vector<store::Param>& params = {}) {
-    auto r = db_->ExecSql(sql, params);
-    return r.Empty() || r.At(0, 0).IsNull() ? "" : r.At(0, 0).Str();
-  }
   // The FAQ's answer to a question, sent and verified: the thread's automated answer.
   std::pair<IntakeResult, int64_t> Answered(const std::string& question,
                                             const std::string& from = kCustomer) {
@@ -71,14 +67,14 @@ class FeedbackTest : public pgtest::FlowFixture {
 TEST_F(FeedbackTest, AFailedActionBecomesOneCaseWithItsRouteAndTheTextItAnswered) {
   const int64_t action = FailedReset("hey the simulator in bay 4 froze mid round", "104");
   ASSERT_GT(action, 0);
-  EXPECT_EQ(Str("SELECT result FROM actions WHERE id = $1", {action}), "failed");
+  EXPECT_EQ(Text("SELECT result FROM actions WHERE id = $1", {action}), "failed");
   ASSERT_EQ(Scalar("SELECT count(*) FROM cases"), 1);
-  EXPECT_EQ(Str("SELECT origin || '/' || state || '/' || outcome FROM cases WHERE action_id = $1",
-                {action}),
+  EXPECT_EQ(Text("SELECT origin || '/' || state || '/' || outcome FROM cases WHERE action_id = $1",
+                 {action}),
             "action/new/failed");
-  EXPECT_EQ(Str("SELECT intent ->> 'category' FROM cases"), "tech");
-  EXPECT_EQ(Str("SELECT intent ->> 'action' FROM cases"), "reset_trackman");
-  EXPECT_EQ(Str("SELECT m.body FROM cases c JOIN messages m ON m.id = c.message_id"),
+  EXPECT_EQ(Text("SELECT intent ->> 'category' FROM cases"), "tech");
+  EXPECT_EQ(Text("SELECT intent ->> 'action' FROM cases"), "reset_trackman");
+  EXPECT_EQ(Text("SELECT m.body FROM cases c JOIN messages m ON m.id = c.message_id"),
             "hey the simulator in bay 4 froze mid round")
       << "the text the action answered, not the YES";
   EXPECT_EQ(Scalar("SELECT count(*) FROM cases WHERE answer IS NULL AND feedback_id IS NULL AND "
@@ -89,7 +85,7 @@ TEST_F(FeedbackTest, AFailedActionBecomesOneCaseWithItsRouteAndTheTextItAnswered
   // Flagged for a rollback afterwards: still one case, the action's.
   flow_->FlagRollback(*db_, action, "operator:sam", "the bay was left in a bad state");
   EXPECT_EQ(Scalar("SELECT count(*) FROM cases"), 1);
-  EXPECT_EQ(Str("SELECT outcome FROM cases"), "failed");
+  EXPECT_EQ(Text("SELECT outcome FROM cases"), "failed");
 }
 
 TEST_F(FeedbackTest, AnInconclusiveActionAndARollbackAreCasesToo) {
@@ -162,16 +158,16 @@ TEST_F(FeedbackTest, ACustomersThatDidntHelpIsUnhelpfulFeedbackAndACase) {
   const auto follow = Say("hmm, that didn't help");
   EXPECT_EQ(follow.thread_id, in.thread_id);
   ASSERT_EQ(Scalar("SELECT count(*) FROM feedback"), 1);
-  EXPECT_EQ(Str("SELECT source || '/' || author || '/' || helpful::text FROM feedback"),
+  EXPECT_EQ(Text("SELECT source || '/' || author || '/' || helpful::text FROM feedback"),
             "customer/customer/false");
   EXPECT_EQ(Scalar("SELECT action_id FROM feedback"), answer);
   EXPECT_EQ(Scalar("SELECT message_id FROM feedback"), follow.message_id);
   EXPECT_EQ(Scalar("SELECT count(*) FROM feedback_history"), 1);
   ASSERT_EQ(Scalar("SELECT count(*) FROM cases"), 1);
-  EXPECT_EQ(Str("SELECT origin || '/' || state FROM cases"), "feedback/new");
-  EXPECT_NE(Str("SELECT answer FROM cases").find("$45/hour"), std::string::npos);
-  EXPECT_EQ(Str("SELECT intent ->> 'category' FROM cases"), "faq");
-  EXPECT_EQ(Str("SELECT m.body FROM cases c JOIN messages m ON m.id = c.message_id"),
+  EXPECT_EQ(Text("SELECT origin || '/' || state FROM cases"), "feedback/new");
+  EXPECT_NE(Text("SELECT answer FROM cases").find("$45/hour"), std::string::npos);
+  EXPECT_EQ(Text("SELECT intent ->> 'category' FROM cases"), "faq");
+  EXPECT_EQ(Text("SELECT m.body FROM cases c JOIN messages m ON m.id = c.message_id"),
             "how much for an hour?");
 
   // The text itself is routed as any other: the router reads it and the policy decides.
@@ -181,11 +177,11 @@ TEST_F(FeedbackTest, ACustomersThatDidntHelpIsUnhelpfulFeedbackAndACase) {
   }));
   const Intent expected =
       router_->Route({"hmm, that didn't help"}, clubos::testsupport::ExampleFaq());
-  EXPECT_EQ(Str("SELECT data -> 'intent' ->> 'category' FROM transitions WHERE entity = 'thread' "
-                "AND event = 'routed' ORDER BY id DESC LIMIT 1"),
+  EXPECT_EQ(Text("SELECT data -> 'intent' ->> 'category' FROM transitions WHERE entity = 'thread' "
+                 "AND event = 'routed' ORDER BY id DESC LIMIT 1"),
             expected.category);
-  EXPECT_EQ(json::parse(Str("SELECT data -> 'intent' -> 'flags' FROM transitions WHERE entity = "
-                            "'thread' AND event = 'routed' ORDER BY id DESC LIMIT 1")),
+  EXPECT_EQ(json::parse(Text("SELECT data -> 'intent' -> 'flags' FROM transitions WHERE entity = "
+                             "'thread' AND event = 'routed' ORDER BY id DESC LIMIT 1")),
             json(expected.flags));
 
   // Said again: the customer's verdict on that answer is replaced, not doubled; one case.
@@ -214,14 +210,14 @@ TEST_F(FeedbackTest, StillFrozenAfterAVerifiedResetIsFeedbackOnTheReset) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM feedback WHERE action_id = $1 AND NOT helpful", {reset}),
             1)
       << "the reset, not the notice that said it was done";
-  EXPECT_EQ(Str("SELECT matched FROM feedback"),
+  EXPECT_EQ(Text("SELECT matched FROM feedback"),
             "still froze|frozen|freezing|broken|broke|stuck|"
             "locked|dead|down|lagging|laggy|black|offline|"
             "crashing|crashed|same|glitching");
   EXPECT_EQ(
       Scalar("SELECT count(*) FROM cases WHERE origin = 'feedback' AND action_id = $1", {reset}),
       1);
-  EXPECT_EQ(Str("SELECT intent ->> 'action' FROM cases"), "reset_trackman");
+  EXPECT_EQ(Text("SELECT intent ->> 'action' FROM cases"), "reset_trackman");
 }
 
 TEST_F(FeedbackTest, NoFeedbackFromOrdinaryTextsOrOutsideTheWindowOrOnAnOperatorsReply) {
@@ -259,23 +255,23 @@ TEST_F(FeedbackTest, AnOperatorsVerdictsReplaceEachOtherAndTheHistoryKeepsThemAl
   ASSERT_TRUE(f.case_id.has_value());
   EXPECT_EQ(f.case_state, "new");
   const int64_t case_id = *f.case_id;
-  EXPECT_EQ(Str("SELECT correction FROM feedback"), "Off-peak is $40 before 4 pm.");
+  EXPECT_EQ(Text("SELECT correction FROM feedback"), "Off-peak is $40 before 4 pm.");
 
   f = flow_->GiveFeedback(*db_, {answer, true, std::nullopt, "operator:sam"});
   EXPECT_EQ(f.version, 2);
   EXPECT_EQ(f.case_id, case_id);
   EXPECT_EQ(f.case_state, "closed");
-  EXPECT_EQ(Str("SELECT state || '/' || closed_reason FROM cases"), "closed/withdrawn");
+  EXPECT_EQ(Text("SELECT state || '/' || closed_reason FROM cases"), "closed/withdrawn");
   EXPECT_EQ(Scalar("SELECT count(*) FROM feedback WHERE helpful AND correction IS NULL"), 1);
 
   f = flow_->GiveFeedback(*db_, {answer, false, "It is $45; $40 off-peak.", "operator:sam"});
   EXPECT_EQ(f.version, 3);
   EXPECT_EQ(f.case_id, case_id) << "the same verdict's case, new again";
-  EXPECT_EQ(Str("SELECT state FROM cases"), "new");
+  EXPECT_EQ(Text("SELECT state FROM cases"), "new");
   EXPECT_EQ(Scalar("SELECT count(*) FROM feedback"), 1);
   EXPECT_EQ(Scalar("SELECT count(*) FROM cases"), 1);
-  EXPECT_EQ(Str("SELECT string_agg(helpful::text || ':' || coalesce(correction, '-'), ' | ' ORDER "
-                "BY version) FROM feedback_history"),
+  EXPECT_EQ(Text("SELECT string_agg(helpful::text || ':' || coalesce(correction, '-'), ' | ' ORDER "
+                 "BY version) FROM feedback_history"),
             "false:Off-peak is $40 before 4 pm. | true:- | false:It is $45; $40 off-peak.");
   EXPECT_THROW(db_->ExecRawOne("UPDATE feedback_history SET helpful = true"), store::DbError)
       << "the history is append-only";
@@ -290,7 +286,7 @@ TEST_F(FeedbackTest, AnOperatorsVerdictsReplaceEachOtherAndTheHistoryKeepsThemAl
 TEST_F(FeedbackTest, AVerdictOnWhatIsNoAutomatedAnswerIsRefusedAndChangesNothing) {
   const int64_t reset = FailedReset("bay 4 trackman froze", "104");
   const auto [in, answer] = Answered("how much for an hour?");
-  const auto census = Str(
+  const auto census = Text(
       "SELECT (SELECT count(*) FROM feedback) || '/' || (SELECT count(*) FROM feedback_history) || "
       "'/' || (SELECT count(*) FROM cases)");
   EXPECT_THROW(flow_->GiveFeedback(*db_, {reset, false, std::nullopt, "operator:sam"}),
@@ -301,8 +297,8 @@ TEST_F(FeedbackTest, AVerdictOnWhatIsNoAutomatedAnswerIsRefusedAndChangesNothing
   EXPECT_THROW(flow_->GiveFeedback(*db_, {reply.action_id, true, std::nullopt, "operator:sam"}),
                InvalidInput)
       << "an operator's own text is no automated answer";
-  EXPECT_EQ(Str("SELECT (SELECT count(*) FROM feedback) || '/' || (SELECT count(*) FROM "
-                "feedback_history) || '/' || (SELECT count(*) FROM cases)"),
+  EXPECT_EQ(Text("SELECT (SELECT count(*) FROM feedback) || '/' || (SELECT count(*) FROM "
+                 "feedback_history) || '/' || (SELECT count(*) FROM cases)"),
             census);
 }
 

@@ -57,10 +57,6 @@ class KnowledgeReviewTest : public pgtest::FlowFixture {
                                                     SystemClock::Instance());
   }
   const KnowledgeReview& Review() { return flow_->knowledge_review(); }
-  std::string Str(const std::string& sql, const std::vector<store::Param>& params = {}) {
-    auto r = db_->ExecSql(sql, params);
-    return r.Empty() || r.At(0, 0).IsNull() ? "" : r.At(0, 0).Str();
-  }
   // The thread's automated answer to `question`, sent and verified; its text.
   std::pair<int64_t, std::string> Answer(const std::string& question, const std::string& from) {
     const auto in = Intake(from, kBedford, question);
@@ -124,7 +120,7 @@ TEST_F(KnowledgeReviewTest,
        ACorrectionBecomesAProposalAnotherPersonApprovesAndTheNextCustomerGets) {
   const int64_t c = PriceCase(1, kNewPrice);
   ASSERT_GT(c, 0);
-  EXPECT_EQ(Str("SELECT sop_id || ' v' || sop_version FROM cases WHERE id = $1", {c}),
+  EXPECT_EQ(Text("SELECT sop_id || ' v' || sop_version FROM cases WHERE id = $1", {c}),
             "faq.price v1");
 
   const ReviewerRun run = reviewer_->Run(*db_);
@@ -133,14 +129,14 @@ TEST_F(KnowledgeReviewTest,
   ASSERT_EQ(run.proposals, 1);
   EXPECT_EQ(ReviewerCalls(), 1);
   const int64_t p = Scalar("SELECT id FROM knowledge_proposals");
-  EXPECT_EQ(Str("SELECT author_kind || ' ' || author || ' ' || state FROM knowledge_proposals"),
+  EXPECT_EQ(Text("SELECT author_kind || ' ' || author || ' ' || state FROM knowledge_proposals"),
             "model reviewer:" + config_.integrations.reviewer.endpoint.strong_model + " open");
-  EXPECT_EQ(Str("SELECT case_ids::text FROM knowledge_proposals"), "{" + std::to_string(c) + "}");
-  EXPECT_EQ(Str("SELECT state FROM cases WHERE id = $1", {c}), "proposed");
-  EXPECT_NE(Str("SELECT diff FROM knowledge_proposals").find("+ Bays are $50/hour"),
+  EXPECT_EQ(Text("SELECT case_ids::text FROM knowledge_proposals"), "{" + std::to_string(c) + "}");
+  EXPECT_EQ(Text("SELECT state FROM cases WHERE id = $1", {c}), "proposed");
+  EXPECT_NE(Text("SELECT diff FROM knowledge_proposals").find("+ Bays are $50/hour"),
             std::string::npos);
   // The dry run: the thread that was answered $45 would now be answered $50.
-  const json replay = json::parse(Str("SELECT replay::text FROM knowledge_proposals"));
+  const json replay = json::parse(Text("SELECT replay::text FROM knowledge_proposals"));
   EXPECT_GE(replay["replayed"].get<int>(), 1) << replay.dump();
   EXPECT_GE(replay["touched"].get<int>(), 1) << replay.dump();
   ASSERT_GE(replay["changed"].size(), 1u) << replay.dump();
@@ -167,19 +163,19 @@ TEST_F(KnowledgeReviewTest,
 
   EXPECT_EQ(Review().Approve(*db_, p, "operator:ana"), 2);
   EXPECT_EQ(ActiveVersion(kPrice), 2);
-  EXPECT_EQ(Str("SELECT source || ' ' || approved_by || ' ' || proposal_id FROM "
-                "knowledge_versions WHERE document_id = $1 AND version = 2",
-                {std::string(kPrice)}),
+  EXPECT_EQ(Text("SELECT source || ' ' || approved_by || ' ' || proposal_id FROM "
+                 "knowledge_versions WHERE document_id = $1 AND version = 2",
+                 {std::string(kPrice)}),
             "approval operator:ana " + std::to_string(p));
-  EXPECT_EQ(Str("SELECT state || ' ' || decided_by FROM knowledge_proposals"),
+  EXPECT_EQ(Text("SELECT state || ' ' || decided_by FROM knowledge_proposals"),
             "approved operator:ana");
-  EXPECT_EQ(Str("SELECT state FROM cases WHERE id = $1", {c}), "closed");
+  EXPECT_EQ(Text("SELECT state FROM cases WHERE id = $1", {c}), "closed");
   EXPECT_THROW(Review().Approve(*db_, p, "operator:bob"), IllegalTransition) << "decided already";
 
   ASSERT_TRUE(CacheHolds(kPrice, 2));
   const auto [after, text] = Answer("how much for an hour?", Phone(3));
   EXPECT_NE(text.find("$50"), std::string::npos) << text;
-  EXPECT_EQ(Str("SELECT reason FROM actions WHERE id = $1", {after}).find("SOP faq.price v2") !=
+  EXPECT_EQ(Text("SELECT reason FROM actions WHERE id = $1", {after}).find("SOP faq.price v2") !=
                 std::string::npos,
             true);
 
@@ -188,9 +184,9 @@ TEST_F(KnowledgeReviewTest,
   EXPECT_EQ(Scalar("SELECT count(*) FROM knowledge_versions WHERE document_id = $1",
                    {std::string(kPrice)}),
             3);
-  EXPECT_EQ(Str("SELECT string_agg(event, ',' ORDER BY id) FROM knowledge_events WHERE "
-                "document_id = $1",
-                {std::string(kPrice)}),
+  EXPECT_EQ(Text("SELECT string_agg(event, ',' ORDER BY id) FROM knowledge_events WHERE "
+                 "document_id = $1",
+                 {std::string(kPrice)}),
             "proposed,replayed,approved,restored");
   ASSERT_TRUE(CacheHolds(kPrice, 3));
   EXPECT_NE(Answer("how much for an hour?", Phone(4)).second.find("$45"), std::string::npos);
@@ -203,7 +199,7 @@ TEST_F(KnowledgeReviewTest, TheAuthorCannotApproveTheirOwnAndAStaleProposalIsRef
   const int64_t mine = HumanProposal("Bays are $55/hour.\n");
   const int64_t other = HumanProposal("Bays are $65/hour.\n", "operator:bob");
   EXPECT_THROW(Review().Approve(*db_, mine, "operator:sam"), Forbidden);
-  EXPECT_EQ(Str("SELECT state FROM knowledge_proposals WHERE id = $1", {mine}), "open");
+  EXPECT_EQ(Text("SELECT state FROM knowledge_proposals WHERE id = $1", {mine}), "open");
   EXPECT_EQ(Review().Approve(*db_, mine, "operator:ana"), 2);
   // Bob's was written against version 1: approving it now would silently undo Sam's change.
   try {
@@ -215,7 +211,7 @@ TEST_F(KnowledgeReviewTest, TheAuthorCannotApproveTheirOwnAndAStaleProposalIsRef
   EXPECT_EQ(ActiveVersion(kPrice), 2);
   Review().Reject(*db_, other, "operator:ana", "superseded");
   EXPECT_EQ(
-      Str("SELECT state || ' ' || decision_note FROM knowledge_proposals WHERE id = $1", {other}),
+      Text("SELECT state || ' ' || decision_note FROM knowledge_proposals WHERE id = $1", {other}),
       "rejected superseded");
   EXPECT_THROW(Review().Reject(*db_, other, "operator:ana", ""), IllegalTransition);
 
@@ -260,7 +256,7 @@ TEST_F(KnowledgeReviewTest, TheAuthorCannotApproveTheirOwnAndAStaleProposalIsRef
                                                    .reasoning = long_reasoning,
                                                    .author = "operator:sam"});
   EXPECT_GT(accented, 0);
-  EXPECT_EQ(Str("SELECT reasoning FROM knowledge_proposals WHERE id = $1", {accented}),
+  EXPECT_EQ(Text("SELECT reasoning FROM knowledge_proposals WHERE id = $1", {accented}),
             long_reasoning);
 }
 
@@ -332,7 +328,7 @@ TEST_F(KnowledgeReviewTest, AReviewerThatIsDownDefersTellsOperatorsOnceAndRoutin
     EXPECT_EQ(run.outcome, "unavailable") << run.detail;
   }
   EXPECT_EQ(Scalar("SELECT count(*) FROM knowledge_proposals"), 0);
-  EXPECT_EQ(Str("SELECT state FROM cases WHERE id = $1", {c}), "new") << "the case waits";
+  EXPECT_EQ(Text("SELECT state FROM cases WHERE id = $1", {c}), "new") << "the case waits";
   EXPECT_EQ(Scalar("SELECT count(*) FROM reviewer_outages WHERE ended_at IS NULL"), 1);
   EXPECT_EQ(Scalar("SELECT deferrals FROM reviewer_outages"), 3);
   ASSERT_TRUE(WaitFor([&] { return facility_->Calls("notify_operator") >= 1; }));
@@ -360,8 +356,8 @@ TEST_F(KnowledgeReviewTest, AGarbageAnswerChangesNothing) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM knowledge_proposals"), 0);
   EXPECT_EQ(Scalar("SELECT count(*) FROM knowledge_conflicts"), 0);
   EXPECT_EQ(Scalar("SELECT count(*) FROM knowledge_versions"), versions);
-  EXPECT_EQ(Str("SELECT state FROM cases WHERE id = $1", {c}), "new");
-  EXPECT_EQ(Str("SELECT outcome FROM reviewer_runs ORDER BY id DESC LIMIT 1"), "garbage");
+  EXPECT_EQ(Text("SELECT state FROM cases WHERE id = $1", {c}), "new");
+  EXPECT_EQ(Text("SELECT outcome FROM reviewer_runs ORDER BY id DESC LIMIT 1"), "garbage");
   // A refusal and a cut-off answer are no better.
   ASSERT_EQ(sim_.Fault("llm", "refusal", 1), 201);
   EXPECT_EQ(reviewer_->Run(*db_).outcome, "unavailable");
@@ -399,7 +395,7 @@ TEST_F(KnowledgeReviewTest, TheReviewerFlagsTwoEntriesThatQuoteDifferentPrices) 
   const ReviewerRun run = reviewer_->Run(*db_);
   EXPECT_EQ(run.outcome, "ok") << run.detail;
   EXPECT_EQ(run.conflicts, 1);
-  EXPECT_EQ(Str("SELECT array_to_string(documents, ' ') || ' ' || state FROM knowledge_conflicts"),
+  EXPECT_EQ(Text("SELECT array_to_string(documents, ' ') || ' ' || state FROM knowledge_conflicts"),
             "faq.price faq.price-weekend open");
   // A second run flags the pair no second time.
   PriceCase(2, "Bays are $52/hour.\n");
@@ -410,7 +406,7 @@ TEST_F(KnowledgeReviewTest, TheReviewerFlagsTwoEntriesThatQuoteDifferentPrices) 
   EXPECT_THROW(Review().ResolveConflict(*db_, conflict, "reviewer:x"), Forbidden);
   Review().ResolveConflict(*db_, conflict, "operator:ana");
   EXPECT_THROW(Review().ResolveConflict(*db_, conflict, "operator:ana"), IllegalTransition);
-  EXPECT_EQ(Str("SELECT string_agg(document_id, ' ' ORDER BY document_id) FROM knowledge_events "
-                "WHERE event = 'conflict_resolved'"),
+  EXPECT_EQ(Text("SELECT string_agg(document_id, ' ' ORDER BY document_id) FROM knowledge_events "
+                 "WHERE event = 'conflict_resolved'"),
             "faq.price faq.price-weekend");
 }

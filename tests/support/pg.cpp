@@ -93,6 +93,11 @@ int64_t FlowReads::Scalar(const std::string& sql, const std::vector<store::Param
   return db->ExecSql(sql, params).At(0, 0).Int64();
 }
 
+std::string FlowReads::Text(const std::string& sql, const std::vector<store::Param>& params) const {
+  const auto r = db->ExecSql(sql, params);
+  return r.Empty() || r.At(0, 0).IsNull() ? "" : r.At(0, 0).Str();
+}
+
 bool FlowReads::ReachesState(int64_t thread, const std::string& state, Millis timeout) const {
   const auto until = std::chrono::steady_clock::now() + timeout;
   for (;;) {

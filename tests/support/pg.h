@@ -33,6 +33,8 @@ struct FlowReads {
   std::string ThreadState(int64_t thread) const;
   std::string Escalation(int64_t thread) const;  // "" when none
   int64_t Scalar(const std::string& sql, const std::vector<store::Param>& params = {}) const;
+  // The first value as text; "" when there is no row or it is null.
+  std::string Text(const std::string& sql, const std::vector<store::Param>& params = {}) const;
   bool ReachesState(int64_t thread, const std::string& state,
                     Millis timeout = Millis(15'000)) const;
 };
