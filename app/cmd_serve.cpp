@@ -63,7 +63,8 @@ int CmdServe(const Args& args) {
         "  On SIGTERM/SIGINT /readyz answers 503 at once; requests keep being served for\n"
         "  --ready-grace-ms (for a load balancer to notice), in-flight requests get up to\n"
         "  --drain-ms to finish, the server stops, the workers stop within --grace-ms (handing\n"
-        "  back what did not finish), and the process exits 0.\n"
+        "  back what did not finish), and the process exits 0. A database out of reach at start\n"
+        "  is waited for (retries with backoff up to 30 s, logged).\n"
         "environment:\n"
         "  CLUBOS_DATABASE_URL               libpq URI\n"
         "  CLUBOS_API_TOKENS                 role:token or role:name:token, comma-separated\n"
@@ -113,9 +114,10 @@ int CmdServe(const Args& args) {
   }
   opt.database_url = DatabaseUrl();
   bool accounts = false;
+  BlockStopSignals();  // before any thread starts: every thread inherits the mask
   {
-    auto conn = store::Connect(opt.database_url);
-    store::RequireCurrentSchema(*conn);
+    auto conn = ConnectWhenReachable(opt.database_url);
+    if (!conn) return 0;
     accounts =
         conn->ExecRawOne("SELECT count(*) AS n FROM users WHERE NOT disabled").At(0, "n").Int64() >
         0;
@@ -141,7 +143,6 @@ int CmdServe(const Args& args) {
     throw UsageError(std::string("CLUBOS_AGENT_KEYS: ") + e.what());
   }
 
-  BlockStopSignals();  // before any thread starts: every thread inherits the mask
   api::ApiServer server(opt, std::move(tokens), wiring.flow, agent.get(), SystemClock::Instance());
   std::unique_ptr<workers::Runtime> runtime, consulting;  // consulting: OperatorGPT's executors
   if (workers > 0) {

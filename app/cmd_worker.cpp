@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <stdexcept>
 
 #include "app/cli.h"
 #include "app/commands.h"
@@ -42,6 +43,49 @@ int WaitForStopSignal() {
   int sig = 0;
   sigwait(&s, &sig);
   return sig;
+}
+
+namespace {
+// Sleeps `d` unless a stop signal arrives first; returns the signal, or 0 when the time passed.
+int SleepUnlessStopped(Millis d) {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGTERM);
+  sigaddset(&s, SIGINT);
+  timespec ts{static_cast<time_t>(d.count() / 1000),
+              static_cast<long>(d.count() % 1000) * 1'000'000};
+  const int sig = sigtimedwait(&s, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+}  // namespace
+
+std::unique_ptr<store::Connection> ConnectWhenReachable(const std::string& url) {
+  Millis backoff(500);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      auto conn = store::Connect(url);
+      store::RequireCurrentSchema(*conn);
+      if (store::BehindTransactionPooler(url))
+        throw std::runtime_error(
+            "CLUBOS_DATABASE_URL goes through a connection pooler in transaction mode: ClubOS "
+            "keeps state in its sessions (prepared statements, LISTEN, the leader's advisory "
+            "lock) and would accept messages it never routes. Connect directly or through "
+            "PgBouncer in session mode (docs/operations.md)");
+      if (attempt > 1) log::Get()->info("database reachable after {} attempts", attempt);
+      return conn;
+    } catch (const store::ConnectionLost& e) {
+      // Down, starting up, or between a primary's death and a standby's promotion: a process
+      // that gave up here would leave a supervisor's restart budget to decide how long an
+      // outage may last.
+      log::Get()->warn("database unreachable (attempt {}), retrying in {} ms: {}", attempt,
+                       backoff.count(), e.what());
+    }
+    if (const int sig = SleepUnlessStopped(backoff)) {
+      log::Get()->info("received signal {} while waiting for the database, stopping", sig);
+      return nullptr;
+    }
+    backoff = std::min(backoff * 2, Millis(30'000));
+  }
 }
 
 int CmdMigrate(const Args& args) {
@@ -87,7 +131,8 @@ int CmdWorker(const Args& args) {
         "  runs jobs from the queues until SIGTERM/SIGINT: then it stops fetching, lets running\n"
         "  jobs finish within --grace-ms, hands back the rest and exits 0. Start as many workers\n"
         "  as the load needs, on any machine that reaches the database; one of them is elected\n"
-        "  (advisory lock) to run timers, rescue jobs of lost workers and prune.");
+        "  (advisory lock) to run timers, rescue jobs of lost workers and prune. A database\n"
+        "  out of reach at start is waited for (retries with backoff up to 30 s, logged).");
     return 0;
   }
   workers::RuntimeOptions opt;
@@ -100,10 +145,8 @@ int CmdWorker(const Args& args) {
   opt.heartbeat_interval = opt.lease / 3;
   opt.shutdown_grace = Millis(f.Int("--grace-ms", 10'000, 0, 3'600'000));
   opt.poll_interval = Millis(f.Int("--poll-ms", 1'000, 10, 60'000));
-  {
-    auto conn = store::Connect(opt.database_url);
-    store::RequireCurrentSchema(*conn);
-  }
+  BlockStopSignals();  // before any thread starts: every thread inherits the mask
+  if (!ConnectWhenReachable(opt.database_url)) return 0;
   workers::Registry registry;
   RegisterBuiltinKinds(registry);
   std::unique_ptr<FlowWiring> flow;
@@ -115,7 +158,6 @@ int CmdWorker(const Args& args) {
     flow->flow.HearKnowledge(opt);
     flow->flow.ScheduleReview(opt);
   }
-  BlockStopSignals();
   workers::Runtime runtime(opt, registry, SystemClock::Instance());
   runtime.Start();
   const auto consulting =

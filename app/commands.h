@@ -1,8 +1,13 @@
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "workers/job.h"
+
+namespace clubos::store {
+class Connection;
+}
 
 namespace clubos::app {
 
@@ -43,5 +48,12 @@ void RegisterBuiltinKinds(workers::Registry& registry);
 // Blocks SIGINT/SIGTERM in this and every later thread, so sigwait() can take them.
 void BlockStopSignals();
 int WaitForStopSignal();
+// Connects and checks that the schema is current, waiting while the database cannot be reached
+// (down, starting up, a failover under way): retries with backoff from 0.5 s doubling to 30 s,
+// saying so in the log each time. A schema that is not current throws store::SchemaError at once,
+// and a URL through a pooler in transaction mode (store::BehindTransactionPooler) an error too.
+// nullptr when SIGTERM or SIGINT arrived while waiting; stop signals must be blocked
+// (BlockStopSignals) before the call.
+std::unique_ptr<store::Connection> ConnectWhenReachable(const std::string& url);
 
 }  // namespace clubos::app

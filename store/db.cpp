@@ -357,4 +357,19 @@ std::unique_ptr<Connection> Connect(const std::string& url, ConnectionOptions op
   return std::make_unique<Connection>(url, Catalog::Builtin(), std::move(options));
 }
 
+bool BehindTransactionPooler(const std::string& url) {
+  ConnectionOptions o;
+  o.application_name = "clubos-session-check";
+  static const Catalog kNoStatements{};  // nothing to prepare: that is what might not survive
+  Connection first(url, kNoStatements, o), second(url, kNoStatements, o);
+  auto pid = [](Tx& tx) { return tx.ExecRaw("SELECT pg_backend_pid()").At(0, 0).Int64(); };
+  int64_t before = 0, after = 0;
+  first.Transact("session_check", [&](Tx& a) {
+    pid(a);
+    second.Transact("session_check", [&](Tx& b) { before = pid(b); });
+  });  // `first`'s server session is freed last
+  second.Transact("session_check", [&](Tx& b) { after = pid(b); });
+  return before != after;
+}
+
 }  // namespace clubos::store

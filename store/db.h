@@ -211,4 +211,13 @@ class Connection {
 // Opens a connection with the built-in catalog.
 std::unique_ptr<Connection> Connect(const std::string& url, ConnectionOptions options = {});
 
+// Whether `url` reaches Postgres through a pooler in transaction (or statement) mode, where a
+// session's state (the statements each connection prepares, LISTEN, the leader's advisory lock)
+// does not outlive a transaction: ClubOS would accept messages and never route them. Two
+// connections each hold a transaction open, so that they sit on different server sessions, and
+// end them so that the first one's session is the most recently freed (PgBouncer hands that out
+// next); the second's next transaction then lands on it. On a real session a connection's backend
+// never changes. Throws DbError when the database cannot be asked.
+bool BehindTransactionPooler(const std::string& url);
+
 }  // namespace clubos::store

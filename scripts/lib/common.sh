@@ -10,7 +10,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # The Debian packages the build, the tests and the private Postgres need.
 CLUBOS_PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
   libpqxx-dev libpq-dev libpistache-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libcurl4-openssl-dev libssl-dev libsodium-dev postgresql postgresql-client clang-format
+  libgtest-dev libgmock-dev libcurl4-openssl-dev libssl-dev libsodium-dev postgresql postgresql-client pgbouncer clang-format
   procps util-linux passwd tzdata
   nodejs chromium)  # the console's browser tests (tests/browser, ctest -L browser)
 # Debian's nodejs needs its npm package; NodeSource's nodejs carries npm and conflicts with it.
