@@ -28,9 +28,12 @@ void RegisterBuiltinKinds(workers::Registry& registry) {
                          if (sleep_ms > 0)
                            std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
                          ctx.db().Transact("selftest_record", [&](store::Tx& tx) {
-                           tx.ExecRaw("INSERT INTO selftest_records (job_id, attempt) VALUES (" +
-                                      std::to_string(ctx.job().id) + ", " +
-                                      std::to_string(ctx.job().attempt) + ")");
+                           // With the job's last error: whether a rescue brought it back.
+                           tx.ExecRaw(
+                               "INSERT INTO selftest_records (job_id, attempt, last_error) "
+                               "SELECT id, " +
+                               std::to_string(ctx.job().attempt) +
+                               ", last_error FROM jobs WHERE id = " + std::to_string(ctx.job().id));
                            ctx.CompleteInTx(tx);
                          });
                          return workers::Outcome::Complete();

@@ -833,6 +833,8 @@ CREATE TABLE public.jobs (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
+    handler_started boolean DEFAULT false NOT NULL,
+    unstarted_rescues smallint DEFAULT 0 NOT NULL,
     CONSTRAINT jobs_args_size CHECK ((octet_length((args)::text) <= 1048576)),
     CONSTRAINT jobs_attempt_bounds CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_kind_check CHECK ((kind ~ '^[a-z0-9_.:-]{1,64}$'::text)),

@@ -94,6 +94,14 @@ int64_t Complete(store::Connection& db, const std::vector<Ack>& acks, const std:
   return static_cast<int64_t>(db.ExecOne("job_complete", {ids, attempts, owner}).AffectedRows());
 }
 
+int64_t MarkStarted(store::Connection& db, const std::vector<Ack>& started,
+                    const std::string& owner) {
+  if (started.empty()) return 0;
+  const auto [ids, attempts] = AckArrays(started);
+  return static_cast<int64_t>(
+      db.ExecOne("job_mark_started", {ids, attempts, owner}).AffectedRows());
+}
+
 Resolution Retry(store::Connection& db, const Job& job, const std::string& owner, Millis delay,
                  const std::string& error, bool refund, const Clock& clock) {
   Resolution res = Resolution::kLost;

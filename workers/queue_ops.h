@@ -33,6 +33,10 @@ FetchResult CompleteAndFetch(store::Connection& db, const std::vector<Ack>& acks
                              const std::string& queue, int limit, const std::string& owner,
                              Millis lease, const Clock& clock);
 int64_t Complete(store::Connection& db, const std::vector<Ack>& acks, const std::string& owner);
+// Records that the handlers of these attempts started (job_mark_started); returns how many were
+// still this owner's and unmarked.
+int64_t MarkStarted(store::Connection& db, const std::vector<Ack>& started,
+                    const std::string& owner);
 
 enum class Resolution { kDone, kLost };
 // Back to the queue after `delay` (measured on the database clock); `refund` gives the attempt

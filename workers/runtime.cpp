@@ -42,9 +42,8 @@ Runtime::Runtime(RuntimeOptions options, const Registry& registry, const Clock& 
   CLUBOS_ASSERT(opt_.concurrency > 0, "concurrency must be positive");
   CLUBOS_ASSERT(opt_.fetch_batch_max > 0, "fetch_batch_max must be positive");
   CLUBOS_ASSERT(!opt_.queues.empty(), "a worker serves at least one queue");
-  if (opt_.prefetch < 0) opt_.prefetch = opt_.fetch_batch_max;
-  capacity_ = opt_.concurrency + opt_.prefetch;
-  refill_at_ = std::max(1, std::min(opt_.fetch_batch_max, capacity_) / 2);
+  // Until a handler has run, nothing beyond what starts at once: the first quick jobs raise it.
+  SetPrefetchLocked(std::max(opt_.prefetch, 0));
   for (const auto& q : opt_.queues) queues_.push_back({q, true});
 }
 
@@ -125,6 +124,11 @@ void Runtime::Accept(std::vector<Job>& jobs) {
   {
     std::lock_guard lk(mu_);
     for (auto& j : jobs) {
+      // The same attempt again: its lease expired while this process stalled, the rescue gave the
+      // unstarted attempt back, and this process claimed it anew. The copy it holds stands for
+      // both (an ack of either completes the job): a second copy would run it twice.
+      if (auto it = held_.find(j.id); it != held_.end() && it->second.attempt == j.attempt)
+        continue;
       const auto* spec = registry_.Find(j.kind);
       held_[j.id] = Held{j.attempt, spec ? spec->timeout : Millis(60'000), std::nullopt};
       ready_.push_back(std::move(j));
@@ -161,6 +165,7 @@ void Runtime::DispatchLoop() {
   auto next_poll = Steady::now() + opt_.poll_interval;
   bool listener_ok = true;
   bool released_queued = false;
+  bool orphans_owed = false;
   for (;;) {
     // 1. Learn which queues may have work.
     if (listener_ok) {
@@ -194,11 +199,26 @@ void Runtime::DispatchLoop() {
       released_queued = true;
     }
 
+    // A claim whose answer was lost may have leased jobs to us: hand them back before claiming
+    // more. Until the database answers again (a primary died, a standby is not promoted yet)
+    // the debt stays: dropped, those jobs would wait out their leases.
+    if (orphans_owed && !stopping_.load()) {
+      try {
+        dispatch_db_->Reconnect();
+        HandBackOrphans();
+        orphans_owed = false;
+      } catch (const std::exception&) {
+        WaitForEvents(Millis(100));
+        continue;
+      }
+    }
+
     // 2. Claim more work when there is room, acknowledging finished jobs in the same statement.
     int free_slots;
     {
       std::lock_guard lk(mu_);
       free_slots = capacity_ - static_cast<int>(ready_.size()) - running_;
+      refill_asked_ = false;
     }
     QueueState* target = nullptr;
     if (!stopping && free_slots > 0) {
@@ -236,11 +256,7 @@ void Runtime::DispatchLoop() {
       // if that fails too, come back when their lease expires).
       log::Get()->warn("dispatcher: {}", e.what());
       Unacked(acks);
-      try {
-        dispatch_db_->Reconnect();
-        HandBackOrphans();
-      } catch (const std::exception&) {
-      }
+      orphans_owed = true;
       WaitForEvents(Millis(100));
     }
   }
@@ -286,24 +302,57 @@ void Runtime::Unacked(const std::vector<Ack>& acks) {
 // Acknowledges finished jobs when no claim is going to carry them: a light load, or a full local
 // queue. Off the dispatcher's path, so a slow commit (an fsync stall of 4 ms was seen here) never
 // delays waking up for new work.
+std::vector<Ack> Runtime::DueStartMarksLocked(Steady::time_point now,
+                                              std::optional<Steady::time_point>* next) {
+  std::vector<Ack> due;
+  for (auto& [id, h] : held_) {
+    if (!h.started_at || h.marked) continue;
+    const auto at = *h.started_at + opt_.start_mark_delay;
+    if (at <= now) {
+      h.marked = true;
+      due.push_back({id, h.attempt});
+    } else if (!*next || at < **next) {
+      *next = at;
+    }
+  }
+  return due;
+}
+
 void Runtime::CompleterLoop(store::Connection& db) {
   for (;;) {
-    std::vector<Ack> acks;
+    std::vector<Ack> acks, marks;
     {
       std::unique_lock lk(mu_);
-      completer_cv_.wait(lk, [&] { return !acks_.empty() || completer_stop_; });
-      if (acks_.empty()) return;  // stopping, and nothing left
-      const auto due = first_ack_at_ + opt_.ack_flush;
-      completer_cv_.wait_until(lk, due, [&] {
-        return completer_stop_ || acks_.empty() ||
-               acks_.size() >= static_cast<std::size_t>(opt_.ack_batch_max);
-      });
-      acks.swap(acks_);
+      for (;;) {
+        const auto now = Steady::now();
+        std::optional<Steady::time_point> wake;
+        marks = DueStartMarksLocked(now, &wake);
+        if (!acks_.empty()) {
+          const auto due = first_ack_at_ + opt_.ack_flush;
+          if (completer_stop_ || due <= now ||
+              acks_.size() >= static_cast<std::size_t>(opt_.ack_batch_max)) {
+            acks.swap(acks_);
+            break;
+          }
+          if (!wake || due < *wake) wake = due;
+        } else if (completer_stop_) {
+          return;  // unmarked jobs are handed back or rescued; a mark no longer matters
+        }
+        if (!marks.empty()) break;
+        completer_waits_ = !wake;
+        if (wake)
+          completer_cv_.wait_until(lk, *wake);
+        else
+          completer_cv_.wait(lk);
+        completer_waits_ = false;
+      }
     }
-    if (acks.empty()) continue;  // the dispatcher took them along with a claim
     try {
-      Acked(acks, Complete(db, acks, owner_));
+      if (!marks.empty()) MarkStarted(db, marks, owner_);
+      if (!acks.empty()) Acked(acks, Complete(db, acks, owner_));
     } catch (const std::exception& e) {
+      // A lost mark costs nothing but the refund rule's slack: the job may be given back its
+      // attempt if its worker dies, at most three times.
       log::Get()->warn("completer: {}", e.what());
       Unacked(acks);
       try {
@@ -328,19 +377,42 @@ void Runtime::ExecutorLoop(store::Connection& db, std::mt19937_64& rng) {
       ready_.pop_front();
       ++running_;
       if (auto it = held_.find(job.id); it != held_.end()) it->second.started_at = Steady::now();
+      if (completer_waits_) completer_cv_.notify_one();  // it sets the mark's deadline
     }
+    const auto t0 = Steady::now();
     RunJob(db, job, rng);
     bool refill;
     {
       std::lock_guard lk(mu_);
       --running_;
-      // Ask for more when half a batch of room has opened: fewer, larger claims. Room grows by
-      // one per finished job, so exactly one executor sees the crossing.
-      refill = capacity_ - static_cast<int>(ready_.size()) - running_ == refill_at_;
+      AdaptPrefetchLocked(Steady::now() - t0);
+      // Ask for more when half a batch of room has opened: fewer, larger claims. Once per look of
+      // the dispatcher's, however the room got there (it also changes with the prefetch).
+      refill =
+          !refill_asked_ && capacity_ - static_cast<int>(ready_.size()) - running_ >= refill_at_;
+      refill_asked_ = refill_asked_ || refill;
     }
     if (refill) SignalDispatcher();
     if (stopping_) idle_cv_.notify_all();
   }
+}
+
+void Runtime::AdaptPrefetchLocked(Steady::duration run_time) {
+  if (opt_.prefetch >= 0) return;
+  const double us = std::chrono::duration<double, std::micro>(run_time).count();
+  mean_run_us_ = mean_run_us_ == 0 ? us : mean_run_us_ + (us - mean_run_us_) / 16;
+  // Jobs the executors start within the horizon, at the mean run time.
+  const double horizon_us =
+      std::chrono::duration<double, std::micro>(opt_.prefetch_horizon).count();
+  const double soon = opt_.concurrency * horizon_us / std::max(mean_run_us_, 1.0);
+  SetPrefetchLocked(static_cast<int>(std::min<double>(soon, opt_.fetch_batch_max)));
+}
+
+void Runtime::SetPrefetchLocked(int prefetch) {
+  capacity_ = opt_.concurrency + prefetch;
+  // Half the prefetch: fewer, larger claims. With none (slow handlers), each free executor asks:
+  // waiting for several to be free would leave them idle for as long as their jobs take.
+  refill_at_ = std::max(1, std::min(opt_.fetch_batch_max, prefetch) / 2);
 }
 
 void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
@@ -380,7 +452,21 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
   }
 
   try {
-    const Recorded rec = RecordOutcome(db, registry_, job, owner_, out, rng, clock_);
+    // A lost connection (a primary dying, a standby about to be promoted) is retried for a few
+    // seconds: given up, the job would wait out its lease. Recording twice is harmless, since each
+    // statement compares the attempt and the owner, and finds nothing once one has committed.
+    Recorded rec;
+    for (Millis backoff(100);; backoff *= 2) {
+      try {
+        rec = RecordOutcome(db, registry_, job, owner_, out, rng, clock_);
+        break;
+      } catch (const store::ConnectionLost&) {
+        if (backoff > Millis(1'600) || stopping_) throw;
+      } catch (const store::CommitUnknown&) {
+        if (backoff > Millis(1'600) || stopping_) throw;
+      }
+      std::this_thread::sleep_for(backoff);
+    }
     if (rec.resolution == Resolution::kLost) {
       ++stats_.lost;
     } else if (rec.kind == Recorded::Kind::kDead) {

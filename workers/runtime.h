@@ -40,7 +40,15 @@ struct RuntimeOptions {
   std::vector<std::string> queues{"default"};
   int concurrency = 10;
   int fetch_batch_max = 100;  // jobs claimed per statement
-  int prefetch = -1;          // jobs held beyond the running ones; -1: fetch_batch_max
+  // Jobs held beyond the running ones. -1: what the executors can start within
+  // prefetch_horizon, from the handlers' mean run time (at most fetch_batch_max): jobs held by a
+  // worker that dies wait for their leases to expire, so a worker holds only what starts soon.
+  int prefetch = -1;
+  Millis prefetch_horizon{20};
+  // A handler still running this long after its start is marked started in the database (in
+  // batches, off the executors' path): its attempt then counts if its worker dies. Jobs that
+  // finish sooner are acknowledged instead; an unmarked attempt is given back when rescued.
+  Millis start_mark_delay{20};
   Millis lease{30'000};
   Millis heartbeat_interval{10'000};
   Millis poll_interval{1'000};  // fallback for lost notifications
@@ -111,6 +119,7 @@ class Runtime {
     // Set when an executor starts the job: the timeout counts from here, not from the claim, and
     // a job waiting in the local queue keeps its lease alive.
     std::optional<std::chrono::steady_clock::time_point> started_at;
+    bool marked = false;  // the database knows the handler started
   };
   struct QueueState {
     std::string name;
@@ -133,13 +142,21 @@ class Runtime {
   void WaitForEvents(Millis timeout);
   void ReleaseQueued();
   void Heartbeats(store::Connection& db);
+  // The running jobs due a start mark (now marked here), and when the next one falls due.
+  std::vector<Ack> DueStartMarksLocked(std::chrono::steady_clock::time_point now,
+                                       std::optional<std::chrono::steady_clock::time_point>* next);
+  // Learns from one handler's run time how much to prefetch. Requires mu_.
+  void AdaptPrefetchLocked(std::chrono::steady_clock::duration run_time);
+  void SetPrefetchLocked(int prefetch);
 
   RuntimeOptions opt_;
   const Registry& registry_;
   const Clock& clock_;
   std::string owner_;
-  int capacity_;
+  int capacity_;   // concurrency + prefetch; changes with the handlers' run time (under mu_)
   int refill_at_;  // free slots at which executors ask the dispatcher for more
+  bool refill_asked_ = false;  // an executor asked and the dispatcher has not looked since
+  double mean_run_us_ = 0;     // the handlers' run time, moving average (0: none ran yet)
 
   std::mutex mu_;
   std::condition_variable ready_cv_;      // executors wait for jobs
@@ -149,6 +166,7 @@ class Runtime {
   std::deque<Job> ready_;                 // fetched, not started
   std::vector<Ack> acks_;                 // finished, not yet acknowledged in the database
   std::chrono::steady_clock::time_point first_ack_at_;
+  bool completer_waits_ = false;            // with no deadline: a job's start must wake it
   std::unordered_map<int64_t, Held> held_;  // leased to us: ready, running or awaiting ack
   int running_ = 0;
   bool executors_stop_ = false;

@@ -54,7 +54,7 @@ fetched AS (
   UPDATE jobs j
   SET state = 'running', attempt = j.attempt + 1, lease_owner = $3,
       lease_expires_at = clock.t + $6::bigint * interval '1 millisecond', started_at = clock.t,
-      unique_key = NULL
+      unique_key = NULL, handler_started = false
   FROM clock
   WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
   RETURNING j.id, j.queue, j.kind, j.args::text AS args, j.priority, j.attempt, j.max_attempts,
@@ -86,6 +86,13 @@ SET state = 'dead', last_error = $4, finished_at = coalesce($5::timestamptz, now
     lease_owner = NULL, lease_expires_at = NULL
 WHERE id = $1 AND attempt = $2 AND lease_owner = $3 AND state = 'running'
 RETURNING id
+
+-- name: job_mark_started
+-- The handlers of these attempts have started: a lease that expires now costs the attempt.
+-- $1 ids, $2 attempts (parallel arrays), $3 lease owner
+UPDATE jobs j SET handler_started = true
+WHERE j.id = ANY ($1::bigint[]) AND j.attempt = ($2::int[])[array_position($1::bigint[], j.id)]
+  AND j.lease_owner = $3 AND j.state = 'running' AND NOT j.handler_started
 
 -- name: job_heartbeat
 -- Extends the leases of jobs this worker still runs; the ids missing from the answer were lost.
@@ -128,19 +135,28 @@ SELECT min(run_at) AS next_due FROM jobs WHERE state = 'scheduled'
 
 -- name: job_rescue_retryable
 -- Jobs whose lease ran out (worker killed, machine lost, job past its timeout) go back to the
--- front of their queue. The attempt they used stays used: a job that kills its workers dies.
+-- front of their queue. An attempt whose handler started stays used: a job that kills its
+-- workers dies. One that never started (it waited in a lost worker's local queue) is given
+-- back, up to three times per job: the mark is written shortly after the start, so a handler
+-- that kills its worker at once looks unstarted, and must still run out of attempts.
 -- $1 now, $2 limit
 WITH expired AS (
   SELECT id FROM jobs
   WHERE state = 'running' AND lease_expires_at < coalesce($1::timestamptz, now())
-    AND attempt < max_attempts
+    AND (attempt < max_attempts OR (NOT handler_started AND unstarted_rescues < 3))
   ORDER BY lease_expires_at
   LIMIT $2::int
   FOR UPDATE SKIP LOCKED),
 rescued AS (
   UPDATE jobs j
   SET state = 'available', lease_owner = NULL, lease_expires_at = NULL,
-      last_error = 'lease expired after attempt ' || j.attempt || ' (worker lost or job timed out)'
+      attempt = j.attempt - (NOT j.handler_started AND j.unstarted_rescues < 3)::int,
+      unstarted_rescues = j.unstarted_rescues + (NOT j.handler_started AND j.unstarted_rescues < 3)::int,
+      last_error = CASE WHEN NOT j.handler_started AND j.unstarted_rescues < 3
+                     THEN 'lease expired before attempt ' || j.attempt
+                          || ' started (worker lost): not counted'
+                     ELSE 'lease expired after attempt ' || j.attempt
+                          || ' (worker lost or job timed out)' END
   WHERE j.id = ANY (ARRAY(SELECT id FROM expired))
   RETURNING j.queue)
 SELECT queue, count(*) AS n FROM rescued GROUP BY queue
@@ -152,7 +168,7 @@ SELECT id, queue, kind, args::text AS args, priority, attempt, max_attempts, run
        lease_owner
 FROM jobs
 WHERE state = 'running' AND lease_expires_at < coalesce($1::timestamptz, now())
-  AND attempt >= max_attempts
+  AND attempt >= max_attempts AND (handler_started OR unstarted_rescues >= 3)
 ORDER BY lease_expires_at
 LIMIT $2::int
 FOR UPDATE SKIP LOCKED

@@ -220,7 +220,9 @@ TEST_F(Queue, DeferralDoesNotConsumeAnAttempt) {
 TEST_F(Queue, ExpiredLeasesAreRescuedAndTheLastAttemptDies) {
   const auto retryable = Enq({.kind = "k", .max_attempts = 3});
   const auto final = Enq({.kind = "k", .max_attempts = 1});
-  ASSERT_EQ(FetchAll("crashed-worker").size(), 2u);
+  const auto claimed = FetchAll("crashed-worker");
+  ASSERT_EQ(claimed.size(), 2u);
+  EXPECT_EQ(MarkStarted(*db_, {{claimed[0].id, 1}, {claimed[1].id, 1}}, "crashed-worker"), 2);
   clock_.Advance(kLease - Millis(1));
   auto r = RescueExpired(*db_, registry_, 100, clock_);
   EXPECT_EQ(r.requeued + r.killed, 0) << "leases still valid";
@@ -239,6 +241,46 @@ TEST_F(Queue, ExpiredLeasesAreRescuedAndTheLastAttemptDies) {
       1);
   // The crashed worker's late ack finds the job no longer its own.
   EXPECT_EQ(Complete(*db_, {{retryable.id, 1}}, "crashed-worker"), 0);
+}
+
+TEST_F(Queue, AnAttemptThatNeverStartedIsGivenBackThreeTimesAtMost) {
+  // A worker dies holding a job it claimed but had not started (it waited in its local queue).
+  const auto j = Enq({.kind = "k", .max_attempts = 1});
+  for (int rescue = 1; rescue <= 3; ++rescue) {
+    ASSERT_EQ(FetchAll("crashed-worker").size(), 1u);
+    EXPECT_EQ(Row(j.id).At(0, "attempt").Int(), 1);
+    clock_.Advance(kLease + Millis(1));
+    const auto r = RescueExpired(*db_, registry_, 100, clock_);
+    EXPECT_EQ(r.requeued, 1) << "rescue " << rescue << ": an attempt that never ran is not spent";
+    EXPECT_EQ(r.killed, 0) << "rescue " << rescue;
+    EXPECT_EQ(State(j.id), "available");
+    EXPECT_EQ(Row(j.id).At(0, "attempt").Int(), 0);
+    EXPECT_NE(Row(j.id).At(0, "last_error").Str().find("not counted"), std::string::npos);
+  }
+  // A handler that kills its worker before the mark is written looks unstarted: after three
+  // refunds its attempts count again, so it still dies.
+  ASSERT_EQ(FetchAll("crashed-worker").size(), 1u);
+  clock_.Advance(kLease + Millis(1));
+  const auto r = RescueExpired(*db_, registry_, 100, clock_);
+  EXPECT_EQ(r.killed, 1);
+  EXPECT_EQ(State(j.id), "dead");
+}
+
+TEST_F(Queue, AStartMarkCountsOnlyForTheAttemptAndOwnerItNames) {
+  const auto j = Enq({.kind = "k", .max_attempts = 5});
+  ASSERT_EQ(FetchAll("w1").size(), 1u);
+  EXPECT_EQ(MarkStarted(*db_, {{j.id, 1}}, "someone-else"), 0);
+  EXPECT_EQ(MarkStarted(*db_, {{j.id, 2}}, "w1"), 0) << "not the attempt it holds";
+  EXPECT_EQ(MarkStarted(*db_, {{j.id, 1}}, "w1"), 1);
+  EXPECT_EQ(MarkStarted(*db_, {{j.id, 1}}, "w1"), 0) << "marked once";
+  clock_.Advance(kLease + Millis(1));
+  ASSERT_EQ(RescueExpired(*db_, registry_, 100, clock_).requeued, 1);
+  EXPECT_EQ(Row(j.id).At(0, "attempt").Int(), 1) << "a started attempt stays used";
+  // The next claim starts unmarked again.
+  ASSERT_EQ(FetchAll("w2").size(), 1u);
+  clock_.Advance(kLease + Millis(1));
+  ASSERT_EQ(RescueExpired(*db_, registry_, 100, clock_).requeued, 1);
+  EXPECT_EQ(Row(j.id).At(0, "attempt").Int(), 1) << "attempt 2 never started: given back";
 }
 
 TEST_F(Queue, AcksAreCompareAndSetOnOwnerAndAttempt) {

@@ -414,3 +414,63 @@ TEST_F(Runtimes, FinishedJobsMakeRoomForMoreWithoutWaitingForThePoll) {
   rt.Stop();
   EXPECT_GE(rt.stats().fetch_statements.load(), 300 / 10);
 }
+
+TEST_F(Runtimes, SlowHandlersAreNotPrefetchedBeyondWhatStartsSoon) {
+  // 100 ms handlers on 2 executors start 0.4 jobs within the 20 ms horizon: the worker holds
+  // what runs, not a batch that would wait seconds (and, if it died, a lease) for an executor.
+  Registry reg;
+  reg.Register(Kind("slow", [](JobContext& ctx) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return RecordExactlyOnce(ctx);
+  }));
+  Enq({.kind = "slow"}, 60);
+  auto opt = Options();
+  opt.concurrency = 2;
+  opt.fetch_batch_max = 100;
+  Runtime rt(opt, reg, SystemClock::Instance());
+  rt.Start();
+  ASSERT_TRUE(WaitFor([&] { return rt.stats().completed.load() >= 4; }, Millis(10'000)));
+  std::size_t most = 0;
+  for (int i = 0; i < 30; ++i) {
+    most = std::max(most, rt.HeldCount());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_LE(most, 4u) << "held beyond the 2 running jobs and their pending acks";
+  EXPECT_GT(Count("state = 'available'"), 40) << "the rest waits in the database, for anyone";
+  rt.Stop();
+}
+
+TEST_F(Runtimes, QuickHandlersStillComeInWholeBatches) {
+  Registry reg;
+  reg.Register(Kind("ok", [](JobContext&) { return Outcome::Complete(); }));
+  Enq({.kind = "ok"}, 2'000);
+  auto opt = Options();
+  opt.fetch_batch_max = 100;
+  Runtime rt(opt, reg, SystemClock::Instance());
+  rt.Start();
+  ASSERT_TRUE(WaitFor([&] { return Count() == 0; })) << Count() << " left";
+  rt.Stop();
+  // 2,000 jobs in claims of about half a batch or more: prefetch adapts up for quick handlers.
+  EXPECT_LE(rt.stats().fetch_statements.load(), 2'000 / 25);
+}
+
+TEST_F(Runtimes, AHandlerStillRunningIsMarkedStartedInTheDatabase) {
+  // Its attempt then counts if the worker dies; a quick job is acknowledged instead of marked.
+  Registry reg;
+  Latch release;
+  std::atomic<bool> started{false};
+  reg.Register(Kind("held", [&](JobContext& ctx) {
+    started = true;
+    release.Wait();
+    return RecordExactlyOnce(ctx);
+  }));
+  Enq({.kind = "held"});
+  Runtime rt(Options(), reg, SystemClock::Instance());
+  rt.Start();
+  ASSERT_TRUE(WaitFor([&] { return started.load(); }));
+  EXPECT_TRUE(WaitFor([&] { return Count("handler_started") == 1; }, Millis(2'000)))
+      << "the running job was never marked started";
+  release.Open();
+  EXPECT_TRUE(WaitFor([&] { return Count() == 0; }));
+  EXPECT_TRUE(rt.Stop());
+}
