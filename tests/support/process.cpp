@@ -57,6 +57,30 @@ pid_t SpawnClubosWithStdout(const std::vector<std::string>& args,
   return pid;
 }
 
+pid_t SpawnClubosLogged(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                        const std::string& log_path, int* stdout_fd) {
+  int fds[2] = {-1, -1};
+  if (stdout_fd && ::pipe2(fds, O_CLOEXEC) != 0) return -1;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (stdout_fd)
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  else
+    posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+  const pid_t pid = Spawn(args, env, &actions);
+  posix_spawn_file_actions_destroy(&actions);
+  if (stdout_fd) {
+    ::close(fds[1]);
+    if (pid < 0)
+      ::close(fds[0]);
+    else
+      *stdout_fd = fds[0];
+  }
+  return pid;
+}
+
 RunResult RunClubos(const std::vector<std::string>& args, const std::vector<std::string>& env,
                     const std::string& input) {
   int in[2], out[2], err[2];

@@ -19,6 +19,10 @@ pid_t SpawnClubos(const std::vector<std::string>& args, const std::vector<std::s
 // closes it).
 pid_t SpawnClubosWithStdout(const std::vector<std::string>& args,
                             const std::vector<std::string>& env, int* stdout_fd);
+// The same, with the child's stderr (its logs) appended to the file `log_path`; with a null
+// `stdout_fd` its stdout goes there too.
+pid_t SpawnClubosLogged(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                        const std::string& log_path, int* stdout_fd = nullptr);
 // What a finished `clubos` said: its exit code (as WaitExit), its stdout and its stderr.
 struct RunResult {
   int exit_code = -1;

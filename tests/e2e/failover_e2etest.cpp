@@ -1,0 +1,522 @@
+// Failover, end to end: a primary and a synchronous hot standby of the test's own (streaming
+// replication, synchronous_standby_names = '*'), `clubos serve --workers 2` and two `clubos
+// worker`s given only the multi-host URI
+//   postgresql://127.0.0.1:P1,127.0.0.1:P2/clubos?target_session_attrs=read-write
+// and customers texting through serve's intake while doors are being unlocked through `clubos
+// sim`'s UniFi console (in this process). The primary is killed with SIGKILL mid-flow, and after
+// kOutage the standby is promoted with `pg_ctl promote`, as a failover manager would. Then:
+//  - every message serve answered 202 is on the new primary (synchronous replication: an
+//    acknowledged commit was on the standby before the answer went out);
+//  - no door was unlocked twice for one action (the simulator's own call log, which lives in this
+//    process and survives the database), and no SMS went out twice;
+//  - every thread rests (verified, closed or escalated) within kRestBound of the promotion, and
+//    every history is a valid walk through the transition tables;
+//  - exactly one maintenance session leads on the new primary (the old leader's session advisory
+//    lock died with the old server);
+//  - the times from the kill to the first accepted message and to the new leader are printed.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "integrations/http.h"
+#include "store/db.h"
+#include "store/migrator.h"
+#include "tests/support/history.h"
+#include "tests/support/pg.h"
+#include "tests/support/pg_pair.h"
+#include "tests/support/process.h"
+#include "tests/support/sim_facility.h"
+#include "workflows/knowledge_store.h"
+
+using namespace clubos;
+using nlohmann::json;
+using pgtest::WaitFor;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kService = "svc-token-0123456789";
+constexpr const char* kOperator = "op-token-0123456789";
+constexpr const char* kFrontDoor = "0ed545f8-2fcd-4839-9021-b39e707f6aa9";
+constexpr int kCustomers = 16;
+constexpr Millis kCustomerPace{150};  // one new customer this often
+// How long the database is gone: what a failover manager takes to decide (Patroni's loop_wait and
+// ttl make that seconds; shorter here to keep the test short).
+constexpr Millis kOutage{1'000};
+constexpr Millis kRetry{200};  // a customer's client retries a refused text this often
+// After the promotion every thread rests within this. Usually about 2.5 s; once in five runs one
+// thread took 29 s, about the 30 s lease of serve's in-process workers (serve has no --lease-ms),
+// so the bound covers a whole lease.
+constexpr Millis kRestBound{45'000};
+constexpr Millis kUnlockDelay{400};  // the console takes this long per unlock: calls in flight
+
+std::string WriteConfig(const std::string& sim_url, const std::string& dir) {
+  std::ifstream in(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto j = json::parse(ss.str());
+  // A verification deadline that outlasts the outage: the test is about the database going away,
+  // not about doors that do not open.
+  j["flow"] = {{"debounce_ms", 0},     {"confirmation_ttl_ms", 60000}, {"verify_timeout_ms", 20000},
+               {"verify_poll_ms", 50}, {"close_after_ms", 600000},     {"retry_base_ms", 20},
+               {"retry_cap_ms", 200}};
+  for (const char* vendor : {"openphone", "ninjaone", "unifi"})
+    j["integrations"][vendor]["base_url"] = sim_url;
+  j["integrations"].erase("verify_timeout_ms");
+  j["integrations"]["call_timeout_ms"] = 5000;
+  const std::string path = dir + "/clubos-failover.json";
+  std::ofstream(path) << j.dump(2);
+  return path;
+}
+
+// A clubos process, SIGKILLed when the test ends whatever happened; its stderr goes to a log.
+class Proc {
+ public:
+  Proc(const std::vector<std::string>& args, const std::vector<std::string>& env, std::string log,
+       bool read_stdout = false)
+      : log_(std::move(log)) {
+    pid_ = pgtest::SpawnClubosLogged(args, env, log_, read_stdout ? &out_ : nullptr);
+  }
+  ~Proc() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      pgtest::WaitExit(pid_);
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+  pid_t pid() const { return pid_; }
+  int out() const { return out_; }
+  const std::string& log() const { return log_; }
+  // SIGTERM, then SIGKILL after `grace`; the exit code (as WaitExit).
+  int Stop(Millis grace) {
+    ::kill(pid_, SIGTERM);
+    const auto deadline = Steady::now() + grace;
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (Steady::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(Millis(10));
+    }
+    pid_ = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  std::string log_;
+  pid_t pid_ = 0;
+  int out_ = -1;
+};
+
+std::string Tail(const std::string& path, int lines = 15) {
+  std::ifstream in(path);
+  std::vector<std::string> all;
+  for (std::string l; std::getline(in, l);) all.push_back(l);
+  std::string out;
+  for (std::size_t i = all.size() > static_cast<std::size_t>(lines) ? all.size() - lines : 0;
+       i < all.size(); ++i)
+    out += all[i] + "\n";
+  return out;
+}
+
+int CountInLog(const std::string& path, const std::string& what) {
+  std::ifstream in(path);
+  int n = 0;
+  for (std::string l; std::getline(in, l);) n += l.find(what) != std::string::npos;
+  return n;
+}
+
+double MsSince(Steady::time_point from, Steady::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+// What the customers' clients saw, shared by their threads.
+struct Ledger {
+  struct Acked {
+    std::string from, external_id;
+    int64_t message_id = 0;
+  };
+  std::mutex mu;
+  std::vector<Acked> acked;
+  std::map<int, int> refusals;         // HTTP status (0: no answer) -> count
+  std::atomic<int64_t> kill_at_us{0};  // steady clock; 0 until the primary is killed
+  std::optional<Steady::time_point> first_write_after_kill;
+
+  void Answered(const integrations::HttpResponse& r, Steady::time_point sent, const Acked& a) {
+    std::lock_guard lk(mu);
+    if (r.status != 202) {
+      ++refusals[r.transport == integrations::HttpResponse::Transport::kOk ? r.status : 0];
+      return;
+    }
+    acked.push_back(a);
+    const auto k = kill_at_us.load();
+    if (k && sent.time_since_epoch() >= std::chrono::microseconds(k) && !first_write_after_kill)
+      first_write_after_kill = Steady::now();
+  }
+};
+
+std::string Phone(int i) {
+  return "+1555300" + std::to_string(1000 + i);
+}
+
+class Customer {
+ public:
+  Customer(int index, uint16_t port, Ledger& ledger) : i_(index), port_(port), ledger_(ledger) {}
+  std::string phone() const { return Phone(i_); }
+
+  // Texts the problem, waits until ClubOS asks to confirm, texts YES; a refused text is sent again
+  // with the same external id (as OpenPhone redelivers a webhook). Gives up at `until`.
+  void Run(Steady::time_point start, Steady::time_point until) {
+    std::this_thread::sleep_for(start - Steady::now());
+    int64_t thread = 0;
+    while (!thread && Steady::now() < until) {
+      const auto r = Text("my code isn't opening the front door", "1");
+      if (r.status == 202)
+        thread = json::parse(r.body)["thread_id"].get<int64_t>();
+      else
+        std::this_thread::sleep_for(kRetry);
+    }
+    while (thread && Steady::now() < until) {
+      const auto r = Get("/v1/threads/" + std::to_string(thread));
+      const std::string state =
+          r.status == 200 ? json::parse(r.body).value("state", std::string()) : "";
+      if (state == "verified" || state == "closed" || state == "escalated") {
+        rested_without_confirming = true;
+        return;
+      }
+      if (state == "awaiting_confirmation") break;
+      std::this_thread::sleep_for(Millis(50));
+    }
+    while (thread && Steady::now() < until) {
+      if (Text("YES", "2").status == 202) {
+        confirmed = true;
+        return;
+      }
+      std::this_thread::sleep_for(kRetry);
+    }
+  }
+
+  bool confirmed = false;
+  bool rested_without_confirming = false;
+
+ private:
+  integrations::HttpResponse Text(const std::string& body, const std::string& n) {
+    const std::string external_id = "failover-" + std::to_string(i_) + "-" + n;
+    const json msg = {
+        {"from", phone()}, {"to", "+15555550199"}, {"body", body}, {"external_id", external_id}};
+    const auto sent = Steady::now();
+    auto r =
+        integrations::Send({.method = "POST",
+                            .url = "http://127.0.0.1:" + std::to_string(port_) + "/v1/messages",
+                            .headers = {{"Authorization", std::string("Bearer ") + kService},
+                                        {"Content-Type", "application/json"}},
+                            .body = msg.dump(),
+                            .timeout = Millis(10'000)});
+    Ledger::Acked a{phone(), external_id, 0};
+    if (r.status == 202) a.message_id = json::parse(r.body)["message_id"].get<int64_t>();
+    ledger_.Answered(r, sent, a);
+    return r;
+  }
+  integrations::HttpResponse Get(const std::string& path) {
+    return integrations::Send({.method = "GET",
+                               .url = "http://127.0.0.1:" + std::to_string(port_) + path,
+                               .headers = {{"Authorization", std::string("Bearer ") + kOperator}},
+                               .timeout = Millis(10'000)});
+  }
+
+  int i_;
+  uint16_t port_;
+  Ledger& ledger_;
+};
+
+// A connection to whichever server takes writes now; reopened after any failure.
+class Reader {
+ public:
+  explicit Reader(std::string url) : url_(std::move(url)) {}
+  // The first value of `sql`, or nullopt while no server takes writes.
+  std::optional<int64_t> Scalar(const std::string& sql) {
+    try {
+      if (!db_) db_ = store::Connect(url_, Options());
+      return db_->ExecRawOne(sql).At(0, 0).Int64();
+    } catch (const std::exception&) {
+      db_.reset();
+      return std::nullopt;
+    }
+  }
+  store::Connection& db() {
+    if (!db_) db_ = store::Connect(url_, Options());
+    return *db_;
+  }
+
+ private:
+  static store::ConnectionOptions Options() {
+    store::ConnectionOptions o;
+    o.application_name = "failover-test";
+    o.connect_timeout_s = 2;
+    return o;
+  }
+  std::string url_;
+  std::unique_ptr<store::Connection> db_;
+};
+
+// Maintenance sessions of this database holding the leader's advisory lock (leader_try_acquire
+// in schema/queries/jobs.sql).
+constexpr const char* kLeaders =
+    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.objid = 727002 AND l.granted "
+    "AND a.datname = current_database() AND a.application_name = 'clubos-maintenance'";
+
+}  // namespace
+
+TEST(FailoverE2e, KillingThePrimaryLosesNoAcknowledgedTextAndDoesNoActionTwice) {
+  if (pgtest::PgBinDir().empty()) {
+    if (pgtest::InCi()) FAIL() << "CI=true but no PostgreSQL server binaries";
+    GTEST_SKIP() << "no PostgreSQL server binaries (apt-get install postgresql)";
+  }
+  const auto t_setup = Steady::now();
+  pgtest::PgPair pair("failover");
+  const std::string started = pair.Start("clubos");
+  ASSERT_EQ(started, "") << "the primary and its synchronous standby did not start";
+  const std::string url = pair.MultiHostUrl();
+  {
+    auto db = store::Connect(url);
+    store::Migrate(*db);
+    workflows::ImportKnowledge(
+        *db, workflows::ReadKnowledgeFolder(std::string(CLUBOS_SOURCE_DIR) + "/knowledge"));
+  }
+  const std::string dir = "/tmp/clubos-failover-run-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  struct RemoveDir {
+    std::string d;
+    ~RemoveDir() {
+      std::error_code ec;
+      std::filesystem::remove_all(d, ec);
+    }
+  } remove_dir{dir};
+
+  simtest::SimFacility sim(
+      Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json"),
+      SystemClock::Instance());
+  const std::string config = WriteConfig(sim.url(), dir);
+  // Every unlock takes kUnlockDelay at the console, so some are on the wire when the server dies.
+  ASSERT_EQ(sim.Fault(std::string("unifi:") + kFrontDoor, "slow", 10'000,
+                      static_cast<int>(kUnlockDelay.count())),
+            201);
+
+  Reader reader(url);
+
+  std::vector<std::string> env = {
+      "CLUBOS_DATABASE_URL=" + url, "CLUBOS_LOG_LEVEL=info",
+      std::string("CLUBOS_API_TOKENS=service:svc:") + kService + ",operator:ann:" + kOperator};
+  for (const char* name :
+       {"CLUBOS_OPENPHONE_API_KEY", "CLUBOS_NINJAONE_CLIENT_ID", "CLUBOS_NINJAONE_CLIENT_SECRET",
+        "CLUBOS_UNIFI_TOKEN", "CLUBOS_SLACK_WEBHOOK_URL", "LSAN_OPTIONS", "ASAN_OPTIONS",
+        "UBSAN_OPTIONS"})
+    if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
+
+  Proc serve({"serve", "--port", "0", "--workers", "2", "--facility", "vendors", "--config", config,
+              "--rate-limit", "0"},
+             env, dir + "/serve.log", /*read_stdout=*/true);
+  ASSERT_GT(serve.pid(), 0);
+  std::vector<std::unique_ptr<Proc>> workers;
+  for (int w = 0; w < 2; ++w)
+    workers.push_back(std::make_unique<Proc>(
+        std::vector<std::string>{"worker", "--config", config, "--facility", "vendors",
+                                 "--concurrency", "2", "--lease-ms", "2000", "--poll-ms", "200",
+                                 "--name", "failover" + std::to_string(w)},
+        env, dir + "/worker" + std::to_string(w) + ".log"));
+  const std::string line = pgtest::ReadLine(serve.out(), Millis(30'000)).value_or("");
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_match(line, m, std::regex(R"(clubos serve listening on 127\.0\.0\.1:(\d+))")))
+      << "stdout said: '" << line << "'\n"
+      << Tail(serve.log());
+  const auto port = static_cast<uint16_t>(std::stoi(m[1]));
+
+  {
+    auto& db = reader.db();
+    for (int i = 0; i < kCustomers; ++i) pgtest::BookNow(db, "bedford", Phone(i));
+  }
+  ASSERT_TRUE(WaitFor([&] { return reader.Scalar(kLeaders).value_or(0) == 1; }, Millis(15'000)))
+      << "nobody leads on the first primary";
+  std::printf("setup (two clusters, migrate, processes): %.0f ms\n",
+              MsSince(t_setup, Steady::now()));
+
+  // The customers text; the primary dies while doors are being unlocked.
+  Ledger ledger;
+  std::vector<Customer> customers;
+  customers.reserve(kCustomers);  // the threads hold on to them
+  for (int i = 0; i < kCustomers; ++i) customers.emplace_back(i, port, ledger);
+  const auto t0 = Steady::now();
+  const auto give_up = t0 + Millis(40'000);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCustomers; ++i)
+    threads.emplace_back([&, i] { customers[i].Run(t0 + kCustomerPace * i, give_up); });
+
+  int64_t executing_at_kill = 0, confirmed_at_kill = 0;
+  WaitFor(
+      [&] {
+        executing_at_kill =
+            reader
+                .Scalar(
+                    "SELECT count(*) FROM actions WHERE kind = 'unlock_door' AND state = "
+                    "'executing'")
+                .value_or(0);
+        confirmed_at_kill =
+            reader.Scalar("SELECT count(*) FROM messages WHERE body = 'YES'").value_or(0);
+        return executing_at_kill > 0 && confirmed_at_kill >= kCustomers / 3;
+      },
+      Millis(15'000));
+  const auto t_kill = Steady::now();
+  ledger.kill_at_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(t_kill.time_since_epoch()).count();
+  pair.KillPrimary();
+  const auto t_dead = Steady::now();
+  std::this_thread::sleep_for(kOutage);
+  const std::string promoted = pair.PromoteStandby();
+  const auto t_promoted = Steady::now();
+  EXPECT_EQ(promoted, "") << pair.LogTail(false);
+
+  std::optional<Steady::time_point> t_leader;
+  if (WaitFor([&] { return reader.Scalar(kLeaders).value_or(0) >= 1; }, Millis(20'000)))
+    t_leader = Steady::now();
+  for (auto& t : threads) t.join();
+
+  const char* kUnrested =
+      "SELECT count(*) FROM threads WHERE state NOT IN ('verified', 'closed', 'escalated')";
+  const char* kActive =
+      "SELECT count(*) FROM jobs WHERE kind IN ('execute_action', 'verify_action', "
+      "'send_message')";
+  const bool rested = WaitFor(
+      [&] {
+        return reader.Scalar(kUnrested).value_or(1) == 0 && reader.Scalar(kActive).value_or(1) == 0;
+      },
+      kRestBound - std::chrono::duration_cast<Millis>(Steady::now() - t_promoted));
+  const auto t_rested = Steady::now();
+
+  // Where we are now: the promoted standby, taking writes.
+  auto& db = reader.db();
+  EXPECT_EQ(db.ExecRawOne("SELECT inet_server_port()").At(0, 0).Int(), pair.standby_port());
+  EXPECT_EQ(db.ExecRawOne("SELECT pg_is_in_recovery()::int").At(0, 0).Int(), 0);
+
+  EXPECT_TRUE(rested) << reader.Scalar(kUnrested).value_or(-1) << " threads still not resting "
+                      << MsSince(t_promoted, t_rested) << " ms after the promotion";
+  int confirmed = 0, rested_early = 0;
+  for (const auto& c : customers) {
+    confirmed += c.confirmed;
+    rested_early += c.rested_without_confirming;
+  }
+  EXPECT_EQ(confirmed + rested_early, kCustomers)
+      << "every customer's texts were taken in the end (" << confirmed << " confirmed, "
+      << rested_early << " threads rested before asking)";
+
+  // 1. No acknowledged text lost.
+  std::size_t lost = 0;
+  for (const auto& a : ledger.acked) {
+    const auto r = db.ExecSql(
+        "SELECT count(*) FROM messages WHERE id = $1 AND external_id = $2 AND from_phone = $3 "
+        "AND direction = 'in'",
+        {a.message_id, a.external_id, a.from});
+    if (r.At(0, 0).Int64() != 1) {
+      ++lost;
+      ADD_FAILURE() << "acknowledged but not on the new primary: " << a.external_id << " (message "
+                    << a.message_id << ")";
+    }
+  }
+  EXPECT_EQ(lost, 0u);
+  EXPECT_EQ(db.ExecRawOne("SELECT count(*) FROM (SELECT external_id FROM messages WHERE direction "
+                          "= 'in' GROUP BY from_phone, external_id HAVING count(*) > 1) d")
+                .At(0, 0)
+                .Int64(),
+            0)
+      << "a text retried after a refusal was stored twice";
+
+  // 2. No action done twice, by the simulator's own log.
+  std::map<int64_t, int> unlocks;                          // action id -> PUTs
+  std::map<std::pair<std::string, std::string>, int> sms;  // (to, text) -> sends
+  for (const auto& c : sim.Calls()) {
+    const std::string path = c.value("path", "");
+    const auto body = json::parse(c.value("body", std::string()), nullptr, false);
+    if (c.value("service", "") == "unifi" && c.value("method", "") == "PUT" &&
+        path.find("/unlock") != std::string::npos) {
+      const int64_t id = body.is_object() && body.contains("extra")
+                             ? body["extra"].value("action_id", int64_t{0})
+                             : int64_t{0};
+      ++unlocks[id];
+    }
+    if (c.value("service", "") == "openphone" && c.value("method", "") == "POST" &&
+        body.is_object() && body.contains("content"))
+      ++sms[{body.value("to", json::array()).dump(), body.value("content", std::string())}];
+  }
+  for (const auto& [id, n] : unlocks) EXPECT_EQ(n, 1) << "action " << id << " unlocked " << n;
+  for (const auto& [key, n] : sms)
+    EXPECT_EQ(n, 1) << "the SMS '" << key.second << "' to " << key.first << " went out " << n;
+  const auto verified_unlocks = db.ExecRawOne(
+      "SELECT id FROM actions WHERE kind = 'unlock_door' AND state = 'verified' ORDER BY id");
+  for (std::size_t k = 0; k < verified_unlocks.Size(); ++k)
+    EXPECT_EQ(unlocks[verified_unlocks.At(k, 0).Int64()], 1)
+        << "verified unlock " << verified_unlocks.At(k, 0).Int64()
+        << " is not exactly one call in the console's log";
+  pgtest::ExpectValidHistories(db);
+
+  // 3. Leadership moved to a live process on the new primary.
+  ASSERT_TRUE(t_leader.has_value()) << "nobody took the lead on the new primary\n"
+                                    << Tail(serve.log());
+  EXPECT_EQ(reader.Scalar(kLeaders).value_or(0), 1) << "exactly one leader";
+
+  // 4. The times.
+  const auto verified = db.ExecRawOne("SELECT count(*) FROM threads WHERE state = 'verified'");
+  const auto escalated = db.ExecRawOne("SELECT count(*) FROM threads WHERE state = 'escalated'");
+  std::string refusals;
+  for (const auto& [status, n] : ledger.refusals)
+    refusals += " " + std::to_string(n) + "x" + std::to_string(status);
+  std::printf(
+      "failover: %d customers; killed with %lld unlocks executing and %lld YES stored; "
+      "server gone %.0f ms after SIGKILL; promoted %.0f ms after the kill\n"
+      "  kill -> first accepted text: %.0f ms (promotion -> first accepted text: %.0f ms)\n"
+      "  kill -> leader on the new primary: %.0f ms (promotion -> leader: %.0f ms)\n"
+      "  kill -> every thread resting: %.0f ms; threads verified %lld, escalated %lld; "
+      "accepted %zu texts; refused:%s; door unlocks %zu\n",
+      kCustomers, static_cast<long long>(executing_at_kill),
+      static_cast<long long>(confirmed_at_kill), MsSince(t_kill, t_dead),
+      MsSince(t_kill, t_promoted),
+      ledger.first_write_after_kill ? MsSince(t_kill, *ledger.first_write_after_kill) : -1.0,
+      ledger.first_write_after_kill ? MsSince(t_promoted, *ledger.first_write_after_kill) : -1.0,
+      MsSince(t_kill, *t_leader), MsSince(t_promoted, *t_leader), MsSince(t_kill, t_rested),
+      static_cast<long long>(verified.At(0, 0).Int64()),
+      static_cast<long long>(escalated.At(0, 0).Int64()), ledger.acked.size(), refusals.c_str(),
+      unlocks.size());
+  if (ledger.first_write_after_kill)
+    ::testing::Test::RecordProperty(
+        "kill_to_first_write_ms",
+        static_cast<int>(MsSince(t_kill, *ledger.first_write_after_kill)));
+  ::testing::Test::RecordProperty("kill_to_leader_ms",
+                                  static_cast<int>(MsSince(t_kill, *t_leader)));
+  EXPECT_TRUE(ledger.first_write_after_kill.has_value()) << "no text was accepted after the kill";
+
+  // Every process lived through it and stops cleanly.
+  for (auto& w : workers) EXPECT_EQ(w->Stop(Millis(15'000)), 0) << Tail(w->log());
+  EXPECT_EQ(serve.Stop(Millis(15'000)), 0) << Tail(serve.log());
+  int resigned = CountInLog(serve.log(), "resigned leadership");
+  for (auto& w : workers) resigned += CountInLog(w->log(), "resigned leadership");
+  std::printf("  leaders that resigned when their server died: %d\n", resigned);
+  if (HasFailure()) {
+    std::printf("--- serve.log\n%s", Tail(serve.log(), 40).c_str());
+    for (auto& w : workers) std::printf("--- %s\n%s", w->log().c_str(), Tail(w->log(), 40).c_str());
+  }
+}
