@@ -55,7 +55,13 @@ WHERE id = $1 AND active_version = $2::integer
 -- indexes, and only they are scored, each once:
 -- 1. entries of the location whose title or trigger words share a stem with the text
 --    (head_search, migration 0018, one index with the location), the best 20 by that part's rank
---    alone (a few words an entry: ~1 us);
+--    alone (a few words an entry: ~2.5 us), read in two parts: first those that share two stems
+--    or more (`pairs`), and only when they are fewer than 20 those that share one. The same 20 as
+--    one read of both, in the same order: every head word weighs A, and in ts_rank of an OR a
+--    stem counts at least 1/1.645 of A when found once and less than A however often found, so
+--    two stems outrank any one. It is the long texts that gain (the tail): "the trackman in bay 2
+--    froze ..." shares one stem with 410 entries of the location ("bay", "left", "min"), two with
+--    34, and ranking the 410 was 1.5 of its 2.5 ms of nominating;
 -- 2. only when those are fewer than 20: entries whose title and trigger words are trigram-similar
 --    to the text (<%; the index is read only then: ~1.5 ms for a long text);
 -- 3. only when still fewer: entries that share words in the body alone, in the index's order.
@@ -63,12 +69,23 @@ WHERE id = $1 AND active_version = $2::integer
 -- is scored, as before; with thousands, words in the body alone, counted at a tenth, rarely place
 -- an entry first. Measured in docs/performance.md; the ranking on tests/data/messages.json
 -- (knowledge_pgtest): docs/knowledge.md.
-WITH q AS MATERIALIZED (
-  SELECT (SELECT string_agg(quote_literal(l), ' | ')
-          FROM unnest(tsvector_to_array(to_tsvector('english', $2))) l)::tsquery AS terms,
+WITH words AS MATERIALIZED (
+  SELECT tsvector_to_array(to_tsvector('english', $2)) AS stems
+),
+q AS MATERIALIZED (
+  SELECT (SELECT string_agg(quote_literal(l), ' | ') FROM unnest(w.stems) l)::tsquery AS terms,
+         -- Two stems or more: s1 & (s2 | s3 | ...) | s2 & (s3 | ...) | ..., which the index and a
+         -- row's check evaluate in time linear in the stems (all pairs, s1 & s2 | s1 & s3 | ...,
+         -- would be quadratic). NULL for one stem or none: no row matches it.
+         (SELECT string_agg(quote_literal(w.stems[i]) || ' & (' ||
+                            (SELECT string_agg(quote_literal(l), ' | ')
+                             FROM unnest(w.stems[i + 1:]) l) || ')', ' | ')
+          FROM generate_subscripts(w.stems, 1) i
+          WHERE i < cardinality(w.stems))::tsquery AS pairs,
          $2::text AS text, ARRAY['all', $1]::text[] AS at,
          -- A text without a word has no trigram, and the trigram index reads every row for it.
          cardinality(show_trgm($2)) > 0 AS trigrams
+  FROM words w
 ),
 candidates AS MATERIALIZED (
   SELECT c.document_id, c.version
@@ -78,7 +95,18 @@ candidates AS MATERIALIZED (
     (SELECT h.document_id, h.version
      FROM (SELECT v.document_id, v.version
            FROM q, knowledge_versions v
+           WHERE v.head_search @@ q.pairs AND v.locations && q.at
+           ORDER BY ts_rank('{0.02, 0.05, 0.1, 1.0}', v.head_search, q.terms) DESC, v.document_id
+           OFFSET 0) h
+     WHERE EXISTS (SELECT FROM knowledge_documents d
+                   WHERE d.id = h.document_id AND d.active_version = h.version)
+     LIMIT 20)
+    UNION ALL
+    (SELECT h.document_id, h.version
+     FROM (SELECT v.document_id, v.version
+           FROM q, knowledge_versions v
            WHERE v.head_search @@ q.terms AND v.locations && q.at
+             AND NOT coalesce(v.head_search @@ q.pairs, false)
            ORDER BY ts_rank('{0.02, 0.05, 0.1, 1.0}', v.head_search, q.terms) DESC, v.document_id
            OFFSET 0) h
      WHERE EXISTS (SELECT FROM knowledge_documents d

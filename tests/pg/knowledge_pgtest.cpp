@@ -210,6 +210,40 @@ Free parking behind the building.
   EXPECT_THROW(RetrieveKnowledge(*db_, "bedford", "price", zero), std::invalid_argument);
 }
 
+// knowledge_retrieve nominates by the title and trigger words in two reads: the entries that
+// share two stems or more with the text, and only when they are fewer than 20, those that share
+// one. That gives what one read of both gave only because two stems outrank one found any number
+// of times (every head word weighs A), and because the second read fills in behind the first.
+TEST_F(KnowledgeStore, RetrievalNominatesEntriesSharingTwoStemsBeforeThoseSharingOne) {
+  CLUBOS_REQUIRE_PG();
+  EXPECT_EQ(Scalar("SELECT (ts_rank('{0.02, 0.05, 0.1, 1.0}', setweight(to_tsvector('english', "
+                   "repeat('bay ', 200)), 'A'), 'bay | frozen | left'::tsquery) < "
+                   "ts_rank('{0.02, 0.05, 0.1, 1.0}', setweight(to_tsvector('english', "
+                   "'bay frozen'), 'A'), 'bay | frozen | left'::tsquery))::int"),
+            1);
+  TempFolder dir("two-stems");
+  auto entry = [&](const std::string& id, const std::string& title) {
+    WriteFile(dir.path / (id + ".md"), "---\nid: " + id + "\ntitle: " + title +
+                                           "\ncategory: faq\nlocations: all\ntriggers: []\n"
+                                           "action: answer\nfallback: escalate\nrequires: []\n"
+                                           "---\nAsk at the desk.\n");
+  };
+  // More entries that share one stem ("bay") than are nominated, ahead of the others by id.
+  for (int i = 10; i < 40; ++i) entry("faq.a" + std::to_string(i), "Bay " + std::to_string(i));
+  entry("faq.z-frozen", "Frozen bay");
+  entry("faq.z-frozen-screen", "Frozen screen in a bay");
+  ImportKnowledge(*db_, ReadKnowledgeFolder(dir.path.string()));
+  RetrieveOptions all;
+  all.k = kMaxRetrieved;
+  const auto found = RetrieveKnowledge(*db_, "bedford", "my bay is frozen", all);
+  ASSERT_EQ(found.size(), static_cast<std::size_t>(kMaxRetrieved));
+  EXPECT_EQ(found[0].id, "faq.z-frozen");
+  EXPECT_EQ(found[1].id, "faq.z-frozen-screen");
+  // The rest are one-stem entries, the first by id among equals.
+  for (std::size_t i = 2; i < found.size(); ++i)
+    EXPECT_EQ(found[i].id, "faq.a" + std::to_string(8 + i)) << i;
+}
+
 TEST_F(KnowledgeStore, ExportThenImportChangesNothing) {
   CLUBOS_REQUIRE_PG();
   ImportKnowledge(*db_, ReadKnowledgeFolder(kFolder));
