@@ -299,9 +299,6 @@ void Runtime::Unacked(const std::vector<Ack>& acks) {
   completer_cv_.notify_one();
 }
 
-// Acknowledges finished jobs when no claim is going to carry them: a light load, or a full local
-// queue. Off the dispatcher's path, so a slow commit (an fsync stall of 4 ms was seen here) never
-// delays waking up for new work.
 std::vector<Ack> Runtime::DueStartMarksLocked(Steady::time_point now,
                                               std::optional<Steady::time_point>* next) {
   std::vector<Ack> due;
@@ -318,6 +315,10 @@ std::vector<Ack> Runtime::DueStartMarksLocked(Steady::time_point now,
   return due;
 }
 
+// Acknowledges finished jobs when no claim is going to carry them (a light load, or a full local
+// queue), and marks handlers still running as started (DueStartMarksLocked). Off the dispatcher's
+// path, so a slow commit (an fsync stall of 4 ms was seen here) never delays waking up for new
+// work.
 void Runtime::CompleterLoop(store::Connection& db) {
   for (;;) {
     std::vector<Ack> acks, marks;
