@@ -30,7 +30,7 @@ int CmdServe(const Args& args) {
           {"--port", "--host", "--workers", "--config", "--threads", "--handlers",
            "--max-body-bytes", "--db-pool", "--rate-limit", "--rate-burst", "--auth-failures",
            "--auth-failure-window-ms", "--drain-ms", "--ready-grace-ms", "--grace-ms",
-           "--intake-committers", "--intake-batch", "--facility"},
+           "--intake-committers", "--intake-batch", "--facility", "--lease-ms"},
           {"--help", "--insecure-dev", "--secure-cookies"});
   if (f.Has("--help")) {
     std::puts(
@@ -41,7 +41,7 @@ int CmdServe(const Args& args) {
         "                    [--auth-failure-window-ms 60000] [--drain-ms 10000]\n"
         "                    [--ready-grace-ms 0] [--grace-ms 10000] [--intake-committers 2]\n"
         "                    [--intake-batch 64] [--insecure-dev] [--facility vendors|fake]\n"
-        "                    [--secure-cookies]\n"
+        "                    [--secure-cookies] [--lease-ms 30000]\n"
         "  the HTTP API (JSON, /v1; interfaces.md). --port 0 picks a free port; the line\n"
         "  `clubos serve listening on HOST:PORT` on stdout says which. With --workers N it also\n"
         "  runs N queue workers in this process (the single-machine setup).\n"
@@ -60,6 +60,8 @@ int CmdServe(const Args& args) {
         "  --intake-committers, --intake-batch\n"
         "                    inbound messages are stored in batches (group commit): this many\n"
         "                    threads, each committing up to this many messages at once\n"
+        "  --lease-ms        how long a job of the in-process workers stays theirs without a\n"
+        "                    heartbeat: a job held by a process that died waits this long\n"
         "  On SIGTERM/SIGINT /readyz answers 503 at once; requests keep being served for\n"
         "  --ready-grace-ms (for a load balancer to notice), in-flight requests get up to\n"
         "  --drain-ms to finish, the server stops, the workers stop within --grace-ms (handing\n"
@@ -105,6 +107,7 @@ int CmdServe(const Args& args) {
   const Millis drain(f.Int("--drain-ms", 10'000, 0, 3'600'000));
   const Millis ready_grace(f.Int("--ready-grace-ms", 0, 0, 3'600'000));
   const Millis grace(f.Int("--grace-ms", 10'000, 0, 3'600'000));
+  const Millis lease(f.Int("--lease-ms", 30'000, 100, 3'600'000));
 
   api::TokenSet tokens;
   try {
@@ -151,6 +154,8 @@ int CmdServe(const Args& args) {
     ro.name = "serve";
     ro.concurrency = workers;
     ro.shutdown_grace = grace;
+    ro.lease = lease;
+    ro.heartbeat_interval = lease / 3;
     ro.on_job_ran = [&server](const workers::Job& job, std::chrono::microseconds latency,
                               std::chrono::microseconds run, const char* outcome) {
       server.ObserveJob(job, latency, run, outcome);
