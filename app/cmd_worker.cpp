@@ -59,6 +59,17 @@ int SleepUnlessStopped(Millis d) {
 }
 }  // namespace
 
+namespace {
+// libpq reports every failed connection the same way; these messages say the server answered
+// and refused.
+bool RefusedForGood(const std::string& what) {
+  for (const char* m : {"password authentication failed", "no pg_hba.conf entry", "does not exist",
+                        "no password supplied"})
+    if (what.find(m) != std::string::npos) return true;
+  return false;
+}
+}  // namespace
+
 std::unique_ptr<store::Connection> ConnectWhenReachable(const std::string& url) {
   Millis backoff(500);
   for (int attempt = 1;; ++attempt) {
@@ -73,10 +84,14 @@ std::unique_ptr<store::Connection> ConnectWhenReachable(const std::string& url) 
             "PgBouncer in session mode (docs/operations.md)");
       if (attempt > 1) log::Get()->info("database reachable after {} attempts", attempt);
       return conn;
-    } catch (const store::ConnectionLost& e) {
+    } catch (const store::DbError& e) {
       // Down, starting up, or between a primary's death and a standby's promotion: a process
       // that gave up here would leave a supervisor's restart budget to decide how long an
-      // outage may last.
+      // outage may last. A refusal that waiting cannot cure (credentials, a missing database,
+      // pg_hba.conf) is a deployment mistake: it exits, for the supervisor to report.
+      const bool lost = dynamic_cast<const store::ConnectionLost*>(&e) ||
+                        dynamic_cast<const store::CommitUnknown*>(&e);
+      if (!lost || RefusedForGood(e.what())) throw;
       log::Get()->warn("database unreachable (attempt {}), retrying in {} ms: {}", attempt,
                        backoff.count(), e.what());
     }

@@ -28,12 +28,14 @@ void RegisterBuiltinKinds(workers::Registry& registry) {
                          if (sleep_ms > 0)
                            std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
                          ctx.db().Transact("selftest_record", [&](store::Tx& tx) {
-                           // With the job's last error: whether a rescue brought it back.
+                           // With the job's last error and the attempts given back: what rescues
+                           // did to it.
                            tx.ExecRaw(
-                               "INSERT INTO selftest_records (job_id, attempt, last_error) "
-                               "SELECT id, " +
+                               "INSERT INTO selftest_records (job_id, attempt, last_error, "
+                               "given_back) SELECT id, " +
                                std::to_string(ctx.job().attempt) +
-                               ", last_error FROM jobs WHERE id = " + std::to_string(ctx.job().id));
+                               ", last_error, unstarted_rescues FROM jobs WHERE id = " +
+                               std::to_string(ctx.job().id));
                            ctx.CompleteInTx(tx);
                          });
                          return workers::Outcome::Complete();

@@ -360,6 +360,11 @@ std::unique_ptr<Connection> Connect(const std::string& url, ConnectionOptions op
 bool BehindTransactionPooler(const std::string& url) {
   ConnectionOptions o;
   o.application_name = "clubos-session-check";
+  // A connection that reopened by itself (on another host of a multi-host URI, say) would show
+  // another backend without any pooler: a lost connection is an error here, for the caller to
+  // retry, never a verdict.
+  o.auto_reconnect = false;
+  o.max_tx_attempts = 1;
   static const Catalog kNoStatements{};  // nothing to prepare: that is what might not survive
   Connection first(url, kNoStatements, o), second(url, kNoStatements, o);
   auto pid = [](Tx& tx) { return tx.ExecRaw("SELECT pg_backend_pid()").At(0, 0).Int64(); };

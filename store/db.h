@@ -217,7 +217,9 @@ std::unique_ptr<Connection> Connect(const std::string& url, ConnectionOptions op
 // connections each hold a transaction open, so that they sit on different server sessions, and
 // end them so that the first one's session is the most recently freed (PgBouncer hands that out
 // next); the second's next transaction then lands on it. On a real session a connection's backend
-// never changes. Throws DbError when the database cannot be asked.
+// never changes. Throws DbError when the database cannot be asked (ConnectionLost or
+// CommitUnknown when a connection was lost meanwhile: ask again). A pooler that hands out servers
+// round-robin rather than most-recently-freed first may go unnoticed.
 bool BehindTransactionPooler(const std::string& url);
 
 }  // namespace clubos::store

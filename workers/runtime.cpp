@@ -124,13 +124,9 @@ void Runtime::Accept(std::vector<Job>& jobs) {
   {
     std::lock_guard lk(mu_);
     for (auto& j : jobs) {
-      // The same attempt again: its lease expired while this process stalled, the rescue gave the
-      // unstarted attempt back, and this process claimed it anew. The copy it holds stands for
-      // both (an ack of either completes the job): a second copy would run it twice.
-      if (auto it = held_.find(j.id); it != held_.end() && it->second.attempt == j.attempt)
-        continue;
       const auto* spec = registry_.Find(j.kind);
-      held_[j.id] = Held{j.attempt, spec ? spec->timeout : Millis(60'000), std::nullopt};
+      held_[j.id] =
+          Held{j.attempt, spec ? spec->timeout : Millis(60'000), std::nullopt, false, std::nullopt};
       ready_.push_back(std::move(j));
     }
   }
@@ -165,7 +161,8 @@ void Runtime::DispatchLoop() {
   auto next_poll = Steady::now() + opt_.poll_interval;
   bool listener_ok = true;
   bool released_queued = false;
-  bool orphans_owed = false;
+  bool orphans_owed = false;  // a claim's answer was lost: it may have leased us jobs
+  Steady::time_point orphans_since;
   for (;;) {
     // 1. Learn which queues may have work.
     if (listener_ok) {
@@ -207,9 +204,14 @@ void Runtime::DispatchLoop() {
         dispatch_db_->Reconnect();
         HandBackOrphans();
         orphans_owed = false;
-      } catch (const std::exception&) {
-        WaitForEvents(Millis(100));
-        continue;
+      } catch (const std::exception& e) {
+        if (Steady::now() - orphans_since < opt_.lease) {
+          WaitForEvents(Millis(100));
+          continue;
+        }
+        // By now their leases have expired anyway: the rescue takes them.
+        log::Get()->warn("dispatcher: gave up handing back orphaned jobs: {}", e.what());
+        orphans_owed = false;
       }
     }
 
@@ -256,6 +258,7 @@ void Runtime::DispatchLoop() {
       // if that fails too, come back when their lease expires).
       log::Get()->warn("dispatcher: {}", e.what());
       Unacked(acks);
+      if (!orphans_owed) orphans_since = Steady::now();
       orphans_owed = true;
       WaitForEvents(Millis(100));
     }
@@ -352,9 +355,13 @@ void Runtime::CompleterLoop(store::Connection& db) {
       if (!marks.empty()) MarkStarted(db, marks, owner_);
       if (!acks.empty()) Acked(acks, Complete(db, acks, owner_));
     } catch (const std::exception& e) {
-      // A lost mark costs nothing but the refund rule's slack: the job may be given back its
-      // attempt if its worker dies, at most three times.
       log::Get()->warn("completer: {}", e.what());
+      {
+        std::lock_guard lk(mu_);  // the marks are tried again (acks below, as before)
+        for (const auto& m : marks)
+          if (auto it = held_.find(m.id); it != held_.end() && it->second.attempt == m.attempt)
+            it->second.marked = false;
+      }
       Unacked(acks);
       try {
         db.Reconnect();
@@ -486,6 +493,13 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
         "job {} ({}): could not record its outcome ({}); its lease will expire and it "
         "will be rescued",
         job.id, job.kind, e.what());
+    // Still ours in the database until the lease expires: kept (without heartbeats) so that a
+    // hand-back of orphans, which releases what this process does not know, leaves it to the
+    // rescue, which counts its attempt.
+    std::lock_guard lk(mu_);
+    if (auto it = held_.find(job.id); it != held_.end() && it->second.attempt == job.attempt)
+      it->second.abandoned_at = Steady::now();
+    return;
   }
   std::lock_guard lk(mu_);
   ForgetLocked(job.id, job.attempt);
@@ -497,7 +511,12 @@ void Runtime::Heartbeats(store::Connection& db) {
   const auto now = Steady::now();
   {
     std::lock_guard lk(mu_);
+    // An abandoned job's lease lapses; after two leases the rescue has surely taken it.
+    std::erase_if(held_, [&](const auto& e) {
+      return e.second.abandoned_at && now - *e.second.abandoned_at > 2 * opt_.lease;
+    });
     for (const auto& [id, h] : held_) {
+      if (h.abandoned_at) continue;
       if (h.started_at && now - *h.started_at >= h.timeout) continue;  // let the lease lapse
       ids.push_back(id);
       attempts[id] = h.attempt;

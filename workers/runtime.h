@@ -120,6 +120,8 @@ class Runtime {
     // a job waiting in the local queue keeps its lease alive.
     std::optional<std::chrono::steady_clock::time_point> started_at;
     bool marked = false;  // the database knows the handler started
+    // Its outcome could not be recorded: it stays ours until its lease lapses (no heartbeats).
+    std::optional<std::chrono::steady_clock::time_point> abandoned_at;
   };
   struct QueueState {
     std::string name;

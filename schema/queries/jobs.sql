@@ -116,6 +116,7 @@ RETURNING queue
 UPDATE jobs
 SET state = 'available', attempt = attempt - 1, lease_owner = NULL, lease_expires_at = NULL
 WHERE state = 'running' AND lease_owner = $1 AND NOT (id = ANY($2::bigint[]))
+  AND NOT handler_started  -- an orphan never reached an executor; a started job is the rescue's
 RETURNING queue
 
 -- name: job_promote_due
@@ -137,27 +138,31 @@ SELECT min(run_at) AS next_due FROM jobs WHERE state = 'scheduled'
 -- Jobs whose lease ran out (worker killed, machine lost, job past its timeout) go back to the
 -- front of their queue. An attempt whose handler started stays used: a job that kills its
 -- workers dies. One that never started (it waited in a lost worker's local queue) is given
--- back, up to three times per job: the mark is written shortly after the start, so a handler
--- that kills its worker at once looks unstarted, and must still run out of attempts.
+-- back by raising max_attempts, so attempt numbers only ever grow and (id, attempt, owner) never
+-- names two claims; up to three times per job, because the mark is written shortly after the
+-- start, so a handler that kills its worker at once looks unstarted and must still run out
+-- (and never past the column's bound of 1,000).
 -- $1 now, $2 limit
 WITH expired AS (
-  SELECT id FROM jobs
+  SELECT id, (NOT handler_started AND unstarted_rescues < 3 AND max_attempts < 1000)::int AS refund
+  FROM jobs
   WHERE state = 'running' AND lease_expires_at < coalesce($1::timestamptz, now())
-    AND (attempt < max_attempts OR (NOT handler_started AND unstarted_rescues < 3))
+    AND (attempt < max_attempts
+         OR (NOT handler_started AND unstarted_rescues < 3 AND max_attempts < 1000))
   ORDER BY lease_expires_at
   LIMIT $2::int
   FOR UPDATE SKIP LOCKED),
 rescued AS (
   UPDATE jobs j
   SET state = 'available', lease_owner = NULL, lease_expires_at = NULL,
-      attempt = j.attempt - (NOT j.handler_started AND j.unstarted_rescues < 3)::int,
-      unstarted_rescues = j.unstarted_rescues + (NOT j.handler_started AND j.unstarted_rescues < 3)::int,
-      last_error = CASE WHEN NOT j.handler_started AND j.unstarted_rescues < 3
+      max_attempts = j.max_attempts + e.refund, unstarted_rescues = j.unstarted_rescues + e.refund,
+      last_error = CASE WHEN e.refund = 1
                      THEN 'lease expired before attempt ' || j.attempt
                           || ' started (worker lost): not counted'
                      ELSE 'lease expired after attempt ' || j.attempt
                           || ' (worker lost or job timed out)' END
-  WHERE j.id = ANY (ARRAY(SELECT id FROM expired))
+  FROM expired e
+  WHERE j.id = e.id
   RETURNING j.queue)
 SELECT queue, count(*) AS n FROM rescued GROUP BY queue
 
@@ -168,7 +173,8 @@ SELECT id, queue, kind, args::text AS args, priority, attempt, max_attempts, run
        lease_owner
 FROM jobs
 WHERE state = 'running' AND lease_expires_at < coalesce($1::timestamptz, now())
-  AND attempt >= max_attempts AND (handler_started OR unstarted_rescues >= 3)
+  AND attempt >= max_attempts
+  AND (handler_started OR unstarted_rescues >= 3 OR max_attempts >= 1000)
 ORDER BY lease_expires_at
 LIMIT $2::int
 FOR UPDATE SKIP LOCKED

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -116,8 +117,12 @@ pid_t SpawnWorker(const std::string& url) {
       {"CLUBOS_DATABASE_URL=" + url, "CLUBOS_SELFTEST=1", "CLUBOS_LOG_LEVEL=error"});
 }
 
+// Not exited (kill(pid, 0) would also succeed for a child that exited and is not reaped yet); an
+// exited child stays unreaped for WaitExit to read.
 bool Alive(pid_t pid) {
-  return ::kill(pid, 0) == 0;
+  siginfo_t si{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         si.si_pid == 0;
 }
 
 }  // namespace
@@ -127,7 +132,8 @@ TEST(WorkerStart, WaitsForAnUnreachableDatabaseAndThenWorks) {
   pgtest::ResetDatabase();
   auto db = pgtest::Connect();
   db->ExecRawOne(
-      "CREATE TABLE IF NOT EXISTS selftest_records (job_id bigint, attempt int, last_error text); "
+      "CREATE TABLE IF NOT EXISTS selftest_records (job_id bigint, attempt int, last_error text, "
+      "given_back int); "
       "TRUNCATE "
       "selftest_records");
   db->Transact("enqueue", [&](store::Tx& tx) {
@@ -141,7 +147,7 @@ TEST(WorkerStart, WaitsForAnUnreachableDatabaseAndThenWorks) {
 
   const pid_t worker = SpawnWorker(UrlThroughPort(*db, outage.port()));
   ASSERT_GT(worker, 0);
-  // Four refused attempts (0.5 + 1 + 2 s of backoff): the old worker had exited 1 at the first.
+  // Three refused attempts (at 0, 0.5 and 1.5 s): the old worker had exited 1 at the first.
   std::this_thread::sleep_for(std::chrono::milliseconds(3'000));
   ASSERT_TRUE(Alive(worker)) << "the worker gave up on an unreachable database (exit "
                              << pgtest::WaitExit(worker) << ")";
@@ -181,4 +187,18 @@ TEST(WorkerStart, RefusesASchemaItDoesNotKnowAtOnce) {
                         {"CLUBOS_DATABASE_URL=" + scratch, "CLUBOS_LOG_LEVEL=error"}, "");
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("clubos migrate"), std::string::npos) << r.err;
+}
+
+TEST(WorkerStart, RefusesWhatWaitingCannotCureAtOnce) {
+  CLUBOS_REQUIRE_PG();
+  // The server answered and refused (here: no such database; likewise a wrong password or a
+  // pg_hba.conf rejection): a deployment mistake for the supervisor to report, not an outage.
+  auto db = pgtest::Connect();
+  const auto r = db->ExecRawOne("SELECT current_user AS u, inet_server_port() AS p");
+  const std::string url = "host=127.0.0.1 port=" + std::to_string(r.At(0, "p").Int()) +
+                          " user=" + r.At(0, "u").Str() + " dbname=clubos_no_such_database";
+  const auto run = pgtest::RunClubos({"worker", "--concurrency", "1"},
+                                     {"CLUBOS_DATABASE_URL=" + url, "CLUBOS_LOG_LEVEL=error"}, "");
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.err.find("does not exist"), std::string::npos) << run.err;
 }

@@ -190,7 +190,8 @@ TEST(Pooler, AWorkerRunsThroughSessionPooling) {
   pgtest::ResetDatabase();
   auto db = pgtest::Connect();
   db->ExecRawOne(
-      "CREATE TABLE IF NOT EXISTS selftest_records (job_id bigint, attempt int, last_error text); "
+      "CREATE TABLE IF NOT EXISTS selftest_records (job_id bigint, attempt int, last_error text, "
+      "given_back int); "
       "TRUNCATE selftest_records");
   db->Transact("enqueue", [&](store::Tx& tx) {
     workers::EnqueueMany(tx,

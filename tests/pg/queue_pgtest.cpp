@@ -245,16 +245,17 @@ TEST_F(Queue, ExpiredLeasesAreRescuedAndTheLastAttemptDies) {
 
 TEST_F(Queue, AnAttemptThatNeverStartedIsGivenBackThreeTimesAtMost) {
   // A worker dies holding a job it claimed but had not started (it waited in its local queue).
+  // The attempt is given back as one more allowed, so attempt numbers only grow.
   const auto j = Enq({.kind = "k", .max_attempts = 1});
   for (int rescue = 1; rescue <= 3; ++rescue) {
     ASSERT_EQ(FetchAll("crashed-worker").size(), 1u);
-    EXPECT_EQ(Row(j.id).At(0, "attempt").Int(), 1);
+    EXPECT_EQ(Row(j.id).At(0, "attempt").Int(), rescue);
     clock_.Advance(kLease + Millis(1));
     const auto r = RescueExpired(*db_, registry_, 100, clock_);
     EXPECT_EQ(r.requeued, 1) << "rescue " << rescue << ": an attempt that never ran is not spent";
     EXPECT_EQ(r.killed, 0) << "rescue " << rescue;
     EXPECT_EQ(State(j.id), "available");
-    EXPECT_EQ(Row(j.id).At(0, "attempt").Int(), 0);
+    EXPECT_EQ(Row(j.id).At(0, "max_attempts").Int(), 1 + rescue);
     EXPECT_NE(Row(j.id).At(0, "last_error").Str().find("not counted"), std::string::npos);
   }
   // A handler that kills its worker before the mark is written looks unstarted: after three
@@ -273,14 +274,26 @@ TEST_F(Queue, AStartMarkCountsOnlyForTheAttemptAndOwnerItNames) {
   EXPECT_EQ(MarkStarted(*db_, {{j.id, 2}}, "w1"), 0) << "not the attempt it holds";
   EXPECT_EQ(MarkStarted(*db_, {{j.id, 1}}, "w1"), 1);
   EXPECT_EQ(MarkStarted(*db_, {{j.id, 1}}, "w1"), 0) << "marked once";
+  EXPECT_EQ(ReleaseOrphans(*db_, "w1", {}), 0) << "a started job is no orphan: the rescue's";
   clock_.Advance(kLease + Millis(1));
   ASSERT_EQ(RescueExpired(*db_, registry_, 100, clock_).requeued, 1);
-  EXPECT_EQ(Row(j.id).At(0, "attempt").Int(), 1) << "a started attempt stays used";
+  EXPECT_EQ(Row(j.id).At(0, "max_attempts").Int(), 5) << "a started attempt stays used";
   // The next claim starts unmarked again.
   ASSERT_EQ(FetchAll("w2").size(), 1u);
   clock_.Advance(kLease + Millis(1));
   ASSERT_EQ(RescueExpired(*db_, registry_, 100, clock_).requeued, 1);
-  EXPECT_EQ(Row(j.id).At(0, "attempt").Int(), 1) << "attempt 2 never started: given back";
+  EXPECT_EQ(Row(j.id).At(0, "attempt").Int(), 2);
+  EXPECT_EQ(Row(j.id).At(0, "max_attempts").Int(), 6) << "attempt 2 never started: given back";
+}
+
+TEST_F(Queue, ARefundNeverPassesTheBoundOfAThousandAttempts) {
+  const auto j = Enq({.kind = "k", .max_attempts = 1000});
+  db_->ExecRawOne("UPDATE jobs SET attempt = 999 WHERE id = " + std::to_string(j.id));
+  ASSERT_EQ(FetchAll("crashed-worker").size(), 1u);
+  clock_.Advance(kLease + Millis(1));
+  const auto r = RescueExpired(*db_, registry_, 100, clock_);
+  EXPECT_EQ(r.killed, 1) << "attempt 1000 of 1000, unstarted: no room to give it back";
+  EXPECT_EQ(State(j.id), "dead");
 }
 
 TEST_F(Queue, AcksAreCompareAndSetOnOwnerAndAttempt) {
