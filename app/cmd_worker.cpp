@@ -57,9 +57,7 @@ int SleepUnlessStopped(Millis d) {
   const int sig = sigtimedwait(&s, nullptr, &ts);
   return sig > 0 ? sig : 0;
 }
-}  // namespace
 
-namespace {
 // libpq reports every failed connection the same way; these messages say the server answered
 // and refused.
 bool RefusedForGood(const std::string& what) {
