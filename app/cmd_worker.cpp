@@ -87,9 +87,7 @@ std::unique_ptr<store::Connection> ConnectWhenReachable(const std::string& url) 
       // that gave up here would leave a supervisor's restart budget to decide how long an
       // outage may last. A refusal that waiting cannot cure (credentials, a missing database,
       // pg_hba.conf) is a deployment mistake: it exits, for the supervisor to report.
-      const bool lost = dynamic_cast<const store::ConnectionLost*>(&e) ||
-                        dynamic_cast<const store::CommitUnknown*>(&e);
-      if (!lost || RefusedForGood(e.what())) throw;
+      if (!store::ConnectionWentAway(e) || RefusedForGood(e.what())) throw;
       log::Get()->warn("database unreachable (attempt {}), retrying in {} ms: {}", attempt,
                        backoff.count(), e.what());
     }

@@ -43,6 +43,11 @@ class CommitUnknown : public DbError {
   using DbError::DbError;
 };
 // Serialization failure or deadlock that outlived the retry budget.
+// The connection went away, before or during a commit: worth asking again once it is back.
+inline bool ConnectionWentAway(const DbError& e) {
+  return dynamic_cast<const ConnectionLost*>(&e) || dynamic_cast<const CommitUnknown*>(&e);
+}
+
 class TxConflict : public DbError {
   using DbError::DbError;
 };

@@ -468,10 +468,8 @@ void Runtime::RunJob(store::Connection& db, Job& job, std::mt19937_64& rng) {
       try {
         rec = RecordOutcome(db, registry_, job, owner_, out, rng, clock_);
         break;
-      } catch (const store::ConnectionLost&) {
-        if (backoff > Millis(1'600) || stopping_) throw;
-      } catch (const store::CommitUnknown&) {
-        if (backoff > Millis(1'600) || stopping_) throw;
+      } catch (const store::DbError& e) {
+        if (!store::ConnectionWentAway(e) || backoff > Millis(1'600) || stopping_) throw;
       }
       std::this_thread::sleep_for(backoff);
     }

@@ -131,11 +131,7 @@ TEST(WorkerStart, WaitsForAnUnreachableDatabaseAndThenWorks) {
   CLUBOS_REQUIRE_PG();
   pgtest::ResetDatabase();
   auto db = pgtest::Connect();
-  db->ExecRawOne(
-      "CREATE TABLE IF NOT EXISTS selftest_records (job_id bigint, attempt int, last_error text, "
-      "given_back int); "
-      "TRUNCATE "
-      "selftest_records");
+  pgtest::ResetSelftestRecords(*db);
   db->Transact("enqueue", [&](store::Tx& tx) {
     workers::EnqueueMany(
         tx,

@@ -64,25 +64,6 @@ constexpr Millis kRetry{200};  // a customer's client retries a refused text thi
 constexpr Millis kRestBound{45'000};
 constexpr Millis kUnlockDelay{400};  // the console takes this long per unlock: calls in flight
 
-std::string WriteConfig(const std::string& sim_url, const std::string& dir) {
-  std::ifstream in(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto j = json::parse(ss.str());
-  // A verification deadline that outlasts the outage: the test is about the database going away,
-  // not about doors that do not open.
-  j["flow"] = {{"debounce_ms", 0},     {"confirmation_ttl_ms", 60000}, {"verify_timeout_ms", 20000},
-               {"verify_poll_ms", 50}, {"close_after_ms", 600000},     {"retry_base_ms", 20},
-               {"retry_cap_ms", 200}};
-  for (const char* vendor : {"openphone", "ninjaone", "unifi"})
-    j["integrations"][vendor]["base_url"] = sim_url;
-  j["integrations"].erase("verify_timeout_ms");
-  j["integrations"]["call_timeout_ms"] = 5000;
-  const std::string path = dir + "/clubos-failover.json";
-  std::ofstream(path) << j.dump(2);
-  return path;
-}
-
 // A clubos process, SIGKILLed when the test ends whatever happened; its stderr goes to a log.
 class Proc {
  public:
@@ -313,7 +294,10 @@ TEST(FailoverE2e, KillingThePrimaryLosesNoAcknowledgedTextAndDoesNoActionTwice) 
   simtest::SimFacility sim(
       Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json"),
       SystemClock::Instance());
-  const std::string config = WriteConfig(sim.url(), dir);
+  // A verification deadline that outlasts the outage: the test is about the database going away,
+  // not about doors that do not open.
+  const std::string config =
+      simtest::WriteSimConfig(sim.url(), 20000, dir + "/clubos-failover.json");
   // Every unlock takes kUnlockDelay at the console, so some are on the wire when the server dies.
   ASSERT_EQ(sim.Fault(std::string("unifi:") + kFrontDoor, "slow", 10'000,
                       static_cast<int>(kUnlockDelay.count())),

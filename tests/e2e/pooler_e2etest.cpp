@@ -37,20 +37,6 @@ namespace {
 
 constexpr const char* kPgBouncer = "/usr/sbin/pgbouncer";
 
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), len) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  if (fd >= 0) ::close(fd);
-  return port;
-}
-
 // A PgBouncer in front of the test's database with two names for it: `<db>_tx` pooled by
 // transaction and `<db>_session` by session. It refuses to run as root: then it runs as postgres.
 class PgBouncer {
@@ -69,7 +55,7 @@ class PgBouncer {
     std::ofstream(dir_ + "/userlist.txt") << "\"" << user_ << "\" \"\"\n";
     // A port found free can be taken before the bind: a few tries.
     for (int attempt = 0; attempt < 5 && !pid_; ++attempt) {
-      port_ = FreePort();
+      port_ = pgtest::FreePort();
       const std::string target =
           "host=127.0.0.1 port=" + std::to_string(pg_port) + " dbname=" + db_;
       std::ofstream(dir_ + "/pgbouncer.ini")
@@ -189,10 +175,7 @@ TEST(Pooler, AWorkerRunsThroughSessionPooling) {
   REQUIRE_PGBOUNCER();
   pgtest::ResetDatabase();
   auto db = pgtest::Connect();
-  db->ExecRawOne(
-      "CREATE TABLE IF NOT EXISTS selftest_records (job_id bigint, attempt int, last_error text, "
-      "given_back int); "
-      "TRUNCATE selftest_records");
+  pgtest::ResetSelftestRecords(*db);
   db->Transact("enqueue", [&](store::Tx& tx) {
     workers::EnqueueMany(tx,
                          std::vector<workers::EnqueueRequest>(

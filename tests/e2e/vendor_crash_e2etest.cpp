@@ -27,23 +27,6 @@ namespace {
 
 constexpr const char* kFrontDoor = "0ed545f8-2fcd-4839-9021-b39e707f6aa9";
 
-std::string WriteConfig(const std::string& sim_url) {
-  std::ifstream in(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto j = nlohmann::json::parse(ss.str());
-  j["flow"] = {{"debounce_ms", 0},     {"confirmation_ttl_ms", 60000}, {"verify_timeout_ms", 5000},
-               {"verify_poll_ms", 50}, {"close_after_ms", 600000},     {"retry_base_ms", 20},
-               {"retry_cap_ms", 200}};
-  for (const char* vendor : {"openphone", "ninjaone", "unifi"})
-    j["integrations"][vendor]["base_url"] = sim_url;
-  j["integrations"].erase("verify_timeout_ms");
-  j["integrations"]["call_timeout_ms"] = 5000;
-  const std::string path = "/tmp/clubos-vendor-crash-" + std::to_string(::getpid()) + ".json";
-  std::ofstream(path) << j.dump(2);
-  return path;
-}
-
 // A worker process, killed when the test ends whatever happened.
 class Worker {
  public:
@@ -85,7 +68,8 @@ TEST(VendorCrash, AWorkerKilledMidUnlockNeverUnlocksTheDoorTwice) {
   simtest::SimFacility sim(
       Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json"),
       SystemClock::Instance());
-  const std::string config_path = WriteConfig(sim.url());
+  const std::string config_path = simtest::WriteSimConfig(
+      sim.url(), 5000, "/tmp/clubos-vendor-crash-" + std::to_string(::getpid()) + ".json");
   const Config config = Config::Load(config_path);
   PatternRouter router(config.router);
   auto fake = FakeFacility::InMemory();  // intake only: this process never acts

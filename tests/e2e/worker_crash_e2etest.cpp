@@ -35,11 +35,7 @@ TEST(WorkerCrash, KilledWorkersLoseNothingAndRepeatNothing) {
   CLUBOS_REQUIRE_PG();
   pgtest::ResetDatabase();
   auto db = pgtest::Connect();
-  db->ExecRawOne(
-      "CREATE TABLE IF NOT EXISTS selftest_records (job_id bigint, attempt int, last_error text, "
-      "given_back int); "
-      "TRUNCATE "
-      "selftest_records");
+  pgtest::ResetSelftestRecords(*db);
   constexpr int kJobs = 4'000;
   db->Transact("enqueue", [&](store::Tx& tx) {
     std::vector<workers::EnqueueRequest> reqs(

@@ -152,4 +152,10 @@ void ResetKnowledge(bool import_example) {
         *c, workflows::ReadKnowledgeFolder(std::string(CLUBOS_SOURCE_DIR) + "/knowledge"));
 }
 
+void ResetSelftestRecords(store::Connection& db) {
+  db.ExecRawOne(
+      "CREATE TABLE IF NOT EXISTS selftest_records (job_id bigint, attempt int, last_error text, "
+      "given_back int); TRUNCATE selftest_records");
+}
+
 }  // namespace clubos::pgtest

@@ -24,6 +24,9 @@ void ResetDatabase();
 // `import_example`.
 void ResetKnowledge(bool import_example);
 std::unique_ptr<store::Connection> Connect();
+// Creates (or empties) selftest_records, where the selftest.record job kind of a `clubos worker`
+// run with CLUBOS_SELFTEST=1 records each job it completes (app/kinds.cpp).
+void ResetSelftestRecords(store::Connection& db);
 // A second, unmigrated database (for migrator tests); dropped at exit.
 std::string CreateScratchDatabase(const std::string& suffix);
 bool InCi();

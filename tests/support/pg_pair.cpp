@@ -1,4 +1,5 @@
 #include "tests/support/pg_pair.h"
+#include "tests/support/process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -29,23 +30,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kStartAttempts = 5;  // a free port may be taken by someone else before the bind
-
-// A port nobody listens on now (the kernel's pick for a socket bound to port 0).
-int FreePort() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (s < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  ::close(s);
-  return port;
-}
 
 // Alive and not a zombie waiting for a parent that is not us.
 bool Alive(pid_t pid) {

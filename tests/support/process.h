@@ -40,6 +40,9 @@ int WaitExit(pid_t pid);
 // at the kernel's clock-tick resolution, 10 ms here); nullopt when it cannot be read. CPU time,
 // not wall time: what a spinning thread costs whatever else the machine runs.
 std::optional<Millis> CpuTime(pid_t pid);
+// A loopback port nobody listens on now (the kernel's pick for a socket bound to port 0); 0 when
+// none could be had. Someone else may take it before the caller binds: retry on failure.
+int FreePort();
 // Polls `pred` every 10 ms until it holds or `timeout` passes; returns its last answer.
 bool WaitFor(const std::function<bool()>& pred, Millis timeout = Millis(15'000));
 

@@ -1,6 +1,8 @@
 #include "tests/support/sim_facility.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace clubos::simtest {
@@ -73,6 +75,27 @@ int SimFacility::Count(const std::string& service, const std::string& method,
       ++n;
   }
   return n;
+}
+
+std::string WriteSimConfig(const std::string& sim_url, int verify_timeout_ms,
+                           const std::string& path) {
+  std::ifstream in(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto j = json::parse(ss.str());
+  j["flow"] = {{"debounce_ms", 0},
+               {"confirmation_ttl_ms", 60000},
+               {"verify_timeout_ms", verify_timeout_ms},
+               {"verify_poll_ms", 50},
+               {"close_after_ms", 600000},
+               {"retry_base_ms", 20},
+               {"retry_cap_ms", 200}};
+  for (const char* vendor : {"openphone", "ninjaone", "unifi"})
+    j["integrations"][vendor]["base_url"] = sim_url;
+  j["integrations"].erase("verify_timeout_ms");
+  j["integrations"]["call_timeout_ms"] = 5000;
+  std::ofstream(path) << j.dump(2);
+  return path;
 }
 
 }  // namespace clubos::simtest

@@ -13,6 +13,11 @@
 
 namespace clubos::simtest {
 
+// Writes to `path` the example config pointed at the simulator at `sim_url`, with the quick flow
+// timings the process tests use (verification gives up after `verify_timeout_ms`); returns `path`.
+std::string WriteSimConfig(const std::string& sim_url, int verify_timeout_ms,
+                           const std::string& path);
+
 class SimFacility {
  public:
   // `base`: the facility config (its integrations' URLs are replaced); `clock`: shared with the
