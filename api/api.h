@@ -30,6 +30,9 @@ class Registry;
 struct ApiOptions {
   clubos::http::ServerOptions http;  // http.handler_threads 0: 16
   std::string database_url;
+  // Where the event feed LISTENs: database_url unless set. Empty behind a pooler in transaction
+  // mode (store::IsTransactionPooled), which cannot carry a LISTEN: the feed then polls.
+  std::string listen_url;
   int db_pool_size = 0;                 // 0: handler threads + 4 (idempotent POSTs hold two)
   int db_statement_timeout_ms = 5'000;  // a request's statements; the request answers 503 past it
   Millis db_acquire_timeout{2'000};     // waiting for a pooled connection; 503 past it

@@ -18,8 +18,8 @@ constexpr Millis kReconnectDelay{1'000};
 constexpr int kPollMs = 500;
 }  // namespace
 
-EventFeed::EventFeed(std::string database_url, int max_waiters)
-    : url_(std::move(database_url)), max_waiters_(max_waiters) {}
+EventFeed::EventFeed(std::string listen_url, int max_waiters)
+    : url_(std::move(listen_url)), max_waiters_(max_waiters) {}
 
 EventFeed::~EventFeed() {
   Stop();
@@ -69,6 +69,13 @@ EventFeed::Slot::~Slot() {
 void EventFeed::Loop() {
   std::unique_ptr<store::Listener> listener;
   while (!stop_) {
+    if (url_.empty()) {
+      std::unique_lock lk(mu_);
+      if (cv_.wait_for(lk, Millis(kPollMs), [&] { return stop_.load(); })) break;
+      lk.unlock();
+      Wake();
+      continue;
+    }
     if (!listener) {
       try {
         listener = std::make_unique<store::Listener>(

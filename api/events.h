@@ -19,7 +19,9 @@ namespace clubos::api {
 
 class EventFeed {
  public:
-  EventFeed(std::string database_url, int max_waiters);
+  // An empty `listen_url` (behind a pooler in transaction mode without a direct URL): nothing
+  // listens, and every waiter is woken every half second to read again.
+  EventFeed(std::string listen_url, int max_waiters);
   ~EventFeed();
   EventFeed(const EventFeed&) = delete;
   EventFeed& operator=(const EventFeed&) = delete;

@@ -116,10 +116,11 @@ int CmdServe(const Args& args) {
     throw UsageError(std::string("CLUBOS_API_TOKENS: ") + e.what());
   }
   opt.database_url = DatabaseUrl();
+  opt.listen_url = ListenDatabaseUrl();
   bool accounts = false;
   BlockStopSignals();  // before any thread starts: every thread inherits the mask
   {
-    auto conn = ConnectWhenReachable(opt.database_url);
+    auto conn = ConnectWhenReachable(opt.database_url, opt.listen_url);
     if (!conn) return 0;
     accounts =
         conn->ExecRawOne("SELECT count(*) AS n FROM users WHERE NOT disabled").At(0, "n").Int64() >
@@ -151,6 +152,10 @@ int CmdServe(const Args& args) {
   if (workers > 0) {
     workers::RuntimeOptions ro;
     ro.database_url = opt.database_url;
+    ro.listen_url = opt.listen_url;
+    // Behind a transaction pooler with nothing to LISTEN on, the queues are polled.
+    if (store::IsTransactionPooled(opt.database_url) && opt.listen_url.empty())
+      ro.poll_interval = Millis(100);
     ro.name = "serve";
     ro.concurrency = workers;
     ro.shutdown_grace = grace;

@@ -68,18 +68,44 @@ bool RefusedForGood(const std::string& what) {
 }
 }  // namespace
 
-std::unique_ptr<store::Connection> ConnectWhenReachable(const std::string& url) {
+std::string DeclaredPooling() {
+  const char* v = std::getenv("CLUBOS_DATABASE_POOLING");
+  const std::string mode = v && *v ? v : "auto";
+  if (mode != "auto" && mode != "transaction" && mode != "session")
+    throw UsageError("CLUBOS_DATABASE_POOLING must be auto, transaction or session, not '" + mode +
+                     "'");
+  return mode;
+}
+
+std::string ListenDatabaseUrl() {
+  const char* url = std::getenv("CLUBOS_LISTEN_DATABASE_URL");
+  return url ? url : "";
+}
+
+std::unique_ptr<store::Connection> ConnectWhenReachable(const std::string& url,
+                                                        const std::string& listen_url) {
   Millis backoff(500);
   for (int attempt = 1;; ++attempt) {
     try {
+      // Before any connection to it opens: a connection behind such a pooler keeps nothing in
+      // its session (store::DeclareTransactionPooled).
+      const bool pooled = DeclaredPooling() == "transaction" ||
+                          (DeclaredPooling() == "auto" && store::BehindTransactionPooler(url));
+      if (pooled) store::DeclareTransactionPooled(url);
       auto conn = store::Connect(url);
       store::RequireCurrentSchema(*conn);
-      if (store::BehindTransactionPooler(url))
+      if (!listen_url.empty() && store::BehindTransactionPooler(listen_url))
         throw std::runtime_error(
-            "CLUBOS_DATABASE_URL goes through a connection pooler in transaction mode: ClubOS "
-            "keeps state in its sessions (prepared statements, LISTEN, the leader's advisory "
-            "lock) and would accept messages it never routes. Connect directly or through "
-            "PgBouncer in session mode (docs/operations.md)");
+            "CLUBOS_LISTEN_DATABASE_URL goes through a pooler in transaction mode, which cannot "
+            "carry a LISTEN: give it a direct connection or a pool in session mode, or leave it "
+            "unset to poll (docs/operations.md)");
+      if (pooled)
+        log::Get()->info(
+            "CLUBOS_DATABASE_URL goes through a pooler in transaction mode: statements are sent "
+            "unprepared, the leader holds a lease row, and {}",
+            listen_url.empty() ? "nothing LISTENs (the queues are polled; set "
+                                 "CLUBOS_LISTEN_DATABASE_URL to a direct connection to be woken)"
+                               : "notifications come from CLUBOS_LISTEN_DATABASE_URL");
       if (attempt > 1) log::Get()->info("database reachable after {} attempts", attempt);
       return conn;
     } catch (const store::DbError& e) {
@@ -156,8 +182,13 @@ int CmdWorker(const Args& args) {
   opt.heartbeat_interval = opt.lease / 3;
   opt.shutdown_grace = Millis(f.Int("--grace-ms", 10'000, 0, 3'600'000));
   opt.poll_interval = Millis(f.Int("--poll-ms", 1'000, 10, 60'000));
+  opt.listen_url = ListenDatabaseUrl();
   BlockStopSignals();  // before any thread starts: every thread inherits the mask
-  if (!ConnectWhenReachable(opt.database_url)) return 0;
+  if (!ConnectWhenReachable(opt.database_url, opt.listen_url)) return 0;
+  // Polled rather than woken (behind a transaction pooler with nothing to LISTEN on): the queues
+  // are looked at every 100 ms unless --poll-ms says otherwise.
+  if (store::IsTransactionPooled(opt.database_url) && opt.listen_url.empty() && !f.Has("--poll-ms"))
+    opt.poll_interval = Millis(100);
   workers::Registry registry;
   RegisterBuiltinKinds(registry);
   std::unique_ptr<FlowWiring> flow;

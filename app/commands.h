@@ -50,10 +50,18 @@ void BlockStopSignals();
 int WaitForStopSignal();
 // Connects and checks that the schema is current, waiting while the database cannot be reached
 // (down, starting up, a failover under way): retries with backoff from 0.5 s doubling to 30 s,
-// saying so in the log each time. A schema that is not current throws store::SchemaError at once,
-// and a URL through a pooler in transaction mode (store::BehindTransactionPooler) an error too.
-// nullptr when SIGTERM or SIGINT arrived while waiting; stop signals must be blocked
+// saying so in the log each time. A schema that is not current throws store::SchemaError at once.
+// A `url` through a pooler in transaction mode (store::BehindTransactionPooler) is declared so
+// (store::DeclareTransactionPooled) before anything connects to it; a `listen_url` through one is
+// an error. nullptr when SIGTERM or SIGINT arrived while waiting; stop signals must be blocked
 // (BlockStopSignals) before the call.
-std::unique_ptr<store::Connection> ConnectWhenReachable(const std::string& url);
+std::unique_ptr<store::Connection> ConnectWhenReachable(const std::string& url,
+                                                        const std::string& listen_url = "");
+// CLUBOS_DATABASE_POOLING: how CLUBOS_DATABASE_URL is pooled. "auto" (unset): asked at start
+// (store::BehindTransactionPooler); "transaction": declared, not asked; "session": a direct
+// connection or a pool in session mode, not asked. Anything else is a UsageError.
+std::string DeclaredPooling();
+// CLUBOS_LISTEN_DATABASE_URL: where to LISTEN when CLUBOS_DATABASE_URL cannot carry it; "" unset.
+std::string ListenDatabaseUrl();
 
 }  // namespace clubos::app

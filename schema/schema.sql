@@ -1035,6 +1035,16 @@ CREATE TABLE public.knowledge_versions (
 );
 
 --
+-- Name: leader_lease; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.leader_lease (
+    name text NOT NULL,
+    owner text NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
+--
 -- Name: llm_cache; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1688,6 +1698,13 @@ ALTER TABLE ONLY public.knowledge_proposals
 
 ALTER TABLE ONLY public.knowledge_versions
     ADD CONSTRAINT knowledge_versions_pkey PRIMARY KEY (document_id, version);
+
+--
+-- Name: leader_lease leader_lease_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.leader_lease
+    ADD CONSTRAINT leader_lease_pkey PRIMARY KEY (name);
 
 --
 -- Name: llm_cache llm_cache_pkey; Type: CONSTRAINT; Schema: public; Owner: -

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -20,6 +21,8 @@ struct ResultData {
 
 struct TxState {
   pqxx::transaction_base* tx = nullptr;
+  // Behind a transaction pooler: statements are sent with their text (DeclareTransactionPooled).
+  const Catalog* unprepared = nullptr;
   std::set<std::pair<std::string, std::string>> notifies;
   std::vector<std::function<void()>> after_commit;
   std::vector<std::function<void(Tx&)>> before_commit;
@@ -163,6 +166,13 @@ Result Tx::Exec(const std::string& name, std::initializer_list<Param> params) {
 }
 Result Tx::Exec(const std::string& name, const std::vector<Param>& params) {
   try {
+    if (s_->unprepared) {
+      const auto& statements = s_->unprepared->Statements();
+      const auto it = statements.find(name);
+      if (it == statements.end()) throw DbError(name + ": no such statement in the catalog");
+      return Wrap(
+          s_->tx->exec_params(it->second, pqxx::prepare::make_dynamic_params(RawParams(params))));
+    }
     return Wrap(s_->tx->exec_prepared(name, pqxx::prepare::make_dynamic_params(RawParams(params))));
   } catch (...) {
     Rethrow(name);
@@ -193,8 +203,30 @@ struct Connection::Impl {
   std::unique_ptr<pqxx::connection> conn;
 };
 
+namespace {
+std::mutex pooled_mu;
+std::set<std::string>& PooledUrls() {
+  static std::set<std::string> urls;
+  return urls;
+}
+}  // namespace
+
+void DeclareTransactionPooled(const std::string& url) {
+  std::lock_guard lk(pooled_mu);
+  PooledUrls().insert(url);
+}
+
+bool IsTransactionPooled(const std::string& url) {
+  std::lock_guard lk(pooled_mu);
+  return PooledUrls().count(url) != 0;
+}
+
 Connection::Connection(std::string url, const Catalog& catalog, ConnectionOptions options)
-    : url_(std::move(url)), catalog_(catalog), options_(std::move(options)), impl_(new Impl) {
+    : url_(std::move(url)),
+      catalog_(catalog),
+      options_(std::move(options)),
+      pooled_(IsTransactionPooled(url_)),
+      impl_(new Impl) {
   Open();
 }
 Connection::~Connection() = default;
@@ -204,7 +236,10 @@ namespace {
 // when packets are silently dropped. Settings already in the URL win.
 std::string WithNetworkDefaults(const std::string& url, const ConnectionOptions& o) {
   const bool uri = url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
+  // The application name travels in the start-up packet: no SET round trip, and a pooler in
+  // transaction mode (which a SET would outlive) passes it on.
   const std::pair<const char*, std::string> defaults[] = {
+      {"application_name", o.application_name},
       {"connect_timeout", std::to_string(o.connect_timeout_s)},
       {"keepalives", "1"},
       {"keepalives_idle", "30"},
@@ -241,11 +276,12 @@ void Connection::Open() {
     "-Wdeprecated-declarations"  // deprecated in 6, gone with reactivation in 7
     c->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
-    c->set_variable("application_name", c->quote(options_.application_name));
-    c->set_variable("statement_timeout", std::to_string(options_.statement_timeout_ms));
-    c->set_variable("idle_in_transaction_session_timeout",
-                    std::to_string(options_.idle_in_transaction_timeout_ms));
-    for (const auto& [name, sql] : catalog_.Statements()) c->prepare(name, sql);
+    if (!pooled_) {  // behind a transaction pooler, each Transact sets them (SET LOCAL)
+      c->set_variable("statement_timeout", std::to_string(options_.statement_timeout_ms));
+      c->set_variable("idle_in_transaction_session_timeout",
+                      std::to_string(options_.idle_in_transaction_timeout_ms));
+      for (const auto& [name, sql] : catalog_.Statements()) c->prepare(name, sql);
+    }
     impl_->conn = std::move(c);
   } catch (...) {
     Rethrow("connect");
@@ -270,6 +306,12 @@ void Connection::Transact(const std::string& what, const std::function<void(Tx&)
       EnsureOpen();
       pqxx::work w(*impl_->conn, what);
       state.tx = &w;
+      if (pooled_) {
+        state.unprepared = &catalog_;
+        w.exec("SET LOCAL statement_timeout = " + std::to_string(options_.statement_timeout_ms) +
+               "; SET LOCAL idle_in_transaction_session_timeout = " +
+               std::to_string(options_.idle_in_transaction_timeout_ms));
+      }
       Tx tx(&state);
       body(tx);
       for (std::size_t i = 0; i < state.before_commit.size(); ++i) state.before_commit[i](tx);
@@ -323,6 +365,13 @@ Result Connection::ExecOne(const std::string& name, std::initializer_list<Param>
   return ExecOne(name, std::vector<Param>(params));
 }
 Result Connection::ExecOne(const std::string& name, const std::vector<Param>& params) {
+  if (pooled_) {
+    // Its timeout needs a transaction to be local to; one that is lost before its commit did
+    // nothing, so this one is retried where the single statement could not be.
+    Result out;
+    Transact(name, [&](Tx& tx) { out = tx.Exec(name, params); });
+    return out;
+  }
   try {
     EnsureOpen();
     pqxx::nontransaction n(*impl_->conn, name);
@@ -368,13 +417,19 @@ bool BehindTransactionPooler(const std::string& url) {
   static const Catalog kNoStatements{};  // nothing to prepare: that is what might not survive
   Connection first(url, kNoStatements, o), second(url, kNoStatements, o);
   auto pid = [](Tx& tx) { return tx.ExecRaw("SELECT pg_backend_pid()").At(0, 0).Int64(); };
-  int64_t before = 0, after = 0;
-  first.Transact("session_check", [&](Tx& a) {
-    pid(a);
-    second.Transact("session_check", [&](Tx& b) { before = pid(b); });
-  });  // `first`'s server session is freed last
-  second.Transact("session_check", [&](Tx& b) { after = pid(b); });
-  return before != after;
+  // Another client of the pooler may take the session freed last before `second` asks again (two
+  // workers starting at once: one of them once ran with prepared statements through PgBouncer in
+  // transaction mode). A session never changes, so one change in a few rounds is the verdict.
+  for (int round = 0; round < 8; ++round) {
+    int64_t before = 0, after = 0;
+    first.Transact("session_check", [&](Tx& a) {
+      pid(a);
+      second.Transact("session_check", [&](Tx& b) { before = pid(b); });
+    });  // `first`'s server session is freed last
+    second.Transact("session_check", [&](Tx& b) { after = pid(b); });
+    if (before != after) return true;
+  }
+  return false;
 }
 
 }  // namespace clubos::store

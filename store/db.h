@@ -209,6 +209,7 @@ class Connection {
   std::string url_;
   const Catalog& catalog_;
   ConnectionOptions options_;
+  const bool pooled_;  // IsTransactionPooled(url_) when opened
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -216,15 +217,29 @@ class Connection {
 // Opens a connection with the built-in catalog.
 std::unique_ptr<Connection> Connect(const std::string& url, ConnectionOptions options = {});
 
+// URLs that reach Postgres through a pooler in transaction mode (PgBouncer's
+// pool_mode=transaction), declared once at start-up, before any connection to them opens (`clubos
+// worker` and `clubos serve` find out with BehindTransactionPooler). A connection to such a URL
+// keeps no state in its session, since the next transaction may run on another server session:
+// - it prepares nothing: each named statement is sent with its parameters and parsed in that round
+//   trip (PQexecParams; PgBouncer 1.18, Debian 12's, cannot carry named prepared statements);
+// - it sets no session variables: each Transact bounds itself with SET LOCAL (one round trip
+//   more), and ExecOne runs as a Transact of one statement;
+// - callers keep LISTEN and leadership off it (workers::Runtime: a direct listen URL or polling,
+//   and a lease row instead of a session advisory lock).
+void DeclareTransactionPooled(const std::string& url);
+bool IsTransactionPooled(const std::string& url);
+
 // Whether `url` reaches Postgres through a pooler in transaction (or statement) mode, where a
 // session's state (the statements each connection prepares, LISTEN, the leader's advisory lock)
 // does not outlive a transaction: ClubOS would accept messages and never route them. Two
 // connections each hold a transaction open, so that they sit on different server sessions, and
 // end them so that the first one's session is the most recently freed (PgBouncer hands that out
 // next); the second's next transaction then lands on it. On a real session a connection's backend
-// never changes. Throws DbError when the database cannot be asked (ConnectionLost or
-// CommitUnknown when a connection was lost meanwhile: ask again). A pooler that hands out servers
-// round-robin rather than most-recently-freed first may go unnoticed.
+// never changes. Eight rounds, since another client may take that session first. Throws DbError
+// when the database cannot be asked (ConnectionLost or CommitUnknown when a connection was lost
+// meanwhile: ask again). A pooler that hands out servers round-robin rather than most-recently-
+// freed first may go unnoticed: CLUBOS_DATABASE_POOLING=transaction declares it instead.
 bool BehindTransactionPooler(const std::string& url);
 
 }  // namespace clubos::store

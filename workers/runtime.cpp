@@ -61,23 +61,28 @@ void Runtime::Start() {
   store::ConnectionOptions copt;
   copt.application_name = "clubos-dispatcher";
   dispatch_db_ = store::Connect(opt_.database_url, copt);
-  listener_ = std::make_unique<store::Listener>(
-      opt_.database_url, kJobsChannel, [this](const std::string&, const std::string& payload) {
-        ++stats_.notifications;
-        if (payload == kTimersPayload) {
-          if (leader_) {
-            timers_changed_ = true;
-            maint_cv_.notify_one();
+  lease_leadership_ = store::IsTransactionPooled(opt_.database_url);
+  const std::string listen_url = !opt_.listen_url.empty() ? opt_.listen_url
+                                 : lease_leadership_      ? ""
+                                                          : opt_.database_url;
+  if (!listen_url.empty())
+    listener_ = std::make_unique<store::Listener>(
+        listen_url, kJobsChannel, [this](const std::string&, const std::string& payload) {
+          ++stats_.notifications;
+          if (payload == kTimersPayload) {
+            if (leader_) {
+              timers_changed_ = true;
+              maint_cv_.notify_one();
+            }
+            return;
           }
-          return;
-        }
-        if (!payload.empty() && payload.front() == ':') {
-          if (opt_.on_notice) opt_.on_notice(payload);
-          return;
-        }
-        for (auto& q : queues_)
-          if (q.name == payload) q.maybe_more = true;
-      });
+          if (!payload.empty() && payload.front() == ':') {
+            if (opt_.on_notice) opt_.on_notice(payload);
+            return;
+          }
+          for (auto& q : queues_)
+            if (q.name == payload) q.maybe_more = true;
+        });
   std::vector<std::unique_ptr<store::Connection>> conns;
   copt.application_name = "clubos-executor";
   for (int i = 0; i < opt_.concurrency; ++i)
@@ -99,6 +104,14 @@ void Runtime::Start() {
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   log::Get()->info("worker {} started: queues={} concurrency={} batch={}", owner_,
                    opt_.queues.size(), opt_.concurrency, opt_.fetch_batch_max);
+  if (lease_leadership_)
+    log::Get()->info(
+        "worker {} is behind a transaction pooler: statements unprepared, leadership by lease "
+        "row, {}",
+        owner_,
+        listener_
+            ? "notifications from the listen URL"
+            : "no listen URL: polling every " + std::to_string(opt_.poll_interval.count()) + " ms");
 }
 
 void Runtime::SignalDispatcher() {
@@ -159,7 +172,8 @@ void Runtime::ReleaseQueued() {
 void Runtime::DispatchLoop() {
   std::size_t rr = 0;
   auto next_poll = Steady::now() + opt_.poll_interval;
-  bool listener_ok = true;
+  auto next_notice_poll = Steady::now() + opt_.notice_poll;
+  bool listener_ok = listener_ != nullptr;
   bool released_queued = false;
   bool orphans_owed = false;  // a claim's answer was lost: it may have leased us jobs
   Steady::time_point orphans_since;
@@ -173,7 +187,14 @@ void Runtime::DispatchLoop() {
         listener_ok = false;
       }
     }
-    if (!listener_ok) {
+    if (!listener_) {
+      // Nothing listens (behind a pooler without a listen URL): notices are never heard, so
+      // whoever keeps caches of what they announce is told now and then that some were missed.
+      if (Steady::now() >= next_notice_poll) {
+        if (opt_.on_notice) opt_.on_notice(kNoticesMissedPayload);
+        next_notice_poll = Steady::now() + opt_.notice_poll;
+      }
+    } else if (!listener_ok) {
       try {
         listener_->Reconnect();
         listener_ok = true;
@@ -548,6 +569,22 @@ void Runtime::MaintenanceLoop() {
   auto next_heartbeat = now + opt_.heartbeat_interval;
   auto next_leader_try = now;
   auto next_promote = now, next_rescue = now, next_prune = now, next_periodic = now;
+  // Leadership by lease row (behind a transaction pooler): renewed every third of the lease, and
+  // given up by this worker itself once the lease it last renewed may have run out.
+  const auto renew_every = opt_.leader_lease / 3;
+  auto next_renew = now;
+  Steady::time_point lease_until;
+  auto take_lease = [&] {
+    const auto asked = Steady::now();
+    const bool held = !db->ExecOne("leader_lease_acquire",
+                                   {owner_, static_cast<int64_t>(opt_.leader_lease.count())})
+                           .Empty();
+    if (held) {
+      lease_until = asked + opt_.leader_lease;
+      next_renew = asked + renew_every;
+    }
+    return held;
+  };
   for (;;) {
     {
       std::lock_guard lk(mu_);
@@ -568,9 +605,21 @@ void Runtime::MaintenanceLoop() {
         next_heartbeat = now + opt_.heartbeat_interval;
       }
       if (opt_.maintenance && !leader_ && now >= next_leader_try) {
-        leader_ = db->ExecOne("leader_try_acquire").At(0, 0).Bool();
+        leader_ =
+            lease_leadership_ ? take_lease() : db->ExecOne("leader_try_acquire").At(0, 0).Bool();
         next_leader_try = now + opt_.leader_retry;
         if (leader_) log::Get()->info("worker {} is now the maintenance leader", owner_);
+      }
+      if (leader_ && lease_leadership_ && now >= next_renew) {
+        if (!take_lease()) {
+          // Expired and taken: a renewal came too late (this process was stopped, or the
+          // database was out of reach for longer than the lease).
+          log::Get()->warn("worker {} lost its leader lease to another worker", owner_);
+          leader_ = false;
+          next_leader_try = now + opt_.leader_retry;
+        } else if (Steady::now() >= lease_until) {
+          throw std::runtime_error("the leader lease was renewed too late to trust");
+        }
       }
       if (leader_) {
         if (now >= next_promote || timers_changed_.exchange(false)) {
@@ -629,6 +678,7 @@ void Runtime::MaintenanceLoop() {
     if (opt_.maintenance && !leader_) wake = std::min(wake, next_leader_try);
     if (leader_) {
       wake = std::min({wake, next_promote, next_rescue, next_prune});
+      if (lease_leadership_) wake = std::min(wake, next_renew);
       if (!opt_.periodic.empty()) wake = std::min(wake, next_periodic);
     }
     std::unique_lock lk(mu_);
@@ -637,7 +687,10 @@ void Runtime::MaintenanceLoop() {
   }
   if (leader_ && db) {
     try {
-      db->ExecOne("leader_release");
+      if (lease_leadership_)
+        db->ExecOne("leader_lease_release", {owner_});
+      else
+        db->ExecOne("leader_release");
     } catch (const std::exception&) {
     }
   }

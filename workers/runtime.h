@@ -52,12 +52,22 @@ struct RuntimeOptions {
   Millis lease{30'000};
   Millis heartbeat_interval{10'000};
   Millis poll_interval{1'000};  // fallback for lost notifications
-  Millis ack_flush{2};          // an ack waits at most this long for company
+  // Where to LISTEN, when not on database_url: needed when that goes through a pooler in
+  // transaction mode (store::IsTransactionPooled), which cannot carry a LISTEN; a direct
+  // connection or a pool in session mode. Empty behind such a pooler: nothing listens, the queues
+  // are looked at every poll_interval and on_notice hears kNoticesMissedPayload every notice_poll.
+  std::string listen_url;
+  Millis notice_poll{10'000};
+  Millis ack_flush{2};  // an ack waits at most this long for company
   int ack_batch_max = 1'000;
   Millis shutdown_grace{10'000};
   // Maintenance (leader only).
   bool maintenance = true;
   Millis leader_retry{1'000};
+  // Behind a transaction pooler the leader holds a lease row (leader_lease, migration 0020) for
+  // this long, renews it every third of it, and resigns when a renewal fails; a leader that dies
+  // is replaced within it. On a direct connection a session advisory lock leads instead.
+  Millis leader_lease{15'000};
   Millis promote_poll{1'000};  // timers are promoted when due (NOTIFY-driven); this is the fallback
   Millis rescue_interval{1'000};
   Millis prune_interval{60'000};
@@ -185,7 +195,8 @@ class Runtime {
   int wake_fd_ = -1;
 
   std::unique_ptr<store::Connection> dispatch_db_;
-  std::unique_ptr<store::Listener> listener_;
+  std::unique_ptr<store::Listener> listener_;  // none behind a pooler without listen_url
+  bool lease_leadership_ = false;              // database_url is transaction-pooled
   std::vector<QueueState> queues_;
   std::thread dispatcher_;
   std::thread completer_;

@@ -208,3 +208,16 @@ SELECT pg_try_advisory_lock(727002) AS acquired
 
 -- name: leader_release
 SELECT pg_advisory_unlock(727002) AS released
+
+-- name: leader_lease_acquire
+-- Takes the maintenance lease for owner $1 for $2 ms when it is free or expired, or renews it when
+-- $1 holds it; a row only when $1 holds it afterwards. The database's clock decides expiry, so
+-- workers' clocks need not agree.
+INSERT INTO leader_lease AS l (name, owner, expires_at)
+VALUES ('maintenance', $1, clock_timestamp() + $2::bigint * interval '1 millisecond')
+ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+WHERE l.owner = EXCLUDED.owner OR l.expires_at < clock_timestamp()
+RETURNING owner
+
+-- name: leader_lease_release
+DELETE FROM leader_lease WHERE name = 'maintenance' AND owner = $1

@@ -176,3 +176,36 @@ TEST_F(Store, APooledConnectionWhoseBackendDiedRecoversOnNextUse) {
   c->Transact("after", [](store::Tx& tx) { tx.ExecRaw("UPDATE store_t SET v = 3 WHERE id = 1"); });
   EXPECT_EQ(conn_->ExecRawOne("SELECT v FROM store_t WHERE id = 1").At(0, 0).Int(), 3);
 }
+
+// A URL declared to go through a pooler in transaction mode (store::DeclareTransactionPooled):
+// its connections keep nothing in their sessions. Named statements run without being prepared,
+// the timeouts are set per transaction (SET LOCAL) and not on the session, and ExecOne runs in
+// a transaction of its own to carry them. On a direct URL the same statement is prepared.
+TEST_F(Store, AConnectionBehindATransactionPoolerKeepsNothingInItsSession) {
+  std::string url = pgtest::TestDatabaseUrl();
+  url += (url.find('?') == std::string::npos ? "?" : "&") + std::string("application_name=pooled");
+  store::DeclareTransactionPooled(url);
+  ASSERT_TRUE(store::IsTransactionPooled(url));
+  EXPECT_FALSE(store::IsTransactionPooled(pgtest::TestDatabaseUrl()));
+  store::ConnectionOptions o;
+  o.statement_timeout_ms = 4'321;
+  auto pooled = store::Connect(url, o);
+  auto prepared_here = [](store::Connection& c) {
+    return c.ExecRawOne("SELECT count(*) FROM pg_prepared_statements").At(0, 0).Int();
+  };
+  pooled->Transact("t", [&](store::Tx& tx) {
+    EXPECT_TRUE(tx.Exec("leader_lease_release", {"nobody"}).Empty());
+    EXPECT_EQ(tx.ExecRaw("SHOW statement_timeout").At(0, 0).Str(), "4321ms");
+  });
+  EXPECT_EQ(pooled->ExecOne("leader_lease_acquire", {"store-test", int64_t{60'000}}).Size(), 1u);
+  EXPECT_EQ(prepared_here(*pooled), 0);
+  EXPECT_NE(pooled->ExecRawOne("SHOW statement_timeout").At(0, 0).Str(), "4321ms")
+      << "set on the session, which a pooler would hand to someone else";
+  EXPECT_EQ(pooled->ExecRawOne("SELECT current_setting('application_name')").At(0, 0).Str(),
+            "pooled");
+
+  auto direct = pgtest::Connect();
+  direct->ExecOne("leader_lease_release", {"store-test"});
+  EXPECT_GE(prepared_here(*direct), 1);
+  EXPECT_EQ(direct->ExecRawOne("SELECT count(*) FROM leader_lease").At(0, 0).Int(), 0);
+}
