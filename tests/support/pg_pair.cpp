@@ -285,6 +285,17 @@ std::string PgPair::PromoteStandby() {
              root_ + "/pg_ctl.log", std::chrono::seconds(40));
 }
 
+std::string PgPair::RestartPrimary(const std::string& mode) {
+  const std::string err =
+      Run({bin_ + "/pg_ctl", "-D", primary_.data, "-l", primary_.log, "-m", mode, "-w", "-t", "60",
+           "restart", "-o", "-p " + std::to_string(primary_.port) + " -k " + root_ + "/sock"},
+          root_ + "/pg_ctl.log", std::chrono::seconds(70));
+  if (!err.empty()) return err + "\nprimary log:\n" + LogTail(true);
+  std::ifstream pidfile(primary_.data + "/postmaster.pid");
+  pidfile >> primary_.postmaster;
+  return "";
+}
+
 std::string PgPair::LogTail(bool primary, int lines) const {
   return Tail(primary ? primary_.log : standby_.log, lines);
 }

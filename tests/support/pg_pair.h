@@ -46,6 +46,10 @@ class PgPair {
   // synchronous_standby_names set (it was set on the primary after the base backup), so the new
   // primary commits alone until a new standby is attached.
   std::string PromoteStandby();
+  // pg_ctl restart of the primary on its port, `mode` "fast" (a clean stop: sessions are ended,
+  // a checkpoint written) or "immediate" (as a crash: crash recovery at start); "" or what went
+  // wrong.
+  std::string RestartPrimary(const std::string& mode);
 
   std::string LogTail(bool primary, int lines = 20) const;
 
