@@ -39,7 +39,19 @@ Outcome ExecutionStep::Execute(JobContext& ctx) {
     const std::optional<std::string> baseline = f_.integration.Baseline(a.View());
     if (!baseline)
       return Outcome::Retry(a.kind + ": the target's state before the call could not be read");
-    if (!Start(ctx, a, *baseline)) return Outcome::Complete();  // refused, or it moved on
+    switch (Start(ctx, a, *baseline)) {
+      case Started::kYes:
+        break;
+      case Started::kNo:  // refused (to a human), or it moved on (cancelled, stopped, done)
+        return Outcome::Complete();
+      case Started::kElsewhere:
+        // An earlier attempt of this job started it after this one read the row, and lost its
+        // lease to this one: its call may be under way, done or lost, and whoever holds the job
+        // now answers for the action. Completed here, the job left it `executing` for ever once
+        // that attempt's own finish was refused for the lease (a chaos run found one). So from
+        // the top, as an action found mid-flight: Recover looks at the target first.
+        return Execute(ctx);
+    }
     ActionView view = a.View();
     view.baseline = baseline_used = *baseline;
     // `executing` is committed: from here on a crash leaves a trace the next attempt checks.
@@ -66,14 +78,20 @@ Outcome ExecutionStep::Execute(JobContext& ctx) {
   return Outcome::Complete();
 }
 
-// Commits `executing`, after the gate's last look; false when it did not start (the gate refused
-// it and it went to a human, or it moved on meanwhile: cancelled, stopped, started elsewhere).
-bool ExecutionStep::Start(JobContext& ctx, const ActionRow& a, const std::string& baseline) {
-  bool started = false;
+// Commits `executing`, after the gate's last look. kNo when it did not start (the gate refused it
+// and it went to a human, or it moved on meanwhile: cancelled, stopped, done); kElsewhere when
+// another attempt started it since the row was read.
+ExecutionStep::Started ExecutionStep::Start(JobContext& ctx, const ActionRow& a,
+                                            const std::string& baseline) {
+  Started started = Started::kNo;
   ctx.db().Transact("start_execution", [&](store::Tx& tx) {
-    started = false;
+    started = Started::kNo;
     LockThreadOfAction(tx, a.id);
     const ActionRow locked(tx.Exec("action_lock", {a.id}));
+    if (locked.state == astate::kExecuting) {
+      started = Started::kElsewhere;
+      return;
+    }
     if (locked.state != astate::kRouted && locked.state != astate::kConfirmed) return;
     // The gate again, at the last moment: the stop may have been engaged since the decision,
     // another action may have reset the bay, the booking may be over.
@@ -95,7 +113,7 @@ bool ExecutionStep::Start(JobContext& ctx, const ActionRow& a, const std::string
          .thread_id = locked.thread_id,
          .action_kind = locked.kind,
          .action = {.baseline = baseline}});
-    started = true;
+    started = Started::kYes;
   });
   return started;
 }

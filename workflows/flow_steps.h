@@ -171,7 +171,8 @@ class ExecutionStep {
   workers::Outcome Verify(workers::JobContext& ctx);
 
  private:
-  bool Start(workers::JobContext& ctx, const ActionRow& a, const std::string& baseline);
+  enum class Started { kYes, kNo, kElsewhere };
+  Started Start(workers::JobContext& ctx, const ActionRow& a, const std::string& baseline);
   std::optional<workers::Outcome> Recover(workers::JobContext& ctx, const ActionRow& a,
                                           CallOutcome& call);
   workers::Outcome Unknown(workers::JobContext& ctx, const ActionRow& a, const std::string& why);
