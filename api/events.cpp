@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "core/log.h"
@@ -41,6 +42,9 @@ uint64_t EventFeed::Now() const {
 }
 
 uint64_t EventFeed::Wait(uint64_t seen, Millis timeout) {
+  // Polling: the waiter reads again this often. Not counted as news, which would make it read
+  // again and again in quick succession, as it does after a notification.
+  if (url_.empty()) timeout = std::min(timeout, Millis(kPollMs));
   std::unique_lock lk(mu_);
   cv_.wait_for(lk, timeout, [&] { return stop_ || seen_ != seen; });
   return seen_;
@@ -69,12 +73,10 @@ EventFeed::Slot::~Slot() {
 void EventFeed::Loop() {
   std::unique_ptr<store::Listener> listener;
   while (!stop_) {
-    if (url_.empty()) {
+    if (url_.empty()) {  // nothing to listen on: Wait() returns every kPollMs instead
       std::unique_lock lk(mu_);
-      if (cv_.wait_for(lk, Millis(kPollMs), [&] { return stop_.load(); })) break;
-      lk.unlock();
-      Wake();
-      continue;
+      cv_.wait(lk, [&] { return stop_.load(); });
+      break;
     }
     if (!listener) {
       try {

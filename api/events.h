@@ -20,7 +20,7 @@ namespace clubos::api {
 class EventFeed {
  public:
   // An empty `listen_url` (behind a pooler in transaction mode without a direct URL): nothing
-  // listens, and every waiter is woken every half second to read again.
+  // listens, and Wait returns within half a second, for the waiter to read again.
   EventFeed(std::string listen_url, int max_waiters);
   ~EventFeed();
   EventFeed(const EventFeed&) = delete;

@@ -58,6 +58,7 @@ int RunChild(const Flags& f) {
   opt.concurrency = static_cast<int>(f.Int("--concurrency", 10, 1, 1000));
   opt.fetch_batch_max = static_cast<int>(f.Int("--batch", 100, 1, 10'000));
   opt.maintenance = false;  // measure the job path alone, as graphile-worker's runOnce does
+  opt.listen_url = ListenDatabaseUrl();
   std::mutex mu;
   ChildReport rep;
   const auto& clock = SystemClock::Instance();
@@ -224,6 +225,7 @@ int RunIdleLatency(const Flags& f) {
                      {}});
   workers::RuntimeOptions opt;
   opt.database_url = db.url;
+  opt.listen_url = ListenDatabaseUrl();
   opt.queues = {"bench_latency"};
   opt.concurrency = 1;
   workers::Runtime runtime(opt, registry, clock);
@@ -428,6 +430,9 @@ int CmdBench(const Args& args) {
         "  The last line of output is one JSON object.");
     return f.Has("--help") ? 0 : 2;
   }
+  // Through PgBouncer in transaction mode, when told so (CLUBOS_DATABASE_POOLING=transaction, with
+  // CLUBOS_LISTEN_DATABASE_URL or without): what keeping nothing in the session costs.
+  if (const char* url = std::getenv("CLUBOS_DATABASE_URL"); url && *url) DatabaseUrl();
   if (pos[0] == "queue-child") return RunChild(f);
   if (pos[0] == "flow") return RunFlow(f);
   if (pos[0] == "router") return RunRouterBench(f);

@@ -24,6 +24,9 @@ namespace clubos::app {
 std::string DatabaseUrl() {
   const char* url = std::getenv("CLUBOS_DATABASE_URL");
   if (!url || !*url) throw UsageError("set CLUBOS_DATABASE_URL to a libpq URI (postgresql://...)");
+  // Declared, so that every command's connections (migrate, sop, user, ...) keep nothing in their
+  // sessions; worker and serve also find an undeclared pooler out (ConnectWhenReachable).
+  if (DeclaredPooling() == "transaction") store::DeclareTransactionPooled(url);
   return url;
 }
 

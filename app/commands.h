@@ -42,6 +42,8 @@ struct DemoEndpoints {
 int DemoFlow(const std::string& url, const DemoEndpoints& ends);
 
 // CLUBOS_DATABASE_URL, or a UsageError naming it.
+// CLUBOS_DATABASE_URL (a UsageError when unset), declared transaction-pooled when
+// CLUBOS_DATABASE_POOLING says so.
 std::string DatabaseUrl();
 // The job kinds every ClubOS worker runs.
 void RegisterBuiltinKinds(workers::Registry& registry);

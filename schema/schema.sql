@@ -1041,7 +1041,8 @@ CREATE TABLE public.knowledge_versions (
 CREATE TABLE public.leader_lease (
     name text NOT NULL,
     owner text NOT NULL,
-    expires_at timestamp with time zone NOT NULL
+    expires_at timestamp with time zone NOT NULL,
+    by_lock boolean NOT NULL
 );
 
 --

@@ -225,19 +225,30 @@ Connection::Connection(std::string url, const Catalog& catalog, ConnectionOption
     : url_(std::move(url)),
       catalog_(catalog),
       options_(std::move(options)),
-      pooled_(IsTransactionPooled(url_)),
+      pooled_(options_.transaction_pooled || IsTransactionPooled(url_)),
       impl_(new Impl) {
   Open();
 }
 Connection::~Connection() = default;
 
 namespace {
-// Bounds on how long a dead network can block a call; the server's statement_timeout cannot help
-// when packets are silently dropped. Settings already in the URL win.
+// Whether a conninfo (URI or key=value) sets `key` itself: `key=` at its start or after '?', '&'
+// or a space (so that fallback_application_name= is not application_name=).
+bool SetsKey(const std::string& url, const std::string& key) {
+  const std::string k = key + "=";
+  for (std::size_t at = url.find(k); at != std::string::npos; at = url.find(k, at + 1))
+    if (at == 0 || url[at - 1] == '?' || url[at - 1] == '&' || url[at - 1] == ' ') return true;
+  return false;
+}
+}  // namespace
+
+// The server's statement_timeout cannot help when packets are silently dropped. Values here are
+// numbers and names of [a-z-] (the application names of this code), which need no escaping in
+// either form.
 std::string WithNetworkDefaults(const std::string& url, const ConnectionOptions& o) {
   const bool uri = url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
-  // The application name travels in the start-up packet: no SET round trip, and a pooler in
-  // transaction mode (which a SET would outlive) passes it on.
+  // The application name travels in the start-up packet too: a pooler in transaction mode (which
+  // a SET would outlive) passes it on.
   const std::pair<const char*, std::string> defaults[] = {
       {"application_name", o.application_name},
       {"connect_timeout", std::to_string(o.connect_timeout_s)},
@@ -248,7 +259,7 @@ std::string WithNetworkDefaults(const std::string& url, const ConnectionOptions&
       {"tcp_user_timeout", "60000"}};
   std::string out = url;
   for (const auto& [key, value] : defaults) {
-    if (url.find(std::string(key) + "=") != std::string::npos) continue;
+    if (value.empty() || SetsKey(url, key)) continue;
     if (uri)
       out += (out.find('?') == std::string::npos ? "?" : "&") + std::string(key) + "=" + value;
     else
@@ -256,7 +267,6 @@ std::string WithNetworkDefaults(const std::string& url, const ConnectionOptions&
   }
   return out;
 }
-}  // namespace
 
 void Connection::EnsureOpen() {
   if (impl_->conn && impl_->conn->is_open()) return;
@@ -277,6 +287,8 @@ void Connection::Open() {
     c->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
     if (!pooled_) {  // behind a transaction pooler, each Transact sets them (SET LOCAL)
+      // Also set on the session, over an application_name the URL may give (as always before).
+      c->set_variable("application_name", c->quote(options_.application_name));
       c->set_variable("statement_timeout", std::to_string(options_.statement_timeout_ms));
       c->set_variable("idle_in_transaction_session_timeout",
                       std::to_string(options_.idle_in_transaction_timeout_ms));
@@ -414,6 +426,7 @@ bool BehindTransactionPooler(const std::string& url) {
   // retry, never a verdict.
   o.auto_reconnect = false;
   o.max_tx_attempts = 1;
+  o.transaction_pooled = true;  // no SET on a server session that other clients may get next
   static const Catalog kNoStatements{};  // nothing to prepare: that is what might not survive
   Connection first(url, kNoStatements, o), second(url, kNoStatements, o);
   auto pid = [](Tx& tx) { return tx.ExecRaw("SELECT pg_backend_pid()").At(0, 0).Int64(); };

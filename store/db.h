@@ -173,6 +173,9 @@ struct ConnectionOptions {
   // their owner must notice the loss.
   bool auto_reconnect = true;
   int connect_timeout_s = 10;
+  // As if the URL were declared transaction-pooled (DeclareTransactionPooled): nothing is left in
+  // the session. For a connection that must not change a server session it may not own.
+  bool transaction_pooled = false;
   // Called in Transact just before COMMIT, with the transaction's name. A test seam: the
   // simulation (simulation/) throws here to crash a "process" before its commit; whatever it
   // throws rolls the transaction back and leaves Transact unretried.
@@ -191,9 +194,12 @@ class Connection {
   // transaction in errors and logs.
   void Transact(const std::string& what, const std::function<void(Tx&)>& body);
   // One named statement in its own implicit transaction: one round trip, no BEGIN/COMMIT.
-  // Not retried on a lost connection: the statement may have committed (CommitUnknown).
+  // Not retried on a lost connection: the statement may have committed (CommitUnknown). Behind a
+  // transaction pooler it runs as a Transact of one statement instead (its SET LOCAL needs a
+  // transaction), retried like one.
   Result ExecOne(const std::string& name, std::initializer_list<Param> params = {});
   Result ExecOne(const std::string& name, const std::vector<Param>& params);
+  // Plain SQL, autocommitted (VACUUM, tools); behind a transaction pooler without a timeout.
   Result ExecRawOne(const std::string& sql);
   // Plain SQL with parameters, autocommitted (test doubles and tools; the product uses named
   // statements).
@@ -216,6 +222,10 @@ class Connection {
 
 // Opens a connection with the built-in catalog.
 std::unique_ptr<Connection> Connect(const std::string& url, ConnectionOptions options = {});
+
+// `url` with bounds on how long a dead network can block a call (connect_timeout, TCP keepalives,
+// tcp_user_timeout) and the application name, where the URL does not set them itself.
+std::string WithNetworkDefaults(const std::string& url, const ConnectionOptions& options);
 
 // URLs that reach Postgres through a pooler in transaction mode (PgBouncer's
 // pool_mode=transaction), declared once at start-up, before any connection to them opens (`clubos

@@ -40,7 +40,10 @@ void Listener::Reconnect() {
   try {
     impl_->receiver.reset();
     impl_->conn.reset();
-    impl_->conn = std::make_unique<pqxx::connection>(url_);
+    store::ConnectionOptions o;
+    o.application_name = "clubos-listener";
+    o.connect_timeout_s = 5;  // the dispatcher waits on a reconnect (a listen host may be gone)
+    impl_->conn = std::make_unique<pqxx::connection>(WithNetworkDefaults(url_, o));
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored \
     "-Wdeprecated-declarations"               // deprecated in 6, gone with reactivation in 7

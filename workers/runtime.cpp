@@ -569,21 +569,41 @@ void Runtime::MaintenanceLoop() {
   auto next_heartbeat = now + opt_.heartbeat_interval;
   auto next_leader_try = now;
   auto next_promote = now, next_rescue = now, next_prune = now, next_periodic = now;
-  // Leadership by lease row (behind a transaction pooler): renewed every third of the lease, and
-  // given up by this worker itself once the lease it last renewed may have run out.
+  // Every leader holds the lease row (leader_lease, migration 0020), renewed every third of the
+  // lease. On a direct connection it first holds the session advisory lock, and then takes over at
+  // once the row of a lock holder (whose session is gone, or the lock would not be free); behind
+  // a transaction pooler the row alone. A leader resigns when a renewal fails, and acts only while
+  // the lease it last renewed is certainly its own.
   const auto renew_every = opt_.leader_lease / 3;
   auto next_renew = now;
-  Steady::time_point lease_until;
+  Steady::time_point lease_until;  // of the last renewal: past it, another worker may lead
+  bool locked = false;             // holds the session advisory lock
+  bool may_own_lease = false;      // a row of ours may be left: deleted at the stop
   auto take_lease = [&] {
     const auto asked = Steady::now();
-    const bool held = !db->ExecOne("leader_lease_acquire",
-                                   {owner_, static_cast<int64_t>(opt_.leader_lease.count())})
-                           .Empty();
+    const bool held =
+        !db->ExecOne("leader_lease_acquire",
+                     {owner_, static_cast<int64_t>(opt_.leader_lease.count()), locked})
+             .Empty();
     if (held) {
       lease_until = asked + opt_.leader_lease;
       next_renew = asked + renew_every;
+      may_own_lease = true;
     }
     return held;
+  };
+  auto resign = [&] {
+    leader_ = false;
+    timers_changed_ = false;
+    if (locked && db) db->ExecOne("leader_release");
+    locked = false;
+  };
+  auto try_lead = [&] {
+    if (!lease_leadership_ && !(locked = db->ExecOne("leader_try_acquire").At(0, 0).Bool()))
+      return false;
+    if (take_lease()) return true;
+    resign();  // a process behind a pooler leads by the row: the lock is not kept
+    return false;
   };
   for (;;) {
     {
@@ -598,6 +618,9 @@ void Runtime::MaintenanceLoop() {
         // The advisory lock lives and dies with this session: a silent reconnect would leave a
         // worker believing it leads while another one does.
         copt.auto_reconnect = false;
+        // A statement stuck past a third of the lease would let the lease run out under it.
+        copt.statement_timeout_ms =
+            static_cast<int>(std::clamp<int64_t>(renew_every.count(), 1'000, 30'000));
         db = store::Connect(opt_.database_url, copt);
       }
       if (now >= next_heartbeat) {
@@ -605,22 +628,26 @@ void Runtime::MaintenanceLoop() {
         next_heartbeat = now + opt_.heartbeat_interval;
       }
       if (opt_.maintenance && !leader_ && now >= next_leader_try) {
-        leader_ =
-            lease_leadership_ ? take_lease() : db->ExecOne("leader_try_acquire").At(0, 0).Bool();
+        leader_ = try_lead();
         next_leader_try = now + opt_.leader_retry;
         if (leader_) log::Get()->info("worker {} is now the maintenance leader", owner_);
       }
-      if (leader_ && lease_leadership_ && now >= next_renew) {
+      if (leader_ && now >= next_renew) {
+        const auto previous = lease_until;
+        const auto asked = Steady::now();
         if (!take_lease()) {
           // Expired and taken: a renewal came too late (this process was stopped, or the
           // database was out of reach for longer than the lease).
           log::Get()->warn("worker {} lost its leader lease to another worker", owner_);
-          leader_ = false;
+          resign();
           next_leader_try = now + opt_.leader_retry;
-        } else if (Steady::now() >= lease_until) {
-          throw std::runtime_error("the leader lease was renewed too late to trust");
+        } else if (asked >= previous) {
+          // Renewed, but only after the last lease had run out: someone may have led meanwhile.
+          throw std::runtime_error("the leader lease was renewed after it had run out");
         }
       }
+      if (leader_ && Steady::now() >= lease_until)
+        throw std::runtime_error("the leader lease ran out before its renewal");
       if (leader_) {
         if (now >= next_promote || timers_changed_.exchange(false)) {
           // Bounded, so a flood of due timers cannot starve this thread's heartbeats.
@@ -665,6 +692,7 @@ void Runtime::MaintenanceLoop() {
       if (leader_) log::Get()->warn("worker {} resigned leadership", owner_);
       leader_ = false;
       timers_changed_ = false;
+      locked = false;
       db.reset();
       // Back off every duty, so an unreachable database is retried, not spun on.
       const auto retry_at = Steady::now() + opt_.leader_retry;
@@ -677,21 +705,22 @@ void Runtime::MaintenanceLoop() {
     auto wake = next_heartbeat;
     if (opt_.maintenance && !leader_) wake = std::min(wake, next_leader_try);
     if (leader_) {
-      wake = std::min({wake, next_promote, next_rescue, next_prune});
-      if (lease_leadership_) wake = std::min(wake, next_renew);
+      wake = std::min({wake, next_promote, next_rescue, next_prune, next_renew});
       if (!opt_.periodic.empty()) wake = std::min(wake, next_periodic);
     }
     std::unique_lock lk(mu_);
     maint_cv_.wait_until(lk, wake,
                          [&] { return maintenance_stop_ || (leader_ && timers_changed_.load()); });
   }
-  if (leader_ && db) {
+  // The row goes (the next leader need not wait it out), also after a resignation that dropped the
+  // connection; the lock goes with the session.
+  if (may_own_lease) {
     try {
-      if (lease_leadership_)
-        db->ExecOne("leader_lease_release", {owner_});
-      else
-        db->ExecOne("leader_release");
-    } catch (const std::exception&) {
+      if (!db) db = store::Connect(opt_.database_url);
+      db->ExecOne("leader_lease_release", {owner_});
+    } catch (const std::exception& e) {
+      log::Get()->warn("worker {} could not give its leader lease up ({}); it runs out by itself",
+                       owner_, e.what());
     }
   }
   leader_ = false;

@@ -64,9 +64,10 @@ struct RuntimeOptions {
   // Maintenance (leader only).
   bool maintenance = true;
   Millis leader_retry{1'000};
-  // Behind a transaction pooler the leader holds a lease row (leader_lease, migration 0020) for
-  // this long, renews it every third of it, and resigns when a renewal fails; a leader that dies
-  // is replaced within it. On a direct connection a session advisory lock leads instead.
+  // The leader holds a lease row (leader_lease, migration 0020) for this long, renews it every
+  // third of it, and resigns when a renewal fails. On a direct connection it also holds a session
+  // advisory lock, and a leader that dies is replaced as soon as its session is gone; behind a
+  // transaction pooler (the row alone), within this.
   Millis leader_lease{15'000};
   Millis promote_poll{1'000};  // timers are promoted when due (NOTIFY-driven); this is the fallback
   Millis rescue_interval{1'000};
@@ -196,7 +197,7 @@ class Runtime {
 
   std::unique_ptr<store::Connection> dispatch_db_;
   std::unique_ptr<store::Listener> listener_;  // none behind a pooler without listen_url
-  bool lease_leadership_ = false;              // database_url is transaction-pooled
+  bool lease_leadership_ = false;              // transaction-pooled: the lease row alone leads
   std::vector<QueueState> queues_;
   std::thread dispatcher_;
   std::thread completer_;

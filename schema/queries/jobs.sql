@@ -211,12 +211,14 @@ SELECT pg_advisory_unlock(727002) AS released
 
 -- name: leader_lease_acquire
 -- Takes the maintenance lease for owner $1 for $2 ms when it is free or expired, or renews it when
--- $1 holds it; a row only when $1 holds it afterwards. The database's clock decides expiry, so
--- workers' clocks need not agree.
-INSERT INTO leader_lease AS l (name, owner, expires_at)
-VALUES ('maintenance', $1, clock_timestamp() + $2::bigint * interval '1 millisecond')
-ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
-WHERE l.owner = EXCLUDED.owner OR l.expires_at < clock_timestamp()
+-- $1 holds it; a row only when $1 holds it afterwards. $3: the caller holds the leader's advisory
+-- lock, and then also takes a lease taken by a holder of the lock (whose session, then, is gone).
+-- The database's clock decides expiry, so workers' clocks need not agree.
+INSERT INTO leader_lease AS l (name, owner, expires_at, by_lock)
+VALUES ('maintenance', $1, clock_timestamp() + $2::bigint * interval '1 millisecond', $3::boolean)
+ON CONFLICT (name) DO UPDATE
+SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at, by_lock = EXCLUDED.by_lock
+WHERE l.owner = EXCLUDED.owner OR l.expires_at < clock_timestamp() OR (EXCLUDED.by_lock AND l.by_lock)
 RETURNING owner
 
 -- name: leader_lease_release

@@ -240,9 +240,10 @@ TEST(Pooler, ATextGoesThroughTheFlowBehindTransactionPooling) {
 }
 
 // Two workers through transaction pooling, one woken through a direct listen URL and one
-// polling: one of them leads (the lease row), jobs due now and jobs due later all run once; when
-// the leader is killed with SIGKILL its lease runs out and the other one leads, promoting the
-// timers that come due after.
+// polling, and a third on a direct connection (a move to the pooler under way): one of them leads
+// (the lease row; the direct one also by its advisory lock, never beside another), renewing its
+// lease; jobs due now and due later all run once; when the leader is killed with SIGKILL another
+// one leads, promoting the timers that come due after.
 TEST(Pooler, WorkersBehindTransactionPoolingShareOneLeaseAndTakeOverWhenTheLeaderDies) {
   REQUIRE_PGBOUNCER();
   pgtest::ResetDatabase();
@@ -254,10 +255,14 @@ TEST(Pooler, WorkersBehindTransactionPoolingShareOneLeaseAndTakeOverWhenTheLeade
                                         "CLUBOS_SELFTEST=1", "CLUBOS_LOG_LEVEL=error"};
   auto listening = env;
   listening.push_back("CLUBOS_LISTEN_DATABASE_URL=" + pgtest::TestDatabaseUrl());
-  std::map<std::string, pid_t> workers = {
-      {"pool-a", pgtest::SpawnClubos({"worker", "--concurrency", "2", "--name", "pool-a"}, env)},
-      {"pool-b",
-       pgtest::SpawnClubos({"worker", "--concurrency", "2", "--name", "pool-b"}, listening)}};
+  const std::vector<std::string> direct = {"CLUBOS_DATABASE_URL=" + pgtest::TestDatabaseUrl(),
+                                           "CLUBOS_SELFTEST=1", "CLUBOS_LOG_LEVEL=error"};
+  auto spawn = [](const std::string& name, const std::vector<std::string>& e) {
+    return pgtest::SpawnClubos({"worker", "--concurrency", "2", "--name", name}, e);
+  };
+  std::map<std::string, pid_t> workers = {{"pool-a", spawn("pool-a", env)},
+                                          {"pool-b", spawn("pool-b", listening)},
+                                          {"direct-c", spawn("direct-c", direct)}};
   for (const auto& [name, pid] : workers) ASSERT_GT(pid, 0) << name;
   struct Reap {
     std::map<std::string, pid_t>& w;
@@ -269,32 +274,63 @@ TEST(Pooler, WorkersBehindTransactionPoolingShareOneLeaseAndTakeOverWhenTheLeade
         }
     }
   } reap{workers};
+  auto name_of = [&](const std::string& owner) {
+    for (const auto& [name, pid] : workers)
+      if (owner.rfind(name + "-", 0) == 0) return name;
+    return std::string("?");
+  };
+  // Sessions holding the leader's advisory lock: only a direct worker's, and only while it leads.
+  auto lock_holders = [&] {
+    return db
+        ->ExecRawOne(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 727002 AND "
+            "granted AND database = (SELECT oid FROM pg_database WHERE datname = "
+            "current_database())")
+        .At(0, 0)
+        .Int();
+  };
 
   EnqueueRecords(*db, 50);
   EnqueueRecords(*db, 10, SystemClock::Instance().Now() + Millis(1'500));
   EXPECT_TRUE(WaitFor([&] { return Records(*db) == 60; }, Millis(20'000))) << Records(*db);
   EXPECT_EQ(db->ExecRawOne("SELECT count(DISTINCT job_id) FROM selftest_records").At(0, 0).Int(),
             60);
-  EXPECT_EQ(db->ExecRawOne("SELECT count(*) FROM leader_lease").At(0, 0).Int(), 1);
   const auto owner = LeaseOwner(*db);
   ASSERT_TRUE(owner.has_value()) << "nobody holds the leader lease";
-  const std::string leader = owner->rfind("pool-a", 0) == 0 ? "pool-a" : "pool-b";
-  const std::string other = leader == "pool-a" ? "pool-b" : "pool-a";
-  ASSERT_EQ(owner->rfind(leader, 0), 0u) << *owner;
+  const std::string leader = name_of(*owner);
+  ASSERT_NE(leader, "?") << *owner;
+  EXPECT_EQ(lock_holders(), leader == "direct-c" ? 1 : 0) << leader << " leads";
+  // Renewed every third of its 15 s: the same owner, a later expiry.
+  const auto expiry = [&] {
+    return db->ExecRawOne("SELECT owner || ' ' || expires_at::text FROM leader_lease")
+        .At(0, 0)
+        .Str();
+  };
+  const std::string first = expiry();
+  EXPECT_TRUE(WaitFor([&] { return expiry() != first; }, Millis(8'000))) << first;
+  EXPECT_EQ(LeaseOwner(*db).value_or(""), *owner) << "the lease changed hands";
 
   ::kill(workers[leader], SIGKILL);
   pgtest::WaitExit(workers[leader]);
   workers[leader] = 0;
   EnqueueRecords(*db, 5, SystemClock::Instance().Now() + Millis(500));
-  // The dead leader's lease (15 s) runs out first.
+  // A pooled leader's lease (15 s) runs out first; a direct leader's lock goes with its session.
   EXPECT_TRUE(WaitFor([&] { return Records(*db) == 65; }, Millis(30'000))) << Records(*db);
   const auto next = LeaseOwner(*db);
   ASSERT_TRUE(next.has_value()) << "nobody took the lease over";
-  EXPECT_EQ(next->rfind(other, 0), 0u) << *next;
+  const std::string successor = name_of(*next);
+  EXPECT_NE(successor, leader);
+  EXPECT_NE(successor, "?") << *next;
+  EXPECT_EQ(lock_holders(), successor == "direct-c" ? 1 : 0) << successor << " leads";
 
-  ::kill(workers[other], SIGTERM);
-  EXPECT_EQ(pgtest::WaitExit(workers[other]), 0);
-  workers[other] = 0;
+  for (auto& [name, pid] : workers) {
+    if (!pid) continue;
+    ::kill(pid, SIGTERM);
+    EXPECT_EQ(pgtest::WaitExit(pid), 0) << name;
+    pid = 0;
+  }
+  EXPECT_EQ(db->ExecRawOne("SELECT count(*) FROM leader_lease").At(0, 0).Int(), 0)
+      << "the lease was not given up";
 }
 
 // A listen URL through the pooler in transaction mode would LISTEN in vain: refused at start; so

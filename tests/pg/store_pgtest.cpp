@@ -197,7 +197,8 @@ TEST_F(Store, AConnectionBehindATransactionPoolerKeepsNothingInItsSession) {
     EXPECT_TRUE(tx.Exec("leader_lease_release", {"nobody"}).Empty());
     EXPECT_EQ(tx.ExecRaw("SHOW statement_timeout").At(0, 0).Str(), "4321ms");
   });
-  EXPECT_EQ(pooled->ExecOne("leader_lease_acquire", {"store-test", int64_t{60'000}}).Size(), 1u);
+  EXPECT_EQ(pooled->ExecOne("leader_lease_acquire", {"store-test", int64_t{60'000}, false}).Size(),
+            1u);
   EXPECT_EQ(prepared_here(*pooled), 0);
   EXPECT_NE(pooled->ExecRawOne("SHOW statement_timeout").At(0, 0).Str(), "4321ms")
       << "set on the session, which a pooler would hand to someone else";

@@ -132,7 +132,8 @@ void ResetDatabase() {
       "TRUNCATE jobs, periodic_jobs, transitions, suggestions, actions, messages, threads, "
       "agent_devices, agent_reports, bookings, emergency_stops, toggles, control_events, "
       "token_usage, policy_versions, api_idempotency_keys, sessions, users, llm_cache, llm_calls, "
-      "llm_outages, cases, feedback_history, feedback, reviewer_runs, reviewer_outages "
+      "llm_outages, cases, feedback_history, feedback, reviewer_runs, reviewer_outages, "
+      "leader_lease "
       "RESTART IDENTITY; "
       "ALTER TABLE transitions ENABLE TRIGGER USER");
 }
