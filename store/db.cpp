@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -199,8 +200,29 @@ void Tx::AfterCommit(std::function<void()> fn) {
 }
 
 // ---- Connection ------------------------------------------------------------------------------
+namespace {
+// A COMMIT whose wait for a synchronous standby was cancelled (a statement_timeout, a cancel)
+// still answers success, with only this warning: the transaction is on the primary and may not be
+// on any standby, so a failover can lose it. It is in doubt, not done.
+class UnreplicatedCommitWatch final : public pqxx::errorhandler {
+ public:
+  explicit UnreplicatedCommitWatch(pqxx::connection_base& c) : pqxx::errorhandler(c) {}
+  bool operator()(const char msg[]) noexcept override {
+    if (std::strstr(msg, "might not have been replicated")) seen = true;
+    return true;
+  }
+  [[noreturn]] static void Throw(const std::string& what) {
+    throw CommitUnknown(what +
+                        ": committed on the primary, but its wait for the synchronous standby was "
+                        "cancelled: a failover may lose it");
+  }
+  bool seen = false;
+};
+}  // namespace
+
 struct Connection::Impl {
   std::unique_ptr<pqxx::connection> conn;
+  std::unique_ptr<UnreplicatedCommitWatch> watch;  // unregisters before the connection goes
 };
 
 namespace {
@@ -277,6 +299,7 @@ void Connection::EnsureOpen() {
 
 void Connection::Open() {
   try {
+    impl_->watch.reset();
     impl_->conn.reset();
     auto c = std::make_unique<pqxx::connection>(WithNetworkDefaults(url_, options_));
     // libpqxx 6 would silently reopen a broken connection on next use, dropping session state
@@ -294,6 +317,7 @@ void Connection::Open() {
                       std::to_string(options_.idle_in_transaction_timeout_ms));
       for (const auto& [name, sql] : catalog_.Statements()) c->prepare(name, sql);
     }
+    impl_->watch = std::make_unique<UnreplicatedCommitWatch>(*c);
     impl_->conn = std::move(c);
   } catch (...) {
     Rethrow("connect");
@@ -331,7 +355,9 @@ void Connection::Transact(const std::string& what, const std::function<void(Tx&)
         w.exec_params("SELECT pg_notify($1, $2)", channel, payload);
       if (options_.before_commit) options_.before_commit(what);
       committing = true;
+      impl_->watch->seen = false;
       w.commit();
+      if (impl_->watch->seen) impl_->watch->Throw(what);
     } catch (const pqxx::in_doubt_error& e) {
       throw CommitUnknown(what + ": commit outcome unknown: " + e.what());
     } catch (const pqxx::broken_connection& e) {
@@ -387,7 +413,10 @@ Result Connection::ExecOne(const std::string& name, const std::vector<Param>& pa
   try {
     EnsureOpen();
     pqxx::nontransaction n(*impl_->conn, name);
-    return Wrap(n.exec_prepared(name, pqxx::prepare::make_dynamic_params(RawParams(params))));
+    impl_->watch->seen = false;
+    auto r = Wrap(n.exec_prepared(name, pqxx::prepare::make_dynamic_params(RawParams(params))));
+    if (impl_->watch->seen) impl_->watch->Throw(name);
+    return r;
   } catch (const pqxx::broken_connection& e) {
     throw CommitUnknown(name + ": connection lost, outcome unknown: " + e.what());
   } catch (...) {

@@ -724,3 +724,55 @@ TEST(ChaosE2e, KilledWorkersRestartsAndAFailoverLoseNothingAndDoubleNothing) {
                 pair.LogTail(true, 400).c_str(), pair.LogTail(false, 80).c_str());
   }
 }
+
+// A COMMIT whose wait for the synchronous standby is cancelled (here by pg_cancel_backend, while
+// the primary's WAL sender is stopped) answers success with only a warning, the transaction on the
+// primary alone: a failover then would lose it. ClubOS takes it as in doubt (CommitUnknown: serve
+// answers 503 and the text is sent again), never as done. (statement_timeout does not cancel
+// that wait: Postgres stops the statement's timer before the commit.)
+TEST(FailoverE2e, ACommitWhoseStandbyWaitWasCancelledIsInDoubt) {
+  if (pgtest::PgBinDir().empty()) {
+    if (pgtest::InCi()) FAIL() << "CI=true but no PostgreSQL server binaries";
+    GTEST_SKIP() << "no PostgreSQL server binaries (apt-get install postgresql)";
+  }
+  pgtest::PgPair pair("syncwait");
+  ASSERT_EQ(pair.Start("clubos"), "") << "the primary and its synchronous standby did not start";
+  auto admin = store::Connect(pair.PrimaryUrl("clubos"));
+  admin->ExecRawOne("CREATE TABLE t (v int)");
+  const auto sender =
+      static_cast<pid_t>(admin->ExecRawOne("SELECT pid FROM pg_stat_replication").At(0, 0).Int64());
+  auto db = store::Connect(pair.PrimaryUrl("clubos"));
+  const int backend = db->BackendPid();
+  ASSERT_EQ(::kill(sender, SIGSTOP), 0);
+  std::atomic<int> verdict{0};  // 1 in doubt, 2 taken as done, 3 another error
+  std::thread committer([&] {
+    try {
+      db->Transact("sync_wait", [](store::Tx& tx) { tx.ExecRaw("INSERT INTO t VALUES (1)"); });
+      verdict = 2;
+    } catch (const store::CommitUnknown& e) {
+      verdict = std::string(e.what()).find("synchronous standby") != std::string::npos ? 1 : 3;
+    } catch (const std::exception&) {
+      verdict = 3;
+    }
+  });
+  const bool waiting = WaitFor(
+      [&] {
+        return admin
+                   ->ExecSql(
+                       "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND "
+                       "wait_event = 'SyncRep'",
+                       {backend})
+                   .At(0, 0)
+                   .Int64() == 1;
+      },
+      Millis(10'000));
+  EXPECT_TRUE(waiting) << "the commit never waited for the standby";
+  admin->ExecSql("SELECT pg_cancel_backend($1)", {backend});
+  const bool answered = WaitFor([&] { return verdict.load() != 0; }, Millis(10'000));
+  ::kill(sender, SIGCONT);
+  committer.join();
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(verdict.load(), 1) << "a commit the standby never confirmed was taken as done";
+  // It did commit on the primary: in doubt, not failed.
+  EXPECT_EQ(admin->ExecRawOne("SELECT count(*) FROM t").At(0, 0).Int64(), 1);
+}
