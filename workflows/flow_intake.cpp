@@ -34,7 +34,12 @@ const Location& IntakeStep::Check(const InboundMessage& msg) const {
 IntakeResult IntakeStep::InTx(store::Tx& tx, const InboundMessage& msg, const Location& location) {
   const std::optional<std::string> external =
       msg.external_id.empty() ? std::nullopt : std::optional<std::string>(msg.external_id);
-  auto duplicate = [](const store::Result& dup) -> IntakeResult {
+  // A duplicate is answered from a row another transaction committed, which may be on the primary
+  // alone (its commit's wait for the synchronous standby was cancelled, or the primary restarted
+  // before the standby caught up): acknowledged at once, a failover could still lose it. Written
+  // again, the row makes this transaction's COMMIT wait for the standby like any other.
+  auto duplicate = [&tx](const store::Result& dup) -> IntakeResult {
+    tx.Exec("message_rewrite", {dup.At(0, "id").Int64()});
     return {dup.At(0, "thread_id").Int64(), dup.At(0, "id").Int64(), true};
   };
   if (external) {

@@ -19,6 +19,13 @@ VALUES ($1, $2, $3, $4, coalesce($5::timestamptz, now()), coalesce($5::timestamp
 ON CONFLICT (customer_phone, facility_line) WHERE state <> 'closed' DO NOTHING
 RETURNING id
 
+-- name: message_rewrite
+-- Writes message $1 again, unchanged. A transaction that only read commits without waiting for a
+-- synchronous standby (and one with only an id writes no WAL before its commit record, which
+-- Postgres does not wait for either); with this row version its COMMIT waits until a standby has
+-- the WAL up to it, the message's own commit included (workflows/flow_intake.cpp).
+UPDATE messages SET id = id WHERE id = $1::bigint
+
 -- name: message_insert
 -- $1 thread, $2 direction, $3 external id, $4 from, $5 to, $6 body, $7 at, $8 source
 INSERT INTO messages (thread_id, direction, external_id, from_phone, to_phone, body, received_at, source)

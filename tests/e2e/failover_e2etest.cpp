@@ -35,6 +35,7 @@
 #include <thread>
 
 #include "integrations/http.h"
+#include "sim/fake_facility.h"
 #include "store/db.h"
 #include "store/migrator.h"
 #include "tests/support/history.h"
@@ -42,7 +43,9 @@
 #include "tests/support/pg_pair.h"
 #include "tests/support/process.h"
 #include "tests/support/sim_facility.h"
+#include "workflows/flow.h"
 #include "workflows/knowledge_store.h"
+#include "workflows/router.h"
 
 using namespace clubos;
 using nlohmann::json;
@@ -621,7 +624,10 @@ TEST(ChaosE2e, KilledWorkersRestartsAndAFailoverLoseNothingAndDoubleNothing) {
   std::printf("chaos: seed %u (CLUBOS_CHAOS_SEED replays which worker is killed when)\n", seed);
   std::mt19937 rng(seed);
   int stage = 0;
-  bool outages_under_traffic = true;  // every outage came while customers were still texting
+  // Every outage came with work in flight: threads not resting yet.
+  bool outages_under_traffic = true;
+  const char* kInFlight =
+      "SELECT count(*) FROM threads WHERE state NOT IN ('verified', 'closed', 'escalated')";
   while ((finished.load() < n || stage < 3) && Steady::now() < give_up) {
     std::this_thread::sleep_for(Millis(1'000));
     const int w = static_cast<int>(rng() % static_cast<unsigned>(n_workers));
@@ -629,21 +635,21 @@ TEST(ChaosE2e, KilledWorkersRestartsAndAFailoverLoseNothingAndDoubleNothing) {
     workers[static_cast<std::size_t>(w)] = spawn(w);
     ++kills;
     const int done = finished.load();
-    const bool texting = done < n;
+    auto in_flight = [&] { return reader.Scalar(kInFlight).value_or(1) > 0; };
     auto at = [&] { return std::to_string(static_cast<int>(MsSince(t0, Steady::now()))) + " ms"; };
     if (stage == 0 && done >= n / 4) {
       ++stage;
-      outages_under_traffic &= texting;
+      outages_under_traffic &= in_flight();
       EXPECT_EQ(pair.RestartPrimary("fast"), "");
       events.push_back("fast restart at " + at());
     } else if (stage == 1 && done >= n / 2) {
       ++stage;
-      outages_under_traffic &= texting;
+      outages_under_traffic &= in_flight();
       EXPECT_EQ(pair.RestartPrimary("immediate"), "");
       events.push_back("immediate restart at " + at());
     } else if (stage == 2 && done >= 3 * n / 4) {
       ++stage;
-      outages_under_traffic &= texting;
+      outages_under_traffic &= in_flight();
       pair.KillPrimary();
       std::this_thread::sleep_for(kOutage);
       EXPECT_EQ(pair.PromoteStandby(), "") << pair.LogTail(false);
@@ -654,7 +660,7 @@ TEST(ChaosE2e, KilledWorkersRestartsAndAFailoverLoseNothingAndDoubleNothing) {
   for (auto& t : threads) t.join();
   const auto t_done = Steady::now();
   EXPECT_EQ(stage, 3) << "not every outage was played";
-  EXPECT_TRUE(outages_under_traffic) << "an outage came after the last customer was done";
+  EXPECT_TRUE(outages_under_traffic) << "an outage came when every thread was resting already";
 
   const char* kUnrested =
       "SELECT count(*) FROM threads WHERE state NOT IN ('verified', 'closed', 'escalated')";
@@ -775,4 +781,72 @@ TEST(FailoverE2e, ACommitWhoseStandbyWaitWasCancelledIsInDoubt) {
   EXPECT_EQ(verdict.load(), 1) << "a commit the standby never confirmed was taken as done";
   // It did commit on the primary: in doubt, not failed.
   EXPECT_EQ(admin->ExecRawOne("SELECT count(*) FROM t").At(0, 0).Int64(), 1);
+}
+
+// A text sent again after a 503 is answered from the row the first attempt left. When that
+// attempt's wait for the synchronous standby was cancelled, the row is on the primary, visible to
+// every session, and maybe on no standby (the same after a primary restarts before its standby
+// caught up): the duplicate's answer must wait for the standby too, or a failover could lose what
+// it acknowledged.
+TEST(FailoverE2e, ADuplicateTextIsAcknowledgedOnlyOnceTheStandbyHasTheOriginal) {
+  if (pgtest::PgBinDir().empty()) {
+    if (pgtest::InCi()) FAIL() << "CI=true but no PostgreSQL server binaries";
+    GTEST_SKIP() << "no PostgreSQL server binaries (apt-get install postgresql)";
+  }
+  pgtest::PgPair pair("dupwait");
+  ASSERT_EQ(pair.Start("clubos"), "") << "the primary and its synchronous standby did not start";
+  const std::string url = pair.PrimaryUrl("clubos");
+  auto admin = store::Connect(url);
+  store::Migrate(*admin);
+  const Config config =
+      Config::Load(std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json");
+  workflows::PatternRouter router(config.router);
+  sim::FakeFacility facility(url);
+  workflows::Flow flow(config, router, facility, SystemClock::Instance());
+  const workflows::InboundMessage text{Phone(1), "+15555550199", "is the bar open", "dup-1"};
+  auto first_db = store::Connect(url), second_db = store::Connect(url);
+  const int first_backend = first_db->BackendPid();
+  const auto sender =
+      static_cast<pid_t>(admin->ExecRawOne("SELECT pid FROM pg_stat_replication").At(0, 0).Int64());
+  ASSERT_EQ(::kill(sender, SIGSTOP), 0);
+  std::atomic<int> first_verdict{0};  // 1 in doubt, 2 acknowledged, 3 another error
+  std::thread a([&] {
+    try {
+      flow.Intake(*first_db, text);
+      first_verdict = 2;
+    } catch (const store::CommitUnknown&) {
+      first_verdict = 1;
+    } catch (const std::exception&) {
+      first_verdict = 3;
+    }
+  });
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return admin
+                   ->ExecSql(
+                       "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND "
+                       "wait_event = 'SyncRep'",
+                       {first_backend})
+                   .At(0, 0)
+                   .Int64() == 1;
+      },
+      Millis(10'000)))
+      << "the first text's commit never waited for the standby";
+  admin->ExecSql("SELECT pg_cancel_backend($1)", {first_backend});
+  a.join();
+  EXPECT_EQ(first_verdict.load(), 1) << "the first attempt was not answered as in doubt";
+  const int64_t stored =
+      admin->ExecRawOne("SELECT id FROM messages WHERE external_id = 'dup-1'").At(0, 0).Int64();
+  std::atomic<bool> second_done{false};
+  workflows::IntakeResult second;
+  std::thread b([&] {
+    second = flow.Intake(*second_db, text);
+    second_done = true;
+  });
+  std::this_thread::sleep_for(Millis(1'000));
+  EXPECT_FALSE(second_done.load()) << "the duplicate was acknowledged before the standby had it";
+  ::kill(sender, SIGCONT);
+  b.join();
+  EXPECT_TRUE(second.duplicate);
+  EXPECT_EQ(second.message_id, stored);
 }
