@@ -29,7 +29,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -51,6 +50,15 @@ using namespace clubos;
 using nlohmann::json;
 using pgtest::WaitFor;
 using Steady = std::chrono::steady_clock;
+
+// These tests start clusters of their own: the server's binaries must be there.
+#define REQUIRE_PG_SERVER()                                                         \
+  do {                                                                              \
+    if (pgtest::PgBinDir().empty()) {                                               \
+      if (pgtest::InCi()) FAIL() << "CI=true but no PostgreSQL server binaries";    \
+      GTEST_SKIP() << "no PostgreSQL server binaries (apt-get install postgresql)"; \
+    }                                                                               \
+  } while (0)
 
 namespace {
 
@@ -150,13 +158,8 @@ std::vector<std::string> WorkerArgs(const std::string& config, const std::string
           "200",           "--name",   name};
 }
 
-// The port serve says it listens on (its first line on stdout), or 0.
 uint16_t ServePort(const Proc& serve) {
-  const std::string line = pgtest::ReadLine(serve.out(), Millis(30'000)).value_or("");
-  std::smatch m;
-  if (!std::regex_match(line, m, std::regex(R"(clubos serve listening on 127\.0\.0\.1:(\d+))")))
-    return 0;
-  return static_cast<uint16_t>(std::stoi(m[1]));
+  return pgtest::ReadServePort(serve.out());
 }
 
 std::string Tail(const std::string& path, int lines = 15) {
@@ -375,10 +378,7 @@ std::size_t ExpectNothingLostOrDoubled(store::Connection& db, const Ledger& ledg
 }  // namespace
 
 TEST(FailoverE2e, KillingThePrimaryLosesNoAcknowledgedTextAndDoesNoActionTwice) {
-  if (pgtest::PgBinDir().empty()) {
-    if (pgtest::InCi()) FAIL() << "CI=true but no PostgreSQL server binaries";
-    GTEST_SKIP() << "no PostgreSQL server binaries (apt-get install postgresql)";
-  }
+  REQUIRE_PG_SERVER();
   const auto t_setup = Steady::now();
   pgtest::PgPair pair("failover");
   const std::string started = pair.Start("clubos");
@@ -563,10 +563,7 @@ int EnvInt(const char* name, int fallback) {
 // once, every thread resting, every history a valid walk, no door unlocked twice for one action
 // and no SMS sent twice, no job left behind, one leader, and every process stops cleanly.
 TEST(ChaosE2e, KilledWorkersRestartsAndAFailoverLoseNothingAndDoubleNothing) {
-  if (pgtest::PgBinDir().empty()) {
-    if (pgtest::InCi()) FAIL() << "CI=true but no PostgreSQL server binaries";
-    GTEST_SKIP() << "no PostgreSQL server binaries (apt-get install postgresql)";
-  }
+  REQUIRE_PG_SERVER();
   const int n = std::max(4, EnvInt("CLUBOS_CHAOS_CUSTOMERS", 96));
   const int drivers = std::clamp(EnvInt("CLUBOS_CHAOS_DRIVERS", 12), 1, n);
   const int n_workers = std::max(1, EnvInt("CLUBOS_CHAOS_WORKERS", 3));
@@ -737,10 +734,7 @@ TEST(ChaosE2e, KilledWorkersRestartsAndAFailoverLoseNothingAndDoubleNothing) {
 // answers 503 and the text is sent again), never as done. (statement_timeout does not cancel
 // that wait: Postgres stops the statement's timer before the commit.)
 TEST(FailoverE2e, ACommitWhoseStandbyWaitWasCancelledIsInDoubt) {
-  if (pgtest::PgBinDir().empty()) {
-    if (pgtest::InCi()) FAIL() << "CI=true but no PostgreSQL server binaries";
-    GTEST_SKIP() << "no PostgreSQL server binaries (apt-get install postgresql)";
-  }
+  REQUIRE_PG_SERVER();
   pgtest::PgPair pair("syncwait");
   ASSERT_EQ(pair.Start("clubos"), "") << "the primary and its synchronous standby did not start";
   auto admin = store::Connect(pair.PrimaryUrl("clubos"));
@@ -789,10 +783,7 @@ TEST(FailoverE2e, ACommitWhoseStandbyWaitWasCancelledIsInDoubt) {
 // caught up): the duplicate's answer must wait for the standby too, or a failover could lose what
 // it acknowledged.
 TEST(FailoverE2e, ADuplicateTextIsAcknowledgedOnlyOnceTheStandbyHasTheOriginal) {
-  if (pgtest::PgBinDir().empty()) {
-    if (pgtest::InCi()) FAIL() << "CI=true but no PostgreSQL server binaries";
-    GTEST_SKIP() << "no PostgreSQL server binaries (apt-get install postgresql)";
-  }
+  REQUIRE_PG_SERVER();
   pgtest::PgPair pair("dupwait");
   ASSERT_EQ(pair.Start("clubos"), "") << "the primary and its synchronous standby did not start";
   const std::string url = pair.PrimaryUrl("clubos");

@@ -25,7 +25,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -202,12 +201,8 @@ TEST(Pooler, ATextGoesThroughTheFlowBehindTransactionPooling) {
        std::string("CLUBOS_API_TOKENS=service:svc:") + kService + ",operator:ann:" + kOperator},
       &out);
   ASSERT_GT(pid, 0);
-  const std::string line = pgtest::ReadLine(out, Millis(30'000)).value_or("");
-  std::smatch m;
-  ASSERT_TRUE(
-      std::regex_match(line, m, std::regex(R"(clubos serve listening on 127\.0\.0\.1:(\d+))")))
-      << "stdout said: '" << line << "'";
-  const auto port = static_cast<uint16_t>(std::stoi(m[1]));
+  const uint16_t port = pgtest::ReadServePort(out);
+  ASSERT_NE(port, 0) << "serve did not say where it listens";
   EXPECT_EQ(Call(port, "GET", "/readyz", "").status, 200);
 
   auto r = Call(

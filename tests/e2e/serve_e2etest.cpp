@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "api/accounts.h"
 #include "core/clock.h"
@@ -58,12 +57,8 @@ TEST(ServeE2e, TakesATextThroughTheFlowAndExitsZeroOnSigterm) {
   const pid_t pid =
       pgtest::SpawnClubosWithStdout(ServeArgs(), Env(pgtest::TestDatabaseUrl()), &out);
   ASSERT_GT(pid, 0);
-  const std::string line = pgtest::ReadLine(out, Millis(30'000)).value_or("");
-  std::smatch m;
-  ASSERT_TRUE(
-      std::regex_match(line, m, std::regex(R"(clubos serve listening on 127\.0\.0\.1:(\d+))")))
-      << "stdout said: '" << line << "'";
-  const auto port = static_cast<uint16_t>(std::stoi(m[1]));
+  const uint16_t port = pgtest::ReadServePort(out);
+  ASSERT_NE(port, 0) << "serve did not say where it listens";
 
   auto r = Call(
       port, "POST", "/v1/messages", kService,

@@ -11,6 +11,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -128,6 +129,14 @@ RunResult RunClubos(const std::vector<std::string>& args, const std::vector<std:
   }
   r.exit_code = WaitExit(pid);
   return r;
+}
+
+uint16_t ReadServePort(int fd) {
+  const std::string line = ReadLine(fd, Millis(30'000)).value_or("");
+  std::smatch m;
+  if (!std::regex_match(line, m, std::regex(R"(clubos serve listening on 127\.0\.0\.1:(\d+))")))
+    return 0;
+  return static_cast<uint16_t>(std::stoi(m[1]));
 }
 
 std::optional<std::string> ReadLine(int fd, Millis timeout) {

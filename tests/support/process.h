@@ -34,6 +34,10 @@ RunResult RunClubos(const std::vector<std::string>& args, const std::vector<std:
 // Reads from `fd` up to and without the next newline; nullopt when `timeout` passes or the pipe
 // closes first.
 std::optional<std::string> ReadLine(int fd, Millis timeout);
+// The port `clubos serve --port 0` says it listens on, its first line on stdout ("clubos serve
+// listening on 127.0.0.1:PORT"), read from `fd`; 0 when it says something else or nothing within
+// 30 s.
+uint16_t ReadServePort(int fd);
 // Waits for the process and returns its exit code, or 128 + the signal that ended it.
 int WaitExit(pid_t pid);
 // The CPU time the process has used so far, user plus system (utime + stime of /proc/PID/stat,
