@@ -298,9 +298,7 @@ ApiServer::Impl::Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::A
       server(opt.http),
       db_metrics(pool, opt.metrics_settle_window),
       // Half the handler threads may wait for news; the rest serve everything else.
-      events(!opt.listen_url.empty()                        ? opt.listen_url
-             : store::IsTransactionPooled(opt.database_url) ? ""
-                                                            : opt.database_url,
+      events(store::ListenUrlFor(opt.database_url, opt.listen_url),
              std::max(1, opt.http.handler_threads / 2)) {}
 
 Principal ApiServer::Impl::Authorize(const Request& r, Access access) {

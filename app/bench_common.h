@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/cli.h"
+#include "app/commands.h"
 #include "app/private_pg.h"
 #include "store/db.h"
 #include "store/migrator.h"
@@ -38,7 +39,7 @@ struct BenchDb {
   BenchDb() {
     const char* env = std::getenv("CLUBOS_DATABASE_URL");
     if (env && *env) {
-      url = env;
+      url = DatabaseUrl();  // declared transaction-pooled when CLUBOS_DATABASE_POOLING says so
     } else {
       owned = std::make_unique<PrivatePostgres>();
       url = owned->url();

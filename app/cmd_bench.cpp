@@ -430,9 +430,6 @@ int CmdBench(const Args& args) {
         "  The last line of output is one JSON object.");
     return f.Has("--help") ? 0 : 2;
   }
-  // Through PgBouncer in transaction mode, when told so (CLUBOS_DATABASE_POOLING=transaction, with
-  // CLUBOS_LISTEN_DATABASE_URL or without): what keeping nothing in the session costs.
-  if (const char* url = std::getenv("CLUBOS_DATABASE_URL"); url && *url) DatabaseUrl();
   if (pos[0] == "queue-child") return RunChild(f);
   if (pos[0] == "flow") return RunFlow(f);
   if (pos[0] == "router") return RunRouterBench(f);

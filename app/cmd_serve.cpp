@@ -153,9 +153,6 @@ int CmdServe(const Args& args) {
     workers::RuntimeOptions ro;
     ro.database_url = opt.database_url;
     ro.listen_url = opt.listen_url;
-    // Behind a transaction pooler with nothing to LISTEN on, the queues are polled.
-    if (store::IsTransactionPooled(opt.database_url) && opt.listen_url.empty())
-      ro.poll_interval = Millis(100);
     ro.name = "serve";
     ro.concurrency = workers;
     ro.shutdown_grace = grace;

@@ -92,8 +92,9 @@ std::unique_ptr<store::Connection> ConnectWhenReachable(const std::string& url,
     try {
       // Before any connection to it opens: a connection behind such a pooler keeps nothing in
       // its session (store::DeclareTransactionPooled).
-      const bool pooled = DeclaredPooling() == "transaction" ||
-                          (DeclaredPooling() == "auto" && store::BehindTransactionPooler(url));
+      const std::string mode = DeclaredPooling();
+      const bool pooled =
+          mode == "transaction" || (mode == "auto" && store::BehindTransactionPooler(url));
       if (pooled) store::DeclareTransactionPooled(url);
       auto conn = store::Connect(url);
       store::RequireCurrentSchema(*conn);
@@ -187,11 +188,8 @@ int CmdWorker(const Args& args) {
   opt.poll_interval = Millis(f.Int("--poll-ms", 1'000, 10, 60'000));
   opt.listen_url = ListenDatabaseUrl();
   BlockStopSignals();  // before any thread starts: every thread inherits the mask
+  if (f.Has("--poll-ms")) opt.unwoken_poll_interval = opt.poll_interval;
   if (!ConnectWhenReachable(opt.database_url, opt.listen_url)) return 0;
-  // Polled rather than woken (behind a transaction pooler with nothing to LISTEN on): the queues
-  // are looked at every 100 ms unless --poll-ms says otherwise.
-  if (store::IsTransactionPooled(opt.database_url) && opt.listen_url.empty() && !f.Has("--poll-ms"))
-    opt.poll_interval = Millis(100);
   workers::Registry registry;
   RegisterBuiltinKinds(registry);
   std::unique_ptr<FlowWiring> flow;

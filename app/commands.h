@@ -41,7 +41,6 @@ struct DemoEndpoints {
 // The customer-flow part of the demo (app/demo_flow.cpp).
 int DemoFlow(const std::string& url, const DemoEndpoints& ends);
 
-// CLUBOS_DATABASE_URL, or a UsageError naming it.
 // CLUBOS_DATABASE_URL (a UsageError when unset), declared transaction-pooled when
 // CLUBOS_DATABASE_POOLING says so.
 std::string DatabaseUrl();

@@ -243,11 +243,21 @@ bool IsTransactionPooled(const std::string& url) {
   return PooledUrls().count(url) != 0;
 }
 
+std::string ListenUrlFor(const std::string& database_url, const std::string& listen_url) {
+  if (!listen_url.empty()) return listen_url;
+  return IsTransactionPooled(database_url) ? "" : database_url;
+}
+
 Connection::Connection(std::string url, const Catalog& catalog, ConnectionOptions options)
     : url_(std::move(url)),
       catalog_(catalog),
       options_(std::move(options)),
       pooled_(options_.transaction_pooled || IsTransactionPooled(url_)),
+      pooled_setup_(pooled_ ? "SET LOCAL statement_timeout = " +
+                                  std::to_string(options_.statement_timeout_ms) +
+                                  "; SET LOCAL idle_in_transaction_session_timeout = " +
+                                  std::to_string(options_.idle_in_transaction_timeout_ms)
+                            : ""),
       impl_(new Impl) {
   Open();
 }
@@ -344,9 +354,7 @@ void Connection::Transact(const std::string& what, const std::function<void(Tx&)
       state.tx = &w;
       if (pooled_) {
         state.unprepared = &catalog_;
-        w.exec("SET LOCAL statement_timeout = " + std::to_string(options_.statement_timeout_ms) +
-               "; SET LOCAL idle_in_transaction_session_timeout = " +
-               std::to_string(options_.idle_in_transaction_timeout_ms));
+        w.exec(pooled_setup_);
       }
       Tx tx(&state);
       body(tx);

@@ -216,6 +216,8 @@ class Connection {
   const Catalog& catalog_;
   ConnectionOptions options_;
   const bool pooled_;  // IsTransactionPooled(url_) when opened
+  // Behind a transaction pooler, what each transaction begins with: its timeouts, SET LOCAL.
+  const std::string pooled_setup_;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -239,6 +241,9 @@ std::string WithNetworkDefaults(const std::string& url, const ConnectionOptions&
 //   and a lease row instead of a session advisory lock).
 void DeclareTransactionPooled(const std::string& url);
 bool IsTransactionPooled(const std::string& url);
+// Where a process LISTENs for `database_url`'s notifications: `listen_url` when given, else
+// database_url itself, or "" (nothing: poll) when that is transaction-pooled.
+std::string ListenUrlFor(const std::string& database_url, const std::string& listen_url);
 
 // Whether `url` reaches Postgres through a pooler in transaction (or statement) mode, where a
 // session's state (the statements each connection prepares, LISTEN, the leader's advisory lock)

@@ -62,9 +62,7 @@ void Runtime::Start() {
   copt.application_name = "clubos-dispatcher";
   dispatch_db_ = store::Connect(opt_.database_url, copt);
   lease_leadership_ = store::IsTransactionPooled(opt_.database_url);
-  const std::string listen_url = !opt_.listen_url.empty() ? opt_.listen_url
-                                 : lease_leadership_      ? ""
-                                                          : opt_.database_url;
+  const std::string listen_url = store::ListenUrlFor(opt_.database_url, opt_.listen_url);
   if (!listen_url.empty())
     listener_ = std::make_unique<store::Listener>(
         listen_url, kJobsChannel, [this](const std::string&, const std::string& payload) {
@@ -111,7 +109,7 @@ void Runtime::Start() {
         owner_,
         listener_
             ? "notifications from the listen URL"
-            : "no listen URL: polling every " + std::to_string(opt_.poll_interval.count()) + " ms");
+            : "no listen URL: polling every " + std::to_string(PollInterval().count()) + " ms");
 }
 
 void Runtime::SignalDispatcher() {
@@ -171,7 +169,8 @@ void Runtime::ReleaseQueued() {
 
 void Runtime::DispatchLoop() {
   std::size_t rr = 0;
-  auto next_poll = Steady::now() + opt_.poll_interval;
+  const Millis poll_interval = PollInterval();
+  auto next_poll = Steady::now() + poll_interval;
   auto next_notice_poll = Steady::now() + opt_.notice_poll;
   bool listener_ok = listener_ != nullptr;
   bool released_queued = false;
@@ -208,7 +207,7 @@ void Runtime::DispatchLoop() {
     }
     if (Steady::now() >= next_poll) {
       for (auto& q : queues_) q.maybe_more = true;
-      next_poll = Steady::now() + opt_.poll_interval;
+      next_poll = Steady::now() + poll_interval;
     }
 
     const bool stopping = stopping_.load();

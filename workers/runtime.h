@@ -52,6 +52,8 @@ struct RuntimeOptions {
   Millis lease{30'000};
   Millis heartbeat_interval{10'000};
   Millis poll_interval{1'000};  // fallback for lost notifications
+  // The queues' only wake-up when nothing listens (behind a transaction pooler without listen_url).
+  Millis unwoken_poll_interval{100};
   // Where to LISTEN, when not on database_url: needed when that goes through a pooler in
   // transaction mode (store::IsTransactionPooled), which cannot carry a LISTEN; a direct
   // connection or a pool in session mode. Empty behind such a pooler: nothing listens, the queues
@@ -115,6 +117,10 @@ class Runtime {
   bool Stop();
 
   bool IsLeader() const { return leader_.load(); }
+  // How often the dispatcher looks at the queues unprompted (after Start: whether it listens).
+  Millis PollInterval() const {
+    return listener_ ? opt_.poll_interval : opt_.unwoken_poll_interval;
+  }
   // Jobs leased to this worker: queued locally, running, or finished but not yet acknowledged.
   std::size_t HeldCount() {
     std::lock_guard lk(mu_);
