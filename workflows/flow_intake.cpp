@@ -139,10 +139,15 @@ std::vector<Flow::IntakeOutcome> IntakeStep::Many(store::Connection& db,
     return std::tie(msgs[a.first].to, msgs[a.first].from) <
            std::tie(msgs[b.first].to, msgs[b.first].from);
   });
+  // A result is an acknowledgement (the API answers 202 from it): it is handed out only once the
+  // transaction that stored it has committed, never from a body whose commit failed or is in doubt.
   try {
+    std::vector<IntakeResult> stored;
     db.Transact("intake_batch", [&](store::Tx& tx) {
-      for (const auto& [i, location] : valid) out[i].result = InTx(tx, msgs[i], *location);
+      stored.clear();  // a retried transaction starts again
+      for (const auto& [i, location] : valid) stored.push_back(InTx(tx, msgs[i], *location));
     });
+    for (std::size_t k = 0; k < valid.size(); ++k) out[valid[k].first].result = stored[k];
     return out;
   } catch (const store::CommitUnknown&) {
     // As for one message alone: the callers learn that the outcome is unknown (and retry with
@@ -160,11 +165,12 @@ std::vector<Flow::IntakeOutcome> IntakeStep::Many(store::Connection& db,
   }
   // One message must not fail the others: each in a transaction of its own.
   for (const auto& [i, location] : valid) {
-    out[i].result.reset();
     try {
+      IntakeResult stored;
       db.Transact("intake", [&, i = i, location = location](store::Tx& tx) {
-        out[i].result = InTx(tx, msgs[i], *location);
+        stored = InTx(tx, msgs[i], *location);
       });
+      out[i].result = stored;
     } catch (...) {
       out[i].error = std::current_exception();
     }

@@ -73,3 +73,43 @@ TEST_F(IntakeManyTest, OnlyInvalidMessagesTouchNothing) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM messages"), 0);
   EXPECT_TRUE(flow_.IntakeMany(*db_, {}).empty());
 }
+
+// A result is an acknowledgement: the API answers 202 from it. A message whose transaction did not
+// commit, or whose commit is in doubt, has none, whatever its body returned before the commit.
+TEST_F(IntakeManyTest, AMessageIsAnsweredOnlyByACommitThatHappened) {
+  // Each commit asks this first; it throws what a commit that went wrong would.
+  std::function<void(const std::string&)> commit_check;
+  store::ConnectionOptions options;
+  options.application_name = "clubos-test";
+  options.max_tx_attempts = 1;
+  options.before_commit = [&](const std::string& what) { commit_check(what); };
+  auto db = store::Connect(pgtest::TestDatabaseUrl(), options);
+  const std::vector<InboundMessage> batch = {{"+15555550101", "+15555550199", "hello", "u1"},
+                                             {"+15555550102", "+15555550199", "bay 2", "u2"}};
+
+  // The shared transaction's commit is in doubt: no message of it is acknowledged.
+  commit_check = [](const std::string& what) {
+    if (what == "intake_batch") throw store::CommitUnknown(what + ": in doubt (injected)");
+  };
+  auto out = flow_.IntakeMany(*db, batch);
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& outcome : out) {
+    EXPECT_FALSE(outcome.result) << "answered from a transaction whose commit is in doubt";
+    EXPECT_THROW(std::rethrow_exception(outcome.error), store::CommitUnknown);
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM messages"), 0) << "the injected failure came first";
+
+  // The batch fails, each is tried alone, and the first one's own commit is in doubt.
+  int alone = 0;
+  commit_check = [&](const std::string& what) {
+    if (what == "intake_batch") throw store::DbError("injected: the batch fails", "XX000");
+    if (what == "intake" && alone++ == 0) throw store::CommitUnknown("intake: in doubt (injected)");
+  };
+  out = flow_.IntakeMany(*db, batch);
+  ASSERT_FALSE(out[0].result) << "its own commit was in doubt";
+  EXPECT_THROW(std::rethrow_exception(out[0].error), store::CommitUnknown);
+  ASSERT_TRUE(out[1].result);
+  EXPECT_FALSE(out[1].error);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM messages"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM messages WHERE external_id = 'u2'"), 1);
+}
