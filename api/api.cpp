@@ -488,9 +488,11 @@ void ApiServer::Impl::RegisterMetrics() {
     w.Sample("clubos_api_draining", {}, {}, draining ? 1 : 0);
     const auto batched = intake.stats();
     w.Family("clubos_intake_transactions_total",
-             "Intake transactions committed by the API (group commit)", "counter");
+             "Intake batches the API has run (group commit; a failed batch retries its messages "
+             "one by one)",
+             "counter");
     w.Sample("clubos_intake_transactions_total", {}, {}, static_cast<double>(batched.batches));
-    w.Family("clubos_intake_messages_total", "Messages those transactions took", "counter");
+    w.Family("clubos_intake_messages_total", "Messages those batches took", "counter");
     w.Sample("clubos_intake_messages_total", {}, {}, static_cast<double>(batched.messages));
     w.Family("clubos_db_pool_connections", "The API's pooled database connections", "gauge");
     w.Sample("clubos_db_pool_connections", {"state"}, {"open"}, pool.open());

@@ -69,11 +69,15 @@ int CmdDemo(const Args& args) {
     return workers::Outcome::Retry("the door controller refused the token");
   }));
   std::atomic<int> dead_hooks{0};
-  registry.OnDead([&](store::Tx&, const workers::Job& job, const std::string& reason) {
-    ++dead_hooks;
-    std::printf(
-        "  dead hook: job %lld (%s) after %d attempts: %s -> an operator would be alerted here\n",
-        static_cast<long long>(job.id), job.kind.c_str(), job.attempt, reason.c_str());
+  // Runs in the transaction that kills the job: counted and told once it has committed.
+  registry.OnDead([&](store::Tx& tx, const workers::Job& job, const std::string& reason) {
+    tx.AfterCommit([&dead_hooks, id = job.id, kind = job.kind, attempt = job.attempt, reason] {
+      ++dead_hooks;
+      std::printf(
+          "  dead hook: job %lld (%s) after %d attempts: %s -> an operator would be alerted "
+          "here\n",
+          static_cast<long long>(id), kind.c_str(), attempt, reason.c_str());
+    });
   });
   std::optional<Steady::time_point> later_ran;
   registry.Register(Kind("demo.later", [&](workers::JobContext&) {
@@ -103,11 +107,13 @@ int CmdDemo(const Args& args) {
         .kind = "demo.greet", .queue = "demo", .unique_key = "demo:customer-42"};
     const auto first = workers::Enqueue(tx, keyed, clock);
     const auto second = workers::Enqueue(tx, keyed, clock);
-    std::printf(
-        "enqueued %d jobs in one transaction; the same unique key twice gave jobs %lld and %lld "
-        "(second: existed=%s)\n",
-        n + 4, static_cast<long long>(first.id), static_cast<long long>(second.id),
-        second.existed ? "true" : "false");
+    tx.AfterCommit([=] {
+      std::printf(
+          "enqueued %d jobs in one transaction; the same unique key twice gave jobs %lld and %lld "
+          "(second: existed=%s)\n",
+          n + 4, static_cast<long long>(first.id), static_cast<long long>(second.id),
+          second.existed ? "true" : "false");
+    });
   });
 
   std::vector<std::unique_ptr<workers::Runtime>> workers_;

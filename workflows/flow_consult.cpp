@@ -290,8 +290,10 @@ void ConsultStep::Outage(store::Tx& tx, const ModelAnswer& answer, int64_t threa
   if (OutageKind(answer.result)) {
     auto r = tx.Exec("llm_outage_failed", {std::string(ToString(answer.result)), now});
     if (r.At(0, "opened").Bool()) {
-      log::Get()->warn("llm: the model endpoint failed ({}: {}); degraded to patterns only",
-                       ToString(answer.result), answer.detail);
+      tx.AfterCommit([result = std::string(ToString(answer.result)), detail = answer.detail] {
+        log::Get()->warn("llm: the model endpoint failed ({}: {}); degraded to patterns only",
+                         result, detail);
+      });
       notify("ClubOS degraded: the model endpoint failed (" + std::string(ToString(answer.result)) +
              ": " + answer.detail.substr(0, 200) + ", thread " + std::to_string(thread_id) +
              "). Patterns still route; texts they cannot place go to the inbox as "
@@ -300,7 +302,8 @@ void ConsultStep::Outage(store::Tx& tx, const ModelAnswer& answer, int64_t threa
   } else if (answer.result == ModelAnswer::Result::kOk) {
     auto r = tx.Exec("llm_outage_close", {now});
     if (!r.Empty()) {
-      log::Get()->info("llm: the model endpoint answers again; the outage is over");
+      tx.AfterCommit(
+          [] { log::Get()->info("llm: the model endpoint answers again; the outage is over"); });
       const auto lasted =
           std::chrono::duration_cast<std::chrono::seconds>(now - r.At(0, "started_at").Time());
       const std::string took = lasted.count() < 120 ? std::to_string(lasted.count()) + " s"

@@ -729,6 +729,7 @@ ReviewerRun KnowledgeReviewer::Run(store::Connection& db) const {
   for (const int64_t c : case_ids)
     if (!waiting.count(c)) grouped.push_back(c);
   db.Transact("reviewer_end", [&](store::Tx& tx) {
+    run.conflicts = 0;  // a retried transaction flags them again
     for (const auto& [a, b, reason] : review.conflicts)
       run.conflicts += review_.FlagConflict(tx, a, b, reason, author) ? 1 : 0;
     // What was read and led to no proposal is grouped: read, nothing to change for now.
@@ -753,7 +754,9 @@ void KnowledgeReviewer::Degraded(store::Connection& db, const std::string& outco
   db.Transact("reviewer_degraded", [&](store::Tx& tx) {
     const auto r = tx.Exec("reviewer_outage_open", {outcome + ": " + safe});
     if (r.Empty() || !r.At(0, "opened").Bool()) return;
-    log::Get()->warn("reviewer: improvement degraded ({}: {})", outcome, safe);
+    tx.AfterCommit([outcome, safe] {
+      log::Get()->warn("reviewer: improvement degraded ({}: {})", outcome, safe);
+    });
     const std::string why = outcome == "over_budget" ? "is over its daily budget"
                             : outcome == "garbage"   ? "answered something unusable"
                                                      : "is unreachable";
@@ -772,7 +775,7 @@ void KnowledgeReviewer::Recovered(store::Connection& db) const {
   db.Transact("reviewer_recovered", [&](store::Tx& tx) {
     const auto r = tx.Exec("reviewer_outage_close", {clock_.Now()});
     if (r.Empty()) return;
-    log::Get()->info("reviewer: answers again; improvement resumes");
+    tx.AfterCommit([] { log::Get()->info("reviewer: answers again; improvement resumes"); });
     flow_.PerformInTx(tx, {.kind = "notify_operator",
                            .target = json{{"location", config_.locations.front().id}}.dump(),
                            .triggered_by = "chain",
