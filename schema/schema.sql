@@ -1840,6 +1840,12 @@ ALTER TABLE ONLY public.users
 CREATE INDEX actions_asset_started_idx ON public.actions USING btree (((target ->> 'device_id'::text)), started_at) WHERE (started_at IS NOT NULL);
 
 --
+-- Name: actions_asset_unstarted_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX actions_asset_unstarted_idx ON public.actions USING btree (((target ->> 'device_id'::text))) WHERE ((started_at IS NULL) AND (state <> ALL (ARRAY['cancelled'::text, 'rejected'::text, 'escalated'::text])));
+
+--
 -- Name: actions_booking_idx; Type: INDEX; Schema: public; Owner: -
 --
 
