@@ -287,6 +287,11 @@ ApiServer::Impl::Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::A
       pool(opt.database_url, opt.db_pool_size > 0 ? opt.db_pool_size : opt.http.handler_threads + 4,
            store::ConnectionOptions{.application_name = "clubos-api",
                                     .statement_timeout_ms = opt.db_statement_timeout_ms}),
+      reads(pool, {.standby_url = opt.read_url,
+                   .max_size = std::max(2, opt.http.handler_threads / 2),
+                   .max_lag = opt.read_max_lag,
+                   .connection = {.application_name = "clubos-api-reads",
+                                  .statement_timeout_ms = opt.db_statement_timeout_ms}}),
       limiter(opt.rate_limit_per_s, opt.rate_limit_burst),
       auth_failures(opt.auth_failures_max, opt.auth_failure_window),
       login_failures(opt.login_failures_max, opt.login_failure_window),
@@ -296,7 +301,7 @@ ApiServer::Impl::Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::A
                                       .statement_timeout_ms = opt.db_statement_timeout_ms},
              flow, opt.intake_committers, opt.intake_batch_max),
       server(opt.http),
-      db_metrics(pool, opt.metrics_settle_window),
+      db_metrics(reads, opt.metrics_settle_window),
       // Half the handler threads may wait for news; the rest serve everything else.
       events(store::ListenUrlFor(opt.database_url, opt.listen_url),
              std::max(1, opt.http.handler_threads / 2)) {}
@@ -497,6 +502,23 @@ void ApiServer::Impl::RegisterMetrics() {
     w.Family("clubos_db_pool_connections", "The API's pooled database connections", "gauge");
     w.Sample("clubos_db_pool_connections", {"state"}, {"open"}, pool.open());
     w.Sample("clubos_db_pool_connections", {"state"}, {"idle"}, pool.idle());
+    const auto routed = reads.stats();
+    w.Family("clubos_db_reads_total",
+             "Reads that may be stale (lists, status, these metrics), by the server that answered",
+             "counter");
+    w.Sample("clubos_db_reads_total", {"server"}, {"standby"},
+             static_cast<double>(routed.standby_reads));
+    w.Sample("clubos_db_reads_total", {"server"}, {"primary"},
+             static_cast<double>(routed.primary_reads));
+    if (reads.HasStandby()) {
+      w.Family("clubos_db_standby_fresh", "1 while the read standby is within its allowed lag",
+               "gauge");
+      w.Sample("clubos_db_standby_fresh", {}, {}, routed.standby_fresh ? 1 : 0);
+      w.Family("clubos_db_standby_lag_seconds",
+               "Bound on the read standby's staleness at its last check (-1: unknown)", "gauge");
+      w.Sample("clubos_db_standby_lag_seconds", {}, {},
+               routed.standby_lag_ms < 0 ? -1.0 : routed.standby_lag_ms / 1000.0);
+    }
   });
   registry.AddCollector([this](metrics::TextWriter& w) { db_metrics.Collect(w); });
 }

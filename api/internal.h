@@ -23,6 +23,7 @@
 #include "http/http_server.h"
 #include "store/db.h"
 #include "store/pool.h"
+#include "store/read_route.h"
 
 namespace clubos::api {
 
@@ -48,6 +49,7 @@ struct ApiServer::Impl {
   workflows::AgentProtocol* agent;
   const Clock& clock;
   store::Pool pool;
+  store::ReadRoute reads;  // the standby's connections, or `pool`'s
   RateLimiter limiter;
   FailureThrottle auth_failures;
   FailureThrottle login_failures;  // per account name
@@ -71,6 +73,8 @@ struct ApiServer::Impl {
 
   // A pooled connection for this request (503 when none frees up in time).
   store::Pool::Lease Db() { return pool.Acquire(opt.db_acquire_timeout); }
+  // For a read that may be up to opt.read_max_lag behind (never for one that decides a write).
+  store::Pool::Lease ReadDb() { return reads.Acquire(opt.db_acquire_timeout); }
   // The caller of a route, or ApiError 401/403.
   Principal Authorize(const Request& r, Access access);
   // ApiError 429 with Retry-After when `key` has used its rate.

@@ -208,7 +208,7 @@ Response GetEvents(ApiServer::Impl& api, const Request& r, const Principal&) {
 Response GetStatus(ApiServer::Impl& api, const Request&, const Principal&) {
   const Config& config = api.flow.config();
   const TimePoint now = api.clock.Now();
-  auto db = api.Db();
+  auto db = api.ReadDb();
   const auto agents = db->ExecOne("status_agents");
   std::map<std::string, json> by_device;
   for (std::size_t i = 0; i < agents.Size(); ++i) {

@@ -225,7 +225,7 @@ Response ListThreads(ApiServer::Impl& api, const Request& r, const Principal&) {
   const int limit = PageLimit(api, r);
   std::optional<int64_t> before;
   if (const auto after = Filter(r, "after", 256)) before = cursor::DecodeThreads(*after);
-  auto db = api.Db();
+  auto db = api.ReadDb();
   const auto rows = db->ExecOne("api_thread_list", {state, location, before, limit + 1});
   json items = json::array();
   const std::size_t n = std::min<std::size_t>(rows.Size(), static_cast<std::size_t>(limit));
@@ -357,7 +357,7 @@ Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal
     throw BadRequest("mine must be true or false");
   const std::optional<std::string> claimed_by =
       mine && (*mine == "1" || *mine == "true") ? std::optional<std::string>(p.name) : std::nullopt;
-  auto db = api.Db();
+  auto db = api.ReadDb();
   const auto rows = db->ExecOne("api_escalations", {status, after_priority, after_at, after_id,
                                                     limit + 1, location, reason, claimed_by});
   json items = json::array();

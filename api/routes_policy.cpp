@@ -202,7 +202,7 @@ Response ListSuggestions(ApiServer::Impl& api, const Request& r, const Principal
   if (status != "pending" && status != "expired" && status != "approved" && status != "rejected")
     throw BadRequest("status must be pending, expired, approved or rejected");
   const int limit = PageLimit(api, r);
-  auto db = api.Db();
+  auto db = api.ReadDb();
   const auto rows = db->ExecOne("suggestions_list", {status, limit, api.clock.DbNow()});
   json items = json::array();
   for (std::size_t i = 0; i < rows.Size(); ++i)

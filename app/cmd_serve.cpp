@@ -69,6 +69,9 @@ int CmdServe(const Args& args) {
         "  is waited for (retries with backoff up to 30 s, logged).\n"
         "environment:\n"
         "  CLUBOS_DATABASE_URL               libpq URI\n"
+        "  CLUBOS_READ_DATABASE_URL          a hot standby for the lists, /v1/status and the\n"
+        "                                    database part of /metrics, used while it is at most\n"
+        "                                    CLUBOS_READ_MAX_LAG_MS (2000) behind the primary\n"
         "  CLUBOS_API_TOKENS                 role:token or role:name:token, comma-separated\n"
         "                                    (roles service, operator, admin); or\n"
         "  CLUBOS_API_TOKENS_FILE            a file of them, one per line (# at a line's start\n"
@@ -117,6 +120,14 @@ int CmdServe(const Args& args) {
   }
   opt.database_url = DatabaseUrl();
   opt.listen_url = ListenDatabaseUrl();
+  opt.read_url = Env("CLUBOS_READ_DATABASE_URL");
+  if (const std::string lag = Env("CLUBOS_READ_MAX_LAG_MS"); !lag.empty()) {
+    char* end = nullptr;
+    const long ms = std::strtol(lag.c_str(), &end, 10);
+    if (*end || ms < 0 || ms > 3'600'000)
+      throw UsageError("CLUBOS_READ_MAX_LAG_MS must be 0..3600000 milliseconds, not '" + lag + "'");
+    opt.read_max_lag = Millis(ms);
+  }
   bool accounts = false;
   BlockStopSignals();  // before any thread starts: every thread inherits the mask
   {
@@ -126,6 +137,9 @@ int CmdServe(const Args& args) {
         conn->ExecRawOne("SELECT count(*) AS n FROM users WHERE NOT disabled").At(0, "n").Int64() >
         0;
   }
+  // A standby reached through the same kind of pooler keeps nothing in its sessions either.
+  if (!opt.read_url.empty() && store::IsTransactionPooled(opt.database_url))
+    store::DeclareTransactionPooled(opt.read_url);
   // Operators log in with their accounts (clubos user add); services and agents use tokens and
   // keys. With neither, nobody could do anything: refused, unless on a development machine.
   if (tokens.empty() && !accounts && !opt.insecure_dev)

@@ -40,6 +40,7 @@ class Pool {
   Lease Acquire(std::chrono::milliseconds wait = std::chrono::milliseconds(5'000));
   int open() const;
   int idle() const;
+  const std::string& url() const { return url_; }
 
  private:
   void Return(std::unique_ptr<Connection> c);

@@ -37,6 +37,8 @@
 #include "sim/fake_facility.h"
 #include "store/db.h"
 #include "store/migrator.h"
+#include "store/pool.h"
+#include "store/read_route.h"
 #include "tests/support/history.h"
 #include "tests/support/pg.h"
 #include "tests/support/pg_pair.h"
@@ -840,4 +842,122 @@ TEST(FailoverE2e, ADuplicateTextIsAcknowledgedOnlyOnceTheStandbyHasTheOriginal) 
   b.join();
   EXPECT_TRUE(second.duplicate);
   EXPECT_EQ(second.message_id, stored);
+}
+
+// Reads that may be stale go to a hot standby only while it is known to be within its allowed
+// lag: a standby whose replay stops is left within about that lag (and reads see the primary's
+// newest rows), is used again once it catches up, and is never read once it is promoted (it is no
+// longer a standby of this primary). Then `clubos serve` given CLUBOS_READ_DATABASE_URL answers
+// its lists from the standby and says so in /metrics.
+TEST(ReadReplicaE2e, StaleReadsUseTheStandbyOnlyWhileItIsCloseBehind) {
+  REQUIRE_PG_SERVER();
+  pgtest::PgPair pair("readroute");
+  ASSERT_EQ(pair.Start("clubos"), "") << "the primary and its synchronous standby did not start";
+  const std::string primary_url = pair.PrimaryUrl("clubos"),
+                    standby_url = pair.StandbyUrl("clubos");
+  auto admin = store::Connect(primary_url);
+  store::Migrate(*admin);
+  auto standby_admin = store::Connect(standby_url);
+
+  store::Pool primary(primary_url, 4);
+  constexpr Millis kMaxLag{800};
+  store::ReadRoute reads(primary, {.standby_url = standby_url,
+                                   .max_size = 2,
+                                   .max_lag = kMaxLag,
+                                   .check_interval = Millis(100)});
+  // Which server a read was given, by asking it.
+  auto read_on_standby = [&] {
+    auto db = reads.Acquire(Millis(2'000));
+    return db->ExecRawOne("SELECT pg_is_in_recovery()").At(0, 0).Bool();
+  };
+  ASSERT_TRUE(WaitFor([&] { return reads.stats().standby_fresh; }, Millis(5'000)))
+      << "a caught-up standby never counted as fresh";
+  EXPECT_TRUE(read_on_standby());
+  EXPECT_GE(reads.stats().standby_lag_ms, 0);
+  EXPECT_LE(reads.stats().standby_lag_ms, kMaxLag.count());
+
+  // Replay stops: commits still return (the synchronous standby flushes them), the standby falls
+  // behind, and reads move to the primary within the lag allowed and one check.
+  standby_admin->ExecRawOne("SELECT pg_wal_replay_pause()");
+  admin->ExecRawOne("CREATE TABLE after_pause (v int)");
+  admin->ExecRawOne("INSERT INTO after_pause VALUES (1)");
+  const auto paused = Steady::now();
+  ASSERT_TRUE(WaitFor([&] { return !reads.stats().standby_fresh; }, Millis(5'000)));
+  EXPECT_LE(MsSince(paused, Steady::now()), kMaxLag.count() + 600.0)
+      << "a standby that stopped replaying was read from for longer than its allowed lag";
+  {
+    auto db = reads.Acquire(Millis(2'000));
+    EXPECT_FALSE(db->ExecRawOne("SELECT pg_is_in_recovery()").At(0, 0).Bool());
+    EXPECT_EQ(db->ExecRawOne("SELECT count(*) FROM after_pause").At(0, 0).Int64(), 1)
+        << "a read missed a row committed before it";
+  }
+  const int64_t primary_reads = reads.stats().primary_reads;
+  EXPECT_GE(primary_reads, 1);
+
+  // Caught up again: back to the standby, which has the row.
+  standby_admin->ExecRawOne("SELECT pg_wal_replay_resume()");
+  ASSERT_TRUE(WaitFor([&] { return reads.stats().standby_fresh; }, Millis(5'000)));
+  {
+    auto db = reads.Acquire(Millis(2'000));
+    EXPECT_TRUE(db->ExecRawOne("SELECT pg_is_in_recovery()").At(0, 0).Bool());
+    EXPECT_EQ(db->ExecRawOne("SELECT count(*) FROM after_pause").At(0, 0).Int64(), 1);
+  }
+
+  // `clubos serve` with the standby for its reads: the lists come from it, /metrics says so.
+  const RunDir run("readroute");
+  auto env = ClubosEnv(primary_url);
+  env.push_back("CLUBOS_READ_DATABASE_URL=" + standby_url);
+  env.push_back("CLUBOS_READ_MAX_LAG_MS=" + std::to_string(kMaxLag.count()));
+  Proc serve({"serve", "--port", "0", "--workers", "0", "--config",
+              std::string(CLUBOS_SOURCE_DIR) + "/config/clubos.example.json"},
+             env, run.path + "/serve.log", /*read_stdout=*/true);
+  const uint16_t port = ServePort(serve);
+  ASSERT_NE(port, 0) << Tail(serve.log());
+  auto call = [&](const std::string& method, const std::string& path, const char* token,
+                  const std::string& body = "") {
+    return integrations::Send({.method = method,
+                               .url = "http://127.0.0.1:" + std::to_string(port) + path,
+                               .headers = {{"Authorization", std::string("Bearer ") + token},
+                                           {"Content-Type", "application/json"}},
+                               .body = body,
+                               .timeout = Millis(10'000)});
+  };
+  const auto sent = call(
+      "POST", "/v1/messages", kService,
+      json{{"from", Phone(7)}, {"to", "+15555550199"}, {"body", "hello"}, {"external_id", "r1"}}
+          .dump());
+  ASSERT_EQ(sent.status, 202) << sent.body;
+  const int64_t thread = json::parse(sent.body)["thread_id"].get<int64_t>();
+  // A list may lag the write by at most the lag allowed.
+  std::string last;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const auto list = call("GET", "/v1/threads", kOperator);
+        last = std::to_string(list.status) + " " + list.body;
+        if (list.status != 200) return false;
+        const json page = json::parse(list.body);
+        for (const auto& t : page["items"])
+          if (t["id"].get<int64_t>() == thread) return true;
+        return false;
+      },
+      Millis(kMaxLag.count() + 2'000)))
+      << "thread " << thread << " never showed in the list: " << last << "\n" << Tail(serve.log());
+  const auto metrics = call("GET", "/metrics", kOperator);
+  ASSERT_EQ(metrics.status, 200);
+  auto sample = [&](const std::string& name) {
+    const auto at = metrics.body.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(metrics.body.substr(at + name.size() + 2));
+  };
+  EXPECT_GT(sample("clubos_db_reads_total{server=\"standby\"}"), 0) << metrics.body;
+  EXPECT_EQ(sample("clubos_db_standby_fresh"), 1);
+
+  // Promoted, the standby is a primary of its own: never read as this primary's standby.
+  serve.Stop(Millis(10'000));
+  ASSERT_EQ(pair.PromoteStandby(), "");
+  ASSERT_TRUE(WaitFor([&] { return !reads.stats().standby_fresh; }, Millis(5'000)));
+  std::this_thread::sleep_for(Millis(300));  // three more checks
+  EXPECT_FALSE(reads.stats().standby_fresh) << "a promoted standby counted as fresh again";
+  const int64_t before = reads.stats().primary_reads;
+  read_on_standby();
+  EXPECT_EQ(reads.stats().primary_reads, before + 1) << "a read went to the promoted standby";
 }
