@@ -12,6 +12,7 @@
 #include "app/cli.h"
 #include "app/commands.h"
 #include "app/private_pg.h"
+#include "core/config.h"
 #include "store/db.h"
 #include "store/migrator.h"
 #include "workflows/knowledge_store.h"
@@ -69,7 +70,15 @@ inline bool WaitForZero(store::Connection& db, const std::string& count_sql,
 inline constexpr const char* kJobsInFlight =
     "SELECT count(*) FROM jobs WHERE state IN ('available', 'running')";
 
+// The flow benchmarks measure the engine: no debounce (the wait for a customer to finish typing),
+// a quick verification poll, and a policy that is autonomous and unlimited, so every thread
+// reaches verified instead of meeting the policy's brakes on one bay reset by thousands of
+// customers (app/cmd_bench.cpp).
+void UnbrakeForBench(Config& config);
+
 // clubos bench router (app/cmd_bench_router.cpp).
 int RunRouterBench(const Flags& f);
+// clubos bench sites (app/cmd_bench_sites.cpp).
+int RunSitesBench(const Flags& f);
 
 }  // namespace clubos::app

@@ -264,6 +264,21 @@ int RunIdleLatency(const Flags& f) {
   return 0;
 }
 
+}  // namespace
+
+void UnbrakeForBench(Config& config) {
+  config.flow.debounce = Millis(0);
+  config.flow.verify_poll = Millis(5);
+  auto policy = nlohmann::json::parse(config.policy_json);
+  policy["tech"]["confirmation"] = "none";
+  policy["tech"]["cooldown_seconds"] = 0;
+  policy["tech"]["require_booking"] = false;
+  policy["limits"]["max_resets_per_bay_per_hour"] = workflows::kResetsPerBayPerHour.max;
+  config.policy_json = policy.dump();
+}
+
+namespace {
+
 // Customer messages through the whole flow (routing, policy, action against a zero-latency
 // in-memory facility, verification), measured from the message's intake to its thread at rest.
 int RunFlow(const Flags& f) {
@@ -271,18 +286,7 @@ int RunFlow(const Flags& f) {
   const int rate = static_cast<int>(f.Int("--rate", 0, 0, 100'000));
   const int concurrency = static_cast<int>(f.Int("--concurrency", 8, 1, 1000));
   Config config = Config::Load(f.Str("--config", "config/clubos.example.json"));
-  config.flow.debounce = Millis(0);  // the engine, not the wait for the customer to finish typing
-  config.flow.verify_poll = Millis(5);
-  {
-    // Autonomous and unlimited, so every thread reaches verified: the engine is measured, not
-    // the policy's brakes on one bay being reset by thousands of customers.
-    auto policy = nlohmann::json::parse(config.policy_json);
-    policy["tech"]["confirmation"] = "none";
-    policy["tech"]["cooldown_seconds"] = 0;
-    policy["tech"]["require_booking"] = false;
-    policy["limits"]["max_resets_per_bay_per_hour"] = workflows::kResetsPerBayPerHour.max;
-    config.policy_json = policy.dump();
-  }
+  UnbrakeForBench(config);
   // --facility sim: the vendors are `clubos sim`, in this process on a loopback port, reached over
   // real HTTP by the real adapters (no delays of its own: what is measured is ClubOS plus HTTP).
   const std::string facility = f.Str("--facility", "memory");
@@ -390,10 +394,28 @@ int RunFlow(const Flags& f) {
 
 int CmdBench(const Args& args) {
   Flags f(args,
-          {"--jobs", "--concurrency", "--processes", "--batch", "--samples", "--threads", "--rate",
-           "--config", "--facility", "--messages", "--llm-latency-ms", "--slow-llm-latency-ms",
-           "--repeat", "--knowledge", "--knowledge-entries", "--retrieval-rounds",
-           "--knowledge-seed", "--retrieval-dump"},
+          {"--jobs",
+           "--concurrency",
+           "--processes",
+           "--batch",
+           "--samples",
+           "--threads",
+           "--rate",
+           "--config",
+           "--facility",
+           "--messages",
+           "--llm-latency-ms",
+           "--slow-llm-latency-ms",
+           "--repeat",
+           "--knowledge",
+           "--knowledge-entries",
+           "--retrieval-rounds",
+           "--knowledge-seed",
+           "--retrieval-dump",
+           "--locations",
+           "--rates",
+           "--step-seconds",
+           "--p99-limit-ms"},
           {"--help", "--json", "--idle-latency", "--retrieval-only"});
   const auto& pos = f.positional();
   if (f.Has("--help") || pos.empty()) {
@@ -411,6 +433,13 @@ int CmdBench(const Args& args) {
         "action against a\n"
         "  zero-latency in-memory facility (or clubos sim over HTTP) and verification;\n"
         "  message-to-verified latency.\n"
+        "       clubos bench sites [--locations 50] [--rates 5,10,20,40,80,160,320] "
+        "[--step-seconds 10]\n"
+        "                          [--concurrency 8] [--p99-limit-ms 2000] [--json]\n"
+        "  sites: the flow of `bench flow` for N locations (copies of the configuration's first),\n"
+        "  texts spread over their bays, offered at each total rate in turn for a step; a step\n"
+        "  keeps up when its texts all rest at >= 95% of the rate offered with p99 under the\n"
+        "  limit. Stops at the first that does not: the saturation point on this machine.\n"
         "       clubos bench router [--messages tests/data/messages.json] [--config clubos.json]\n"
         "                           [--llm-latency-ms 300] [--slow-llm-latency-ms 1500] [--repeat "
         "3]\n"
@@ -433,8 +462,9 @@ int CmdBench(const Args& args) {
   if (pos[0] == "queue-child") return RunChild(f);
   if (pos[0] == "flow") return RunFlow(f);
   if (pos[0] == "router") return RunRouterBench(f);
+  if (pos[0] == "sites") return RunSitesBench(f);
   if (pos[0] != "queue")
-    throw UsageError("unknown benchmark '" + pos[0] + "' (known: queue, flow, router)");
+    throw UsageError("unknown benchmark '" + pos[0] + "' (known: queue, flow, sites, router)");
   return f.Has("--idle-latency") ? RunIdleLatency(f) : RunDrain(f);
 }
 

@@ -52,6 +52,19 @@ SELECT tr.entity,
        tr.at - k * interval '2 hours'
 FROM transitions tr, generate_series(1, :copies) k
 ORDER BY k DESC, tr.id;
+
+-- The seed itself is history too, older than every copy: nothing of it is in the last hour, so
+-- the policy's look at a device's last hour sees what it sees on an empty database.
+UPDATE threads SET state = 'closed', created_at = created_at - (:copies + 1) * interval '2 hours',
+                   updated_at = updated_at - (:copies + 1) * interval '2 hours'
+WHERE id <= :seed_threads;
+UPDATE actions SET created_at = created_at - (:copies + 1) * interval '2 hours',
+                   updated_at = updated_at - (:copies + 1) * interval '2 hours',
+                   started_at = started_at - (:copies + 1) * interval '2 hours',
+                   executed_at = executed_at - (:copies + 1) * interval '2 hours'
+WHERE id <= :seed_actions;
+UPDATE messages SET received_at = received_at - (:copies + 1) * interval '2 hours'
+WHERE id <= :seed_messages;
 COMMIT;
 
 SELECT setval('threads_id_seq', (SELECT max(id) FROM threads));
