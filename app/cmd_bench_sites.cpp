@@ -115,7 +115,7 @@ int RunSitesBench(const Flags& f) {
       latencies.clear();
       rested = 0;
     }
-    // Four senders interleave one schedule: text i leaves at i / rate s, to site i mod N.
+    // Four senders interleave one schedule: the step's text i leaves at i / rate s.
     const auto t0 = Steady::now();
     std::atomic<int> next{0};
     std::vector<std::thread> senders;
@@ -125,11 +125,11 @@ int RunSitesBench(const Flags& f) {
         for (int i; (i = next++) < texts;) {
           std::this_thread::sleep_until(t0 +
                                         std::chrono::microseconds(int64_t{1'000'000} * i / rate));
-          const Location& site = wiring.config.locations[static_cast<std::size_t>(i % locations)];
-          const auto& bay = site.bays[static_cast<std::size_t>(i / locations) % site.bays.size()];
+          const int64_t g = sent_total + i;  // over all steps: every bay gets its turn
+          const Location& site = wiring.config.locations[static_cast<std::size_t>(g % locations)];
+          const auto& bay = site.bays[static_cast<std::size_t>(g / locations) % site.bays.size()];
           char phone[24];
-          std::snprintf(phone, sizeof phone, "+1%03d%07lld", nonce,
-                        static_cast<long long>(sent_total + i));
+          std::snprintf(phone, sizeof phone, "+1%03d%07lld", nonce, static_cast<long long>(g));
           const auto begin = Steady::now();
           const auto in = wiring.flow.Intake(
               *conn, {phone, site.phone_lines.front(),

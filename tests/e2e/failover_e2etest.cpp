@@ -941,7 +941,8 @@ TEST(ReadReplicaE2e, StaleReadsUseTheStandbyOnlyWhileItIsCloseBehind) {
         return false;
       },
       Millis(kMaxLag.count() + 2'000)))
-      << "thread " << thread << " never showed in the list: " << last << "\n" << Tail(serve.log());
+      << "thread " << thread << " never showed in the list: " << last << "\n"
+      << Tail(serve.log());
   const auto metrics = call("GET", "/metrics", kOperator);
   ASSERT_EQ(metrics.status, 200);
   auto sample = [&](const std::string& name) {
