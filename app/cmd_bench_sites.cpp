@@ -82,20 +82,28 @@ int RunSitesBench(const Flags& f) {
   FlowWiring wiring(std::move(config), FacilityKind::kFakeInMemory, db.url, registry);
   std::mutex mu;
   std::condition_variable cv;
-  std::unordered_map<int64_t, Steady::time_point> started;  // the step's texts
+  std::unordered_map<int64_t, Steady::time_point> started;  // the step's texts not yet at rest
+  // Threads that rested before their sender recorded them (or an earlier step's, resting again).
+  std::unordered_map<int64_t, Steady::time_point> rested_first;
   std::vector<double> latencies;
   Steady::time_point last_rest;
   int rested = 0;
+  auto count_rest = [&](Steady::time_point begin, Steady::time_point at) {  // under mu
+    latencies.push_back(std::chrono::duration<double, std::milli>(at - begin).count());
+    last_rest = std::max(last_rest, at);
+    ++rested;
+    cv.notify_all();
+  };
   wiring.flow.OnRest([&](int64_t thread_id, const std::string&) {
     const auto now = Steady::now();
     std::lock_guard lk(mu);
     const auto it = started.find(thread_id);
-    if (it == started.end()) return;  // a thread of an earlier step's reply
-    latencies.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
+    if (it == started.end()) {
+      rested_first.emplace(thread_id, now);
+      return;
+    }
+    count_rest(it->second, now);
     started.erase(it);
-    last_rest = now;
-    ++rested;
-    cv.notify_all();
   });
   workers::RuntimeOptions opt;
   opt.database_url = db.url;
@@ -135,7 +143,12 @@ int RunSitesBench(const Flags& f) {
               *conn, {phone, site.phone_lines.front(),
                       "the trackman in bay " + std::to_string(bay.number) + " is frozen", ""});
           std::lock_guard lk(mu);
-          started.emplace(in.thread_id, begin);
+          if (const auto early = rested_first.find(in.thread_id); early != rested_first.end()) {
+            count_rest(begin, early->second);
+            rested_first.erase(early);
+          } else {
+            started.emplace(in.thread_id, begin);
+          }
         }
       });
     for (auto& t : senders) t.join();
@@ -173,6 +186,7 @@ int RunSitesBench(const Flags& f) {
     {
       std::lock_guard lk(mu);
       started.clear();
+      rested_first.clear();
     }
     if (!keeps_up) {
       saturated = rate;
