@@ -301,7 +301,7 @@ ApiServer::Impl::Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::A
                                       .statement_timeout_ms = opt.db_statement_timeout_ms},
              flow, opt.intake_committers, opt.intake_batch_max),
       server(opt.http),
-      db_metrics(reads, opt.metrics_settle_window),
+      db_metrics(pool, opt.metrics_settle_window),
       // Half the handler threads may wait for news; the rest serve everything else.
       events(store::ListenUrlFor(opt.database_url, opt.listen_url),
              std::max(1, opt.http.handler_threads / 2)) {}
@@ -504,13 +504,17 @@ void ApiServer::Impl::RegisterMetrics() {
     w.Sample("clubos_db_pool_connections", {"state"}, {"idle"}, pool.idle());
     const auto routed = reads.stats();
     w.Family("clubos_db_reads_total",
-             "Reads that may be stale (lists, status, these metrics), by the server that answered",
+             "Reads the read route may send to the standby (lists, status), by the server that "
+             "answered",
              "counter");
     w.Sample("clubos_db_reads_total", {"server"}, {"standby"},
              static_cast<double>(routed.standby_reads));
     w.Sample("clubos_db_reads_total", {"server"}, {"primary"},
              static_cast<double>(routed.primary_reads));
     if (reads.HasStandby()) {
+      w.Family("clubos_db_standby_usable",
+               "1 while the read standby streams from this primary on its timeline", "gauge");
+      w.Sample("clubos_db_standby_usable", {}, {}, routed.standby_usable ? 1 : 0);
       w.Family("clubos_db_standby_fresh", "1 while the read standby is within its allowed lag",
                "gauge");
       w.Sample("clubos_db_standby_fresh", {}, {}, routed.standby_fresh ? 1 : 0);

@@ -33,9 +33,9 @@ struct ApiOptions {
   // Where the event feed LISTENs: database_url unless set. Empty behind a pooler in transaction
   // mode (store::IsTransactionPooled), which cannot carry a LISTEN: the feed then polls.
   std::string listen_url;
-  // A hot standby for reads that may be a little stale (the thread, escalation and suggestion
-  // lists, /v1/status, the database part of /metrics): used while it is known to be at most
-  // read_max_lag behind the primary (store/read_route.h), the primary otherwise. Empty: none.
+  // A hot standby for reads that change nothing (the thread, escalation and suggestion lists once
+  // it has replayed what the primary had when they began; /v1/status while it is known to be at
+  // most read_max_lag behind), the primary otherwise (store/read_route.h). Empty: none.
   std::string read_url;
   Millis read_max_lag{2'000};
   int db_pool_size = 0;                 // 0: handler threads + 4 (idempotent POSTs hold two)

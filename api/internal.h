@@ -73,8 +73,12 @@ struct ApiServer::Impl {
 
   // A pooled connection for this request (503 when none frees up in time).
   store::Pool::Lease Db() { return pool.Acquire(opt.db_acquire_timeout); }
-  // For a read that may be up to opt.read_max_lag behind (never for one that decides a write).
-  store::Pool::Lease ReadDb() { return reads.Acquire(opt.db_acquire_timeout); }
+  // `read(store::Connection&)` on the read standby when `freshness` allows, else the primary
+  // (store/read_route.h); never for a read that decides a write.
+  template <typename F>
+  auto Read(store::ReadRoute::Freshness freshness, F&& read) {
+    return reads.Read(freshness, opt.db_acquire_timeout, std::forward<F>(read));
+  }
   // The caller of a route, or ApiError 401/403.
   Principal Authorize(const Request& r, Access access);
   // ApiError 429 with Retry-After when `key` has used its rate.

@@ -2,12 +2,12 @@
 
 #include "api/internal.h"
 #include "core/log.h"
-#include "store/read_route.h"
+#include "store/pool.h"
 
 namespace clubos::api {
 
-DatabaseMetrics::DatabaseMetrics(store::ReadRoute& reads, Millis settle_window)
-    : reads_(reads), settle_ms_(settle_window.count()) {}
+DatabaseMetrics::DatabaseMetrics(store::Pool& pool, Millis settle_window)
+    : pool_(pool), settle_ms_(settle_window.count()) {}
 
 void DatabaseMetrics::Collect(metrics::TextWriter& w) {
   bool up = true;
@@ -15,7 +15,7 @@ void DatabaseMetrics::Collect(metrics::TextWriter& w) {
   Counts transitions, actions;
   std::map<std::string, double> escalations;
   try {
-    auto db = reads_.Acquire(Millis(1'000));
+    auto db = pool_.Acquire(Millis(1'000));
     jobs = db->ExecOne("api_metrics_jobs");
     llm = db->ExecOne("api_metrics_llm");
     budget = db->ExecOne("api_metrics_llm_budget");

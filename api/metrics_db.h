@@ -12,7 +12,7 @@
 #include "store/db.h"
 
 namespace clubos::store {
-class ReadRoute;
+class Pool;
 }
 
 namespace clubos::api {
@@ -25,7 +25,9 @@ class DatabaseMetrics {
  public:
   // `settle_window`: rows of `transitions` begun longer ago than this are final and counted
   // once; newer ones (whose transactions might still be open) are counted afresh at every scrape.
-  DatabaseMetrics(store::ReadRoute& reads, Millis settle_window);
+  // Reads the primary: counters must never go back, which a standby a little behind would make
+  // them do whenever scrapes switched between the two.
+  DatabaseMetrics(store::Pool& pool, Millis settle_window);
 
   // A registry collector: writes clubos_metrics_database_up, and when the database answered,
   // clubos_jobs, clubos_transitions_total, clubos_actions_total and clubos_escalations_total.
@@ -44,7 +46,7 @@ class DatabaseMetrics {
     std::map<std::string, double> escalations;  // reason
   };
 
-  store::ReadRoute& reads_;
+  store::Pool& pool_;
   const int64_t settle_ms_;
   std::mutex mu_;
   Tally tally_;

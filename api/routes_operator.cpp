@@ -225,8 +225,10 @@ Response ListThreads(ApiServer::Impl& api, const Request& r, const Principal&) {
   const int limit = PageLimit(api, r);
   std::optional<int64_t> before;
   if (const auto after = Filter(r, "after", 256)) before = cursor::DecodeThreads(*after);
-  auto db = api.ReadDb();
-  const auto rows = db->ExecOne("api_thread_list", {state, location, before, limit + 1});
+  // Refreshed when the live feed (LISTEN on the primary) reports a change: it must show it.
+  const auto rows = api.Read(store::ReadRoute::Freshness::kPrimaryNow, [&](store::Connection& db) {
+    return db.ExecOne("api_thread_list", {state, location, before, limit + 1});
+  });
   json items = json::array();
   const std::size_t n = std::min<std::size_t>(rows.Size(), static_cast<std::size_t>(limit));
   for (std::size_t i = 0; i < n; ++i)
@@ -357,9 +359,11 @@ Response ListEscalations(ApiServer::Impl& api, const Request& r, const Principal
     throw BadRequest("mine must be true or false");
   const std::optional<std::string> claimed_by =
       mine && (*mine == "1" || *mine == "true") ? std::optional<std::string>(p.name) : std::nullopt;
-  auto db = api.ReadDb();
-  const auto rows = db->ExecOne("api_escalations", {status, after_priority, after_at, after_id,
-                                                    limit + 1, location, reason, claimed_by});
+  // Refreshed when the live feed (LISTEN on the primary) reports a change: it must show it.
+  const auto rows = api.Read(store::ReadRoute::Freshness::kPrimaryNow, [&](store::Connection& db) {
+    return db.ExecOne("api_escalations", {status, after_priority, after_at, after_id, limit + 1,
+                                          location, reason, claimed_by});
+  });
   json items = json::array();
   const std::size_t n = std::min<std::size_t>(rows.Size(), static_cast<std::size_t>(limit));
   for (std::size_t i = 0; i < n; ++i) {

@@ -202,8 +202,10 @@ Response ListSuggestions(ApiServer::Impl& api, const Request& r, const Principal
   if (status != "pending" && status != "expired" && status != "approved" && status != "rejected")
     throw BadRequest("status must be pending, expired, approved or rejected");
   const int limit = PageLimit(api, r);
-  auto db = api.ReadDb();
-  const auto rows = db->ExecOne("suggestions_list", {status, limit, api.clock.DbNow()});
+  // Refreshed when the live feed (LISTEN on the primary) reports a change: it must show it.
+  const auto rows = api.Read(store::ReadRoute::Freshness::kPrimaryNow, [&](store::Connection& db) {
+    return db.ExecOne("suggestions_list", {status, limit, api.clock.DbNow()});
+  });
   json items = json::array();
   for (std::size_t i = 0; i < rows.Size(); ++i)
     items.push_back({{"id", rows.At(i, "id").Int64()},

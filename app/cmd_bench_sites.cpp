@@ -12,6 +12,7 @@
 #include "app/bench_common.h"
 #include "app/flow_wiring.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "workers/runtime.h"
 
 namespace clubos::app {
@@ -123,31 +124,37 @@ int RunSitesBench(const Flags& f) {
       latencies.clear();
       rested = 0;
     }
-    // Four senders interleave one schedule: the step's text i leaves at i / rate s.
+    // Four senders interleave one schedule: the step's text i is due at i / rate s, and its
+    // latency counts from then (a sender that falls behind is part of what is measured).
     const auto t0 = Steady::now();
-    std::atomic<int> next{0};
+    std::atomic<int> next{0}, refused{0};
     std::vector<std::thread> senders;
     for (int s = 0; s < 4; ++s)
       senders.emplace_back([&] {
         auto conn = store::Connect(db.url);
         for (int i; (i = next++) < texts;) {
-          std::this_thread::sleep_until(t0 +
-                                        std::chrono::microseconds(int64_t{1'000'000} * i / rate));
+          const auto due = t0 + std::chrono::microseconds(int64_t{1'000'000} * i / rate);
+          std::this_thread::sleep_until(due);
           const int64_t g = sent_total + i;  // over all steps: every bay gets its turn
           const Location& site = wiring.config.locations[static_cast<std::size_t>(g % locations)];
           const auto& bay = site.bays[static_cast<std::size_t>(g / locations) % site.bays.size()];
           char phone[24];
           std::snprintf(phone, sizeof phone, "+1%03d%07lld", nonce, static_cast<long long>(g));
-          const auto begin = Steady::now();
-          const auto in = wiring.flow.Intake(
-              *conn, {phone, site.phone_lines.front(),
-                      "the trackman in bay " + std::to_string(bay.number) + " is frozen", ""});
+          workflows::IntakeResult in;
+          try {
+            in = wiring.flow.Intake(
+                *conn, {phone, site.phone_lines.front(),
+                        "the trackman in bay " + std::to_string(bay.number) + " is frozen", ""});
+          } catch (const std::exception& e) {  // intake refused it: the step did not keep up
+            if (refused++ == 0) log::Get()->warn("bench sites: intake failed: {}", e.what());
+            continue;
+          }
           std::lock_guard lk(mu);
           if (const auto early = rested_first.find(in.thread_id); early != rested_first.end()) {
-            count_rest(begin, early->second);
+            count_rest(due, early->second);
             rested_first.erase(early);
           } else {
-            started.emplace(in.thread_id, begin);
+            started.emplace(in.thread_id, due);
           }
         }
       });
@@ -157,8 +164,9 @@ int RunSitesBench(const Flags& f) {
     bool all_rested = false;
     {
       std::unique_lock lk(mu);
-      all_rested = cv.wait_for(lk, std::chrono::seconds(3 * step_seconds + 30),
-                               [&] { return rested >= texts; });
+      all_rested = cv.wait_for(lk, std::chrono::seconds(3 * step_seconds + 30), [&] {
+        return rested >= texts - refused;
+      }) && refused == 0;
     }
     std::vector<double> lat;
     double seconds = 0;
@@ -169,12 +177,16 @@ int RunSitesBench(const Flags& f) {
     }
     const double achieved = all_rested && seconds > 0 ? texts / seconds : 0;
     const double p99 = Percentile(lat, 0.99);
-    const bool keeps_up = all_rested && achieved >= 0.95 * rate && p99 <= p99_limit_ms;
+    // Kept up: every text rested, p99 within the limit, and the step's work done within the limit
+    // of its end (no backlog carried past it).
+    const bool keeps_up =
+        all_rested && p99 <= p99_limit_ms && seconds * 1000 <= step_seconds * 1000 + p99_limit_ms;
     json step = {{"rate", rate},
                  {"texts_per_site_per_hour", static_cast<double>(rate) * 3600 / locations},
                  {"texts", texts},
                  {"sending_seconds", sending_s},
                  {"rested", static_cast<int>(lat.size())},
+                 {"refused", refused.load()},
                  {"rested_per_sec", achieved},
                  {"latency_ms", {{"p50", Percentile(lat, 0.5)}, {"p99", p99}}},
                  {"keeps_up", keeps_up}};
@@ -182,7 +194,8 @@ int RunSitesBench(const Flags& f) {
     std::fflush(stdout);
     steps.push_back(step);
     // The step's last replies finish before the next step starts, so each step is measured alone.
-    WaitForZero(*probe, kJobsInFlight, std::chrono::seconds(120));
+    if (!WaitForZero(*probe, kJobsInFlight, std::chrono::seconds(120)))
+      log::Get()->warn("bench sites: jobs of the {}/s step still running after 120 s", rate);
     {
       std::lock_guard lk(mu);
       started.clear();

@@ -69,9 +69,11 @@ int CmdServe(const Args& args) {
         "  is waited for (retries with backoff up to 30 s, logged).\n"
         "environment:\n"
         "  CLUBOS_DATABASE_URL               libpq URI\n"
-        "  CLUBOS_READ_DATABASE_URL          a hot standby for the lists, /v1/status and the\n"
-        "                                    database part of /metrics, used while it is at most\n"
-        "                                    CLUBOS_READ_MAX_LAG_MS (2000) behind the primary\n"
+        "  CLUBOS_READ_DATABASE_URL          a hot standby for the lists and /v1/status, used\n"
+        "                                    while it streams from the primary and is at most\n"
+        "                                    CLUBOS_READ_MAX_LAG_MS (2000, at most 60000) behind\n"
+        "                                    the primary (the lists: once it has what the primary\n"
+        "                                    had when they began)\n"
         "  CLUBOS_API_TOKENS                 role:token or role:name:token, comma-separated\n"
         "                                    (roles service, operator, admin); or\n"
         "  CLUBOS_API_TOKENS_FILE            a file of them, one per line (# at a line's start\n"
@@ -124,8 +126,8 @@ int CmdServe(const Args& args) {
   if (const std::string lag = Env("CLUBOS_READ_MAX_LAG_MS"); !lag.empty()) {
     char* end = nullptr;
     const long ms = std::strtol(lag.c_str(), &end, 10);
-    if (*end || ms < 0 || ms > 3'600'000)
-      throw UsageError("CLUBOS_READ_MAX_LAG_MS must be 0..3600000 milliseconds, not '" + lag + "'");
+    if (*end || ms < 0 || ms > 60'000)
+      throw UsageError("CLUBOS_READ_MAX_LAG_MS must be 0..60000 milliseconds, not '" + lag + "'");
     opt.read_max_lag = Millis(ms);
   }
   bool accounts = false;
@@ -137,9 +139,24 @@ int CmdServe(const Args& args) {
         conn->ExecRawOne("SELECT count(*) AS n FROM users WHERE NOT disabled").At(0, "n").Int64() >
         0;
   }
-  // A standby reached through the same kind of pooler keeps nothing in its sessions either.
-  if (!opt.read_url.empty() && store::IsTransactionPooled(opt.database_url))
-    store::DeclareTransactionPooled(opt.read_url);
+  // A standby behind a transaction pooler (the primary's kind, or found so by the same check) keeps
+  // nothing in its sessions either; one that cannot be asked now is treated so, which works
+  // either way.
+  if (!opt.read_url.empty()) {
+    bool pooled = store::IsTransactionPooled(opt.database_url);
+    if (!pooled) {
+      try {
+        pooled = store::BehindTransactionPooler(opt.read_url);
+      } catch (const std::exception& e) {
+        pooled = true;
+        log::Get()->warn(
+            "read standby not reachable at start ({}); reads go to the primary until "
+            "it is",
+            e.what());
+      }
+    }
+    if (pooled) store::DeclareTransactionPooled(opt.read_url);
+  }
   // Operators log in with their accounts (clubos user add); services and agents use tokens and
   // keys. With neither, nobody could do anything: refused, unless on a development machine.
   if (tokens.empty() && !accounts && !opt.insecure_dev)

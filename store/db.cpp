@@ -288,7 +288,7 @@ std::string WithNetworkDefaults(const std::string& url, const ConnectionOptions&
       {"keepalives_idle", "30"},
       {"keepalives_interval", "10"},
       {"keepalives_count", "3"},
-      {"tcp_user_timeout", "60000"}};
+      {"tcp_user_timeout", std::to_string(o.tcp_user_timeout_ms)}};
   std::string out = url;
   for (const auto& [key, value] : defaults) {
     if (value.empty() || SetsKey(url, key)) continue;
@@ -402,7 +402,18 @@ void Connection::Transact(const std::string& what, const std::function<void(Tx&)
     } catch (const pqxx::failure&) {
       Rethrow(what);
     }
-    for (auto& fn : state.after_commit) fn();
+    // Committed: nothing after this point may make the caller think otherwise (an intake batch
+    // would store its texts again one by one). A hook that throws is logged, and the others run.
+    for (auto& fn : state.after_commit) {
+      try {
+        fn();
+      } catch (const std::exception& e) {
+        log::Get()->error("tx {}: an after-commit step failed after the commit: {}", what,
+                          e.what());
+      } catch (...) {
+        log::Get()->error("tx {}: an after-commit step failed after the commit", what);
+      }
+    }
     return;
   }
 }

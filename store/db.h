@@ -173,6 +173,9 @@ struct ConnectionOptions {
   // their owner must notice the loss.
   bool auto_reconnect = true;
   int connect_timeout_s = 10;
+  // How long unacknowledged data may sit on the socket before the connection is given up: what
+  // bounds a call to a server whose packets are silently dropped (statement_timeout cannot).
+  int tcp_user_timeout_ms = 60'000;
   // As if the URL were declared transaction-pooled (DeclareTransactionPooled): nothing is left in
   // the session. For a connection that must not change a server session it may not own.
   bool transaction_pooled = false;

@@ -60,7 +60,7 @@ TEST(BenchSitesCli, TextsOfEverySiteRestAndEachStepIsJudged) {
                 .At(0, 0)
                 .Int64(),
             9)
-      << "18 texts over 3 sites' 6 bays: each site's own devices, 3 bays each";
+      << "9 texts over 3 sites: each site's own devices, its first 3 bays";
 }
 
 TEST(BenchSitesCli, RatesThatDoNotRiseAreRefusedBeforeAnythingRuns) {

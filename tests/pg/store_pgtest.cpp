@@ -123,6 +123,20 @@ TEST_F(Store, AfterCommitRunsOnlyAfterACommit) {
   EXPECT_EQ(ran, 1);
 }
 
+// A committed transaction is committed whatever its after-commit steps do: the caller is not told
+// otherwise (an intake batch would store its texts again), and the steps after a failing one run.
+TEST_F(Store, AFailingAfterCommitStepDoesNotUndoTheCommitsAnswer) {
+  conn_->ExecRawOne("CREATE TEMP TABLE after_commit_t (v int)");
+  int ran = 0;
+  EXPECT_NO_THROW(conn_->Transact("ok", [&](store::Tx& tx) {
+    tx.ExecRaw("INSERT INTO after_commit_t VALUES (1)");
+    tx.AfterCommit([] { throw std::runtime_error("a hook broke"); });
+    tx.AfterCommit([&] { ++ran; });
+  }));
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(conn_->ExecRawOne("SELECT count(*) FROM after_commit_t").At(0, 0).Int64(), 1);
+}
+
 TEST_F(Store, ListenerReportsALostConnectionAndReconnects) {
   int n = 0;
   store::Listener l(pgtest::TestDatabaseUrl(), "store_test2",
