@@ -205,122 +205,121 @@ Response GetEvents(ApiServer::Impl& api, const Request& r, const Principal&) {
 // GET /v1/status: the facility at a glance. Bays and doors per location (from the
 // configuration), each bay agent's last heartbeat, what each integration met in the last hour,
 // and today's figures since the first location's midnight.
-Response GetStatus(ApiServer::Impl& api, const Request&, const Principal&) {
+namespace {
+Response StatusFrom(ApiServer::Impl& api, store::Connection& db) {
   const Config& config = api.flow.config();
   const TimePoint now = api.clock.Now();
+  const auto agents = db.ExecOne("status_agents");
+  std::map<std::string, json> by_device;
+  for (std::size_t i = 0; i < agents.Size(); ++i) {
+    const TimePoint seen = agents.At(i, "last_seen_at").Time();
+    by_device[agents.At(i, "device_id").Str()] = {
+        {"last_heartbeat_at", FormatIso8601(seen)},
+        {"online", now - seen < kAgentOfflineAfter},
+        {"tps_running", agents.At(i, "tps_running").Bool()},
+        {"radar_reachable", agents.At(i, "radar_reachable").Bool()},
+        {"tps_version", TextField(agents.At(i, "tps_version"))}};
+  }
+  json locations = json::array();
+  for (const auto& l : config.locations) {
+    json bays = json::array(), doors = json::array();
+    for (const auto& b : l.bays) {
+      const auto it = by_device.find(b.device_id);
+      bays.push_back(
+          {{"bay", b.number},
+           {"control", b.control},
+           {"agent", b.control == "agent" && it != by_device.end() ? it->second : json(nullptr)}});
+    }
+    for (const auto& d : l.doors) doors.push_back({{"id", d.id}, {"name", d.name}});
+    locations.push_back({{"id", l.id}, {"name", l.name}, {"bays", bays}, {"doors", doors}});
+  }
+
+  // What each vendor answered in the last hour: unhealthy when its latest outcome is a failure.
+  json integrations = json::array();
+  auto health = [&](const std::string& name, int64_t ok, int64_t failed,
+                    const store::Field& last_ok, const store::Field& last_failed) {
+    const bool failing_last =
+        !last_failed.IsNull() && (last_ok.IsNull() || last_failed.Time() > last_ok.Time());
+    const bool healthy = failed == 0 || (!failing_last && ok > 0);
+    integrations.push_back({{"name", name},
+                            {"healthy", healthy},
+                            {"detail", std::to_string(ok) + " ok, " + std::to_string(failed) +
+                                           " failed in the last hour"},
+                            {"last_success_at", TimeJson(last_ok)}});
+  };
+  const std::map<std::string, std::string> vendor = {{"reset_trackman", "bay PCs (TrackMan reset)"},
+                                                     {"reboot_pc", "bay PCs (reboot)"},
+                                                     {"unlock_door", "UniFi Access (doors)"},
+                                                     {"send_message", "OpenPhone (texts)"}};
+  const auto calls = db.ExecOne("status_integrations", {api.clock.DbNow()});
+  for (std::size_t i = 0; i < calls.Size(); ++i) {
+    const auto it = vendor.find(calls.At(i, "kind").Str());
+    if (it == vendor.end()) continue;
+    health(it->second, calls.At(i, "ok").Int64(), calls.At(i, "failed").Int64(),
+           calls.At(i, "last_ok"), calls.At(i, "last_failed"));
+  }
+  // Slack: a sent alert leaves no row (a completed job is deleted): only failures are known.
+  const auto slack = db.ExecOne("status_notifications", {api.clock.DbNow()});
+  const int64_t slack_failed = slack.At(0, "failed").Int64();
+  integrations.push_back(
+      {{"name", "Slack (operator alerts)"},
+       {"healthy", slack_failed == 0},
+       {"detail", slack_failed == 0 ? std::string("no alert failing in the last hour")
+                                    : std::to_string(slack_failed) + " failing in the last hour (" +
+                                          std::to_string(slack.At(0, "dead").Int64()) + " dead)"},
+       {"last_success_at", nullptr}});
+
+  // OperatorGPT: degraded while an outage is open (unsure texts go to a human without a call).
+  if (config.integrations.llm.Enabled()) {
+    const auto m = db.ExecOne("status_llm", {api.clock.DbNow()});
+    const bool down = !m.At(0, "outage_since").IsNull();
+    integrations.push_back(
+        {{"name", "OperatorGPT (model)"},
+         {"healthy", !down},
+         {"detail", down ? "degraded since " + FormatIso8601(m.At(0, "outage_since").Time()) +
+                               " (" + m.At(0, "outage_reason").Str() +
+                               "): patterns only, unsure texts go to the inbox"
+                         : std::to_string(m.At(0, "ok").Int64()) + " answered, " +
+                               std::to_string(m.At(0, "cached").Int64()) + " from the cache, " +
+                               std::to_string(m.At(0, "failed").Int64()) +
+                               " failed in the last hour"},
+         {"last_success_at", TimeJson(m.At(0, "last_ok"))}});
+  }
+
+  // Today, from the first location's midnight (the facilities of one ClubOS share a zone).
+  const auto zone = config.locations.empty() || config.locations[0].time_zone.empty()
+                        ? TimeZone::Utc()
+                        : TimeZone::Load(config.locations[0].time_zone);
+  const auto since_midnight =
+      std::chrono::minutes(zone->LocalMinuteOfDay(now)) +
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()) % 60;
+  const TimePoint midnight =
+      std::chrono::time_point_cast<std::chrono::seconds>(now) - since_midnight;
+  const auto t = db.ExecOne("status_today", {midnight});
+  const int64_t threads = t.At(0, "threads").Int64();
+  return JsonResponse(
+      200,
+      json{{"locations", locations},
+           {"integrations", integrations},
+           {"today",
+            {{"since", FormatIso8601(midnight)},
+             {"messages", t.At(0, "messages").Int64()},
+             {"threads", threads},
+             {"automated", t.At(0, "automated").Int64()},
+             {"automated_share",
+              threads ? json(static_cast<double>(t.At(0, "automated").Int64()) / threads) : json()},
+             {"escalations_by_reason", JsonField(t.At(0, "escalations_by_reason"))},
+             {"median_message_to_verified_s",
+              t.At(0, "median_to_verified_s").IsNull()
+                  ? json(nullptr)
+                  : json(std::stod(t.At(0, "median_to_verified_s").Str()))}}}});
+}
+}  // namespace
+
+Response GetStatus(ApiServer::Impl& api, const Request&, const Principal&) {
   // A status page polled now and then may lag the primary by the read route's max_lag.
-  return api.Read(
-      store::ReadRoute::Freshness::kWithinMaxLag, [&](store::Connection& db) -> Response {
-        const auto agents = db.ExecOne("status_agents");
-        std::map<std::string, json> by_device;
-        for (std::size_t i = 0; i < agents.Size(); ++i) {
-          const TimePoint seen = agents.At(i, "last_seen_at").Time();
-          by_device[agents.At(i, "device_id").Str()] = {
-              {"last_heartbeat_at", FormatIso8601(seen)},
-              {"online", now - seen < kAgentOfflineAfter},
-              {"tps_running", agents.At(i, "tps_running").Bool()},
-              {"radar_reachable", agents.At(i, "radar_reachable").Bool()},
-              {"tps_version", TextField(agents.At(i, "tps_version"))}};
-        }
-        json locations = json::array();
-        for (const auto& l : config.locations) {
-          json bays = json::array(), doors = json::array();
-          for (const auto& b : l.bays) {
-            const auto it = by_device.find(b.device_id);
-            bays.push_back(
-                {{"bay", b.number},
-                 {"control", b.control},
-                 {"agent",
-                  b.control == "agent" && it != by_device.end() ? it->second : json(nullptr)}});
-          }
-          for (const auto& d : l.doors) doors.push_back({{"id", d.id}, {"name", d.name}});
-          locations.push_back({{"id", l.id}, {"name", l.name}, {"bays", bays}, {"doors", doors}});
-        }
-
-        // What each vendor answered in the last hour: unhealthy when its latest outcome is a
-        // failure.
-        json integrations = json::array();
-        auto health = [&](const std::string& name, int64_t ok, int64_t failed,
-                          const store::Field& last_ok, const store::Field& last_failed) {
-          const bool failing_last =
-              !last_failed.IsNull() && (last_ok.IsNull() || last_failed.Time() > last_ok.Time());
-          const bool healthy = failed == 0 || (!failing_last && ok > 0);
-          integrations.push_back({{"name", name},
-                                  {"healthy", healthy},
-                                  {"detail", std::to_string(ok) + " ok, " + std::to_string(failed) +
-                                                 " failed in the last hour"},
-                                  {"last_success_at", TimeJson(last_ok)}});
-        };
-        const std::map<std::string, std::string> vendor = {
-            {"reset_trackman", "bay PCs (TrackMan reset)"},
-            {"reboot_pc", "bay PCs (reboot)"},
-            {"unlock_door", "UniFi Access (doors)"},
-            {"send_message", "OpenPhone (texts)"}};
-        const auto calls = db.ExecOne("status_integrations", {api.clock.DbNow()});
-        for (std::size_t i = 0; i < calls.Size(); ++i) {
-          const auto it = vendor.find(calls.At(i, "kind").Str());
-          if (it == vendor.end()) continue;
-          health(it->second, calls.At(i, "ok").Int64(), calls.At(i, "failed").Int64(),
-                 calls.At(i, "last_ok"), calls.At(i, "last_failed"));
-        }
-        // Slack: a sent alert leaves no row (a completed job is deleted): only failures are known.
-        const auto slack = db.ExecOne("status_notifications", {api.clock.DbNow()});
-        const int64_t slack_failed = slack.At(0, "failed").Int64();
-        integrations.push_back(
-            {{"name", "Slack (operator alerts)"},
-             {"healthy", slack_failed == 0},
-             {"detail", slack_failed == 0
-                            ? std::string("no alert failing in the last hour")
-                            : std::to_string(slack_failed) + " failing in the last hour (" +
-                                  std::to_string(slack.At(0, "dead").Int64()) + " dead)"},
-             {"last_success_at", nullptr}});
-
-        // OperatorGPT: degraded while an outage is open (unsure texts go to a human without a
-        // call).
-        if (config.integrations.llm.Enabled()) {
-          const auto m = db.ExecOne("status_llm", {api.clock.DbNow()});
-          const bool down = !m.At(0, "outage_since").IsNull();
-          integrations.push_back(
-              {{"name", "OperatorGPT (model)"},
-               {"healthy", !down},
-               {"detail",
-                down ? "degraded since " + FormatIso8601(m.At(0, "outage_since").Time()) + " (" +
-                           m.At(0, "outage_reason").Str() +
-                           "): patterns only, unsure texts go to the inbox"
-                     : std::to_string(m.At(0, "ok").Int64()) + " answered, " +
-                           std::to_string(m.At(0, "cached").Int64()) + " from the cache, " +
-                           std::to_string(m.At(0, "failed").Int64()) + " failed in the last hour"},
-               {"last_success_at", TimeJson(m.At(0, "last_ok"))}});
-        }
-
-        // Today, from the first location's midnight (the facilities of one ClubOS share a zone).
-        const auto zone = config.locations.empty() || config.locations[0].time_zone.empty()
-                              ? TimeZone::Utc()
-                              : TimeZone::Load(config.locations[0].time_zone);
-        const auto since_midnight =
-            std::chrono::minutes(zone->LocalMinuteOfDay(now)) +
-            std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()) % 60;
-        const TimePoint midnight =
-            std::chrono::time_point_cast<std::chrono::seconds>(now) - since_midnight;
-        const auto t = db.ExecOne("status_today", {midnight});
-        const int64_t threads = t.At(0, "threads").Int64();
-        return JsonResponse(
-            200, json{{"locations", locations},
-                      {"integrations", integrations},
-                      {"today",
-                       {{"since", FormatIso8601(midnight)},
-                        {"messages", t.At(0, "messages").Int64()},
-                        {"threads", threads},
-                        {"automated", t.At(0, "automated").Int64()},
-                        {"automated_share",
-                         threads ? json(static_cast<double>(t.At(0, "automated").Int64()) / threads)
-                                 : json()},
-                        {"escalations_by_reason", JsonField(t.At(0, "escalations_by_reason"))},
-                        {"median_message_to_verified_s",
-                         t.At(0, "median_to_verified_s").IsNull()
-                             ? json(nullptr)
-                             : json(std::stod(t.At(0, "median_to_verified_s").Str()))}}}});
-      });
+  return api.Read(store::ReadRoute::Freshness::kWithinMaxLag,
+                  [&](store::Connection& db) { return StatusFrom(api, db); });
 }
 
 }  // namespace clubos::api
