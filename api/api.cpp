@@ -286,7 +286,8 @@ ApiServer::Impl::Impl(ApiOptions o, TokenSet t, workflows::Flow& f, workflows::A
       clock(c),
       pool(opt.database_url, opt.db_pool_size > 0 ? opt.db_pool_size : opt.http.handler_threads + 4,
            store::ConnectionOptions{.application_name = "clubos-api",
-                                    .statement_timeout_ms = opt.db_statement_timeout_ms}),
+                                    .statement_timeout_ms = opt.db_statement_timeout_ms,
+                                    .before_commit = opt.db_before_commit}),
       reads(pool, {.standby_url = opt.read_url,
                    .max_size = std::max(2, opt.http.handler_threads / 2),
                    .max_lag = opt.read_max_lag,
@@ -418,26 +419,59 @@ void ApiServer::Impl::AuthFailed(const Request& r) {
   auth_failures.Failed(r.peer);
 }
 
+namespace {
+// Thrown through the holding transaction: an answer not to store, and a failure of `create` that
+// must not be retried as the transaction's own.
+struct NotStored {
+  Response res;
+};
+struct Forwarded {
+  std::exception_ptr e;
+};
+}  // namespace
+
 Response ApiServer::Impl::Idempotent(const Request& r, const Principal& p,
                                      const std::function<Response()>& create) {
+  std::optional<Response> made;  // kept across a retry of the holding transaction: create once
+  return Idempotently(
+      r, p,
+      [&](store::Tx&) {
+        if (!made) {
+          try {
+            made = create();
+          } catch (...) {
+            throw Forwarded{std::current_exception()};
+          }
+        }
+        return *made;
+      },
+      create);
+}
+
+Response ApiServer::Impl::IdempotentInTx(const Request& r, const Principal& p,
+                                         const std::function<Response(store::Tx&)>& create) {
+  return Idempotently(r, p, create, [&] {
+    Response out;
+    auto db = Db();
+    db->Transact("create", [&](store::Tx& tx) { out = create(tx); });
+    return out;
+  });
+}
+
+Response ApiServer::Impl::Idempotently(const Request& r, const Principal& p,
+                                       const std::function<Response(store::Tx&)>& in_key_tx,
+                                       const std::function<Response()>& without_key) {
   const auto key = r.Header("idempotency-key");
-  if (!key) return create();
+  if (!key) return without_key();
   if (key->empty() || key->size() > 255 ||
       std::any_of(key->begin(), key->end(), [](char c) { return c < ' ' || c > '~'; }))
     throw BadRequest("Idempotency-Key must be 1..255 printable ASCII characters");
   const std::string hash = integrations::Hex(integrations::HmacSha256(
       "clubos-idempotency-v1", r.method + " " + r.route + " " + r.path + "\n" + r.body));
   const std::string principal = p.Actor();
-  // The key's row is inserted first and stays uncommitted while `create` runs on another pooled
-  // connection: a concurrent retry with the same key waits on it, then finds the answer (or, if
-  // this one failed and rolled back, takes the key itself). A failed create stores nothing.
-  struct NotStored {
-    Response res;
-  };
-  struct Forwarded {
-    std::exception_ptr e;
-  };
-  std::optional<Response> made;  // kept across a retry of the holding transaction: create once
+  // The key's row is inserted first and stays uncommitted while the answer is made: a concurrent
+  // retry with the same key waits on it, then finds the answer (or, if this one failed and rolled
+  // back, takes the key itself). A failed create stores nothing.
   Response out;
   auto db = Db();
   try {
@@ -453,17 +487,10 @@ Response ApiServer::Impl::Idempotent(const Request& r, const Principal& p,
         out.headers.emplace_back("Idempotent-Replayed", "true");
         return;
       }
-      if (!made) {
-        try {
-          made = create();
-        } catch (...) {
-          // Not this transaction's failure: must not be retried as one.
-          throw Forwarded{std::current_exception()};
-        }
-      }
-      if (made->status < 200 || made->status > 299) throw NotStored{*made};
-      tx.Exec("api_idempotency_store", {principal, *key, made->status, made->body});
-      out = *made;
+      const Response made = in_key_tx(tx);
+      if (made.status < 200 || made.status > 299) throw NotStored{made};
+      tx.Exec("api_idempotency_store", {principal, *key, made.status, made.body});
+      out = made;
     });
   } catch (NotStored& n) {
     return n.res;

@@ -5,6 +5,7 @@
 // call it; authentication, rate limits and the one error mapping wrap every handler the same way.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ struct ApiOptions {
   // most read_max_lag behind), the primary otherwise (store/read_route.h). Empty: none.
   std::string read_url;
   Millis read_max_lag{2'000};
+  // A test seam: called just before each COMMIT on the API's pooled connections with the
+  // transaction's name (store::ConnectionOptions::before_commit); what it throws fails the commit.
+  std::function<void(const std::string& what)> db_before_commit;
   int db_pool_size = 0;                 // 0: handler threads + 4 (idempotent POSTs hold two)
   int db_statement_timeout_ms = 5'000;  // a request's statements; the request answers 503 past it
   Millis db_acquire_timeout{2'000};     // waiting for a pooled connection; 503 past it

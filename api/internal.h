@@ -94,10 +94,22 @@ struct ApiServer::Impl {
   // state lacks the session's CSRF token.
   Principal FromSession(const Request& r, const std::string& token);
   // Runs `create` once per Idempotency-Key (when the request carries one): a retry with the same
-  // key and body gets the stored answer, another body with the key gets 422.
+  // key and body gets the stored answer, another body with the key gets 422. `create` commits on
+  // a connection of its own (intake's batches): if storing the answer then fails, a retry runs it
+  // again, so it must be idempotent itself (a text is, by its provider id).
   Response Idempotent(const Request& r, const Principal& p,
                       const std::function<Response()>& create);
+  // The same for a `create` that runs in the transaction storing its answer under the key: both
+  // commit or neither does, so no failure can leave an action made and its key unknown (a retry
+  // would then make it again: a second unlock of a door).
+  Response IdempotentInTx(const Request& r, const Principal& p,
+                          const std::function<Response(store::Tx&)>& create);
 
+  // The two above: `in_key_tx` runs in the transaction that holds the key; `without_key` when the
+  // request has none.
+  Response Idempotently(const Request& r, const Principal& p,
+                        const std::function<Response(store::Tx&)>& in_key_tx,
+                        const std::function<Response()>& without_key);
   void RegisterMetrics();
   void PruneLoop();
 };

@@ -251,10 +251,8 @@ Response PostAction(ApiServer::Impl& api, const Request& r, const Principal& p) 
   workflows::ActionRequest req = dto::ParseAction(r.body);
   req.triggered_by = p.Actor();     // who did it, in the action and its history
   req.admin = p.Has(Role::kAdmin);  // the flow's gate: a door by hand, a stop's override
-  return api.Idempotent(r, p, [&] {
-    auto db = api.Db();
-    const int64_t id = api.flow.Perform(*db, req);
-    return JsonResponse(202, json{{"action_id", id}});
+  return api.IdempotentInTx(r, p, [&](store::Tx& tx) {
+    return JsonResponse(202, json{{"action_id", api.flow.PerformInTx(tx, req)}});
   });
 }
 
@@ -411,9 +409,8 @@ Response ReplyToThread(ApiServer::Impl& api, const Request& r, const Principal& 
     if (key != "text") throw BadRequest("unknown field " + key + " (text)");
   if (!j.contains("text") || !j["text"].is_string())
     throw BadRequest("text (what to send the customer) is required");
-  return api.Idempotent(r, p, [&] {
-    auto db = api.Db();
-    const auto paused = api.flow.Reply(*db, id, p.name, j["text"].get<std::string>());
+  return api.IdempotentInTx(r, p, [&](store::Tx& tx) {
+    const auto paused = api.flow.ReplyInTx(tx, id, p.name, j["text"].get<std::string>());
     return JsonResponse(202, json{{"thread_id", id},
                                   {"action_id", paused.action_id},
                                   {"paused_until", FormatIso8601(paused.until)},

@@ -204,6 +204,11 @@ Flow::Paused Flow::Reply(store::Connection& db, int64_t thread_id, const std::st
   return takeover_->Reply(db, thread_id, operator_name, text);
 }
 
+Flow::Paused Flow::ReplyInTx(store::Tx& tx, int64_t thread_id, const std::string& operator_name,
+                             const std::string& text) {
+  return takeover_->ReplyInTx(tx, thread_id, operator_name, text);
+}
+
 Flow::Paused Flow::TakeOver(store::Connection& db, int64_t thread_id,
                             const std::string& operator_name) {
   return takeover_->Pause(db, thread_id, operator_name);

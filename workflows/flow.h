@@ -232,6 +232,10 @@ class Flow {
   };
   Paused Reply(store::Connection& db, int64_t thread_id, const std::string& operator_name,
                const std::string& text);
+  // The same in the caller's transaction (the API stores its answer under an idempotency key in
+  // the same commit).
+  Paused ReplyInTx(store::Tx& tx, int64_t thread_id, const std::string& operator_name,
+                   const std::string& text);
   Paused TakeOver(store::Connection& db, int64_t thread_id, const std::string& operator_name);
   void HandBack(store::Connection& db, int64_t thread_id, const std::string& operator_name);
 

@@ -214,6 +214,8 @@ class OperatorCommands {
 class Takeover {
  public:
   Takeover(FlowContext& f, OperatorCommands& commands) : f_(f), commands_(commands) {}
+  Flow::Paused ReplyInTx(store::Tx& tx, int64_t thread_id, const std::string& operator_name,
+                         const std::string& text);
   Flow::Paused Reply(store::Connection& db, int64_t thread_id, const std::string& operator_name,
                      const std::string& text);
   Flow::Paused Pause(store::Connection& db, int64_t thread_id, const std::string& operator_name);

@@ -77,25 +77,30 @@ TimePoint Takeover::PauseLocked(store::Tx& tx, int64_t thread_id, const std::str
 
 Flow::Paused Takeover::Reply(store::Connection& db, int64_t thread_id,
                              const std::string& operator_name, const std::string& text) {
+  Flow::Paused out;
+  db.Transact("operator_reply",
+              [&](store::Tx& tx) { out = ReplyInTx(tx, thread_id, operator_name, text); });
+  return out;
+}
+
+Flow::Paused Takeover::ReplyInTx(store::Tx& tx, int64_t thread_id, const std::string& operator_name,
+                                 const std::string& text) {
   if (text.empty() || !IsValidText(text) || Utf8Length(text) > kMaxSmsChars)
     throw InvalidInput("text must be 1.." + std::to_string(kMaxSmsChars) + " characters");
   Flow::Paused out;
-  db.Transact("operator_reply", [&](store::Tx& tx) {
-    const PausedThread t = Lock(tx, thread_id);
-    RequireNotClaimedByOther(t, thread_id, operator_name);
-    const std::string actor = "operator:" + operator_name;
-    out.until =
-        PauseLocked(tx, thread_id, t.state, actor, "the operator replied", Holder(t, f_.clock));
-    ActionRequest send;
-    send.kind = "send_message";
-    send.target =
-        json{{"location", t.location}, {"phone", t.customer}, {"from_line", t.line}}.dump();
-    send.triggered_by = actor;
-    send.reason = "operator reply";
-    send.thread_id = thread_id;
-    send.text = text;
-    out.action_id = commands_.PerformInTx(tx, send);
-  });
+  const PausedThread t = Lock(tx, thread_id);
+  RequireNotClaimedByOther(t, thread_id, operator_name);
+  const std::string actor = "operator:" + operator_name;
+  out.until =
+      PauseLocked(tx, thread_id, t.state, actor, "the operator replied", Holder(t, f_.clock));
+  ActionRequest send;
+  send.kind = "send_message";
+  send.target = json{{"location", t.location}, {"phone", t.customer}, {"from_line", t.line}}.dump();
+  send.triggered_by = actor;
+  send.reason = "operator reply";
+  send.thread_id = thread_id;
+  send.text = text;
+  out.action_id = commands_.PerformInTx(tx, send);
   return out;
 }
 

@@ -98,6 +98,28 @@ TEST_F(ActionsApiTest, AnIdempotencyKeyCreatesOneAction) {
   EXPECT_EQ(ErrorCode(c), "idempotency_key_reused");
 }
 
+// The action and the answer stored under its key commit together. Before, the action committed on
+// a connection of its own while the key's row waited: when the key's commit then failed, the
+// client's retry with the same key made a second action (a second unlock of a door).
+TEST_F(ActionsApiTest, AnActionWhoseKeyCouldNotBeStoredIsNotMadeTwiceByTheRetry) {
+  std::atomic<int> fail_key_commits{1};
+  auto o = Options();
+  o.db_before_commit = [&](const std::string& what) {
+    if (what == "idempotency" && fail_key_commits-- > 0)
+      throw store::CommitUnknown("idempotency: connection lost during commit (injected)");
+  };
+  StartServer(std::move(o));
+  const std::map<std::string, std::string> key = {{"Idempotency-Key", "reset-bay-2-retry"}};
+  const auto first = Call("POST", "/v1/actions", kReset, kOperatorToken, key);
+  EXPECT_EQ(first.status, 503) << first.body;
+  const auto again = Call("POST", "/v1/actions", kReset, kOperatorToken, key);
+  ASSERT_EQ(again.status, 202) << again.body;
+  EXPECT_EQ(Scalar("SELECT count(*) FROM actions WHERE triggered_by = 'operator:alice'"), 1)
+      << "the retry made a second action";
+  const auto replay = Call("POST", "/v1/actions", kReset, kOperatorToken, key);
+  EXPECT_EQ(replay.body, again.body);
+}
+
 TEST_F(ActionsApiTest, AFinishedActionIsFlaggedForRollbackAndAnUnfinishedOneIs409) {
   const int64_t id =
       Body(Call("POST", "/v1/actions", kReset, kOperatorToken))["action_id"].get<int64_t>();
